@@ -1,0 +1,75 @@
+//! The command line: clap definitions and one file per subcommand. `main.rs` only calls
+//! [`main_with_args`].
+
+mod args;
+mod iface;
+mod interrupt;
+mod output;
+mod progress;
+mod run;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::is_usage_error;
+
+/// Measures what the Linux loopback path costs: TCP, UDP, Unix sockets, pipes and shared memory
+/// between pinned workers, with HDR histograms, per-side CPU accounting and a regression gate.
+#[derive(Debug, Parser)]
+#[command(name = "loopbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(Box<run::RunArgs>),
+    Iface(iface::IfaceArgs),
+}
+
+/// Exit code when a case failed (its results, and every other case's, are still written).
+pub const EXIT_CASE_FAILED: u8 = 1;
+/// Exit code for anything the user can fix: bad flags, bad addresses, ports in use.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code after Ctrl-C or SIGTERM.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Parses `args` (including the program name) and runs the command; prints `error: ...` with the
+/// whole cause chain on failure.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let command_line: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match cli.command {
+        Command::Run(a) => run::execute(*a, command_line),
+        Command::Iface(a) => iface::execute(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(if is_usage_error(&e) {
+                EXIT_USAGE
+            } else {
+                EXIT_CASE_FAILED
+            })
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Engines: how a worker waits for its connections. Workloads are state machines ([`Flow`]) that
+//! make as much progress as they can and say what they wait for; an engine decides what waiting
+//! means (sleep in read, busy-poll, epoll, an async reactor). One file per engine; the table in
+//! [`engine_for`] is the only place that knows them all.
+
+pub mod blocking;
+pub mod spin;
+
+use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::LatencyHistogram;
+use crate::spec::EngineKind;
+use crate::transport::Conn;
+
+/// What a flow waits for after [`Flow::progress`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// The connection to become readable.
+    Read,
+    /// The connection to become writable.
+    Write,
+    /// Nothing: the flow has finished its iteration.
+    Done,
+}
+
+/// One side of one flow of a workload: a state machine over one connection.
+///
+/// `progress` must do as much work as it can and return when the connection would block (or a
+/// blocking call returned early: `WouldBlock` after the wait tick, `Interrupted` by the watchdog)
+/// or when the flow is done. It may be called when nothing is ready and must tolerate that.
+pub trait Flow: Send {
+    /// Makes as much progress as possible on `conn`.
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait>;
+
+    /// The flow's results, after its engine returned.
+    fn report(self: Box<Self>) -> FlowReport;
+}
+
+/// What one flow measured.
+pub struct FlowReport {
+    /// Latency histogram (clients of latency workloads).
+    pub latency: Option<LatencyHistogram>,
+    /// Messages, bytes and datagram accounting.
+    pub counters: Counters,
+}
+
+/// A flow and the connection it runs on.
+pub struct FlowSlot {
+    /// The connection.
+    pub conn: Conn,
+    /// The workload's state machine for this side.
+    pub flow: Box<dyn Flow>,
+}
+
+/// What the runner wants the workers to do, shared between them.
+#[derive(Debug, Default)]
+pub struct Control {
+    state: AtomicU8,
+}
+
+/// The states of [`Control`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Keep going.
+    Running,
+    /// The clients are done: servers finish what they are waiting for and return normally.
+    WindDown,
+    /// Stop now and report failure (watchdog, Ctrl-C, a failed peer).
+    Abort,
+}
+
+impl Control {
+    /// The current state.
+    #[inline]
+    pub fn state(&self) -> RunState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => RunState::Running,
+            1 => RunState::WindDown,
+            _ => RunState::Abort,
+        }
+    }
+
+    /// Moves to a later state (never back).
+    pub fn set(&self, state: RunState) {
+        let v = match state {
+            RunState::Running => 0,
+            RunState::WindDown => 1,
+            RunState::Abort => 2,
+        };
+        self.state.fetch_max(v, Ordering::SeqCst);
+    }
+}
+
+/// The error an engine returns when the runner aborted it.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by the runner (watchdog timeout, interruption or a failed peer)")]
+pub struct Aborted;
+
+/// Checks the control after a flow could not progress: `Ok(true)` to return normally.
+#[inline]
+pub fn should_return(control: &Control) -> Result<bool> {
+    match control.state() {
+        RunState::Running => Ok(false),
+        RunState::WindDown => Ok(true),
+        RunState::Abort => Err(Aborted.into()),
+    }
+}
+
+/// An engine: drives a thread's flows until they are done or the runner stops them.
+pub trait Engine: Sync {
+    /// Which engine this is.
+    fn kind(&self) -> EngineKind;
+
+    /// Largest number of flows one thread can drive (the blocking engine waits on one fd).
+    fn max_flows_per_thread(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Runs `slots` until every flow is done, the runner winds down, or it aborts.
+    /// `tick` bounds one sleep, so the control is checked at least that often.
+    fn drive(&self, slots: &mut [FlowSlot], control: &Control, tick: Duration) -> Result<()>;
+}
+
+/// The engine table.
+pub fn engine_for(kind: EngineKind) -> &'static dyn Engine {
+    match kind {
+        EngineKind::Blocking => &blocking::Blocking,
+        EngineKind::Spin => &spin::Spin,
+    }
+}
+
+/// True for the errors that mean "try again later" rather than failure.
+#[inline]
+pub fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// True for the errors that mean the peer has gone away.
+pub fn is_disconnect(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::NotConnected
+    )
+}

@@ -1,0 +1,28 @@
+//! loopbench measures what the Linux loopback path costs: pinned client and server workers
+//! exchange TCP, UDP, Unix-socket, pipe and shared-memory traffic, and every result is stored as
+//! HDR histograms and schema-versioned JSON.
+//!
+//! The data path: a [`spec::Spec`] (one case) → [`runner::Plan`] (validated, placed,
+//! interleaved) → [`worker`] threads driving a [`transport`] × [`engine`] × [`workload`] →
+//! [`store::record::RunRecord`] and histogram files.
+
+#![warn(missing_docs)]
+
+pub mod engine;
+pub mod environment;
+pub mod error;
+pub mod loopback;
+pub mod matrix;
+pub mod metrics;
+pub mod placement;
+pub mod report;
+pub mod runner;
+pub mod session;
+pub mod spec;
+pub mod store;
+pub mod transport;
+pub mod worker;
+pub mod workload;
+
+#[cfg(feature = "cli")]
+pub mod cli;

@@ -1,0 +1,250 @@
+//! Address safety: loopbench only ever sends to 127.0.0.0/8, ::1, or Unix sockets.
+//!
+//! Every address a user gives goes through [`parse_endpoint`] or [`parse_ip`]; a harness that
+//! floods a real network because of a typo would be a bug.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::spec::{AddressFamily, Transport};
+
+/// A server address: an IP loopback address or a Unix socket name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// An address in 127.0.0.0/8 or ::1.
+    Ip(IpAddr),
+    /// A Unix socket path on the file system.
+    UnixPath(PathBuf),
+    /// A Linux abstract Unix socket name (written `@name`).
+    UnixAbstract(String),
+}
+
+/// True for 127.0.0.0/8 and ::1, the only IP addresses loopbench talks to.
+pub fn is_loopback_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback(),
+    }
+}
+
+/// Parses an IP address given with `flag` and refuses anything that is not loopback.
+pub fn parse_ip(flag: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
+    let ip: IpAddr = t.parse().map_err(|_| ConfigError::NotLoopback {
+        flag,
+        value: text.to_string(),
+    })?;
+    if !is_loopback_ip(ip) {
+        return Err(ConfigError::NotLoopback {
+            flag,
+            value: text.to_string(),
+        });
+    }
+    Ok(ip)
+}
+
+/// Parses a server address: a loopback IP, `/path`, `./path`, or `@abstract`.
+pub fn parse_endpoint(flag: &'static str, text: &str) -> Result<Endpoint, ConfigError> {
+    let t = text.trim();
+    if let Some(name) = t.strip_prefix('@') {
+        if name.is_empty() || name.len() > 100 {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} {text}: an abstract Unix name needs 1 to 100 characters after '@'"
+            )));
+        }
+        return Ok(Endpoint::UnixAbstract(name.to_string()));
+    }
+    if t.starts_with('/') || t.starts_with("./") || t.starts_with("../") {
+        if t.len() > 107 {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} {text}: a Unix socket path must be shorter than 108 bytes"
+            )));
+        }
+        return Ok(Endpoint::UnixPath(PathBuf::from(t)));
+    }
+    parse_ip(flag, t).map(Endpoint::Ip)
+}
+
+impl Endpoint {
+    /// The default server address of a transport; `None` for pipe and shm, and for Unix
+    /// transports, which get a fresh abstract name per connection set.
+    pub fn default_for(transport: Transport) -> Option<Endpoint> {
+        match transport.family() {
+            AddressFamily::V4 => Some(Endpoint::Ip(IpAddr::from([127, 0, 0, 1]))),
+            AddressFamily::V6 => Some(Endpoint::Ip(IpAddr::from(std::net::Ipv6Addr::LOCALHOST))),
+            AddressFamily::Unix | AddressFamily::None => None,
+        }
+    }
+
+    /// True when this is what the transport would use anyway.
+    pub fn is_default_for(&self, transport: Transport) -> bool {
+        Endpoint::default_for(transport).as_ref() == Some(self)
+    }
+
+    /// True when the address can serve `transport`.
+    pub fn fits(&self, transport: Transport) -> bool {
+        matches!(
+            (self, transport.family()),
+            (Endpoint::Ip(IpAddr::V4(_)), AddressFamily::V4)
+                | (Endpoint::Ip(IpAddr::V6(_)), AddressFamily::V6)
+                | (
+                    Endpoint::UnixPath(_) | Endpoint::UnixAbstract(_),
+                    AddressFamily::Unix
+                )
+        )
+    }
+
+    /// Refuses an address that cannot serve `transport`.
+    pub fn check_family(&self, transport: Transport) -> Result<(), ConfigError> {
+        if self.fits(transport) {
+            return Ok(());
+        }
+        let needed = match transport.family() {
+            AddressFamily::V4 => "an IPv4 loopback address (127.0.0.0/8)",
+            AddressFamily::V6 => "the IPv6 loopback address ::1",
+            AddressFamily::Unix => "a Unix socket path or @abstract name",
+            AddressFamily::None => "no address",
+        };
+        Err(ConfigError::WrongFamily {
+            transport,
+            needed,
+            value: self.to_string(),
+        })
+    }
+
+    /// A file-name-safe rendering for case ids.
+    pub fn slug(&self) -> String {
+        match self {
+            Endpoint::Ip(IpAddr::V4(v4)) => v4.to_string(),
+            Endpoint::Ip(IpAddr::V6(v6)) => format!("ip6-{}", v6.to_string().replace(':', "_")),
+            Endpoint::UnixPath(p) => format!("path-{}", sanitize(&p.to_string_lossy())),
+            Endpoint::UnixAbstract(n) => format!("abstract-{}", sanitize(n)),
+        }
+    }
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Ip(ip) => write!(f, "{ip}"),
+            Endpoint::UnixPath(p) => write!(f, "{}", p.display()),
+            Endpoint::UnixAbstract(n) => write!(f, "@{n}"),
+        }
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_endpoint("addr", &s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_all_of_127_slash_8_and_ipv6_loopback() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(parse_ip("--addr", ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_everything_that_is_not_loopback() {
+        for bad in [
+            "10.0.0.1",
+            "0.0.0.0",
+            "128.0.0.1",
+            "192.168.1.1",
+            "::",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "8.8.8.8",
+            "localhost",
+            "",
+            "127.0.0",
+            "2001:db8::1",
+        ] {
+            let err = parse_ip("--addr", bad).unwrap_err().to_string();
+            assert!(err.contains("only measures loopback"), "{bad}: {err}");
+            assert!(err.contains("--addr"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn endpoints_accept_unix_paths_and_abstract_names() {
+        assert_eq!(
+            parse_endpoint("--addr", "@bench").unwrap(),
+            Endpoint::UnixAbstract("bench".into())
+        );
+        assert_eq!(
+            parse_endpoint("--addr", "/tmp/x.sock").unwrap(),
+            Endpoint::UnixPath("/tmp/x.sock".into())
+        );
+        assert!(parse_endpoint("--addr", "@").is_err());
+        assert!(parse_endpoint("--addr", "example.com").is_err());
+        let long = format!("/{}", "a".repeat(120));
+        assert!(parse_endpoint("--addr", &long).is_err());
+    }
+
+    #[test]
+    fn families_match_transports() {
+        let v4 = Endpoint::Ip("127.0.0.2".parse().unwrap());
+        let v6 = Endpoint::Ip("::1".parse().unwrap());
+        let unix = Endpoint::UnixAbstract("x".into());
+        assert!(v4.fits(Transport::Tcp4) && v4.fits(Transport::Udp4));
+        assert!(!v4.fits(Transport::Tcp6) && !v4.fits(Transport::UnixStream));
+        assert!(v6.fits(Transport::Udp6) && !v6.fits(Transport::Udp4));
+        assert!(unix.fits(Transport::UnixDgram) && !unix.fits(Transport::Pipe));
+    }
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        for e in [
+            Endpoint::Ip("::1".parse().unwrap()),
+            Endpoint::UnixPath("/tmp/a b.sock".into()),
+            Endpoint::UnixAbstract("x/y".into()),
+        ] {
+            let slug = e.slug();
+            assert!(
+                !slug.contains('/') && !slug.contains(':') && !slug.contains(' '),
+                "{slug}"
+            );
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Matrix expansion: comma lists on every dimension expand to one [`Spec`] per combination.
+
+use std::net::IpAddr;
+
+use crate::error::ConfigError;
+use crate::loopback::addr::Endpoint;
+use crate::spec::{AddressFamily, EngineKind, Placement, Spec, Transport, Workload};
+
+/// Lists of values per dimension, and a template for everything else.
+#[derive(Clone, Debug)]
+pub struct Matrix {
+    /// Transports.
+    pub transports: Vec<Transport>,
+    /// Workloads.
+    pub workloads: Vec<Workload>,
+    /// Engines.
+    pub engines: Vec<EngineKind>,
+    /// Placements.
+    pub placements: Vec<Placement>,
+    /// Request sizes.
+    pub sizes: Vec<usize>,
+    /// Response size; `None` means "the same as the request".
+    pub response_size: Option<usize>,
+    /// Server addresses; each transport uses those of its family (one case per address), or its
+    /// default when none fits.
+    pub addrs: Vec<Endpoint>,
+    /// Client source address for IP transports of its family.
+    pub client_addr: Option<IpAddr>,
+    /// Everything else (port, socket options, delays, timing) is copied from here.
+    pub template: Spec,
+}
+
+impl Matrix {
+    /// A matrix of one value per dimension, taken from `template`.
+    pub fn from_template(template: Spec) -> Matrix {
+        Matrix {
+            transports: vec![template.transport],
+            workloads: vec![template.workload],
+            engines: vec![template.engine],
+            placements: vec![template.placement],
+            sizes: vec![template.size],
+            response_size: Some(template.response_size),
+            addrs: template.addr.clone().into_iter().collect(),
+            client_addr: template.client_addr,
+            template,
+        }
+    }
+
+    /// Every combination, in a stable order (transport, workload, engine, placement, size, addr).
+    pub fn expand(&self) -> Result<Vec<Spec>, ConfigError> {
+        self.check_addresses()?;
+        let mut out = Vec::new();
+        for &transport in &self.transports {
+            let addrs = self.addrs_for(transport);
+            let client_addr = self
+                .client_addr
+                .filter(|ip| Endpoint::Ip(*ip).fits(transport));
+            for &workload in &self.workloads {
+                for &engine in &self.engines {
+                    for &placement in &self.placements {
+                        for &size in &self.sizes {
+                            for addr in &addrs {
+                                let mut spec = self.template.clone();
+                                spec.transport = transport;
+                                spec.workload = workload;
+                                spec.engine = engine;
+                                spec.placement = placement;
+                                spec.size = size;
+                                spec.response_size = self.response_size.unwrap_or(size);
+                                spec.addr = addr.clone();
+                                spec.client_addr = client_addr;
+                                out.push(spec);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn addrs_for(&self, transport: Transport) -> Vec<Option<Endpoint>> {
+        if transport.family() == AddressFamily::None {
+            return vec![None];
+        }
+        let fitting: Vec<Option<Endpoint>> = self
+            .addrs
+            .iter()
+            .filter(|a| a.fits(transport))
+            .cloned()
+            .map(Some)
+            .collect();
+        if fitting.is_empty() {
+            vec![None]
+        } else {
+            fitting
+        }
+    }
+
+    /// Every address given must serve at least one transport of the matrix.
+    fn check_addresses(&self) -> Result<(), ConfigError> {
+        let first_with_family = self
+            .transports
+            .iter()
+            .copied()
+            .find(|t| t.family() != AddressFamily::None);
+        for a in &self.addrs {
+            if !self.transports.iter().any(|&t| a.fits(t)) {
+                let t = first_with_family.unwrap_or(self.transports[0]);
+                return a.check_family(t);
+            }
+        }
+        if let Some(ip) = self.client_addr {
+            let c = Endpoint::Ip(ip);
+            if !self.transports.iter().any(|&t| c.fits(t)) {
+                return Err(ConfigError::Invalid(format!(
+                    "--client-addr {ip} fits none of the transports asked for ({}); it applies to IP transports of its family",
+                    self.transports
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix() -> Matrix {
+        let mut m = Matrix::from_template(Spec::new(Transport::Tcp4));
+        m.transports = vec![Transport::Tcp4, Transport::Udp4, Transport::UnixStream];
+        m.sizes = vec![64, 1024];
+        m.response_size = None;
+        m
+    }
+
+    #[test]
+    fn lists_expand_to_every_combination_with_unique_ids() {
+        let mut m = matrix();
+        m.engines = vec![EngineKind::Blocking, EngineKind::Spin];
+        let specs = m.expand().unwrap();
+        assert_eq!(specs.len(), 3 * 2 * 2);
+        let mut ids: Vec<String> = specs.iter().map(|s| s.case_id().0).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 12);
+        assert!(specs.iter().all(|s| s.response_size == s.size));
+    }
+
+    #[test]
+    fn addresses_go_to_the_transports_of_their_family() {
+        let mut m = matrix();
+        m.addrs = vec![
+            Endpoint::Ip("127.0.0.2".parse().unwrap()),
+            Endpoint::Ip("127.0.0.3".parse().unwrap()),
+        ];
+        let specs = m.expand().unwrap();
+        let tcp: Vec<_> = specs
+            .iter()
+            .filter(|s| s.transport == Transport::Tcp4)
+            .collect();
+        assert_eq!(tcp.len(), 4, "two addresses x two sizes");
+        let unix: Vec<_> = specs
+            .iter()
+            .filter(|s| s.transport == Transport::UnixStream)
+            .collect();
+        assert!(unix.iter().all(|s| s.addr.is_none()));
+    }
+
+    #[test]
+    fn an_address_that_fits_nothing_is_refused() {
+        let mut m = matrix();
+        m.addrs = vec![Endpoint::Ip("::1".parse().unwrap())];
+        let err = m.expand().unwrap_err().to_string();
+        assert!(err.contains("::1"), "{err}");
+        let mut m = matrix();
+        m.client_addr = Some("::1".parse().unwrap());
+        assert!(m.expand().is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! What a worker measures: the clock, latency histograms, and per-thread CPU accounting.
+
+pub mod clock;
+pub mod counters;
+pub mod histogram;
+pub mod rusage;

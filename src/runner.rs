@@ -1,0 +1,522 @@
+//! Orchestration of a run: validate and place every case, shuffle the iterations of all cases
+//! into one interleaved schedule (seedable), run each slot on fresh connections, and report every
+//! finished iteration and case to an [`Observer`] (the store writes files as they come in).
+//!
+//! Interleaving matters on a shared machine: drift over minutes (15-20 % here) would otherwise
+//! land entirely on whichever case ran last.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use crate::error::ConfigError;
+use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::rusage::SideUsage;
+use crate::placement::{ResolvedPlacement, Topology};
+use crate::spec::{CaseId, IterationLength, Spec};
+use crate::store::record::{
+    CaseRecord, CaseSummary, IterationRecord, RunRecord, ScheduledSlot, SideRecord, Spread,
+};
+use crate::worker::{IterationOutcome, SideOutcome, run_iteration};
+
+/// The error of a run stopped by Ctrl-C or SIGTERM.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// A validated case with the CPUs it will run on.
+#[derive(Clone, Debug)]
+pub struct PlannedCase {
+    /// The spec.
+    pub spec: Spec,
+    /// Its case id.
+    pub case_id: CaseId,
+    /// The CPUs its placement resolved to.
+    pub cpus: ResolvedPlacement,
+}
+
+/// What a slot of the schedule runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// The case's warm-up, discarded.
+    Warmup,
+    /// A measured iteration (its index within the case).
+    Iteration(u32),
+}
+
+/// One entry of the schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// Index into [`Plan::cases`].
+    pub case: usize,
+    /// Warm-up or measured iteration.
+    pub kind: SlotKind,
+}
+
+/// Validated cases and the order their slots run in.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The cases, in the order given (duplicates removed).
+    pub cases: Vec<PlannedCase>,
+    /// The schedule.
+    pub slots: Vec<Slot>,
+    /// The seed the schedule was shuffled with.
+    pub seed: u64,
+}
+
+impl Plan {
+    /// Validates and places every spec, then builds the schedule: all measured iterations of all
+    /// cases shuffled together (unless `interleave` is false), each case's warm-up placed just
+    /// before its first iteration.
+    pub fn new(
+        specs: Vec<Spec>,
+        topology: &Topology,
+        seed: u64,
+        interleave: bool,
+    ) -> Result<Plan, ConfigError> {
+        if specs.is_empty() {
+            return Err(ConfigError::Invalid(
+                "nothing to run: the matrix is empty".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut cases = Vec::new();
+        for spec in specs {
+            spec.validate()?;
+            let case_id = spec.case_id();
+            if !seen.insert(case_id.clone()) {
+                continue;
+            }
+            let cpus = topology.resolve(spec.placement)?;
+            cases.push(PlannedCase {
+                spec,
+                case_id,
+                cpus,
+            });
+        }
+        let mut measured: Vec<usize> = cases
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| std::iter::repeat_n(i, c.spec.timing.iterations as usize))
+            .collect();
+        if interleave {
+            measured.shuffle(&mut StdRng::seed_from_u64(seed));
+        }
+        let mut next_index = vec![0u32; cases.len()];
+        let mut slots = Vec::with_capacity(measured.len() + cases.len());
+        for case in measured {
+            if next_index[case] == 0 && cases[case].spec.timing.warmup_ns > 0 {
+                slots.push(Slot {
+                    case,
+                    kind: SlotKind::Warmup,
+                });
+            }
+            slots.push(Slot {
+                case,
+                kind: SlotKind::Iteration(next_index[case]),
+            });
+            next_index[case] += 1;
+        }
+        Ok(Plan { cases, slots, seed })
+    }
+
+    /// Roughly how long the run takes (duration-based slots only).
+    pub fn estimated_duration(&self) -> Duration {
+        let ns: u64 = self
+            .slots
+            .iter()
+            .map(|s| {
+                let t = &self.cases[s.case].spec.timing;
+                match (s.kind, t.length) {
+                    (SlotKind::Warmup, _) => t.warmup_ns,
+                    (SlotKind::Iteration(_), IterationLength::Duration { duration_ns }) => {
+                        duration_ns
+                    }
+                    (SlotKind::Iteration(_), IterationLength::Count { .. }) => 0,
+                }
+            })
+            .sum();
+        Duration::from_nanos(ns)
+    }
+
+    /// The schedule as recorded in run.json.
+    pub fn recorded_schedule(&self) -> Vec<ScheduledSlot> {
+        self.slots
+            .iter()
+            .map(|s| ScheduledSlot {
+                case_id: self.cases[s.case].case_id.clone(),
+                iteration: match s.kind {
+                    SlotKind::Warmup => None,
+                    SlotKind::Iteration(i) => Some(i),
+                },
+            })
+            .collect()
+    }
+
+    /// Empty case records for a new run, one per case.
+    pub fn case_records(&self) -> Vec<CaseRecord> {
+        self.cases
+            .iter()
+            .map(|c| CaseRecord {
+                case_id: c.case_id.clone(),
+                spec: c.spec.clone(),
+                requested_cpus: c.cpus.clone(),
+                iterations: Vec::new(),
+                summary: None,
+                errors: Vec::new(),
+                complete: false,
+                files: Default::default(),
+                connection: None,
+            })
+            .collect()
+    }
+}
+
+/// The histograms of one case: per iteration, and merged.
+#[derive(Clone, Debug)]
+pub struct CaseHistograms {
+    /// One histogram per measured iteration, in the order they ran.
+    pub iterations: Vec<LatencyHistogram>,
+    /// All iterations merged.
+    pub merged: LatencyHistogram,
+}
+
+impl Default for CaseHistograms {
+    fn default() -> Self {
+        CaseHistograms {
+            iterations: Vec::new(),
+            merged: new_histogram(),
+        }
+    }
+}
+
+/// What happened, for observers (progress display, the store).
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A slot is about to run.
+    SlotStarted {
+        /// Position in the schedule.
+        position: usize,
+        /// The slot.
+        slot: Slot,
+    },
+    /// A slot ended (successfully or not); `record` has been updated.
+    SlotFinished {
+        /// Position in the schedule.
+        position: usize,
+        /// The slot.
+        slot: Slot,
+    },
+    /// A case has no more slots to run (all done, failed, or the run was interrupted).
+    CaseFinished {
+        /// Index into the plan's cases.
+        case: usize,
+        /// Its histograms.
+        histograms: &'a CaseHistograms,
+    },
+}
+
+/// Receives the run's progress. An error from an observer stops the run.
+pub trait Observer {
+    /// Called for every event, with the record as it stands.
+    fn on_event(&mut self, record: &mut RunRecord, event: Event<'_>) -> Result<()>;
+}
+
+/// An observer that ignores everything.
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    fn on_event(&mut self, _: &mut RunRecord, _: Event<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn side_record(side: &SideOutcome, messages: u64, elapsed_ns: u64) -> SideRecord {
+    SideRecord {
+        usage: SideUsage::new(side.usage, messages, elapsed_ns),
+        counters: side.counters,
+        cpus: side.cpus.clone(),
+    }
+}
+
+fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
+    if elapsed_ns == 0 {
+        0.0
+    } else {
+        x as f64 * 1e9 / elapsed_ns as f64
+    }
+}
+
+fn iteration_record(index: u32, started_offset_ns: u64, out: &IterationOutcome) -> IterationRecord {
+    let elapsed_ns = out.client.elapsed_ns;
+    let messages = out.client.counters.messages;
+    let received = out.client.counters.bytes_received + out.server.counters.bytes_received;
+    IterationRecord {
+        index,
+        started_offset_ns,
+        elapsed_ns,
+        latency: LatencySummary::of(&out.latency),
+        msgs_per_sec: per_sec(messages, elapsed_ns),
+        bytes_per_sec: per_sec(received, elapsed_ns),
+        client: side_record(&out.client, messages, elapsed_ns),
+        server: side_record(&out.server, messages, elapsed_ns),
+    }
+}
+
+/// Merges a case's iterations into its summary.
+pub fn summarize(iterations: &[IterationRecord], merged: &LatencyHistogram) -> Option<CaseSummary> {
+    if iterations.is_empty() {
+        return None;
+    }
+    let elapsed: u64 = iterations.iter().map(|i| i.elapsed_ns).sum();
+    let messages: u64 = iterations.iter().map(|i| i.client.counters.messages).sum();
+    let received: u64 = iterations
+        .iter()
+        .map(|i| i.client.counters.bytes_received + i.server.counters.bytes_received)
+        .sum();
+    let side = |pick: fn(&IterationRecord) -> &SideRecord| {
+        let mut total = SideOutcome::default();
+        for it in iterations {
+            let s = pick(it);
+            total.usage = total.usage + s.usage.total;
+            total.counters += s.counters;
+            total.cpus.extend(&s.cpus);
+        }
+        total.cpus.sort_unstable();
+        total.cpus.dedup();
+        side_record(&total, messages, elapsed)
+    };
+    Some(CaseSummary {
+        iterations: iterations.len() as u32,
+        latency: LatencySummary::of(merged),
+        msgs_per_sec: per_sec(messages, elapsed),
+        bytes_per_sec: per_sec(received, elapsed),
+        p50_ns_spread: Spread::of(iterations.iter().map(|i| i.latency.p50_ns as f64)),
+        msgs_per_sec_spread: Spread::of(iterations.iter().map(|i| i.msgs_per_sec)),
+        client: side(|i| &i.client),
+        server: side(|i| &i.server),
+    })
+}
+
+/// Runs every slot of `plan`, filling `record` and telling `observer` as it goes. Returns each
+/// case's histograms. A failing case is recorded and skipped; an interruption stops the run with
+/// everything finished so far recorded (`record.complete` stays false).
+pub fn execute(
+    plan: &Plan,
+    record: &mut RunRecord,
+    observer: &mut dyn Observer,
+    interrupt: &AtomicBool,
+) -> Result<Vec<CaseHistograms>> {
+    let run_start = Instant::now();
+    let mut histograms: Vec<CaseHistograms> = plan
+        .cases
+        .iter()
+        .map(|_| CaseHistograms::default())
+        .collect();
+    let mut remaining: Vec<usize> = vec![0; plan.cases.len()];
+    for s in &plan.slots {
+        remaining[s.case] += 1;
+    }
+    let mut failed = vec![false; plan.cases.len()];
+    let mut interrupted = false;
+    for (position, &slot) in plan.slots.iter().enumerate() {
+        if failed[slot.case] {
+            continue;
+        }
+        let case = &plan.cases[slot.case];
+        observer.on_event(record, Event::SlotStarted { position, slot })?;
+        let length = match slot.kind {
+            SlotKind::Warmup => IterationLength::Duration {
+                duration_ns: case.spec.timing.warmup_ns,
+            },
+            SlotKind::Iteration(_) => case.spec.timing.length,
+        };
+        let offset = run_start.elapsed().as_nanos() as u64;
+        let result = run_iteration(&case.spec, &case.cpus, length, interrupt);
+        let rec = &mut record.cases[slot.case];
+        match result {
+            Ok(out) => {
+                if let SlotKind::Iteration(index) = slot.kind {
+                    rec.iterations.push(iteration_record(index, offset, &out));
+                    let h = &mut histograms[slot.case];
+                    h.merged.add(&out.latency)?;
+                    h.iterations.push(out.latency);
+                    rec.summary = summarize(&rec.iterations, &h.merged);
+                    rec.connection.get_or_insert(out.connection);
+                }
+            }
+            Err(e) if e.downcast_ref::<Interrupted>().is_some() => interrupted = true,
+            Err(e) => {
+                let what = match slot.kind {
+                    SlotKind::Warmup => "warm-up".to_string(),
+                    SlotKind::Iteration(i) => format!("iteration {}", i + 1),
+                };
+                rec.errors.push(format!("{what}: {e:#}"));
+                failed[slot.case] = true;
+            }
+        }
+        remaining[slot.case] -= 1;
+        observer.on_event(record, Event::SlotFinished { position, slot })?;
+        if interrupted {
+            break;
+        }
+        if remaining[slot.case] == 0 || failed[slot.case] {
+            let rec = &mut record.cases[slot.case];
+            rec.complete = !failed[slot.case];
+            observer.on_event(
+                record,
+                Event::CaseFinished {
+                    case: slot.case,
+                    histograms: &histograms[slot.case],
+                },
+            )?;
+        }
+    }
+    record.interrupted = interrupted;
+    record.complete = !interrupted;
+    if interrupted {
+        for (case, h) in histograms.iter().enumerate() {
+            if remaining[case] > 0 && !failed[case] && !h.iterations.is_empty() {
+                observer.on_event(
+                    record,
+                    Event::CaseFinished {
+                        case,
+                        histograms: h,
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(histograms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Placement, Transport};
+
+    fn specs(n: usize, iterations: u32) -> Vec<Spec> {
+        (0..n)
+            .map(|i| {
+                let mut s = Spec::new(Transport::Pipe);
+                s.size = 64 + i;
+                s.response_size = 64 + i;
+                s.placement = Placement::Unpinned;
+                s.timing.iterations = iterations;
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn schedule_interleaves_all_iterations_with_warmups_first() {
+        let plan = Plan::new(specs(4, 5), &Topology::detect(), 7, true).unwrap();
+        assert_eq!(plan.slots.len(), 4 * 5 + 4);
+        for case in 0..4 {
+            let mine: Vec<SlotKind> = plan
+                .slots
+                .iter()
+                .filter(|s| s.case == case)
+                .map(|s| s.kind)
+                .collect();
+            assert_eq!(mine[0], SlotKind::Warmup);
+            let idx: Vec<u32> = mine[1..]
+                .iter()
+                .map(|k| {
+                    if let SlotKind::Iteration(i) = k {
+                        *i
+                    } else {
+                        99
+                    }
+                })
+                .collect();
+            assert_eq!(
+                idx,
+                vec![0, 1, 2, 3, 4],
+                "iterations numbered in the order they run"
+            );
+        }
+        let blocks = plan
+            .slots
+            .windows(2)
+            .filter(|w| w[0].case == w[1].case)
+            .count();
+        assert!(
+            blocks < 15,
+            "slots are shuffled, not run case by case: {blocks}"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_schedule_and_another_seed_another() {
+        let t = Topology::detect();
+        let a = Plan::new(specs(5, 4), &t, 42, true).unwrap().slots;
+        let b = Plan::new(specs(5, 4), &t, 42, true).unwrap().slots;
+        let c = Plan::new(specs(5, 4), &t, 43, true).unwrap().slots;
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn without_interleaving_cases_run_in_order() {
+        let plan = Plan::new(specs(3, 2), &Topology::detect(), 1, false).unwrap();
+        let cases: Vec<usize> = plan.slots.iter().map(|s| s.case).collect();
+        assert_eq!(cases, vec![0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    }
+
+    #[test]
+    fn duplicate_cases_are_merged_and_bad_specs_refused() {
+        let mut s = specs(1, 1);
+        s.push(s[0].clone());
+        assert_eq!(
+            Plan::new(s, &Topology::detect(), 1, true)
+                .unwrap()
+                .cases
+                .len(),
+            1
+        );
+        let mut bad = specs(1, 1);
+        bad[0].size = 0;
+        assert!(Plan::new(bad, &Topology::detect(), 1, true).is_err());
+    }
+
+    #[test]
+    fn summaries_merge_iterations() {
+        let mut h = new_histogram();
+        h.record(1000).unwrap();
+        let it = |index: u32, msgs: u64, p50: u64| {
+            let mut r = IterationRecord {
+                index,
+                started_offset_ns: 0,
+                elapsed_ns: 1_000_000_000,
+                latency: LatencySummary {
+                    p50_ns: p50,
+                    ..Default::default()
+                },
+                msgs_per_sec: msgs as f64,
+                bytes_per_sec: 0.0,
+                client: SideRecord::default(),
+                server: SideRecord::default(),
+            };
+            r.client.counters.messages = msgs;
+            r
+        };
+        let s = summarize(&[it(0, 100, 10), it(1, 300, 30), it(2, 200, 20)], &h).unwrap();
+        assert_eq!(s.iterations, 3);
+        assert_eq!(s.msgs_per_sec, 200.0);
+        assert_eq!(
+            s.p50_ns_spread,
+            Spread {
+                min: 10.0,
+                median: 20.0,
+                max: 30.0
+            }
+        );
+        assert!(summarize(&[], &h).is_none());
+    }
+}

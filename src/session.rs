@@ -1,0 +1,134 @@
+//! A run from start to finish: plan, pre-flight, environment snapshot and timer check, execute,
+//! and (when a results directory is given) store everything as it comes in.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+
+use crate::environment::Environment;
+use crate::metrics::clock::check_timer;
+use crate::placement::Topology;
+use crate::runner::{CaseHistograms, Event, Observer, Plan, execute};
+use crate::spec::Spec;
+use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
+use crate::store::{RunDir, StoreObserver, new_run_id};
+
+/// What to run and where to put it.
+#[derive(Clone, Debug, Default)]
+pub struct RunRequest {
+    /// The cases.
+    pub specs: Vec<Spec>,
+    /// Seed of the shuffled schedule; random when `None` (the seed used is recorded).
+    pub seed: Option<u64>,
+    /// Run all iterations of all cases in one shuffled order (the default) rather than case by case.
+    pub interleave: bool,
+    /// Suite name, recorded.
+    pub suite: Option<String>,
+    /// Free-form label, recorded.
+    pub label: Option<String>,
+    /// The command line, recorded.
+    pub command_line: Vec<String>,
+    /// Results directory (`results/`); nothing is written when `None`.
+    pub results_dir: Option<PathBuf>,
+}
+
+/// A finished (or interrupted) run.
+pub struct RunResult {
+    /// Everything run.json holds.
+    pub record: RunRecord,
+    /// Per case: per-iteration and merged histograms.
+    pub histograms: Vec<CaseHistograms>,
+    /// The run's directory, when stored.
+    pub dir: Option<PathBuf>,
+}
+
+impl RunResult {
+    /// True when some case recorded an error.
+    pub fn has_errors(&self) -> bool {
+        self.record.cases.iter().any(|c| !c.errors.is_empty())
+    }
+}
+
+/// Passes every event to each observer in turn.
+struct Tee<'a>(Vec<&'a mut dyn Observer>);
+
+impl Observer for Tee<'_> {
+    fn on_event(&mut self, record: &mut RunRecord, event: Event<'_>) -> Result<()> {
+        for o in self.0.iter_mut() {
+            o.on_event(record, event)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens every case's transport once (binding its ports and paths) and closes it again, so an
+/// address in use is reported before anything is measured.
+pub fn preflight(plan: &Plan) -> Result<()> {
+    for case in &plan.cases {
+        drop(
+            crate::transport::connector(&case.spec)
+                .with_context(|| format!("case {}", case.case_id))?,
+        );
+    }
+    Ok(())
+}
+
+/// Plans, checks and runs `request`, telling `observer` (e.g. a progress bar) as it goes.
+/// Stops early when `interrupt` becomes true; what finished is kept.
+pub fn run(
+    request: RunRequest,
+    observer: &mut dyn Observer,
+    interrupt: &AtomicBool,
+) -> Result<RunResult> {
+    crate::transport::ignore_sigpipe();
+    let topology = Topology::detect();
+    let seed = request.seed.unwrap_or_else(rand::random);
+    let plan = Plan::new(request.specs, &topology, seed, request.interleave)?;
+    preflight(&plan)?;
+    let started = SystemTime::now();
+    let run_id = new_run_id(started);
+    let mut record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.clone(),
+        tool: ToolInfo::current(),
+        command_line: request.command_line,
+        suite: request.suite,
+        label: request.label,
+        started_at: humantime::format_rfc3339_nanos(started).to_string(),
+        finished_at: None,
+        complete: false,
+        interrupted: false,
+        seed,
+        environment: Environment::capture(),
+        timer: check_timer(100_000),
+        cases: plan.case_records(),
+        schedule: plan.recorded_schedule(),
+    };
+    let mut store = match &request.results_dir {
+        Some(dir) => Some(StoreObserver::new(RunDir::create(dir, &run_id)?)),
+        None => None,
+    };
+    if let Some(s) = &store {
+        s.dir().write_record(&record)?;
+    }
+    let dir = store.as_ref().map(|s| s.dir().path().to_path_buf());
+    let histograms = {
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if let Some(s) = store.as_mut() {
+            observers.push(s);
+        }
+        observers.push(observer);
+        execute(&plan, &mut record, &mut Tee(observers), interrupt)?
+    };
+    record.finished_at = Some(humantime::format_rfc3339_nanos(SystemTime::now()).to_string());
+    if let Some(s) = &store {
+        s.dir().write_record(&record)?;
+    }
+    Ok(RunResult {
+        record,
+        histograms,
+        dir,
+    })
+}

@@ -1,0 +1,248 @@
+//! The results directory: `results/runs/<run-id>/` with `run.json` and, per case,
+//! `cases/<case-id>/latency.hgrm` and `latency.hlog`. Every file is written atomically (temp file
+//! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
+
+pub mod hgrm;
+pub mod hlog;
+pub mod record;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use rand::Rng;
+
+use crate::error::UsageError;
+use crate::runner::{Event, Observer};
+use record::{CaseFiles, RunRecord, SCHEMA_VERSION};
+
+/// The default results directory, relative to the working directory.
+pub const DEFAULT_RESULTS_DIR: &str = "results";
+
+/// A new run id: UTC start time to the second plus a random suffix, e.g. `20261127T183705Z-4f2a`.
+pub fn new_run_id(now: SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace(['-', ':'], "");
+    format!("{stamp}-{:04x}", rand::rng().random::<u16>())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot rename into {}", path.display()))?;
+    Ok(())
+}
+
+/// Reads a run from its directory or its run.json, checking the schema version.
+pub fn load_run(path: &Path) -> Result<RunRecord> {
+    let file = if path.is_dir() {
+        path.join("run.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        UsageError(format!(
+            "cannot read {}: {e}; give a run directory or its run.json",
+            file.display()
+        ))
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{} is not valid JSON ({e}); the file is corrupt or truncated",
+            file.display()
+        ))
+    })?;
+    let version = value.get("schema_version").and_then(|v| v.as_u64());
+    match version {
+        None => bail!(UsageError(format!(
+            "{} has no schema_version: it is not a loopbench run.json",
+            file.display()
+        ))),
+        Some(v) if v > u64::from(SCHEMA_VERSION) => bail!(UsageError(format!(
+            "{} has schema_version {v}, newer than this loopbench understands ({SCHEMA_VERSION}); upgrade loopbench",
+            file.display()
+        ))),
+        Some(_) => {}
+    }
+    serde_json::from_value(value).map_err(|e| {
+        UsageError(format!(
+            "{} does not match the run.json schema: {e}",
+            file.display()
+        ))
+        .into()
+    })
+}
+
+/// The directory of one run.
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `results/runs/<run-id>/`, refusing to reuse an existing one.
+    pub fn create(results: &Path, run_id: &str) -> Result<RunDir> {
+        let root = results.join("runs").join(run_id);
+        if root.exists() {
+            bail!(
+                "{} already exists; run ids are never reused",
+                root.display()
+            );
+        }
+        std::fs::create_dir_all(&root).map_err(|e| {
+            UsageError(format!(
+                "cannot create the results directory {}: {e}; choose a writable --output directory",
+                root.display()
+            ))
+        })?;
+        Ok(RunDir { root })
+    }
+
+    /// The run's directory.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// (Re)writes run.json.
+    pub fn write_record(&self, record: &RunRecord) -> Result<()> {
+        let json = serde_json::to_vec_pretty(record).context("serializing run.json")?;
+        write_atomic(&self.root.join("run.json"), &json)
+    }
+
+    /// Writes a case's hgrm and hlog and returns their paths relative to the run directory.
+    pub fn write_case(
+        &self,
+        record: &RunRecord,
+        case: usize,
+        histograms: &crate::runner::CaseHistograms,
+    ) -> Result<CaseFiles> {
+        let rec = &record.cases[case];
+        let rel = format!("cases/{}", rec.case_id);
+        let dir = self.root.join(&rel);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        write_atomic(
+            &dir.join("latency.hgrm"),
+            hgrm::render(&histograms.merged).as_bytes(),
+        )?;
+        let start = humantime::parse_rfc3339(&record.started_at).unwrap_or(SystemTime::now());
+        let intervals: Vec<hlog::Interval<'_>> = rec
+            .iterations
+            .iter()
+            .zip(&histograms.iterations)
+            .map(|(it, h)| hlog::Interval {
+                start_offset: Duration::from_nanos(it.started_offset_ns),
+                duration: Duration::from_nanos(it.elapsed_ns),
+                histogram: h,
+            })
+            .collect();
+        write_atomic(&dir.join("latency.hlog"), &hlog::render(start, &intervals)?)?;
+        Ok(CaseFiles {
+            hgrm: Some(format!("{rel}/latency.hgrm")),
+            hlog: Some(format!("{rel}/latency.hlog")),
+        })
+    }
+}
+
+/// Writes run.json after every slot and each case's files when it finishes.
+pub struct StoreObserver {
+    dir: RunDir,
+}
+
+impl StoreObserver {
+    /// Writes into `dir`.
+    pub fn new(dir: RunDir) -> StoreObserver {
+        StoreObserver { dir }
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &RunDir {
+        &self.dir
+    }
+}
+
+impl Observer for StoreObserver {
+    fn on_event(&mut self, record: &mut RunRecord, event: Event<'_>) -> Result<()> {
+        match event {
+            Event::SlotStarted { .. } => Ok(()),
+            Event::SlotFinished { .. } => self.dir.write_record(record),
+            Event::CaseFinished { case, histograms } => {
+                if !histograms.iterations.is_empty() {
+                    record.cases[case].files = self.dir.write_case(record, case, histograms)?;
+                }
+                self.dir.write_record(record)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_utc_stamps_with_a_suffix() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_804_625);
+        let id = new_run_id(t);
+        assert!(id.starts_with("20261127T"), "{id}");
+        assert_eq!(id.len(), "20261127T183705Z-4f2a".len(), "{id}");
+        assert_ne!(new_run_id(t), new_run_id(t), "random suffix");
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp files left"
+        );
+    }
+
+    #[test]
+    fn loading_explains_missing_corrupt_and_future_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = format!("{:#}", load_run(&dir.path().join("nope")).unwrap_err());
+        assert!(
+            missing.contains("nope") && missing.contains("cannot read"),
+            "{missing}"
+        );
+        let p = dir.path().join("run.json");
+        std::fs::write(&p, "{ not json").unwrap();
+        let corrupt = format!("{:#}", load_run(dir.path()).unwrap_err());
+        assert!(
+            corrupt.contains("run.json") && corrupt.contains("not valid JSON"),
+            "{corrupt}"
+        );
+        std::fs::write(&p, r#"{"schema_version": 999}"#).unwrap();
+        let future = format!("{:#}", load_run(&p).unwrap_err());
+        assert!(
+            future.contains("999") && future.contains("upgrade"),
+            "{future}"
+        );
+        std::fs::write(&p, r#"{"hello": 1}"#).unwrap();
+        assert!(format!("{:#}", load_run(&p).unwrap_err()).contains("not a loopbench run.json"));
+    }
+
+    #[test]
+    fn an_unwritable_results_directory_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let err = RunDir::create(&file, "x").err().unwrap();
+        assert!(crate::error::is_usage_error(&err));
+        assert!(format!("{err:#}").contains("--output"));
+    }
+}

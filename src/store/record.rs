@@ -1,0 +1,218 @@
+//! The on-disk schema: `run.json`. Field names carry their unit (`p50_ns`, `msgs_per_sec`) and
+//! every spec uses the command line's own spellings, so scripts can read it without guessing.
+//!
+//! Compatibility: readers accept any `schema_version` up to [`SCHEMA_VERSION`]; a newer file is
+//! refused with a message that names it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::environment::Environment;
+use crate::metrics::clock::TimerCheck;
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::LatencySummary;
+use crate::metrics::rusage::SideUsage;
+use crate::placement::ResolvedPlacement;
+use crate::spec::{CaseId, Spec};
+use crate::transport::ConnInfo;
+
+/// Version of the run.json layout written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The tool that wrote a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// `loopbench`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// `git describe` of the build, when it was built from a git checkout.
+    pub git_revision: Option<String>,
+}
+
+impl ToolInfo {
+    /// This build.
+    pub fn current() -> ToolInfo {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_revision: option_env!("LOOPBENCH_GIT_REVISION")
+                .filter(|s| !s.is_empty())
+                .map(Into::into),
+        }
+    }
+}
+
+/// One entry of the order in which the run executed its slots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledSlot {
+    /// The case.
+    pub case_id: CaseId,
+    /// The measured iteration, or `None` for the case's warm-up.
+    pub iteration: Option<u32>,
+}
+
+/// A whole run: `results/runs/<run-id>/run.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Layout version; see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `20261127T183705Z-4f2a`: UTC start time and a random suffix.
+    pub run_id: String,
+    /// The tool that wrote it.
+    pub tool: ToolInfo,
+    /// The exact command line.
+    pub command_line: Vec<String>,
+    /// The suite name, when run by `loopbench suite`.
+    pub suite: Option<String>,
+    /// Free-form label (`--label`), e.g. a variant name in a study.
+    pub label: Option<String>,
+    /// RFC 3339 start time (UTC).
+    pub started_at: String,
+    /// RFC 3339 end time, once finished.
+    pub finished_at: Option<String>,
+    /// True when every slot ran; false while running, after Ctrl-C, or after an abort.
+    pub complete: bool,
+    /// True when the run was interrupted (Ctrl-C/SIGTERM).
+    pub interrupted: bool,
+    /// Seed of the shuffled schedule.
+    pub seed: u64,
+    /// The machine as it was at the start.
+    pub environment: Environment,
+    /// The timer self-check.
+    pub timer: TimerCheck,
+    /// Every case, in the order they were specified.
+    pub cases: Vec<CaseRecord>,
+    /// The order the slots actually ran in (interleaved, shuffled).
+    pub schedule: Vec<ScheduledSlot>,
+}
+
+/// Where a case's histogram files are, relative to the run directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFiles {
+    /// Percentile distribution of the merged histogram (`cases/<id>/latency.hgrm`).
+    pub hgrm: Option<String>,
+    /// Interval log, one interval per iteration (`cases/<id>/latency.hlog`).
+    pub hlog: Option<String>,
+}
+
+/// One case of a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The canonical case id.
+    pub case_id: CaseId,
+    /// The spec, with the command line's spellings.
+    pub spec: Spec,
+    /// The CPUs the placement resolved to (empty lists: not pinned).
+    pub requested_cpus: ResolvedPlacement,
+    /// Measured iterations, in the order they ran.
+    pub iterations: Vec<IterationRecord>,
+    /// Merged over all iterations, once at least one finished.
+    pub summary: Option<CaseSummary>,
+    /// What went wrong, if anything; a failed case keeps the iterations it finished.
+    pub errors: Vec<String>,
+    /// True when every iteration ran.
+    pub complete: bool,
+    /// Histogram files.
+    pub files: CaseFiles,
+    /// The client's and the server's view of the first connection.
+    pub connection: Option<(ConnInfo, ConnInfo)>,
+}
+
+/// What one side did over an iteration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SideRecord {
+    /// CPU time and context switches, with per-message figures.
+    pub usage: SideUsage,
+    /// Messages, bytes, datagram accounting.
+    pub counters: Counters,
+    /// CPUs its threads were seen on.
+    pub cpus: Vec<usize>,
+}
+
+/// One measured iteration (one fresh connection set): the statistical sample unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IterationRecord {
+    /// Index within the case (0-based), in the order the case's iterations ran.
+    pub index: u32,
+    /// When it started, in nanoseconds since the run started.
+    pub started_offset_ns: u64,
+    /// Wall time the clients spent measuring.
+    pub elapsed_ns: u64,
+    /// Latency distribution of this iteration.
+    pub latency: LatencySummary,
+    /// Completed messages (round trips for `rr`) per second.
+    pub msgs_per_sec: f64,
+    /// Payload bytes received per second, both directions together.
+    pub bytes_per_sec: f64,
+    /// The client side.
+    pub client: SideRecord,
+    /// The server side.
+    pub server: SideRecord,
+}
+
+/// Minimum, median and maximum of one figure over a case's iterations: how stable it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Smallest iteration value.
+    pub min: f64,
+    /// Median of the iteration values.
+    pub median: f64,
+    /// Largest iteration value.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; all zeros when empty.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Spread {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return Spread::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Spread {
+            min: v[0],
+            median,
+            max: v[n - 1],
+        }
+    }
+}
+
+/// A case merged over its iterations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    /// Iterations merged.
+    pub iterations: u32,
+    /// Latency of the merged histogram.
+    pub latency: LatencySummary,
+    /// Total messages / total measured time.
+    pub msgs_per_sec: f64,
+    /// Total payload bytes received / total measured time.
+    pub bytes_per_sec: f64,
+    /// Per-iteration medians: how much p50 moved between iterations.
+    pub p50_ns_spread: Spread,
+    /// Per-iteration message rates.
+    pub msgs_per_sec_spread: Spread,
+    /// Client side over all iterations.
+    pub client: SideRecord,
+    /// Server side over all iterations.
+    pub server: SideRecord,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_the_median() {
+        let s = Spread::of([3.0, 1.0, 2.0]);
+        assert_eq!((s.min, s.median, s.max), (1.0, 2.0, 3.0));
+        assert_eq!(Spread::of([1.0, 2.0, 3.0, 10.0]).median, 2.5);
+        assert_eq!(Spread::of(std::iter::empty()), Spread::default());
+    }
+}

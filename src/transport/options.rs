@@ -1,0 +1,131 @@
+//! Socket options shared by the socket transports: buffer sizes (forced past the sysctl cap when
+//! running as root), TCP_NODELAY, and what the kernel actually set.
+
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use socket2::Socket;
+
+use super::ConnInfo;
+use crate::spec::SocketOptions;
+
+/// Reads a numeric sysctl such as `net/core/wmem_max`.
+pub fn sysctl_usize(path: &str) -> Option<usize> {
+    std::fs::read_to_string(format!("/proc/sys/{path}"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn force(sock: &Socket, option: libc::c_int, bytes: usize) -> std::io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `value` is a live c_int and its size is passed; the fd is owned by `sock`.
+    let ret = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Sets SO_SNDBUF/SO_RCVBUF as asked. Above net.core.{w,r}mem_max the kernel would silently clamp;
+/// as root the FORCE variants are used instead so the value asked for is the value measured.
+pub fn apply_buffers(sock: &Socket, opts: &SocketOptions) -> Result<()> {
+    if let Some(bytes) = opts.sndbuf {
+        if is_root() && sysctl_usize("net/core/wmem_max").is_some_and(|cap| bytes > cap) {
+            force(sock, libc::SO_SNDBUFFORCE, bytes).context("setting SO_SNDBUFFORCE")?;
+        } else {
+            sock.set_send_buffer_size(bytes)
+                .context("setting SO_SNDBUF (--sndbuf)")?;
+        }
+    }
+    if let Some(bytes) = opts.rcvbuf {
+        if is_root() && sysctl_usize("net/core/rmem_max").is_some_and(|cap| bytes > cap) {
+            force(sock, libc::SO_RCVBUFFORCE, bytes).context("setting SO_RCVBUFFORCE")?;
+        } else {
+            sock.set_recv_buffer_size(bytes)
+                .context("setting SO_RCVBUF (--rcvbuf)")?;
+        }
+    }
+    Ok(())
+}
+
+/// Describes a socket: addresses and the buffer sizes the kernel reports.
+pub fn info(sock: &Socket) -> ConnInfo {
+    let show = |a: std::io::Result<socket2::SockAddr>| {
+        a.ok().map(|a| match a.as_socket() {
+            Some(sa) => sa.to_string(),
+            None => unix_name(&a),
+        })
+    };
+    ConnInfo {
+        local: show(sock.local_addr()),
+        peer: show(sock.peer_addr()),
+        sndbuf: sock.send_buffer_size().ok(),
+        rcvbuf: sock.recv_buffer_size().ok(),
+    }
+}
+
+fn unix_name(addr: &socket2::SockAddr) -> String {
+    if let Some(p) = addr.as_pathname() {
+        return p.display().to_string();
+    }
+    if let Some(name) = addr.as_abstract_namespace() {
+        return format!("@{}", String::from_utf8_lossy(name));
+    }
+    "(unnamed)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socket2::{Domain, Type};
+
+    #[test]
+    fn buffer_sizes_are_applied_and_reported() {
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let opts = SocketOptions {
+            sndbuf: Some(65536),
+            rcvbuf: Some(131072),
+            nodelay: true,
+        };
+        apply_buffers(&sock, &opts).unwrap();
+        let i = info(&sock);
+        // Linux doubles the value to account for bookkeeping overhead.
+        assert_eq!(i.sndbuf, Some(131072));
+        assert_eq!(i.rcvbuf, Some(262144));
+    }
+
+    #[test]
+    fn root_can_exceed_the_sysctl_cap() {
+        if !is_root() {
+            eprintln!("SKIPPED root_can_exceed_the_sysctl_cap: needs root for SO_SNDBUFFORCE");
+            return;
+        }
+        let cap = sysctl_usize("net/core/wmem_max").unwrap();
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let want = cap * 4;
+        apply_buffers(
+            &sock,
+            &SocketOptions {
+                sndbuf: Some(want),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(info(&sock).sndbuf, Some(want * 2));
+    }
+}

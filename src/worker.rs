@@ -1,0 +1,515 @@
+//! One iteration: connect fresh pairs, start pinned client and server threads behind a barrier,
+//! let the engine drive them, and watch over them so that nothing can hang.
+//!
+//! The watchdog has two tools: the shared [`Control`] (engines look at it whenever a flow cannot
+//! progress), and a signal ("kick") that interrupts any blocking system call on any transport.
+//! Measured connections carry no receive timeout (that would arm a kernel timer on every sleep);
+//! instead the watchdog kicks a blocked client when a datagram may be lost, and every worker
+//! when the servers must wind down or the iteration is aborted.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier, Once};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::engine::{Aborted, Control, FlowReport, FlowSlot, RunState, engine_for};
+use crate::metrics::clock::{MonotonicClock, monotonic_ns};
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::{LatencyHistogram, new_histogram};
+use crate::metrics::rusage::ThreadUsage;
+use crate::placement::{ResolvedPlacement, current_cpu, pin_current_thread};
+use crate::spec::{IterationLength, Spec};
+use crate::transport::{ConnInfo, connector};
+use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+
+/// Longest one blocking wait sleeps before looking at the control.
+const MAX_TICK: Duration = Duration::from_millis(100);
+
+/// How often the watchdog looks at the workers, and re-sends kicks.
+const WATCH_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long aborted workers get to stop before they are abandoned.
+const ABORT_GRACE: Duration = Duration::from_secs(3);
+
+/// Which side a worker thread is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Sends requests, records latency.
+    Client,
+    /// Answers.
+    Server,
+}
+
+/// What one side measured over an iteration, summed over its threads and flows.
+#[derive(Clone, Debug, Default)]
+pub struct SideOutcome {
+    /// CPU time and context switches of the side's threads during the measured loop.
+    pub usage: ThreadUsage,
+    /// Summed flow counters.
+    pub counters: Counters,
+    /// CPUs the side's threads were seen on (at start and end of the loop), sorted, distinct.
+    pub cpus: Vec<usize>,
+    /// Longest time one of its threads spent in the measured loop, in nanoseconds.
+    pub elapsed_ns: u64,
+}
+
+/// Everything one iteration measured.
+pub struct IterationOutcome {
+    /// Client-measured latencies of all flows, merged.
+    pub latency: LatencyHistogram,
+    /// The client side.
+    pub client: SideOutcome,
+    /// The server side.
+    pub server: SideOutcome,
+    /// The first flow's connection, as the client and the server see it.
+    pub connection: (ConnInfo, ConnInfo),
+}
+
+struct WorkerReport {
+    index: usize,
+    side: Side,
+    result: Result<()>,
+    usage: ThreadUsage,
+    elapsed_ns: u64,
+    cpus: [Option<usize>; 2],
+    flows: Vec<FlowReport>,
+}
+
+/// The signal used to interrupt blocked workers. A real-time signal, so it does not collide
+/// with SIGUSR1/2 that an embedding program may use; its handler does nothing.
+fn kick_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
+}
+
+extern "C" fn ignore_kick(_: libc::c_int) {}
+
+/// Installs the no-op kick handler (once per process), without SA_RESTART so blocked system
+/// calls return EINTR.
+fn install_kick_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction with a valid handler and empty mask is a valid argument;
+        // the handler is async-signal-safe (it does nothing).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = ignore_kick as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(kick_signal(), &sa, std::ptr::null_mut());
+        }
+    });
+}
+
+fn kick(handle: &JoinHandle<()>) {
+    use std::os::unix::thread::JoinHandleExt;
+    // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
+    // even if it already exited; pthread_kill on such a thread is defined.
+    unsafe { libc::pthread_kill(handle.as_pthread_t(), kick_signal()) };
+}
+
+/// The longest one wait of a polling engine (epoll, tokio) lasts: short enough to notice a
+/// datagram loss in time.
+fn tick_for(spec: &Spec) -> Duration {
+    if spec.transport.is_datagram() {
+        MAX_TICK.min(Duration::from_nanos(
+            spec.timing.loss_timeout_ns.max(1_000_000),
+        ))
+    } else {
+        MAX_TICK
+    }
+}
+
+/// Runs one iteration of `spec` on fresh connections.
+///
+/// `length` is the iteration's length (the warm-up passes its own); `interrupt` is polled by the
+/// watchdog (Ctrl-C).
+pub fn run_iteration(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    length: IterationLength,
+    interrupt: &AtomicBool,
+) -> Result<IterationOutcome> {
+    install_kick_handler();
+    let engine = engine_for(spec.engine);
+    let mut connector = connector(spec)?;
+    let (client_conn, server_conn) = connector
+        .pair()
+        .context("connecting the client and server")?;
+    let connection = (client_conn.info.clone(), server_conn.info.clone());
+    let heartbeats = vec![Heartbeat::default()];
+    let env = ClientEnv {
+        clock: MonotonicClock,
+        length,
+        heartbeat: heartbeats[0].clone(),
+    };
+    let clients = vec![vec![FlowSlot {
+        conn: client_conn,
+        flow: client_flow(spec, env),
+    }]];
+    let servers = vec![vec![FlowSlot {
+        conn: server_conn,
+        flow: server_flow(spec, MonotonicClock),
+    }]];
+    drop(connector);
+
+    let control = Arc::new(Control::default());
+    let barrier = Arc::new(Barrier::new(clients.len() + servers.len() + 1));
+    let (tx, rx) = mpsc::channel::<WorkerReport>();
+    let tick = tick_for(spec);
+    let mut handles: Vec<(Side, JoinHandle<()>, bool)> = Vec::new();
+    for (side, groups) in [(Side::Server, servers), (Side::Client, clients)] {
+        for (index, slots) in groups.into_iter().enumerate() {
+            let cpu = match side {
+                Side::Client => placement.client_cpu(index),
+                Side::Server => placement.server_cpu(index),
+            };
+            let (control, barrier, tx) = (control.clone(), barrier.clone(), tx.clone());
+            let name = format!(
+                "lb-{}-{index}",
+                if side == Side::Client {
+                    "client"
+                } else {
+                    "server"
+                }
+            );
+            let handle = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || {
+                    let report = worker(index, side, cpu, slots, engine, &control, &barrier, tick);
+                    let _ = tx.send(report);
+                })
+                .context("spawning a worker thread")?;
+            handles.push((side, handle, false));
+        }
+    }
+    drop(tx);
+    barrier.wait();
+    let limits = Limits {
+        deadline: spec.timing.iteration_deadline(length),
+        stall: Duration::from_nanos(spec.timing.timeout_ns),
+        loss: spec
+            .transport
+            .is_datagram()
+            .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
+    };
+    let outcome = watch(&control, &rx, &mut handles, &heartbeats, limits, interrupt);
+    for (_, handle, reported) in handles {
+        if reported {
+            let _ = handle.join();
+        }
+    }
+    let reports = outcome?;
+    collect(reports, connection)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    index: usize,
+    side: Side,
+    cpu: Option<usize>,
+    mut slots: Vec<FlowSlot>,
+    engine: &dyn crate::engine::Engine,
+    control: &Control,
+    barrier: &Barrier,
+    tick: Duration,
+) -> WorkerReport {
+    let pinned = cpu.map(pin_current_thread).transpose();
+    barrier.wait();
+    let start_cpu = current_cpu();
+    let t0 = monotonic_ns();
+    let u0 = ThreadUsage::now();
+    let result = match pinned {
+        Ok(_) => engine.drive(&mut slots, control, tick),
+        Err(e) => Err(e),
+    };
+    let usage = ThreadUsage::now() - u0;
+    let elapsed_ns = monotonic_ns() - t0;
+    let end_cpu = current_cpu();
+    if result.is_err() {
+        control.set(RunState::Abort);
+    }
+    let flows = slots.into_iter().map(|s| s.flow.report()).collect();
+    WorkerReport {
+        index,
+        side,
+        result,
+        usage,
+        elapsed_ns,
+        cpus: [start_cpu, end_cpu],
+        flows,
+    }
+}
+
+/// When the watchdog steps in.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// The whole iteration must end by then (duration-based iterations).
+    deadline: Option<Duration>,
+    /// Some client flow must complete a message at least this often.
+    stall: Duration,
+    /// Datagram loss timeout: a client without progress for this long is kicked so it can count
+    /// the loss and go on.
+    loss: Option<Duration>,
+}
+
+/// Waits for every worker, winding the servers down once the clients are done, and enforcing the
+/// deadline, the no-progress limit and the interrupt flag.
+fn watch(
+    control: &Control,
+    rx: &mpsc::Receiver<WorkerReport>,
+    handles: &mut [(Side, JoinHandle<()>, bool)],
+    heartbeats: &[Heartbeat],
+    limits: Limits,
+    interrupt: &AtomicBool,
+) -> Result<Vec<WorkerReport>> {
+    let started = Instant::now();
+    let clients = handles.iter().filter(|h| h.0 == Side::Client).count();
+    let mut reports: Vec<WorkerReport> = Vec::new();
+    let mut aborted_at: Option<Instant> = None;
+    let mut failure: Option<String> = None;
+    let beats = || heartbeats.iter().map(Heartbeat::read).sum::<u64>();
+    let (mut last_beats, mut last_move) = (beats(), Instant::now());
+    let mut last_loss_kick = Instant::now();
+    while reports.len() < handles.len() {
+        match rx.recv_timeout(WATCH_INTERVAL) {
+            Ok(r) => {
+                if let Some(h) = handles
+                    .iter_mut()
+                    .find(|h| h.0 == r.side && !h.2 && index_of(h, &r))
+                {
+                    h.2 = true;
+                }
+                reports.push(r);
+                if reports.iter().filter(|r| r.side == Side::Client).count() == clients {
+                    control.set(RunState::WindDown);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if interrupt.load(Ordering::Relaxed) {
+            control.set(RunState::Abort);
+        }
+        let now_beats = beats();
+        if now_beats != last_beats {
+            (last_beats, last_move) = (now_beats, Instant::now());
+        }
+        if failure.is_none() && control.state() == RunState::Running {
+            if limits.deadline.is_some_and(|d| started.elapsed() > d) {
+                failure = Some(format!(
+                    "the iteration did not finish within {:?} (its length + --timeout): a worker is stuck",
+                    limits.deadline.unwrap_or_default()
+                ));
+            } else if last_move.elapsed() > limits.stall {
+                failure = Some(format!(
+                    "no round trip completed for {:?} (--timeout): the server is stuck or gone",
+                    limits.stall
+                ));
+            }
+            if failure.is_some() {
+                control.set(RunState::Abort);
+            }
+        }
+        if let Some(loss) = limits.loss {
+            if control.state() == RunState::Running
+                && last_move.elapsed() >= loss
+                && last_loss_kick.elapsed() >= loss
+            {
+                last_loss_kick = Instant::now();
+                for (side, handle, reported) in handles.iter() {
+                    if *side == Side::Client && !reported {
+                        kick(handle);
+                    }
+                }
+            }
+        }
+        if control.state() != RunState::Running {
+            // Wake whoever still sleeps in a system call; repeated, because a kick that lands
+            // just before a thread blocks is lost.
+            for (_, handle, reported) in handles.iter() {
+                if !reported {
+                    kick(handle);
+                }
+            }
+        }
+        if control.state() == RunState::Abort {
+            let at = *aborted_at.get_or_insert_with(Instant::now);
+            if at.elapsed() > ABORT_GRACE {
+                return Err(anyhow!(
+                    "{} worker thread(s) did not stop within {ABORT_GRACE:?} of being aborted; they were abandoned",
+                    handles.len() - reports.len()
+                ));
+            }
+        }
+    }
+    if let Some(f) = failure {
+        return Err(anyhow!(f));
+    }
+    if interrupt.load(Ordering::Relaxed) {
+        return Err(crate::runner::Interrupted.into());
+    }
+    Ok(reports)
+}
+
+fn index_of(h: &(Side, JoinHandle<()>, bool), r: &WorkerReport) -> bool {
+    h.1.thread()
+        .name()
+        .is_some_and(|n| n.ends_with(&format!("-{}", r.index)))
+}
+
+fn collect(
+    reports: Vec<WorkerReport>,
+    connection: (ConnInfo, ConnInfo),
+) -> Result<IterationOutcome> {
+    // The root cause is the first error that is not just "stopped because another failed".
+    let mut first_abort = None;
+    for r in &reports {
+        if let Err(e) = &r.result {
+            if e.downcast_ref::<Aborted>().is_none() {
+                let side = if r.side == Side::Client {
+                    "client"
+                } else {
+                    "server"
+                };
+                return Err(anyhow!("{side} worker {}: {e:#}", r.index));
+            }
+            first_abort.get_or_insert(());
+        }
+    }
+    if first_abort.is_some() {
+        return Err(Aborted.into());
+    }
+    let mut latency = new_histogram();
+    let mut client = SideOutcome::default();
+    let mut server = SideOutcome::default();
+    for r in reports {
+        let side = if r.side == Side::Client {
+            &mut client
+        } else {
+            &mut server
+        };
+        side.usage = side.usage + r.usage;
+        side.elapsed_ns = side.elapsed_ns.max(r.elapsed_ns);
+        side.cpus.extend(r.cpus.iter().flatten());
+        for f in r.flows {
+            side.counters += f.counters;
+            if let Some(h) = f.latency {
+                latency.add(&h).context("merging flow histograms")?;
+            }
+        }
+    }
+    for side in [&mut client, &mut server] {
+        side.cpus.sort_unstable();
+        side.cpus.dedup();
+    }
+    Ok(IterationOutcome {
+        latency,
+        client,
+        server,
+        connection,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::placement::Topology;
+    use crate::spec::{EngineKind, Placement, Transport};
+
+    fn quick(transport: Transport, engine: EngineKind) -> Spec {
+        let mut spec = Spec::new(transport);
+        spec.engine = engine;
+        spec.timing.iterations = 1;
+        spec
+    }
+
+    fn placement(p: Placement) -> ResolvedPlacement {
+        Topology::detect().resolve(p).unwrap()
+    }
+
+    #[test]
+    fn every_transport_completes_a_counted_iteration_with_both_engines() {
+        let never = AtomicBool::new(false);
+        for &t in Transport::ALL {
+            for e in [EngineKind::Blocking, EngineKind::Spin] {
+                let spec = quick(t, e);
+                let out = run_iteration(
+                    &spec,
+                    &placement(Placement::Unpinned),
+                    IterationLength::Count { messages: 300 },
+                    &never,
+                )
+                .unwrap_or_else(|err| panic!("{t} {e}: {err:#}"));
+                assert_eq!(out.latency.len(), 300, "{t} {e}");
+                assert_eq!(out.client.counters.messages, 300, "{t} {e}");
+                assert_eq!(out.server.counters.messages, 300, "{t} {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn pinned_workers_run_where_they_were_put() {
+        let never = AtomicBool::new(false);
+        let spec = quick(Transport::UnixStream, EngineKind::Blocking);
+        let p = placement(Placement::SameCore);
+        let out =
+            run_iteration(&spec, &p, IterationLength::Count { messages: 50 }, &never).unwrap();
+        assert_eq!(out.client.cpus, p.client);
+        assert_eq!(out.server.cpus, p.server);
+    }
+
+    #[test]
+    fn a_stuck_server_is_reported_not_waited_for_forever() {
+        // The server takes 50 ms per answer but the client gives up after 10 ms, on a pipe (no
+        // socket timeout: only the watchdog's kick can wake it) and on TCP.
+        let never = AtomicBool::new(false);
+        for t in [Transport::Pipe, Transport::Tcp4] {
+            let mut spec = quick(t, EngineKind::Blocking);
+            spec.server_delay_ns = 50_000_000;
+            spec.timing.timeout_ns = 10_000_000;
+            let started = Instant::now();
+            let err = run_iteration(
+                &spec,
+                &placement(Placement::Unpinned),
+                IterationLength::Count { messages: 3 },
+                &never,
+            )
+            .err()
+            .expect("must fail");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{t}: took {:?}",
+                started.elapsed()
+            );
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("stuck") || text.contains("no response"),
+                "{t}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_iteration() {
+        let interrupted = AtomicBool::new(true);
+        let spec = quick(Transport::Pipe, EngineKind::Blocking);
+        let err = run_iteration(
+            &spec,
+            &placement(Placement::Unpinned),
+            IterationLength::Duration {
+                duration_ns: 60_000_000_000,
+            },
+            &interrupted,
+        )
+        .err()
+        .expect("must be interrupted");
+        assert!(
+            err.downcast_ref::<crate::runner::Interrupted>().is_some()
+                || err.downcast_ref::<Aborted>().is_some(),
+            "{err:#}"
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! `rr`: closed-loop request/response. The client sends `--size` bytes, the server answers with
+//! `--response-size` bytes, and the client records the round trip. One request is in flight per
+//! flow, so the latency includes every wake-up on the path.
+//!
+//! Datagram transports carry a sequence number in the first 8 bytes: a request whose response
+//! does not come within the loss timeout is counted lost (never hangs the loop), and a response
+//! arriving after that is counted late and discarded.
+
+use anyhow::{Context, Result, bail};
+
+use super::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
+use crate::metrics::clock::Clock;
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::spec::Spec;
+use crate::transport::Conn;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Ready to send the next request.
+    Idle,
+    /// Writing the request; bytes written so far.
+    Sending(usize),
+    /// Reading the response; bytes read so far.
+    Receiving(usize),
+}
+
+/// The client side of an `rr` flow.
+pub struct RrClient<C: Clock> {
+    clock: C,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    datagram: bool,
+    phase: Phase,
+    seq: u64,
+    sent_at_ns: u64,
+    end: IterationEnd,
+    loss_timeout_ns: u64,
+    timeout_ns: u64,
+    histogram: LatencyHistogram,
+    counters: Counters,
+    heartbeat: Heartbeat,
+}
+
+impl<C: Clock> RrClient<C> {
+    /// A client for `spec`.
+    pub fn new(spec: &Spec, env: ClientEnv<C>) -> RrClient<C> {
+        RrClient {
+            clock: env.clock,
+            heartbeat: env.heartbeat,
+            request: vec![0x5a; spec.size],
+            response: vec![0; spec.response_size],
+            datagram: spec.transport.is_datagram(),
+            phase: Phase::Idle,
+            seq: 0,
+            sent_at_ns: 0,
+            end: IterationEnd::new(env.length),
+            loss_timeout_ns: spec.timing.loss_timeout_ns,
+            timeout_ns: spec.timing.timeout_ns,
+            histogram: new_histogram(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Called when the connection would block: declares a datagram lost, or the peer stuck.
+    fn on_stall(&mut self) -> Result<bool> {
+        let waited = self.clock.now_ns().saturating_sub(self.sent_at_ns);
+        if self.datagram
+            && matches!(self.phase, Phase::Receiving(_))
+            && waited >= self.loss_timeout_ns
+        {
+            self.counters.lost += 1;
+            self.heartbeat
+                .beat(self.counters.messages + self.counters.lost);
+            self.phase = Phase::Idle;
+            return Ok(true);
+        }
+        if waited >= self.timeout_ns {
+            bail!(
+                "no response from the server within {:?} (request {}); the server is stuck or gone \
+                 (raise --timeout if it is just slow)",
+                std::time::Duration::from_nanos(self.timeout_ns),
+                self.seq
+            );
+        }
+        Ok(false)
+    }
+
+    fn complete(&mut self) {
+        let now = self.clock.now_ns();
+        record(&mut self.histogram, now - self.sent_at_ns);
+        self.counters.messages += 1;
+        self.counters.bytes_sent += self.request.len() as u64;
+        self.counters.bytes_received += self.response.len() as u64;
+        self.heartbeat
+            .beat(self.counters.messages + self.counters.lost);
+        self.phase = Phase::Idle;
+    }
+}
+
+impl<C: Clock> Flow for RrClient<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        loop {
+            match self.phase {
+                Phase::Idle => {
+                    let now = self.clock.now_ns();
+                    if self
+                        .end
+                        .reached(now, self.counters.messages + self.counters.lost)
+                    {
+                        return Ok(Wait::Done);
+                    }
+                    self.seq += 1;
+                    if self.datagram {
+                        put_seq(&mut self.request, self.seq);
+                    }
+                    self.sent_at_ns = now;
+                    self.phase = Phase::Sending(0);
+                }
+                Phase::Sending(off) => match conn.write(&self.request[off..]) {
+                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                    Ok(n) => self.phase = Phase::Sending(off + n),
+                    Err(e) if is_transient(&e) => {
+                        if !self.on_stall()? {
+                            return Ok(Wait::Write);
+                        }
+                    }
+                    Err(e) => return Err(e).context("sending a request"),
+                },
+                Phase::Receiving(off) => match conn.read(&mut self.response[off..]) {
+                    Ok(0) => {
+                        bail!("the server closed the connection in the middle of the iteration")
+                    }
+                    Ok(n) if self.datagram => {
+                        if n != self.response.len() {
+                            bail!(
+                                "expected a {}-byte response datagram, got {n} bytes",
+                                self.response.len()
+                            );
+                        }
+                        let got = get_seq(&self.response);
+                        if got == self.seq {
+                            self.complete();
+                        } else if got < self.seq {
+                            self.counters.late += 1;
+                        } else {
+                            bail!(
+                                "response to request {got} arrived while waiting for {}",
+                                self.seq
+                            );
+                        }
+                    }
+                    Ok(n) if off + n == self.response.len() => self.complete(),
+                    Ok(n) => self.phase = Phase::Receiving(off + n),
+                    Err(e) if is_transient(&e) => {
+                        if !self.on_stall()? {
+                            return Ok(Wait::Read);
+                        }
+                    }
+                    Err(e) => return Err(e).context("receiving a response"),
+                },
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            latency: Some(self.histogram),
+            counters: self.counters,
+        }
+    }
+}
+
+/// The server side of an `rr` flow: answers each request, after `--server-delay` if set.
+pub struct RrServer<C: Clock> {
+    clock: C,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    datagram: bool,
+    phase: Phase,
+    delay_ns: u64,
+    drop_every: u64,
+    expected_seq: u64,
+    last_seq: u64,
+    counters: Counters,
+}
+
+impl<C: Clock> RrServer<C> {
+    /// A server for `spec`.
+    pub fn new(spec: &Spec, clock: C) -> RrServer<C> {
+        RrServer {
+            clock,
+            request: vec![0; spec.size],
+            response: vec![0xa5; spec.response_size],
+            datagram: spec.transport.is_datagram(),
+            phase: Phase::Receiving(0),
+            delay_ns: spec.server_delay_ns,
+            drop_every: spec.server_drop_every,
+            expected_seq: 1,
+            last_seq: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Accounts for a datagram's sequence number; false when the request must not be answered.
+    fn accept_datagram(&mut self) -> bool {
+        let seq = get_seq(&self.request);
+        if seq == self.last_seq {
+            self.counters.duplicated += 1;
+        } else if seq < self.expected_seq {
+            self.counters.reordered += 1;
+        } else {
+            self.counters.lost += seq - self.expected_seq;
+            self.expected_seq = seq + 1;
+        }
+        self.last_seq = seq;
+        if self.drop_every != 0 && seq % self.drop_every == 0 {
+            self.counters.dropped_on_purpose += 1;
+            return false;
+        }
+        put_seq(&mut self.response, seq);
+        true
+    }
+
+    /// The simulated service time: a busy wait, so it costs CPU like real work would.
+    fn serve(&self) {
+        if self.delay_ns > 0 {
+            let until = self.clock.now_ns() + self.delay_ns;
+            while self.clock.now_ns() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+impl<C: Clock> Flow for RrServer<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        loop {
+            match self.phase {
+                Phase::Idle | Phase::Receiving(_) => {
+                    let off = if let Phase::Receiving(off) = self.phase {
+                        off
+                    } else {
+                        0
+                    };
+                    match conn.read(&mut self.request[off..]) {
+                        Ok(0) => return Ok(Wait::Done),
+                        Ok(n) => {
+                            self.counters.bytes_received += n as u64;
+                            if self.datagram {
+                                if n != self.request.len() {
+                                    bail!(
+                                        "expected a {}-byte request datagram, got {n} bytes",
+                                        self.request.len()
+                                    );
+                                }
+                                if !self.accept_datagram() {
+                                    continue;
+                                }
+                            } else if off + n < self.request.len() {
+                                self.phase = Phase::Receiving(off + n);
+                                continue;
+                            }
+                            self.serve();
+                            self.phase = Phase::Sending(0);
+                        }
+                        Err(e) if is_transient(&e) => return Ok(Wait::Read),
+                        Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
+                        Err(e) => return Err(e).context("receiving a request"),
+                    }
+                }
+                Phase::Sending(off) => match conn.write(&self.response[off..]) {
+                    Ok(n) => {
+                        self.counters.bytes_sent += n as u64;
+                        if off + n == self.response.len() {
+                            self.counters.messages += 1;
+                            self.phase = Phase::Receiving(0);
+                        } else {
+                            self.phase = Phase::Sending(off + n);
+                        }
+                    }
+                    Err(e) if is_transient(&e) => return Ok(Wait::Write),
+                    Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
+                    Err(e) => return Err(e).context("sending a response"),
+                },
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            latency: None,
+            counters: self.counters,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::clock::MonotonicClock;
+    use crate::spec::IterationLength;
+    use crate::spec::Transport;
+    use crate::transport::connector;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Runs one client and one server flow over `spec` on two threads, blocking with a 5 ms tick.
+    fn run_pair(spec: &Spec, messages: u64) -> (FlowReport, FlowReport) {
+        let (mut c, mut s) = connector(spec).unwrap().pair().unwrap();
+        let mut server = RrServer::new(spec, MonotonicClock);
+        let client_done = Arc::new(AtomicBool::new(false));
+        let done = client_done.clone();
+        let tick = std::time::Duration::from_millis(5);
+        let t = std::thread::spawn(move || {
+            s.set_wait_tick(tick).unwrap();
+            // A datagram server never sees end-of-stream: it stops at the first idle tick after
+            // the client is done.
+            while server.progress(&mut s).unwrap() != Wait::Done && !done.load(Ordering::SeqCst) {}
+            Box::new(server).report()
+        });
+        let env = ClientEnv {
+            clock: MonotonicClock,
+            length: IterationLength::Count { messages },
+            heartbeat: Heartbeat::default(),
+        };
+        let mut client = RrClient::new(spec, env);
+        c.set_wait_tick(tick).unwrap();
+        while client.progress(&mut c).unwrap() != Wait::Done {}
+        client_done.store(true, Ordering::SeqCst);
+        drop(c);
+        (Box::new(client).report(), t.join().unwrap())
+    }
+
+    #[test]
+    fn stream_rr_counts_every_round_trip() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.size = 100;
+        spec.response_size = 3000;
+        let (client, server) = run_pair(&spec, 500);
+        assert_eq!(client.counters.messages, 500);
+        assert_eq!(client.latency.unwrap().len(), 500);
+        assert_eq!(client.counters.bytes_received, 500 * 3000);
+        assert_eq!(server.counters.messages, 500);
+        assert_eq!(server.counters.bytes_received, 500 * 100);
+    }
+
+    #[test]
+    fn datagram_losses_are_counted_exactly_and_never_hang() {
+        let mut spec = Spec::new(Transport::Udp4);
+        spec.server_drop_every = 10;
+        spec.timing.loss_timeout_ns = 2_000_000;
+        let (client, server) = run_pair(&spec, 200);
+        // Requests 10, 20, ..., 200 are dropped by the server: 20 of 200.
+        assert_eq!(client.counters.lost, 20);
+        assert_eq!(client.counters.messages, 180);
+        assert_eq!(client.latency.unwrap().len(), 180);
+        assert_eq!(server.counters.dropped_on_purpose, 20);
+        assert_eq!(server.counters.lost, 0, "no request was lost on the way");
+    }
+}
