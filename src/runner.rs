@@ -265,6 +265,7 @@ fn iteration_record(index: u32, started_offset_ns: u64, out: &IterationOutcome) 
         bytes_per_sec: per_sec(received, elapsed_ns),
         client: side_record(&out.client, messages, elapsed_ns),
         server: side_record(&out.server, messages, elapsed_ns),
+        slices: Vec::new(),
     }
 }
 
@@ -300,6 +301,8 @@ pub fn summarize(iterations: &[IterationRecord], merged: &LatencyHistogram) -> O
         msgs_per_sec_spread: Spread::of(iterations.iter().map(|i| i.msgs_per_sec)),
         client: side(|i| &i.client),
         server: side(|i| &i.server),
+        memcpy: None,
+        copy_efficiency: None,
     })
 }
 
@@ -502,6 +505,7 @@ mod tests {
                 bytes_per_sec: 0.0,
                 client: SideRecord::default(),
                 server: SideRecord::default(),
+                slices: Vec::new(),
             };
             r.client.counters.messages = msgs;
             r

@@ -1,4 +1,9 @@
-//! Per-thread CPU time and context switches (getrusage RUSAGE_THREAD), summed per side.
+//! Per-thread CPU time and context switches, summed per side.
+//!
+//! The CPU total comes from CLOCK_THREAD_CPUTIME_ID, which the kernel brings up to date when it is
+//! read (nanosecond precision). getrusage(RUSAGE_THREAD) gives the context switches and the
+//! user/system split, but its times are only refreshed at scheduler events and ticks: a thread that
+//! spins for a millisecond without being preempted can show zero there.
 
 use std::ops::{Add, Sub};
 
@@ -7,9 +12,11 @@ use serde::{Deserialize, Serialize};
 /// CPU time and context switches of one thread (or a sum of threads).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadUsage {
-    /// User CPU time in nanoseconds.
+    /// CPU time (user + system) in nanoseconds, exact (CLOCK_THREAD_CPUTIME_ID).
+    pub cpu_ns: u64,
+    /// User CPU time in nanoseconds (getrusage: tick-sampled, approximate over short spans).
     pub user_ns: u64,
-    /// System CPU time in nanoseconds.
+    /// System CPU time in nanoseconds (getrusage: tick-sampled, approximate over short spans).
     pub system_ns: u64,
     /// Voluntary context switches (the thread blocked).
     pub voluntary_switches: u64,
@@ -20,25 +27,32 @@ pub struct ThreadUsage {
 impl ThreadUsage {
     /// The calling thread's usage so far.
     pub fn now() -> ThreadUsage {
+        let cpu_ns = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+            .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+            .unwrap_or(0);
         match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD) {
             Ok(u) => {
                 let ns = |tv: nix::sys::time::TimeVal| {
                     tv.tv_sec() as u64 * 1_000_000_000 + tv.tv_usec() as u64 * 1000
                 };
                 ThreadUsage {
+                    cpu_ns,
                     user_ns: ns(u.user_time()),
                     system_ns: ns(u.system_time()),
                     voluntary_switches: u.voluntary_context_switches() as u64,
                     involuntary_switches: u.involuntary_context_switches() as u64,
                 }
             }
-            Err(_) => ThreadUsage::default(),
+            Err(_) => ThreadUsage {
+                cpu_ns,
+                ..ThreadUsage::default()
+            },
         }
     }
 
-    /// User plus system time.
+    /// CPU time, exact.
     pub fn cpu_ns(&self) -> u64 {
-        self.user_ns + self.system_ns
+        self.cpu_ns
     }
 
     /// Voluntary plus involuntary switches.
@@ -51,6 +65,7 @@ impl Sub for ThreadUsage {
     type Output = ThreadUsage;
     fn sub(self, o: ThreadUsage) -> ThreadUsage {
         ThreadUsage {
+            cpu_ns: self.cpu_ns.saturating_sub(o.cpu_ns),
             user_ns: self.user_ns.saturating_sub(o.user_ns),
             system_ns: self.system_ns.saturating_sub(o.system_ns),
             voluntary_switches: self.voluntary_switches.saturating_sub(o.voluntary_switches),
@@ -65,6 +80,7 @@ impl Add for ThreadUsage {
     type Output = ThreadUsage;
     fn add(self, o: ThreadUsage) -> ThreadUsage {
         ThreadUsage {
+            cpu_ns: self.cpu_ns + o.cpu_ns,
             user_ns: self.user_ns + o.user_ns,
             system_ns: self.system_ns + o.system_ns,
             voluntary_switches: self.voluntary_switches + o.voluntary_switches,
@@ -124,6 +140,17 @@ mod tests {
         }
         std::hint::black_box(x);
         let d = ThreadUsage::now() - before;
+        assert!(d.cpu_ns() >= 1_000_000, "{d:?}");
+    }
+
+    #[test]
+    fn a_short_spin_is_still_counted_exactly() {
+        let before = ThreadUsage::now();
+        let start = std::time::Instant::now();
+        while start.elapsed().as_micros() < 300 {
+            std::hint::black_box(());
+        }
+        let d = ThreadUsage::now() - before;
         assert!(d.cpu_ns() > 0, "{d:?}");
     }
 
@@ -138,6 +165,7 @@ mod tests {
     #[test]
     fn per_message_figures_divide_by_messages() {
         let u = ThreadUsage {
+            cpu_ns: 1000,
             user_ns: 600,
             system_ns: 400,
             voluntary_switches: 3,

@@ -148,6 +148,35 @@ pub struct IterationRecord {
     pub client: SideRecord,
     /// The server side.
     pub server: SideRecord,
+    /// Throughput over time within the iteration, counted at the receiver (empty when the
+    /// workload does not keep a time series).
+    #[serde(default)]
+    pub slices: Vec<Slice>,
+}
+
+/// What the receiver counted in one time slice of an iteration (100 ms by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// Start of the slice, in nanoseconds since the iteration started.
+    pub start_ns: u64,
+    /// Length of the slice in nanoseconds (the last one may be shorter).
+    pub duration_ns: u64,
+    /// Messages completed in the slice.
+    pub msgs: u64,
+    /// Payload bytes received in the slice.
+    pub bytes: u64,
+}
+
+/// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
+/// stream result can be read as copy efficiency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemcpyReference {
+    /// Bytes per copy (the case's write size).
+    pub chunk_bytes: usize,
+    /// Copy bandwidth in bytes per second.
+    pub bytes_per_sec: f64,
+    /// The CPU it was measured on, when pinned.
+    pub cpu: Option<usize>,
 }
 
 /// Minimum, median and maximum of one figure over a case's iterations: how stable it was.
@@ -202,6 +231,13 @@ pub struct CaseSummary {
     pub client: SideRecord,
     /// Server side over all iterations.
     pub server: SideRecord,
+    /// The memcpy reference, for workloads that move bulk data.
+    #[serde(default)]
+    pub memcpy: Option<MemcpyReference>,
+    /// `bytes_per_sec / memcpy.bytes_per_sec`: the share of one memcpy stream the transport
+    /// achieved (loopback TCP copies each byte at least twice, so well below 1).
+    #[serde(default)]
+    pub copy_efficiency: Option<f64>,
 }
 
 #[cfg(test)]

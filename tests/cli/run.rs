@@ -1,0 +1,261 @@
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+
+use crate::helpers::{loopbench, only_run, run_json};
+
+const TRANSPORTS: &str = "tcp4,tcp6,udp4,udp6,unix-stream,unix-dgram,unix-seqpacket,pipe,shm";
+
+fn decode(b64: &str) -> Histogram<u64> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .unwrap();
+    Deserializer::new()
+        .deserialize(&mut raw.as_slice())
+        .unwrap()
+}
+
+#[test]
+fn rr_runs_on_every_transport_and_engine_and_stores_readable_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = loopbench()
+        .args([
+            "run",
+            "-t",
+            TRANSPORTS,
+            "-e",
+            "blocking,spin",
+            "-n",
+            "2",
+            "-c",
+            "200",
+            "--warmup",
+            "0",
+            "--seed",
+            "5",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .arg("--json")
+        .timeout(Duration::from_secs(240))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout: serde_json::Value = serde_json::from_slice(&out).expect("--json prints run.json");
+    let run = only_run(dir.path());
+    let json = run_json(&run);
+    assert_eq!(stdout, json, "stdout and run.json agree");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["complete"], true);
+    assert_eq!(json["seed"], 5);
+    assert!(
+        json["environment"]["kernel_release"]
+            .as_str()
+            .unwrap()
+            .len()
+            > 1
+    );
+    assert!(json["timer"]["read_cost_ns"].as_f64().unwrap() > 0.0);
+    let cases = json["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 18);
+    for case in cases {
+        let id = case["case_id"].as_str().unwrap();
+        assert!(
+            case["errors"].as_array().unwrap().is_empty(),
+            "{id}: {}",
+            case["errors"]
+        );
+        assert_eq!(case["iterations"].as_array().unwrap().len(), 2, "{id}");
+        let s = &case["summary"];
+        assert_eq!(s["latency"]["count"], 400, "{id}");
+        for key in [
+            "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "p9999_ns", "max_ns",
+        ] {
+            assert!(s["latency"][key].as_u64().unwrap() > 0, "{id} {key}");
+        }
+        assert!(s["msgs_per_sec"].as_f64().unwrap() > 0.0, "{id}");
+        assert!(
+            s["client"]["usage"]["cpu_ns_per_msg"].as_f64().unwrap() > 0.0,
+            "{id}"
+        );
+        assert!(case["spec"]["transport"].is_string() && case["spec"]["placement"].is_string());
+
+        let hgrm =
+            std::fs::read_to_string(run.join(case["files"]["hgrm"].as_str().unwrap())).unwrap();
+        assert!(
+            hgrm.contains("Total count    =          400"),
+            "{id}: {hgrm}"
+        );
+        let hlog = std::fs::read(run.join(case["files"]["hlog"].as_str().unwrap())).unwrap();
+        let intervals: Vec<Histogram<u64>> = IntervalLogIterator::new(&hlog)
+            .filter_map(|e| match e.unwrap() {
+                LogEntry::Interval(iv) => Some(decode(iv.encoded_histogram())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(intervals.len(), 2, "{id}: one interval per iteration");
+        assert!(intervals.iter().all(|h| h.len() == 200), "{id}");
+    }
+    // Datagram cases carry no losses on an idle loopback with one request in flight.
+    let udp = cases
+        .iter()
+        .find(|c| c["spec"]["transport"] == "udp4")
+        .unwrap();
+    assert_eq!(udp["summary"]["client"]["counters"]["lost"], 0);
+}
+
+#[test]
+fn the_table_shows_each_case_and_the_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let assert = loopbench()
+        .args([
+            "run",
+            "-t",
+            "unix-stream,pipe",
+            "-n",
+            "1",
+            "-c",
+            "100",
+            "--warmup",
+            "0",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("p50 µs") && stdout.contains("msgs/s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unix-stream-rr-blocking-"), "{stdout}");
+    assert!(stdout.contains("pipe-rr-blocking-"), "{stdout}");
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("results: "), "{stderr}");
+}
+
+#[test]
+fn losses_injected_by_the_server_are_counted_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    loopbench()
+        .args([
+            "run",
+            "-t",
+            "udp4,unix-dgram",
+            "-n",
+            "1",
+            "-c",
+            "100",
+            "--warmup",
+            "0",
+            "--server-drop-every",
+            "10",
+            "--loss-timeout",
+            "2ms",
+            "-q",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let json = run_json(&only_run(dir.path()));
+    for case in json["cases"].as_array().unwrap() {
+        let c = &case["summary"]["client"]["counters"];
+        assert_eq!(c["lost"], 10, "{}", case["case_id"]);
+        assert_eq!(c["messages"], 90, "{}", case["case_id"]);
+        assert_eq!(
+            case["summary"]["server"]["counters"]["dropped_on_purpose"],
+            10
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_keeps_finished_iterations_and_marks_the_run_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loopbench"))
+        .args([
+            "run",
+            "-t",
+            "unix-stream",
+            "-n",
+            "50",
+            "-d",
+            "200ms",
+            "--warmup",
+            "0",
+            "-q",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until at least one iteration is stored, then interrupt.
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no iteration finished in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(runs) = std::fs::read_dir(dir.path().join("runs")) else {
+            continue;
+        };
+        let Some(run) = runs.flatten().next() else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(run.path().join("run.json")) else {
+            continue;
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if !json["cases"][0]["iterations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let json = run_json(&only_run(dir.path()));
+    assert_eq!(json["complete"], false);
+    assert_eq!(json["interrupted"], true);
+    let kept = json["cases"][0]["iterations"].as_array().unwrap().len();
+    assert!((1..50).contains(&kept), "{kept}");
+    assert!(
+        json["cases"][0]["files"]["hgrm"].is_string(),
+        "partial case files written"
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("loopbench");
+    let script = format!(
+        "'{}' run -t pipe -n 1 -c 10 --warmup 0 -q -o '{}' | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        bin.display(),
+        dir.path().display()
+    );
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
