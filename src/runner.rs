@@ -20,9 +20,14 @@ use crate::metrics::rusage::SideUsage;
 use crate::placement::{ResolvedPlacement, Topology};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{
-    CaseRecord, CaseSummary, IterationRecord, RunRecord, ScheduledSlot, SideRecord, Spread,
+    CaseRecord, CaseSummary, IterationRecord, MemcpyReference, RunRecord, ScheduledSlot,
+    SideRecord, Spread,
 };
-use crate::worker::{IterationOutcome, SideOutcome, run_iteration};
+use crate::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
+use crate::workload::moves_bulk_data;
+
+/// How long the memcpy reference of a bulk-data case copies.
+const MEMCPY_REFERENCE_TIME: Duration = Duration::from_millis(50);
 
 /// The error of a run stopped by Ctrl-C or SIGTERM.
 #[derive(Debug, thiserror::Error)]
@@ -253,33 +258,45 @@ fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
 }
 
 fn iteration_record(index: u32, started_offset_ns: u64, out: &IterationOutcome) -> IterationRecord {
-    let elapsed_ns = out.client.elapsed_ns;
-    let messages = out.client.counters.messages;
-    let received = out.client.counters.bytes_received + out.server.counters.bytes_received;
+    let Throughput {
+        messages,
+        bytes,
+        elapsed_ns,
+    } = out.throughput;
     IterationRecord {
         index,
         started_offset_ns,
         elapsed_ns,
+        messages,
+        bytes,
         latency: LatencySummary::of(&out.latency),
         msgs_per_sec: per_sec(messages, elapsed_ns),
-        bytes_per_sec: per_sec(received, elapsed_ns),
-        client: side_record(&out.client, messages, elapsed_ns),
-        server: side_record(&out.server, messages, elapsed_ns),
-        slices: Vec::new(),
+        bytes_per_sec: per_sec(bytes, elapsed_ns),
+        client: side_record(&out.client, messages, out.client.elapsed_ns),
+        server: side_record(&out.server, messages, out.server.elapsed_ns),
+        slices: out
+            .server
+            .slices
+            .iter()
+            .chain(&out.client.slices)
+            .copied()
+            .collect(),
     }
 }
 
-/// Merges a case's iterations into its summary.
-pub fn summarize(iterations: &[IterationRecord], merged: &LatencyHistogram) -> Option<CaseSummary> {
+/// Merges a case's iterations into its summary; `memcpy` is the case's memcpy reference, if it
+/// has one.
+pub fn summarize(
+    iterations: &[IterationRecord],
+    merged: &LatencyHistogram,
+    memcpy: Option<MemcpyReference>,
+) -> Option<CaseSummary> {
     if iterations.is_empty() {
         return None;
     }
     let elapsed: u64 = iterations.iter().map(|i| i.elapsed_ns).sum();
-    let messages: u64 = iterations.iter().map(|i| i.client.counters.messages).sum();
-    let received: u64 = iterations
-        .iter()
-        .map(|i| i.client.counters.bytes_received + i.server.counters.bytes_received)
-        .sum();
+    let messages: u64 = iterations.iter().map(|i| i.messages).sum();
+    let received: u64 = iterations.iter().map(|i| i.bytes).sum();
     let side = |pick: fn(&IterationRecord) -> &SideRecord| {
         let mut total = SideOutcome::default();
         for it in iterations {
@@ -301,8 +318,10 @@ pub fn summarize(iterations: &[IterationRecord], merged: &LatencyHistogram) -> O
         msgs_per_sec_spread: Spread::of(iterations.iter().map(|i| i.msgs_per_sec)),
         client: side(|i| &i.client),
         server: side(|i| &i.server),
-        memcpy: None,
-        copy_efficiency: None,
+        memcpy,
+        copy_efficiency: memcpy
+            .filter(|m| m.bytes_per_sec > 0.0)
+            .map(|m| per_sec(received, elapsed) / m.bytes_per_sec),
     })
 }
 
@@ -326,6 +345,7 @@ pub fn execute(
         remaining[s.case] += 1;
     }
     let mut failed = vec![false; plan.cases.len()];
+    let mut memcpy: Vec<Option<MemcpyReference>> = vec![None; plan.cases.len()];
     let mut interrupted = false;
     for (position, &slot) in plan.slots.iter().enumerate() {
         if failed[slot.case] {
@@ -339,6 +359,19 @@ pub fn execute(
             },
             SlotKind::Iteration(_) => case.spec.timing.length,
         };
+        if matches!(slot.kind, SlotKind::Iteration(_))
+            && memcpy[slot.case].is_none()
+            && moves_bulk_data(case.spec.workload)
+        {
+            // Once per case, on the receiving CPU, just before its first measured iteration.
+            let cpu = case.cpus.server_cpu(0);
+            match crate::metrics::memcpy::measure(case.spec.size, cpu, MEMCPY_REFERENCE_TIME) {
+                Ok(m) => memcpy[slot.case] = Some(m),
+                Err(e) => record.cases[slot.case]
+                    .errors
+                    .push(format!("memcpy reference: {e:#}")),
+            }
+        }
         let offset = run_start.elapsed().as_nanos() as u64;
         let result = run_iteration(&case.spec, &case.cpus, length, interrupt);
         let rec = &mut record.cases[slot.case];
@@ -349,7 +382,7 @@ pub fn execute(
                     let h = &mut histograms[slot.case];
                     h.merged.add(&out.latency)?;
                     h.iterations.push(out.latency);
-                    rec.summary = summarize(&rec.iterations, &h.merged);
+                    rec.summary = summarize(&rec.iterations, &h.merged, memcpy[slot.case]);
                     rec.connection.get_or_insert(out.connection);
                 }
             }
@@ -497,6 +530,8 @@ mod tests {
                 index,
                 started_offset_ns: 0,
                 elapsed_ns: 1_000_000_000,
+                messages: 0,
+                bytes: 0,
                 latency: LatencySummary {
                     p50_ns: p50,
                     ..Default::default()
@@ -507,10 +542,10 @@ mod tests {
                 server: SideRecord::default(),
                 slices: Vec::new(),
             };
-            r.client.counters.messages = msgs;
+            r.messages = msgs;
             r
         };
-        let s = summarize(&[it(0, 100, 10), it(1, 300, 30), it(2, 200, 20)], &h).unwrap();
+        let s = summarize(&[it(0, 100, 10), it(1, 300, 30), it(2, 200, 20)], &h, None).unwrap();
         assert_eq!(s.iterations, 3);
         assert_eq!(s.msgs_per_sec, 200.0);
         assert_eq!(
@@ -521,6 +556,6 @@ mod tests {
                 max: 30.0
             }
         );
-        assert!(summarize(&[], &h).is_none());
+        assert!(summarize(&[], &h, None).is_none());
     }
 }

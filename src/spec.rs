@@ -87,6 +87,8 @@ dimension! {
     Workload {
         /// Closed-loop request/response: one request in flight per flow.
         Rr => "rr",
+        /// One-way bulk transfer, counted at the receiver.
+        Stream => "stream",
     }
 }
 

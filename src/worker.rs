@@ -20,10 +20,11 @@ use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram};
 use crate::metrics::rusage::ThreadUsage;
+use crate::metrics::series::{self, Slice};
 use crate::placement::{ResolvedPlacement, current_cpu, pin_current_thread};
 use crate::spec::{IterationLength, Spec};
 use crate::transport::{ConnInfo, connector};
-use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+use crate::workload::{ClientEnv, Heartbeat, client_flow, counted_by_server, server_flow};
 
 /// Longest one blocking wait sleeps before looking at the control.
 const MAX_TICK: Duration = Duration::from_millis(100);
@@ -54,12 +55,30 @@ pub struct SideOutcome {
     pub cpus: Vec<usize>,
     /// Longest time one of its threads spent in the measured loop, in nanoseconds.
     pub elapsed_ns: u64,
+    /// Receivers: what arrived per time slice, summed over flows.
+    pub slices: Vec<Slice>,
+    /// Receivers: the longest span from a flow's first step to its last received data.
+    pub receive_span_ns: u64,
+}
+
+/// What an iteration's throughput is computed from: counted where the workload says
+/// (completed round trips at the client for `rr`, received data at the server for `stream`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Throughput {
+    /// Messages completed.
+    pub messages: u64,
+    /// Payload bytes received.
+    pub bytes: u64,
+    /// Over this much time.
+    pub elapsed_ns: u64,
 }
 
 /// Everything one iteration measured.
 pub struct IterationOutcome {
     /// Client-measured latencies of all flows, merged.
     pub latency: LatencyHistogram,
+    /// Messages and bytes per time, counted at the side the workload counts at.
+    pub throughput: Throughput,
     /// The client side.
     pub client: SideOutcome,
     /// The server side.
@@ -151,7 +170,7 @@ pub fn run_iteration(
     }]];
     let servers = vec![vec![FlowSlot {
         conn: server_conn,
-        flow: server_flow(spec, MonotonicClock),
+        flow: server_flow(spec, length, MonotonicClock),
     }]];
     drop(connector);
 
@@ -194,6 +213,7 @@ pub fn run_iteration(
             .transport
             .is_datagram()
             .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
+        servers_end_at_eof: !spec.transport.is_datagram(),
     };
     let outcome = watch(&control, &rx, &mut handles, &heartbeats, limits, interrupt);
     for (_, handle, reported) in handles {
@@ -202,7 +222,7 @@ pub fn run_iteration(
         }
     }
     let reports = outcome?;
-    collect(reports, connection)
+    collect(spec, reports, connection)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -253,6 +273,10 @@ struct Limits {
     /// Datagram loss timeout: a client without progress for this long is kicked so it can count
     /// the loss and go on.
     loss: Option<Duration>,
+    /// Stream transports: servers finish on their own at end of stream, after draining all data
+    /// the clients wrote. Datagram transports have no end of stream: their servers are wound
+    /// down (drain what is queued, then stop) once the clients are done.
+    servers_end_at_eof: bool,
 }
 
 /// Waits for every worker, winding the servers down once the clients are done, and enforcing the
@@ -273,6 +297,7 @@ fn watch(
     let beats = || heartbeats.iter().map(Heartbeat::read).sum::<u64>();
     let (mut last_beats, mut last_move) = (beats(), Instant::now());
     let mut last_loss_kick = Instant::now();
+    let mut clients_done_at: Option<Instant> = None;
     while reports.len() < handles.len() {
         match rx.recv_timeout(WATCH_INTERVAL) {
             Ok(r) => {
@@ -283,8 +308,13 @@ fn watch(
                     h.2 = true;
                 }
                 reports.push(r);
-                if reports.iter().filter(|r| r.side == Side::Client).count() == clients {
-                    control.set(RunState::WindDown);
+                if clients_done_at.is_none()
+                    && reports.iter().filter(|r| r.side == Side::Client).count() == clients
+                {
+                    clients_done_at = Some(Instant::now());
+                    if !limits.servers_end_at_eof {
+                        control.set(RunState::WindDown);
+                    }
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -303,9 +333,16 @@ fn watch(
                     "the iteration did not finish within {:?} (its length + --timeout): a worker is stuck",
                     limits.deadline.unwrap_or_default()
                 ));
+            } else if let Some(done) = clients_done_at {
+                if done.elapsed() > limits.stall {
+                    failure = Some(format!(
+                        "the server did not reach end of stream within {:?} (--timeout) after the client closed",
+                        limits.stall
+                    ));
+                }
             } else if last_move.elapsed() > limits.stall {
                 failure = Some(format!(
-                    "no round trip completed for {:?} (--timeout): the server is stuck or gone",
+                    "no message completed for {:?} (--timeout): the peer is stuck or gone",
                     limits.stall
                 ));
             }
@@ -361,6 +398,7 @@ fn index_of(h: &(Side, JoinHandle<()>, bool), r: &WorkerReport) -> bool {
 }
 
 fn collect(
+    spec: &Spec,
     reports: Vec<WorkerReport>,
     connection: (ConnInfo, ConnInfo),
 ) -> Result<IterationOutcome> {
@@ -399,14 +437,30 @@ fn collect(
             if let Some(h) = f.latency {
                 latency.add(&h).context("merging flow histograms")?;
             }
+            series::merge(&mut side.slices, &f.slices);
+            side.receive_span_ns = side.receive_span_ns.max(f.receive_span_ns.unwrap_or(0));
         }
     }
     for side in [&mut client, &mut server] {
         side.cpus.sort_unstable();
         side.cpus.dedup();
     }
+    let throughput = if counted_by_server(spec.workload) {
+        Throughput {
+            messages: server.counters.messages,
+            bytes: server.counters.bytes_received,
+            elapsed_ns: server.receive_span_ns,
+        }
+    } else {
+        Throughput {
+            messages: client.counters.messages,
+            bytes: client.counters.bytes_received + server.counters.bytes_received,
+            elapsed_ns: client.elapsed_ns,
+        }
+    };
     Ok(IterationOutcome {
         latency,
+        throughput,
         client,
         server,
         connection,
@@ -446,6 +500,40 @@ mod tests {
                 assert_eq!(out.latency.len(), 300, "{t} {e}");
                 assert_eq!(out.client.counters.messages, 300, "{t} {e}");
                 assert_eq!(out.server.counters.messages, 300, "{t} {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn stream_counts_every_chunk_at_the_receiver_with_both_engines() {
+        let never = AtomicBool::new(false);
+        for &t in Transport::ALL {
+            for e in [EngineKind::Blocking, EngineKind::Spin] {
+                let mut spec = quick(t, e);
+                spec.workload = crate::spec::Workload::Stream;
+                spec.size = 4096;
+                let out = run_iteration(
+                    &spec,
+                    &placement(Placement::Unpinned),
+                    IterationLength::Count { messages: 2000 },
+                    &never,
+                )
+                .unwrap_or_else(|err| panic!("{t} {e}: {err:#}"));
+                let (sent, got) = (out.client.counters.messages, out.server.counters);
+                assert_eq!(sent, 2000, "{t} {e}");
+                if t.is_datagram() {
+                    assert!(got.messages + got.lost <= sent, "{t} {e}: {got:?}");
+                } else {
+                    assert_eq!(got.messages, sent, "{t} {e}");
+                    assert_eq!(got.bytes_received, sent * 4096, "{t} {e}");
+                }
+                assert_eq!(
+                    out.throughput.bytes, got.bytes_received,
+                    "{t} {e}: counted at the receiver"
+                );
+                assert!(out.throughput.elapsed_ns > 0, "{t} {e}");
+                let sliced: u64 = out.server.slices.iter().map(|s| s.bytes).sum();
+                assert_eq!(sliced, got.bytes_received, "{t} {e}");
             }
         }
     }

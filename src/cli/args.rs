@@ -20,7 +20,7 @@ pub struct CaseArgs {
     /// Transports: tcp4, tcp6, udp4, udp6, unix-stream, unix-dgram, unix-seqpacket, pipe, shm.
     #[arg(long, short = 't', default_value = "tcp4", value_name = "LIST")]
     pub transport: String,
-    /// Workloads: rr (closed-loop request/response).
+    /// Workloads: rr (closed-loop request/response), stream (one-way bulk, counted at the receiver).
     #[arg(long, short = 'w', default_value = "rr", value_name = "LIST")]
     pub workload: String,
     /// Engines (how a worker waits): blocking, spin.

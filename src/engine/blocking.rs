@@ -37,6 +37,9 @@ impl Engine for Blocking {
                 Wait::Done => return Ok(()),
                 Wait::Read | Wait::Write => {
                     if should_return(control)? {
+                        // Wound down: take what is already queued, without sleeping again.
+                        slot.conn.set_nonblocking(true)?;
+                        slot.flow.progress(&mut slot.conn)?;
                         return Ok(());
                     }
                 }

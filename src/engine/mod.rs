@@ -14,6 +14,7 @@ use anyhow::Result;
 
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencyHistogram;
+use crate::metrics::series::Slice;
 use crate::spec::EngineKind;
 use crate::transport::Conn;
 
@@ -42,11 +43,16 @@ pub trait Flow: Send {
 }
 
 /// What one flow measured.
+#[derive(Default)]
 pub struct FlowReport {
     /// Latency histogram (clients of latency workloads).
     pub latency: Option<LatencyHistogram>,
     /// Messages, bytes and datagram accounting.
     pub counters: Counters,
+    /// Receivers: what arrived per time slice.
+    pub slices: Vec<Slice>,
+    /// Receivers: nanoseconds from the flow's first step to the last data it received.
+    pub receive_span_ns: Option<u64>,
 }
 
 /// A flow and the connection it runs on.

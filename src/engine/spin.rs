@@ -34,6 +34,7 @@ impl Engine for Spin {
             }
             // No PAUSE (spin_loop) here: on recent Intel cores it stalls ~140 cycles, which
             // would be added to every detected message on shm; a poll is short enough already.
+            // Wound down: the pass above has already taken everything queued.
             if remaining > 0 && should_return(control)? {
                 return Ok(());
             }

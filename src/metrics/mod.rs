@@ -3,4 +3,7 @@
 pub mod clock;
 pub mod counters;
 pub mod histogram;
+pub mod memcpy;
 pub mod rusage;
+pub mod sequence;
+pub mod series;

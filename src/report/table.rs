@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{si, us};
+use super::format::{bandwidth, si, us};
 use crate::store::record::{CaseRecord, RunRecord};
 
 /// One cell per column, for one case.
@@ -49,10 +49,32 @@ fn row(case: &CaseRecord) -> Vec<String> {
         format!("{:.2}", s.server.usage.switches_per_msg),
         format!("{}/{}", cpus(&s.client.cpus), cpus(&s.server.cpus)),
     ];
+    if l.count == 0 {
+        for cell in &mut cells[2..7] {
+            *cell = "-".into();
+        }
+    }
     let c = &s.client.counters;
     let mut notes = Vec::new();
+    if s.memcpy.is_some() {
+        notes.push(bandwidth(s.bytes_per_sec));
+    }
+    if let Some(e) = s.copy_efficiency {
+        notes.push(format!("copy eff {e:.3}"));
+    }
     if c.lost > 0 || c.late > 0 {
         notes.push(format!("lost {} late {}", c.lost, c.late));
+    }
+    let r = &s.server.counters;
+    if r.lost + r.reordered + r.duplicated > 0 {
+        let sent = s.client.counters.messages.max(1);
+        notes.push(format!(
+            "rx lost {} ({:.2}%) reordered {} dup {}",
+            r.lost,
+            r.lost as f64 * 100.0 / sent as f64,
+            r.reordered,
+            r.duplicated
+        ));
     }
     if !case.errors.is_empty() {
         notes.push(format!("errors: {}", case.errors.len()));
@@ -126,6 +148,9 @@ pub fn render(record: &RunRecord) -> String {
             let _ = writeln!(out, "{}  {}", r[0], r[2..].join("  "));
         }
     }
-    out.push_str("latency = round trip (rr); p50 spread = half the range of per-iteration medians; sw = context switches\n");
+    out.push_str(
+        "latency = round trip (rr); msgs/s counted at the receiver (stream); p50 spread = half the \
+         range of per-iteration medians; sw = context switches; copy eff = throughput / memcpy\n",
+    );
     out
 }

@@ -11,6 +11,7 @@ use crate::metrics::clock::TimerCheck;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencySummary;
 use crate::metrics::rusage::SideUsage;
+pub use crate::metrics::series::Slice;
 use crate::placement::ResolvedPlacement;
 use crate::spec::{CaseId, Spec};
 use crate::transport::ConnInfo;
@@ -136,13 +137,20 @@ pub struct IterationRecord {
     pub index: u32,
     /// When it started, in nanoseconds since the run started.
     pub started_offset_ns: u64,
-    /// Wall time the clients spent measuring.
+    /// Time over which `messages` and `bytes` were counted: the clients' measuring time for
+    /// `rr`, the receivers' span from start to the last data for `stream`.
     pub elapsed_ns: u64,
+    /// Messages counted: round trips (`rr`) or messages received (`stream`).
+    #[serde(default)]
+    pub messages: u64,
+    /// Payload bytes received, both directions for `rr`.
+    #[serde(default)]
+    pub bytes: u64,
     /// Latency distribution of this iteration.
     pub latency: LatencySummary,
-    /// Completed messages (round trips for `rr`) per second.
+    /// `messages` per second.
     pub msgs_per_sec: f64,
-    /// Payload bytes received per second, both directions together.
+    /// `bytes` per second.
     pub bytes_per_sec: f64,
     /// The client side.
     pub client: SideRecord,
@@ -152,19 +160,6 @@ pub struct IterationRecord {
     /// workload does not keep a time series).
     #[serde(default)]
     pub slices: Vec<Slice>,
-}
-
-/// What the receiver counted in one time slice of an iteration (100 ms by default).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Slice {
-    /// Start of the slice, in nanoseconds since the iteration started.
-    pub start_ns: u64,
-    /// Length of the slice in nanoseconds (the last one may be shorter).
-    pub duration_ns: u64,
-    /// Messages completed in the slice.
-    pub msgs: u64,
-    /// Payload bytes received in the slice.
-    pub bytes: u64,
 }
 
 /// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a

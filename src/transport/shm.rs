@@ -9,7 +9,7 @@
 use std::cell::UnsafeCell;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering, fence};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -31,10 +31,13 @@ struct Ring {
     head: Padded<AtomicU32>,
     /// Bytes read so far (wrapping); written by the consumer only.
     tail: Padded<AtomicU32>,
-    /// 1 while the consumer sleeps (or is about to) on `head`.
-    reader_waiting: Padded<AtomicU32>,
-    /// 1 while the producer sleeps (or is about to) on `tail`.
-    writer_waiting: Padded<AtomicU32>,
+    /// Where the consumer sleeps when the ring is empty.
+    data: Padded<Sleeper>,
+    /// Where the producer sleeps when the ring is full.
+    space: Padded<Sleeper>,
+    /// Set when either end is dropped: the reader sees end of stream once the ring is empty,
+    /// the writer gets EPIPE.
+    closed: AtomicBool,
     buf: Box<[UnsafeCell<u8>]>,
     mask: u32,
 }
@@ -50,8 +53,9 @@ impl Ring {
         Ring {
             head: Padded(AtomicU32::new(0)),
             tail: Padded(AtomicU32::new(0)),
-            reader_waiting: Padded(AtomicU32::new(0)),
-            writer_waiting: Padded(AtomicU32::new(0)),
+            data: Padded(Sleeper::default()),
+            space: Padded(Sleeper::default()),
+            closed: AtomicBool::new(false),
             buf: (0..cap).map(|_| UnsafeCell::new(0)).collect(),
             mask: (cap - 1) as u32,
         }
@@ -144,36 +148,49 @@ fn futex_wake(word: &AtomicU32) {
     }
 }
 
-/// Sleeps on `word` unless it moved since `seen`; announces itself in `waiting` first so the
-/// other side knows to wake it (Dekker-style: both sides use SeqCst so one sees the other).
-fn sleep_on(
-    word: &AtomicU32,
-    seen: u32,
-    waiting: &AtomicU32,
-    tick: Option<Duration>,
-) -> io::Result<()> {
-    waiting.store(1, Ordering::SeqCst);
-    if word.load(Ordering::SeqCst) != seen {
-        waiting.store(0, Ordering::Relaxed);
-        return Ok(());
-    }
-    let r = futex_wait(word, seen, tick);
-    waiting.store(0, Ordering::Relaxed);
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
-            Err(io::ErrorKind::WouldBlock.into())
-        }
-        Err(e) => Err(e),
-    }
+/// A place for one thread to sleep until the other side signals: a futex word that is bumped on
+/// every wake, plus a flag saying someone sleeps (so the common case costs no system call).
+#[derive(Default)]
+struct Sleeper {
+    waiting: AtomicU32,
+    signal: AtomicU32,
 }
 
-/// Wakes the other side if it announced it is sleeping on `word`.
-fn wake_if_waiting(word: &AtomicU32, waiting: &AtomicU32) {
-    fence(Ordering::SeqCst);
-    if waiting.load(Ordering::SeqCst) != 0 {
-        futex_wake(word);
+impl Sleeper {
+    /// Sleeps until `ready()` holds or a wake-up arrives. Announces itself first and reads the
+    /// signal before checking `ready`, so a wake between the check and the sleep changes the
+    /// signal and the sleep returns at once (both sides use SeqCst: one sees the other).
+    fn sleep(&self, ready: impl Fn() -> bool, tick: Option<Duration>) -> io::Result<()> {
+        self.waiting.store(1, Ordering::SeqCst);
+        let seen = self.signal.load(Ordering::SeqCst);
+        let result = if ready() {
+            Ok(())
+        } else {
+            futex_wait(&self.signal, seen, tick)
+        };
+        self.waiting.store(0, Ordering::Relaxed);
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ETIMEDOUT) => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wakes the sleeper, if there is one.
+    fn wake(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) != 0 {
+            self.wake_always();
+        }
+    }
+
+    /// Wakes the sleeper even if it has not announced itself yet (used on close).
+    fn wake_always(&self) {
+        self.signal.fetch_add(1, Ordering::SeqCst);
+        futex_wake(&self.signal);
     }
 }
 
@@ -202,14 +219,19 @@ impl ShmEnd {
                     .0
                     .store(tail.wrapping_add(n as u32), Ordering::Release);
                 if !self.nonblocking {
-                    wake_if_waiting(&ring.tail.0, &ring.writer_waiting.0);
+                    ring.space.0.wake();
                 }
                 return Ok(n);
+            }
+            if ring.closed.load(Ordering::Acquire) && ring.head.0.load(Ordering::Acquire) == head {
+                return Ok(0);
             }
             if self.nonblocking {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
-            sleep_on(&ring.head.0, head, &ring.reader_waiting.0, self.tick)?;
+            let ready =
+                || ring.head.0.load(Ordering::SeqCst) != head || ring.closed.load(Ordering::SeqCst);
+            ring.data.0.sleep(ready, self.tick)?;
         }
     }
 
@@ -219,6 +241,9 @@ impl ShmEnd {
         let ring = &*self.tx;
         let head = ring.head.0.load(Ordering::Relaxed);
         loop {
+            if ring.closed.load(Ordering::Acquire) {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
             let tail = ring.tail.0.load(Ordering::Acquire);
             let free = (ring.capacity() - head.wrapping_sub(tail)) as usize;
             if free > 0 {
@@ -229,14 +254,16 @@ impl ShmEnd {
                     .0
                     .store(head.wrapping_add(n as u32), Ordering::Release);
                 if !self.nonblocking {
-                    wake_if_waiting(&ring.head.0, &ring.reader_waiting.0);
+                    ring.data.0.wake();
                 }
                 return Ok(n);
             }
             if self.nonblocking {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
-            sleep_on(&ring.tail.0, tail, &ring.writer_waiting.0, self.tick)?;
+            let ready =
+                || ring.tail.0.load(Ordering::SeqCst) != tail || ring.closed.load(Ordering::SeqCst);
+            ring.space.0.sleep(ready, self.tick)?;
         }
     }
 
@@ -248,6 +275,17 @@ impl ShmEnd {
     /// Longest one futex sleep lasts before `WouldBlock`.
     pub fn set_wait_tick(&mut self, tick: Duration) {
         self.tick = Some(tick);
+    }
+}
+
+impl Drop for ShmEnd {
+    fn drop(&mut self) {
+        // Tell the peer, and wake it wherever it sleeps.
+        for ring in [&self.tx, &self.rx] {
+            ring.closed.store(true, Ordering::SeqCst);
+            ring.data.0.wake_always();
+            ring.space.0.wake_always();
+        }
     }
 }
 
@@ -324,6 +362,27 @@ mod tests {
         assert_eq!(
             a.read(&mut buf).unwrap_err().kind(),
             io::ErrorKind::WouldBlock
+        );
+    }
+
+    #[test]
+    fn dropping_one_end_is_end_of_stream_for_the_other() {
+        let (mut a, mut b) = ShmConnector::new(&Spec::new(Transport::Shm))
+            .pair()
+            .unwrap();
+        a.write(b"last").unwrap();
+        let t = std::thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            let n = b.read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"last");
+            b.read(&mut buf).unwrap()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        drop(a);
+        assert_eq!(
+            t.join().unwrap(),
+            0,
+            "a blocked reader wakes up to end of stream"
         );
     }
 

@@ -3,6 +3,7 @@
 //! that knows them all.
 
 pub mod rr;
+pub mod stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,14 +74,34 @@ pub struct ClientEnv<C: Clock> {
 pub fn client_flow<C: Clock + 'static>(spec: &Spec, env: ClientEnv<C>) -> Box<dyn Flow> {
     match spec.workload {
         Workload::Rr => Box::new(rr::RrClient::new(spec, env)),
+        Workload::Stream => Box::new(stream::StreamClient::new(spec, env)),
     }
 }
 
-/// The server side of one flow of `spec`'s workload.
-pub fn server_flow<C: Clock + 'static>(spec: &Spec, clock: C) -> Box<dyn Flow> {
+/// The server side of one flow of `spec`'s workload, for an iteration of `length`.
+pub fn server_flow<C: Clock + 'static>(
+    spec: &Spec,
+    length: IterationLength,
+    clock: C,
+) -> Box<dyn Flow> {
     match spec.workload {
         Workload::Rr => Box::new(rr::RrServer::new(spec, clock)),
+        Workload::Stream => Box::new(stream::StreamServer::new(spec, length, clock)),
     }
+}
+
+/// Which side counts a workload's throughput: the client for request/response (completed round
+/// trips), the receiving server for one-way bulk transfer.
+pub fn counted_by_server(workload: Workload) -> bool {
+    match workload {
+        Workload::Rr => false,
+        Workload::Stream => true,
+    }
+}
+
+/// True for workloads that move bulk data, whose results get a memcpy reference.
+pub fn moves_bulk_data(workload: Workload) -> bool {
+    workload == Workload::Stream
 }
 
 /// Writes a sequence number into the first 8 bytes of a datagram payload.

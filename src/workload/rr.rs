@@ -168,6 +168,7 @@ impl<C: Clock> Flow for RrClient<C> {
         FlowReport {
             latency: Some(self.histogram),
             counters: self.counters,
+            ..FlowReport::default()
         }
     }
 }
@@ -290,8 +291,8 @@ impl<C: Clock> Flow for RrServer<C> {
 
     fn report(self: Box<Self>) -> FlowReport {
         FlowReport {
-            latency: None,
             counters: self.counters,
+            ..FlowReport::default()
         }
     }
 }

@@ -259,3 +259,63 @@ fn a_closed_stdout_is_not_an_error() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn stream_is_counted_at_the_receiver_with_a_time_series_and_a_memcpy_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    loopbench()
+        .args([
+            "run",
+            "-w",
+            "stream",
+            "-t",
+            "tcp4,unix-stream,udp4",
+            "-s",
+            "8k",
+            "-n",
+            "2",
+            "-d",
+            "250ms",
+            "--warmup",
+            "0",
+            "-q",
+        ])
+        .arg("-o")
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let json = run_json(&only_run(dir.path()));
+    for case in json["cases"].as_array().unwrap() {
+        let id = case["case_id"].as_str().unwrap();
+        let s = &case["summary"];
+        assert!(s["bytes_per_sec"].as_f64().unwrap() > 0.0, "{id}");
+        assert_eq!(s["memcpy"]["chunk_bytes"], 8192, "{id}");
+        let eff = s["copy_efficiency"].as_f64().unwrap();
+        assert!(eff > 0.0 && eff.is_finite(), "{id}: {eff}");
+        assert_eq!(s["latency"]["count"], 0, "{id}: stream records no latency");
+        for it in case["iterations"].as_array().unwrap() {
+            let slices = it["slices"].as_array().unwrap();
+            assert!(
+                slices.len() >= 2,
+                "{id}: a 250 ms iteration has 100 ms slices"
+            );
+            let sliced: u64 = slices.iter().map(|s| s["bytes"].as_u64().unwrap()).sum();
+            assert_eq!(sliced, it["bytes"].as_u64().unwrap(), "{id}");
+            let received = it["server"]["counters"]["bytes_received"].as_u64().unwrap();
+            assert_eq!(
+                it["bytes"].as_u64().unwrap(),
+                received,
+                "{id}: counted at the receiver"
+            );
+            let sent = it["client"]["counters"]["messages"].as_u64().unwrap();
+            let got = it["server"]["counters"]["messages"].as_u64().unwrap();
+            let lost = it["server"]["counters"]["lost"].as_u64().unwrap();
+            if id.starts_with("udp4") {
+                assert!(got + lost <= sent, "{id}");
+            } else {
+                assert_eq!(got, sent, "{id}: nothing is lost on a stream");
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The memcpy reference: how fast one CPU copies a chunk of the case's size between two
+//! cache-resident buffers. Loopback TCP copies every byte at least twice (sender's buffer into
+//! the socket buffer, socket buffer into the receiver's), so a stream's throughput divided by this
+//! figure ("copy efficiency") shows how close the transport gets to the memory system's limit.
+
+use std::time::Duration;
+
+use crate::metrics::clock::monotonic_ns;
+use crate::placement::pin_current_thread;
+use crate::store::record::MemcpyReference;
+
+/// Copies `chunk` bytes repeatedly for about `duration` on `cpu` (when given) and reports the
+/// bandwidth.
+pub fn measure(
+    chunk: usize,
+    cpu: Option<usize>,
+    duration: Duration,
+) -> anyhow::Result<MemcpyReference> {
+    let chunk = chunk.max(1);
+    std::thread::Builder::new()
+        .name("lb-memcpy".into())
+        .spawn(move || {
+            if let Some(c) = cpu {
+                pin_current_thread(c)?;
+            }
+            let src = vec![0xa5u8; chunk];
+            let mut dst = vec![0u8; chunk];
+            let budget = duration.as_nanos() as u64;
+            let start = monotonic_ns();
+            let mut copies = 0u64;
+            let mut now = start;
+            // Read the clock once per batch so its cost does not dilute small copies.
+            let batch = (65536 / chunk).clamp(1, 4096) as u64;
+            while now - start < budget {
+                for _ in 0..batch {
+                    dst.copy_from_slice(std::hint::black_box(&src));
+                    std::hint::black_box(&mut dst);
+                }
+                copies += batch;
+                now = monotonic_ns();
+            }
+            let elapsed = (now - start).max(1);
+            Ok(MemcpyReference {
+                chunk_bytes: chunk,
+                bytes_per_sec: copies as f64 * chunk as f64 * 1e9 / elapsed as f64,
+                cpu,
+            })
+        })?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the memcpy reference thread panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_a_bandwidth_for_the_chunk_size() {
+        let r = measure(4096, None, Duration::from_millis(5)).unwrap();
+        assert_eq!(r.chunk_bytes, 4096);
+        assert!(r.bytes_per_sec > 0.0);
+    }
+}

@@ -1,0 +1,235 @@
+//! `stream`: one-way bulk transfer. The client writes `--size`-byte chunks as fast as the
+//! transport takes them; the server reads and counts. Throughput is counted at the receiver, per
+//! iteration and per 100 ms slice; a sender's rate is never reported as throughput (on UDP the
+//! kernel happily accepts what the receiver will never see).
+//!
+//! Datagram transports number every datagram, and the receiver reports lost, reordered and
+//! duplicated datagrams.
+
+use anyhow::{Context, Result, bail};
+
+use super::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
+use crate::metrics::clock::Clock;
+use crate::metrics::counters::Counters;
+use crate::metrics::sequence::SequenceTracker;
+use crate::metrics::series::SliceRecorder;
+use crate::spec::{IterationLength, Spec};
+use crate::transport::Conn;
+
+/// The sending side of a `stream` flow.
+pub struct StreamClient<C: Clock> {
+    clock: C,
+    chunk: Vec<u8>,
+    datagram: bool,
+    /// Bytes of the current chunk already written.
+    offset: usize,
+    end: IterationEnd,
+    counters: Counters,
+    heartbeat: Heartbeat,
+    timeout_ns: u64,
+    blocked_since_ns: Option<u64>,
+}
+
+impl<C: Clock> StreamClient<C> {
+    /// A sender for `spec`.
+    pub fn new(spec: &Spec, env: ClientEnv<C>) -> StreamClient<C> {
+        StreamClient {
+            clock: env.clock,
+            chunk: vec![0x5a; spec.size],
+            datagram: spec.transport.is_datagram(),
+            offset: 0,
+            end: IterationEnd::new(env.length),
+            counters: Counters::default(),
+            heartbeat: env.heartbeat,
+            timeout_ns: spec.timing.timeout_ns,
+            blocked_since_ns: None,
+        }
+    }
+}
+
+impl<C: Clock> Flow for StreamClient<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        loop {
+            if self.offset == 0 {
+                // Between chunks: the only place an iteration may end.
+                if self
+                    .end
+                    .reached(self.clock.now_ns(), self.counters.messages)
+                {
+                    return Ok(Wait::Done);
+                }
+                if self.datagram {
+                    put_seq(&mut self.chunk, self.counters.messages + 1);
+                }
+            }
+            match conn.write(&self.chunk[self.offset..]) {
+                Ok(n) => {
+                    self.blocked_since_ns = None;
+                    self.offset += n;
+                    self.counters.bytes_sent += n as u64;
+                    if self.offset == self.chunk.len() {
+                        self.offset = 0;
+                        self.counters.messages += 1;
+                        self.heartbeat.beat(self.counters.messages);
+                    }
+                }
+                Err(e) if is_transient(&e) => {
+                    let now = self.clock.now_ns();
+                    let since = *self.blocked_since_ns.get_or_insert(now);
+                    if now - since >= self.timeout_ns {
+                        bail!(
+                            "the receiver took nothing for {} ms; it is stuck or gone",
+                            self.timeout_ns / 1_000_000
+                        );
+                    }
+                    return Ok(Wait::Write);
+                }
+                // Datagram sockets report a full receive queue on the other side as ENOBUFS
+                // on some kernels; that datagram is simply lost, as on the wire.
+                Err(e) if self.datagram && e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.offset = 0;
+                    self.counters.messages += 1;
+                }
+                Err(e) => return Err(e).context("writing a chunk"),
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            counters: self.counters,
+            ..FlowReport::default()
+        }
+    }
+}
+
+/// The receiving side of a `stream` flow.
+pub struct StreamServer<C: Clock> {
+    clock: C,
+    buf: Vec<u8>,
+    chunk: u64,
+    datagram: bool,
+    counters: Counters,
+    sequence: SequenceTracker,
+    slices: SliceRecorder,
+}
+
+impl<C: Clock> StreamServer<C> {
+    /// A receiver for `spec` over an iteration of `length`.
+    pub fn new(spec: &Spec, length: IterationLength, clock: C) -> StreamServer<C> {
+        StreamServer {
+            clock,
+            buf: vec![0; spec.size],
+            chunk: spec.size as u64,
+            datagram: spec.transport.is_datagram(),
+            counters: Counters::default(),
+            sequence: SequenceTracker::default(),
+            slices: SliceRecorder::new(length),
+        }
+    }
+}
+
+impl<C: Clock> Flow for StreamServer<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        self.slices.start(self.clock.now_ns());
+        loop {
+            match conn.read(&mut self.buf) {
+                Ok(0) => return Ok(Wait::Done),
+                Ok(n) => {
+                    let msgs = if self.datagram {
+                        if n != self.buf.len() {
+                            bail!("expected a {}-byte datagram, got {n} bytes", self.buf.len());
+                        }
+                        self.sequence.arrived(get_seq(&self.buf));
+                        1
+                    } else {
+                        // Message-equivalents: a byte stream has no boundaries, so a message is
+                        // counted each time another `--size` bytes have arrived.
+                        let before = self.counters.bytes_received / self.chunk;
+                        (self.counters.bytes_received + n as u64) / self.chunk - before
+                    };
+                    self.counters.bytes_received += n as u64;
+                    self.counters.messages += msgs;
+                    self.slices.record(self.clock.now_ns(), msgs, n as u64);
+                }
+                Err(e) if is_transient(&e) => return Ok(Wait::Read),
+                Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
+                Err(e) => return Err(e).context("reading a chunk"),
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        let mut counters = self.counters;
+        if self.datagram {
+            counters.lost = self.sequence.lost();
+            counters.reordered = self.sequence.reordered();
+            counters.duplicated = self.sequence.duplicated();
+        }
+        let span = self.slices.span_ns();
+        FlowReport {
+            latency: None,
+            counters,
+            receive_span_ns: Some(span),
+            slices: self.slices.finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::clock::MonotonicClock;
+    use crate::spec::Transport;
+    use crate::transport::connector;
+
+    fn run(spec: &Spec, chunks: u64) -> (FlowReport, FlowReport) {
+        let (mut c, mut s) = connector(spec).unwrap().pair().unwrap();
+        let mut server = StreamServer::new(
+            spec,
+            IterationLength::Count { messages: chunks },
+            MonotonicClock,
+        );
+        let t = std::thread::spawn(move || {
+            while server.progress(&mut s).unwrap() != Wait::Done {}
+            Box::new(server).report()
+        });
+        let env = ClientEnv {
+            clock: MonotonicClock,
+            length: IterationLength::Count { messages: chunks },
+            heartbeat: Heartbeat::default(),
+        };
+        let mut client = StreamClient::new(spec, env);
+        while client.progress(&mut c).unwrap() != Wait::Done {}
+        drop(c);
+        (Box::new(client).report(), t.join().unwrap())
+    }
+
+    #[test]
+    fn every_byte_sent_on_a_stream_is_counted_at_the_receiver() {
+        for t in [
+            Transport::Tcp4,
+            Transport::UnixStream,
+            Transport::Pipe,
+            Transport::Shm,
+        ] {
+            let mut spec = Spec::new(t);
+            spec.size = 10_000;
+            let (client, server) = run(&spec, 300);
+            assert_eq!(client.counters.messages, 300, "{t}");
+            assert_eq!(server.counters.bytes_received, 3_000_000, "{t}");
+            assert_eq!(server.counters.messages, 300, "{t}");
+            let sliced: u64 = server.slices.iter().map(|s| s.bytes).sum();
+            assert_eq!(sliced, 3_000_000, "{t}: slices add up");
+        }
+    }
+
+    #[test]
+    fn seqpacket_keeps_message_boundaries() {
+        let mut spec = Spec::new(Transport::UnixSeqpacket);
+        spec.size = 512;
+        let (_, server) = run(&spec, 1000);
+        assert_eq!(server.counters.messages, 1000);
+    }
+}
