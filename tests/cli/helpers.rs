@@ -25,3 +25,20 @@ pub fn only_run(results: &Path) -> PathBuf {
 pub fn run_json(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap()
 }
+
+/// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within a minute; returns the
+/// directory (keep it alive) and the run's run.json.
+pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    loopbench()
+        .arg("run")
+        .args(args)
+        .arg("-q")
+        .arg("-o")
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    let json = run_json(&only_run(dir.path()));
+    (dir, json)
+}
