@@ -11,6 +11,7 @@
 pub mod engine;
 pub mod environment;
 pub mod error;
+pub mod extras;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;
@@ -18,6 +19,7 @@ pub mod placement;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod setup;
 pub mod spec;
 pub mod store;
 pub mod transport;

@@ -7,6 +7,7 @@ mod interrupt;
 mod output;
 mod progress;
 mod run;
+mod workload_args;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

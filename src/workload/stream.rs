@@ -169,10 +169,10 @@ impl<C: Clock> Flow for StreamServer<C> {
         }
         let span = self.slices.span_ns();
         FlowReport {
-            latency: None,
             counters,
             receive_span_ns: Some(span),
             slices: self.slices.finish(),
+            ..FlowReport::default()
         }
     }
 }
