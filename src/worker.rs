@@ -258,7 +258,8 @@ pub fn run_iteration(
     Ok(out)
 }
 
-/// The warm-up runs without the memory load (it is there to warm the path, not to measure).
+/// The warm-up (any length other than the case's own) runs without the memory load: it is
+/// there to warm the path, not to measure.
 fn length_is_warmup(spec: &Spec, length: IterationLength) -> bool {
     length != spec.timing.length
 }

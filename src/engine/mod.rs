@@ -251,3 +251,6 @@ pub fn is_disconnect(e: &io::Error) -> bool {
             | io::ErrorKind::NotConnected
     )
 }
+
+#[cfg(test)]
+mod tests;
