@@ -16,6 +16,7 @@ pub mod loopback;
 pub mod matrix;
 pub mod metrics;
 pub mod placement;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod session;

@@ -145,11 +145,12 @@ impl Transport {
         self != Transport::Shm
     }
 
-    /// True for transports a separate process can reach by address (`--processes`).
+    /// True for transports a separate process can reach by address and connect to
+    /// (`--processes`, `--connect`); datagram transports are not supported there.
     pub fn crosses_processes(self) -> bool {
-        !matches!(
+        matches!(
             self,
-            Transport::Pipe | Transport::Shm | Transport::UnixDgram
+            Transport::Tcp4 | Transport::Tcp6 | Transport::UnixStream | Transport::UnixSeqpacket
         )
     }
 
@@ -213,7 +214,7 @@ pub struct CpuList {
 
 impl CpuList {
     /// Most CPUs one list can name.
-    pub const CAPACITY: usize = 62;
+    pub const CAPACITY: usize = 30;
 
     /// A list of `cpus`; refuses an empty list, more than [`CpuList::CAPACITY`] entries, or ids
     /// above 65535.
@@ -486,6 +487,17 @@ pub struct Extras {
     /// Run the server side in a separate process (`loopbench server`) instead of a thread.
     #[serde(default)]
     pub processes: bool,
+    /// Measure a service that is already listening at this loopback address (`loopbench
+    /// client --connect`): no server is started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Vec<u8>>,
+    /// A response from a `--connect` target ends with these bytes (instead of being exactly
+    /// `--response-size` long).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_delimiter: Option<Vec<u8>>,
 }
 
 impl Spec {
@@ -572,6 +584,22 @@ impl Spec {
         }
         if x.processes {
             id.push_str("-processes");
+        }
+        if let Some(target) = &x.connect {
+            let safe: String = target
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            id.push_str(&format!("-to-{safe}"));
+        }
+        if x.response_delimiter.is_some() {
+            id.push_str("-delimited");
         }
         CaseId(id)
     }
@@ -726,11 +754,22 @@ impl Spec {
                 "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
             ));
         }
-        if x.processes && !self.transport.crosses_processes() {
+        if (x.processes || x.connect.is_some()) && !self.transport.crosses_processes() {
             return Err(ConfigError::Invalid(format!(
-                "--processes needs a transport with an address (tcp4, tcp6, udp4, udp6, unix-stream, unix-seqpacket); {} has none another process could reach",
+                "--processes and --connect need a connection-oriented transport with an address (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
                 self.transport
             )));
+        }
+        if (x.request.is_some() || x.response_delimiter.is_some()) && x.connect.is_none() {
+            return Err(ConfigError::Invalid(
+                "--request, --request-file and --response-delimiter apply to `loopbench client --connect`".into(),
+            ));
+        }
+        if x.connect.is_some() && x.processes {
+            return Err(ConfigError::Invalid(
+                "--connect measures a service that already runs; --processes starts one: give one"
+                    .into(),
+            ));
         }
         if self.server_drop_every != 0 && !matches!(self.workload, Workload::Rr | Workload::Rate) {
             return Err(ConfigError::Invalid(format!(

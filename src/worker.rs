@@ -41,7 +41,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 const ABORT_GRACE: Duration = Duration::from_secs(3);
 
 /// Which side a worker thread is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     /// Sends requests, records latency.
     Client,
@@ -122,16 +122,17 @@ pub struct IterationOutcome {
     pub memory_load_bytes_per_sec: Option<f64>,
 }
 
-struct WorkerReport {
-    index: usize,
-    side: Side,
-    result: Result<()>,
-    usage: ThreadUsage,
-    elapsed_ns: u64,
-    migrations: Option<u64>,
-    cpus: [Option<usize>; 2],
-    flows: Vec<FlowReport>,
-    flow_ids: Vec<usize>,
+/// What one worker thread reports at its end (or a server process, for each of its threads).
+pub(crate) struct WorkerReport {
+    pub(crate) index: usize,
+    pub(crate) side: Side,
+    pub(crate) result: Result<()>,
+    pub(crate) usage: ThreadUsage,
+    pub(crate) elapsed_ns: u64,
+    pub(crate) migrations: Option<u64>,
+    pub(crate) cpus: [Option<usize>; 2],
+    pub(crate) flows: Vec<FlowReport>,
+    pub(crate) flow_ids: Vec<usize>,
 }
 
 /// The signal used to interrupt blocked workers. A real-time signal, so it does not collide
@@ -181,26 +182,75 @@ fn tick_for(spec: &Spec) -> Duration {
 /// Runs one iteration of `spec` on fresh connections.
 ///
 /// `length` is the iteration's length (the warm-up passes its own); `interrupt` is polled by the
-/// watchdog (Ctrl-C).
+/// watchdog (Ctrl-C). With `--processes` the server side runs in a child process.
 pub fn run_iteration(
     spec: &Spec,
     placement: &ResolvedPlacement,
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
-    install_kick_handler();
-    let engine = engine_for(spec.engine);
+    if spec.extras.processes || spec.extras.connect.is_some() {
+        return crate::remote::run_iteration(spec, placement, length, interrupt);
+    }
     let flows = setup::build(spec, length).context("connecting the client and server")?;
     let connection = flows.connection.clone();
-    let heartbeats = flows.heartbeats;
     let _listener = flows.listener;
+    let sides = vec![(Side::Server, flows.servers), (Side::Client, flows.clients)];
+    let measured = run_local(
+        spec,
+        placement,
+        length,
+        interrupt,
+        sides,
+        &flows.heartbeats,
+        None,
+    )?;
+    measured.into_outcome(spec, connection, Vec::new())
+}
+
+/// What the local worker threads of an iteration measured.
+pub(crate) struct Measured {
+    pub(crate) reports: Vec<WorkerReport>,
+    net_rx: Option<Vec<u64>>,
+    memory_load: Option<f64>,
+}
+
+impl Measured {
+    /// Adds reports from elsewhere (a server process) and builds the iteration's outcome.
+    pub(crate) fn into_outcome(
+        mut self,
+        spec: &Spec,
+        connection: (ConnInfo, ConnInfo),
+        remote: Vec<WorkerReport>,
+    ) -> Result<IterationOutcome> {
+        self.reports.extend(remote);
+        let mut out = collect(spec, self.reports, connection)?;
+        out.net_rx_softirqs = self.net_rx;
+        out.memory_load_bytes_per_sec = self.memory_load;
+        Ok(out)
+    }
+}
+
+/// Starts a worker thread per group of `sides` (pinned per `placement`), releases them together
+/// and watches them until they are done.
+pub(crate) fn run_local(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    length: IterationLength,
+    interrupt: &AtomicBool,
+    sides: Vec<(Side, Vec<ThreadFlows>)>,
+    heartbeats: &[Heartbeat],
+    clients_gone: Option<&AtomicBool>,
+) -> Result<Measured> {
+    install_kick_handler();
+    let engine = engine_for(spec.engine);
     let control = Arc::new(Control::default());
-    let threads = flows.clients.len() + flows.servers.len();
+    let threads: usize = sides.iter().map(|(_, g)| g.len()).sum();
     let barrier = Arc::new(Barrier::new(threads + 1));
     let (tx, rx) = mpsc::channel::<WorkerReport>();
     let tick = tick_for(spec);
     let mut handles: Vec<(Side, JoinHandle<()>, bool)> = Vec::new();
-    for (side, groups) in [(Side::Server, flows.servers), (Side::Client, flows.clients)] {
+    for (side, groups) in sides {
         for (index, group) in groups.into_iter().enumerate() {
             let cpu = match side {
                 Side::Client => placement.client_cpu(index),
@@ -241,7 +291,15 @@ pub fn run_iteration(
             .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
         servers_end_at_eof: servers_end_at_eof(spec),
     };
-    let outcome = watch(&control, &rx, &mut handles, &heartbeats, limits, interrupt);
+    let outcome = watch(
+        &control,
+        &rx,
+        &mut handles,
+        heartbeats,
+        limits,
+        interrupt,
+        clients_gone,
+    );
     let net_rx = softirqs_before
         .zip(sched::net_rx_softirqs())
         .map(|(b, a)| sched::delta(&b, &a));
@@ -251,11 +309,11 @@ pub fn run_iteration(
             let _ = handle.join();
         }
     }
-    let reports = outcome?;
-    let mut out = collect(spec, reports, connection)?;
-    out.net_rx_softirqs = net_rx;
-    out.memory_load_bytes_per_sec = memory_load;
-    Ok(out)
+    Ok(Measured {
+        reports: outcome?,
+        net_rx,
+        memory_load,
+    })
 }
 
 /// The warm-up (any length other than the case's own) runs without the memory load: it is
@@ -346,6 +404,7 @@ fn watch(
     heartbeats: &[Heartbeat],
     limits: Limits,
     interrupt: &AtomicBool,
+    clients_gone: Option<&AtomicBool>,
 ) -> Result<Vec<WorkerReport>> {
     let started = Instant::now();
     let clients = handles.iter().filter(|h| h.0 == Side::Client).count();
@@ -380,6 +439,17 @@ fn watch(
         }
         if interrupt.load(Ordering::Relaxed) {
             control.set(RunState::Abort);
+        }
+        // A server process: its clients are in another process, which says when they are done.
+        if clients == 0 && clients_done_at.is_none() {
+            if clients_gone.is_some_and(|g| g.load(Ordering::Relaxed)) {
+                clients_done_at = Some(Instant::now());
+                if !limits.servers_end_at_eof {
+                    control.set(RunState::WindDown);
+                }
+            } else {
+                last_move = Instant::now();
+            }
         }
         let now_beats = beats();
         if now_beats != last_beats {

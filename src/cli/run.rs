@@ -55,25 +55,42 @@ pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
     let mut matrix = args.case.matrix(&args.timing, &topology)?;
     args.workload.apply(&mut matrix)?;
-    let specs = matrix.expand()?;
+    let mut specs = matrix.expand()?;
+    WorkloadArgs::fit(&mut specs);
+    measure(specs, &args.output, args.json, command_line)
+}
+
+/// Runs `specs`, stores the run and prints the table (or run.json with `json`); shared by
+/// `run` and `client`.
+pub(super) fn measure(
+    specs: Vec<crate::spec::Spec>,
+    output: &OutputArgs,
+    json: bool,
+    command_line: Vec<String>,
+) -> Result<ExitCode> {
     let request = RunRequest {
         specs,
-        seed: args.output.seed,
-        interleave: !args.output.no_interleave,
+        seed: output.seed,
+        interleave: !output.no_interleave,
         suite: None,
-        label: args.output.label.clone(),
+        label: output.label.clone(),
         command_line,
-        results_dir: Some(args.output.output.clone()),
+        results_dir: Some(output.output.clone()),
     };
     let interrupted = interrupt::install();
-    let result = run(request, &mut Progress::new(args.output.quiet), interrupted)?;
-    if args.json {
+    let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
+    if json {
         print(&(serde_json::to_string_pretty(&result.record)? + "\n"))?;
     } else {
         print(&table::render(&result.record))?;
     }
+    for c in &result.record.cases {
+        for note in &c.notes {
+            eprintln!("note: {}: {note}", c.case_id);
+        }
+    }
     if let Some(dir) = &result.dir {
-        if !args.output.quiet {
+        if !output.quiet {
             eprintln!("results: {}", dir.display());
         }
     }

@@ -6,7 +6,7 @@ use clap::Args;
 use crate::error::ConfigError;
 use crate::matrix::Matrix;
 use crate::placement::parse_cpu_list;
-use crate::spec::Placement;
+use crate::spec::{Placement, Spec, Transport, Workload};
 
 /// Flows, threads, CPU lists, and the options of the rate and crr workloads.
 #[derive(Debug, Clone, Args)]
@@ -74,5 +74,26 @@ impl WorkloadArgs {
             )?];
         }
         Ok(())
+    }
+
+    /// In a matrix that mixes workloads, `--rate` goes to the rate cases and `--spread`/
+    /// `--linger0` to the crr cases over TCP; alone, a misplaced option is still refused.
+    pub fn fit(specs: &mut [Spec]) {
+        let has = |w: Workload| specs.iter().any(|s| s.workload == w);
+        let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
+        for s in specs.iter_mut() {
+            if rate && s.workload != Workload::Rate {
+                s.extras.rate_per_sec = 0;
+                s.extras.max_in_flight = 0;
+            }
+            let crr_tcp = s.workload == Workload::Crr
+                && matches!(s.transport, Transport::Tcp4 | Transport::Tcp6);
+            if crr && !crr_tcp {
+                s.extras.linger0 = false;
+                if s.transport != Transport::Tcp4 || s.workload != Workload::Crr {
+                    s.extras.spread = None;
+                }
+            }
+        }
     }
 }

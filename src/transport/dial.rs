@@ -147,6 +147,37 @@ impl CrrListener {
         }
     }
 
+    /// Accepts one connection, waiting at most until `deadline_ns` (CLOCK_MONOTONIC).
+    pub fn accept_until(&self, deadline_ns: u64) -> Result<Conn> {
+        let mut listening = self.listening_conn()?;
+        listening.set_nonblocking(true)?;
+        loop {
+            match listening.accept() {
+                Ok(mut conn) => {
+                    conn.set_nonblocking(false)?;
+                    if self.tcp {
+                        if let Some(fd) = conn.read_fd() {
+                            // SAFETY: the fd belongs to `conn`, alive for this borrow.
+                            let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                            socket2::SockRef::from(&b).set_tcp_nodelay(self.options.nodelay)?;
+                        }
+                    }
+                    return Ok(conn);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if crate::metrics::clock::monotonic_ns() >= deadline_ns {
+                        anyhow::bail!("no client connected to {} in time", self.address());
+                    }
+                    if let Some(fd) = listening.read_fd() {
+                        crate::engine::wait_fd(fd, crate::engine::Wait::Read, Some(deadline_ns))?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).context("accepting a client"),
+            }
+        }
+    }
+
     /// The address clients connect to.
     pub fn address(&self) -> String {
         options::info(&self.listener).local.unwrap_or_default()
@@ -175,7 +206,45 @@ pub struct Dialer {
     linger0: bool,
 }
 
+/// Parses an address a server printed or a user gave (`127.0.0.1:9000`, `[::1]:9000`,
+/// `@name`, `/path`), refusing anything that is not loopback.
+pub fn parse_target(flag: &'static str, text: &str) -> Result<SockAddr> {
+    let t = text.trim();
+    if t.starts_with('@') || t.starts_with('/') || t.starts_with("./") {
+        let e = crate::loopback::addr::parse_endpoint(flag, t)?;
+        return sockaddr(&e);
+    }
+    let addr: SocketAddr = t.parse().map_err(|_| {
+        crate::error::ConfigError::Invalid(format!(
+            "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
+        ))
+    })?;
+    crate::loopback::addr::parse_ip(flag, &addr.ip().to_string())?;
+    Ok(addr.into())
+}
+
 impl Dialer {
+    /// A dialer to `server` for client flow `flow` of `flows`, with `spec`'s socket options.
+    pub fn to(spec: &Spec, server: SockAddr, flow: usize, flows: usize) -> Dialer {
+        let tcp = server.is_ipv4() || server.is_ipv6();
+        Dialer {
+            domain: server.domain(),
+            kind: if tcp {
+                Type::STREAM
+            } else {
+                socket_type(spec.transport)
+            },
+            server,
+            tcp,
+            options: spec.socket,
+            client_ip: spec.client_addr,
+            spread: spec.extras.spread,
+            next_source: flow,
+            stride: flows.max(1),
+            linger0: spec.extras.linger0,
+        }
+    }
+
     /// A new socket that has started connecting to the server. In non-blocking mode the
     /// connection may still be in progress (a write then returns `WouldBlock` until it is up).
     pub fn dial(&mut self, nonblocking: bool) -> io::Result<Conn> {

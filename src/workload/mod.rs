@@ -3,6 +3,7 @@
 //! that knows them all.
 
 pub mod crr;
+pub mod external;
 pub mod rate;
 pub mod rr;
 pub mod stream;
@@ -79,7 +80,9 @@ pub fn client_flow<C: Clock + 'static>(
     env: ClientEnv<C>,
     dialer: Option<Dialer>,
 ) -> anyhow::Result<Box<dyn Flow>> {
+    let custom = spec.extras.request.is_some() || spec.extras.response_delimiter.is_some();
     Ok(match spec.workload {
+        Workload::Rr if custom => Box::new(external::ExternalClient::new(spec, env)),
         Workload::Rr => Box::new(rr::RrClient::new(spec, env)),
         Workload::Stream => Box::new(stream::StreamClient::new(spec, env)),
         Workload::Rate => Box::new(rate::RateClient::new(spec, env)),
