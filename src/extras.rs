@@ -184,3 +184,30 @@ pub fn summary(
         memory_load,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Transport;
+
+    #[test]
+    fn a_memory_load_on_a_worker_cpu_is_called_out() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.extras.memory_load_cpu = Some(1);
+        let cpus = ResolvedPlacement {
+            client: vec![0],
+            server: vec![1],
+        };
+        let notes = case_notes(&spec, &cpus);
+        assert!(
+            notes.iter().any(|n| n.contains("CPU of the server") && n.contains("competes")),
+            "{notes:?}"
+        );
+        let apart = ResolvedPlacement {
+            client: vec![0],
+            server: vec![0],
+        };
+        assert!(!case_notes(&spec, &apart).iter().any(|n| n.contains("competes")));
+        assert_eq!(collisions(0, &apart), vec!["client", "server"]);
+    }
+}

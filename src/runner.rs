@@ -314,11 +314,17 @@ pub fn summarize(
     let received: u64 = iterations.iter().map(|i| i.bytes).sum();
     let side = |pick: fn(&IterationRecord) -> &SideRecord| {
         let mut total = SideOutcome::default();
-        for it in iterations {
+        for (i, it) in iterations.iter().enumerate() {
             let s = pick(it);
             total.usage = total.usage + s.usage.total;
             total.counters += s.counters;
             total.cpus.extend(&s.cpus);
+            // Known for the case only when known for every iteration.
+            total.migrations = match (i, total.migrations, s.migrations) {
+                (0, _, m) => m,
+                (_, Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
         }
         total.cpus.sort_unstable();
         total.cpus.dedup();
