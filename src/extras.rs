@@ -200,14 +200,20 @@ mod tests {
         };
         let notes = case_notes(&spec, &cpus);
         assert!(
-            notes.iter().any(|n| n.contains("CPU of the server") && n.contains("competes")),
+            notes
+                .iter()
+                .any(|n| n.contains("CPU of the server") && n.contains("competes")),
             "{notes:?}"
         );
         let apart = ResolvedPlacement {
             client: vec![0],
             server: vec![0],
         };
-        assert!(!case_notes(&spec, &apart).iter().any(|n| n.contains("competes")));
+        assert!(
+            !case_notes(&spec, &apart)
+                .iter()
+                .any(|n| n.contains("competes"))
+        );
         assert_eq!(collisions(0, &apart), vec!["client", "server"]);
     }
 }

@@ -14,6 +14,9 @@ use crate::placement::pin_current_thread;
 /// Bytes per copy: 64 MiB, beyond any last-level cache this is likely to run on.
 const BUFFER_BYTES: usize = 64 << 20;
 
+/// Bytes per copy call.
+const BLOCK_BYTES: usize = 1 << 20;
+
 /// A running memory load.
 pub struct MemoryLoad {
     stop: Arc<AtomicBool>,
@@ -38,10 +41,17 @@ impl MemoryLoad {
                 pinned?;
                 let start = monotonic_ns();
                 let mut copied = 0u64;
+                // 1 MiB blocks across the whole buffers: the stop flag is seen within a block,
+                // and a short iteration still counts what was copied.
+                let mut off = 0;
                 while !flag.load(Ordering::Relaxed) {
-                    b.copy_from_slice(std::hint::black_box(&a));
-                    std::mem::swap(&mut a, &mut b);
-                    copied += BUFFER_BYTES as u64;
+                    let end = off + BLOCK_BYTES;
+                    b[off..end].copy_from_slice(std::hint::black_box(&a[off..end]));
+                    copied += BLOCK_BYTES as u64;
+                    off = end % BUFFER_BYTES;
+                    if off == 0 {
+                        std::mem::swap(&mut a, &mut b);
+                    }
                 }
                 let elapsed = (monotonic_ns() - start).max(1);
                 Ok(copied as f64 * 1e9 / elapsed as f64)
@@ -71,7 +81,7 @@ mod tests {
     fn a_load_runs_until_stopped_and_reports_bandwidth() {
         let cpu = crate::placement::current_cpu().unwrap_or(0);
         let load = MemoryLoad::start(cpu).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(load.stop().unwrap() > 0.0);
     }
 }

@@ -80,6 +80,8 @@ impl CrrListener {
                 .context("creating a TCP socket")?;
             options::apply_buffers(&sock, &spec.socket)?;
             sock.set_reuse_address(true)?;
+            // Accepted connections inherit TCP_NODELAY from the listener.
+            sock.set_tcp_nodelay(spec.socket.nodelay)?;
             if addr.is_ipv6() {
                 sock.set_only_v6(true)?;
             }
