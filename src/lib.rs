@@ -11,13 +11,16 @@
 pub mod engine;
 pub mod environment;
 pub mod error;
+pub mod extras;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;
 pub mod placement;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod session;
+pub mod setup;
 pub mod spec;
 pub mod store;
 pub mod transport;

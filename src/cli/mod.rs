@@ -2,11 +2,14 @@
 //! [`main_with_args`].
 
 mod args;
+mod client;
 mod iface;
 mod interrupt;
 mod output;
 mod progress;
 mod run;
+mod server;
+mod workload_args;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -28,6 +31,8 @@ pub struct Cli {
 enum Command {
     Run(Box<run::RunArgs>),
     Iface(iface::IfaceArgs),
+    Server(Box<server::ServerArgs>),
+    Client(Box<client::ClientArgs>),
 }
 
 /// Exit code when a case failed (its results, and every other case's, are still written).
@@ -59,6 +64,8 @@ where
     let result = match cli.command {
         Command::Run(a) => run::execute(*a, command_line),
         Command::Iface(a) => iface::execute(a),
+        Command::Server(a) => server::execute(*a),
+        Command::Client(a) => client::execute(*a, command_line),
     };
     match result {
         Ok(code) => code,

@@ -76,6 +76,24 @@ fn row(case: &CaseRecord) -> Vec<String> {
             r.duplicated
         ));
     }
+    let x = &s.extras;
+    if let Some(r) = &x.rate {
+        let verdict = if r.sustained { "" } else { " NOT SUSTAINED" };
+        notes.push(format!(
+            "rate {}/{} req/s{verdict}",
+            si(r.achieved_per_sec),
+            si(r.target_per_sec)
+        ));
+    }
+    if let Some(k) = &x.connections {
+        notes.push(format!(
+            "ports {} EADDRNOTAVAIL {}",
+            k.ports_used, k.addr_not_avail
+        ));
+    }
+    if let Some(m) = &x.memory_load {
+        notes.push(format!("memload {}", bandwidth(m.bytes_per_sec)));
+    }
     if !case.errors.is_empty() {
         notes.push(format!("errors: {}", case.errors.len()));
     }

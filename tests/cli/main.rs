@@ -3,4 +3,6 @@
 mod bad_input;
 mod helpers;
 mod iface;
+mod processes;
 mod run;
+mod workloads;
