@@ -20,6 +20,7 @@ pub mod runner;
 pub mod session;
 pub mod spec;
 pub mod store;
+pub mod suite;
 pub mod transport;
 pub mod worker;
 pub mod workload;

@@ -4,9 +4,13 @@
 mod args;
 mod iface;
 mod interrupt;
+mod list;
 mod output;
 mod progress;
+mod report;
 mod run;
+mod show;
+mod suite;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -26,7 +30,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Suite(Box<suite::SuiteArgs>),
     Run(Box<run::RunArgs>),
+    Report(report::ReportArgs),
+    List(list::ListArgs),
+    Show(show::ShowArgs),
     Iface(iface::IfaceArgs),
 }
 
@@ -57,7 +65,11 @@ where
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match cli.command {
+        Command::Suite(a) => suite::execute(*a, command_line),
         Command::Run(a) => run::execute(*a, command_line),
+        Command::Report(a) => report::execute(a),
+        Command::List(a) => list::execute(a),
+        Command::Show(a) => show::execute(a),
         Command::Iface(a) => iface::execute(a),
     };
     match result {
