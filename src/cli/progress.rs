@@ -30,7 +30,7 @@ fn style(color: bool) -> ProgressStyle {
         "{bar:28}"
     };
     ProgressStyle::with_template(&format!(
-        "{{elapsed_precise}} {bar} {{pos}}/{{len}} slots, ETA {{eta}}  {{msg}}"
+        "{{elapsed_precise}} {bar} {{pos}}/{{len}} slots, ETA {{eta}}  {{wide_msg}}"
     ))
     .expect("the template is valid")
     .progress_chars("=> ")

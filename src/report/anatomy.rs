@@ -180,6 +180,22 @@ pub struct Anatomy {
     pub panels: Vec<Panel>,
 }
 
+/// The spec of an anatomy case: `rr` with request and response of `size`, defaults otherwise.
+pub fn rr_spec(
+    transport: Transport,
+    engine: EngineKind,
+    placement: Placement,
+    size: usize,
+) -> Spec {
+    let mut spec = Spec::new(transport);
+    spec.workload = Workload::Rr;
+    spec.engine = engine;
+    spec.placement = placement;
+    spec.size = size;
+    spec.response_size = size;
+    spec
+}
+
 /// The canonical case id of an anatomy case.
 pub fn case_id(
     transport: Transport,
@@ -187,13 +203,7 @@ pub fn case_id(
     placement: Placement,
     size: usize,
 ) -> CaseId {
-    let mut spec = Spec::new(transport);
-    spec.workload = Workload::Rr;
-    spec.engine = engine;
-    spec.placement = placement;
-    spec.size = size;
-    spec.response_size = size;
-    spec.case_id()
+    rr_spec(transport, engine, placement, size).case_id()
 }
 
 fn p50s(case: &CaseRecord) -> Vec<f64> {
@@ -296,8 +306,8 @@ pub fn anatomy(record: &RunRecord) -> Result<Anatomy, String> {
     Ok(Anatomy { size, panels })
 }
 
-/// The anatomy as a table: a header and one row per panel, each layer as `+2.00 ±0.14` (µs) or
-/// `missing`.
+/// The anatomy as a table: a header and one row per panel with data (see [`absent`] for the
+/// others), each layer as `+2.00 ±0.14` (µs) or `missing`.
 pub fn table(a: &Anatomy) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header = vec!["placement".to_string(), "engine".to_string()];
     header.extend(
@@ -308,6 +318,7 @@ pub fn table(a: &Anatomy) -> (Vec<String>, Vec<Vec<String>>) {
     let rows = a
         .panels
         .iter()
+        .filter(|p| !p.is_empty())
         .map(|p| {
             let mut row = vec![p.placement.to_string(), p.engine.to_string()];
             row.extend(p.steps.iter().map(Step::label));
@@ -317,9 +328,23 @@ pub fn table(a: &Anatomy) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Every case the anatomy lacks, once each.
+/// The placement and engine of every panel without any data: `same-core spin`.
+pub fn absent(a: &Anatomy) -> Vec<String> {
+    a.panels
+        .iter()
+        .filter(|p| p.is_empty())
+        .map(|p| format!("{} {}", p.placement, p.engine))
+        .collect()
+}
+
+/// Every case the panels with data lack, once each.
 pub fn missing(a: &Anatomy) -> Vec<CaseId> {
-    let mut all: Vec<CaseId> = a.panels.iter().flat_map(Panel::missing).collect();
+    let mut all: Vec<CaseId> = a
+        .panels
+        .iter()
+        .filter(|p| !p.is_empty())
+        .flat_map(Panel::missing)
+        .collect();
     all.sort();
     all.dedup();
     all

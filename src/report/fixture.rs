@@ -6,9 +6,10 @@ use super::data::{CaseHistograms, RunData};
 use crate::environment::Environment;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
+use crate::metrics::rusage::{SideUsage, ThreadUsage};
 use crate::placement::ResolvedPlacement;
 use crate::runner::summarize;
-use crate::spec::{EngineKind, Placement, Spec, Transport, Workload};
+use crate::spec::{EngineKind, Placement, Spec, Transport};
 use crate::store::record::{
     CaseFiles, CaseRecord, IterationRecord, MemcpyReference, RunRecord, SideRecord, Slice, ToolInfo,
 };
@@ -44,14 +45,8 @@ pub fn rr(
     size: usize,
     p50s_ns: &[u64],
 ) -> CaseSpec {
-    let mut spec = Spec::new(transport);
-    spec.workload = Workload::Rr;
-    spec.engine = engine;
-    spec.placement = placement;
-    spec.size = size;
-    spec.response_size = size;
     CaseSpec {
-        spec,
+        spec: super::anatomy::rr_spec(transport, engine, placement, size),
         p50s_ns: p50s_ns.to_vec(),
         bytes_per_sec: None,
         memcpy_bytes_per_sec: None,
@@ -85,8 +80,12 @@ fn case(c: &CaseSpec, offset_ns: &mut u64) -> (CaseRecord, CaseHistograms) {
             let bps = c.bytes_per_sec.unwrap_or(0.0);
             let mut client = SideRecord::default();
             client.counters.messages = h.len();
-            client.usage.cpu_ns_per_msg = 1500.0;
-            client.usage.switches_per_msg = 1.0;
+            let used = ThreadUsage {
+                cpu_ns: 1500 * h.len(),
+                voluntary_switches: h.len(),
+                ..ThreadUsage::default()
+            };
+            client.usage = SideUsage::new(used, h.len(), 1_000_000_000);
             client.cpus = vec![0];
             let mut server = client.clone();
             server.cpus = vec![1];
@@ -113,22 +112,28 @@ fn case(c: &CaseSpec, offset_ns: &mut u64) -> (CaseRecord, CaseHistograms) {
         })
         .collect();
     let hist = CaseHistograms::from_iterations(histograms);
-    let mut summary = summarize(&iterations, hist.merged.as_ref().unwrap()).unwrap();
-    if let (Some(bps), Some(m)) = (c.bytes_per_sec, c.memcpy_bytes_per_sec) {
-        summary.bytes_per_sec = bps;
-        summary.memcpy = Some(MemcpyReference {
-            chunk_bytes: c.spec.size,
-            bytes_per_sec: m,
-            cpu: Some(1),
+    let summary = hist
+        .merged
+        .as_ref()
+        .and_then(|m| summarize(&iterations, m))
+        .map(|mut s| {
+            if let (Some(bps), Some(m)) = (c.bytes_per_sec, c.memcpy_bytes_per_sec) {
+                s.bytes_per_sec = bps;
+                s.memcpy = Some(MemcpyReference {
+                    chunk_bytes: c.spec.size,
+                    bytes_per_sec: m,
+                    cpu: Some(1),
+                });
+                s.copy_efficiency = Some(bps / m);
+            }
+            s
         });
-        summary.copy_efficiency = Some(bps / m);
-    }
     let record = CaseRecord {
         case_id: c.spec.case_id(),
         spec: c.spec.clone(),
         requested_cpus: ResolvedPlacement::default(),
         iterations,
-        summary: Some(summary),
+        summary,
         errors: Vec::new(),
         complete: true,
         files: CaseFiles::default(),

@@ -3,4 +3,6 @@
 mod bad_input;
 mod helpers;
 mod iface;
+mod report;
 mod run;
+mod suite;

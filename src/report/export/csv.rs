@@ -123,3 +123,49 @@ impl Exporter for Csv {
         Ok(String::from_utf8(w.into_inner()?)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::spec::{EngineKind, Placement, Transport};
+
+    #[test]
+    fn csv_summary() {
+        let mut data = fixture::run(&[
+            fixture::rr(
+                Transport::Tcp4,
+                EngineKind::Blocking,
+                Placement::CrossCore,
+                64,
+                &[50_000, 52_000, 49_000],
+            ),
+            fixture::rr(
+                Transport::Shm,
+                EngineKind::Spin,
+                Placement::CrossCore,
+                64,
+                &[800, 810],
+            ),
+            fixture::bulk(Transport::UnixStream, 65536, 4e9, 10e9),
+            fixture::rr(
+                Transport::Udp4,
+                EngineKind::Spin,
+                Placement::SameCore,
+                64,
+                &[],
+            ),
+        ]);
+        let failed = &mut data.record.cases[3];
+        failed.summary = None;
+        failed
+            .errors
+            .push("warm-up: peer made no progress, \"stuck\"".into());
+        let report = Report::new(data).unwrap();
+        let text = Csv.render(&report).unwrap();
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(reader.headers().unwrap().len(), HEADER.len());
+        assert!(reader.records().all(|r| r.unwrap().len() == HEADER.len()));
+        insta::assert_snapshot!(text);
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::{Exporter, run_line};
-use crate::report::anatomy::{EXPLANATION, missing, table};
+use crate::report::anatomy::{EXPLANATION, absent, missing, table};
 use crate::report::plots::{Place, Plot};
 use crate::report::{PLOTS_DIR, Report, table as cases};
 use crate::store::record::{CaseRecord, RunRecord};
@@ -217,6 +217,10 @@ impl Exporter for Html {
                 let (header, rows) = table(a);
                 o.push_str(&html_table(&header, &rows));
                 let _ = writeln!(o, "<p class=\"muted\">{}.</p>", esc(EXPLANATION));
+                let gone = absent(a);
+                if !gone.is_empty() {
+                    let _ = writeln!(o, "<p>Not in this run: {}.</p>", esc(&gone.join(", ")));
+                }
                 let lacking: Vec<String> = missing(a).iter().map(|c| c.to_string()).collect();
                 if !lacking.is_empty() {
                     let _ = writeln!(
@@ -266,5 +270,45 @@ impl Exporter for Html {
             environment(r)
         );
         Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn the_page_is_self_contained_and_holds_every_chart_and_section() {
+        let mut data = fixture::anatomy_run();
+        data.record.environment.kernel_cmdline = "quiet <script>alert(1)</script>".into();
+        let report = Report::new(data).unwrap();
+        let page = Html.render(&report).unwrap();
+        assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+        for forbidden in ["<script", "<link", "src=", "https://", "@import"] {
+            assert!(!page.contains(forbidden), "{forbidden} in the page");
+        }
+        let without_svg_namespace = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+        assert!(
+            !without_svg_namespace.contains("http://"),
+            "no network reference"
+        );
+        assert_eq!(page.matches("<svg").count(), report.plots.plots.len());
+        for id in [
+            "anatomy",
+            "cases",
+            "overview",
+            "case-details",
+            "environment",
+            "files",
+        ] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "section {id}");
+        }
+        assert!(page.contains("id=\"case-tcp4-rr-spin-cross-core-64B\""));
+        assert!(
+            page.contains("quiet &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "text is escaped"
+        );
+        assert!(page.contains("net.core.rmem_max"));
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::{Exporter, run_line};
-use crate::report::anatomy::{EXPLANATION, missing, table};
+use crate::report::anatomy::{EXPLANATION, absent, missing, table};
 use crate::report::{Report, table as cases};
 
 /// The markdown export.
@@ -59,6 +59,10 @@ impl Exporter for Markdown {
                 md_table(&header, &rows)
             );
             let _ = writeln!(out, "{EXPLANATION}.\n");
+            let gone = absent(a);
+            if !gone.is_empty() {
+                let _ = writeln!(out, "Not in this run: {}.\n", gone.join(", "));
+            }
             let lacking = missing(a);
             if !lacking.is_empty() {
                 let ids: Vec<String> = lacking.iter().map(|c| format!("`{c}`")).collect();
@@ -81,5 +85,41 @@ impl Exporter for Markdown {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::spec::EngineKind;
+
+    /// The anatomy set with blocking waits, one case failed after one iteration.
+    fn report() -> Report {
+        let mut data = fixture::anatomy_run();
+        data.record
+            .cases
+            .retain(|c| c.spec.engine == EngineKind::Blocking);
+        data.histograms.truncate(data.record.cases.len());
+        let failed = &mut data.record.cases[3];
+        failed
+            .errors
+            .push("iteration 2: peer made no progress for 5s".into());
+        failed.complete = false;
+        Report::new(data).unwrap()
+    }
+
+    #[test]
+    fn markdown_summary() {
+        insta::assert_snapshot!(Markdown.render(&report()).unwrap());
+    }
+
+    #[test]
+    fn pipes_in_cells_are_escaped() {
+        let t = md_table(
+            &["a|b".into(), "c".into()],
+            &[vec!["x|y".into(), "1".into()]],
+        );
+        assert_eq!(t, "| a\\|b | c |\n|:--|--:|\n| x\\|y | 1 |\n");
     }
 }

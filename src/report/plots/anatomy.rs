@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use super::axis::{Axis, Scale, Ticked};
 use super::style::{self, LABEL_SIZE, TICK_SIZE, TITLE_SIZE};
-use crate::report::anatomy::{Anatomy, Layer, Panel};
+use crate::report::anatomy::{Anatomy, Layer, Panel, absent};
 use crate::report::format::us;
 
 /// Width of the whole chart.
@@ -166,21 +166,20 @@ where
     Ok(())
 }
 
-/// Renders the anatomy as an SVG document. A placement without any computable layer gets no
-/// row, only a line under the title saying it is not in the run.
+/// Renders the anatomy as an SVG document. A placement (engine) without any computable layer gets
+/// no row (column), only a line under the title saying what is not in the run.
 pub fn render(anatomy: &Anatomy) -> Result<String> {
+    let with_data =
+        |pick: &dyn Fn(&Panel) -> bool| anatomy.panels.iter().any(|x| pick(x) && !x.is_empty());
     let mut placements: Vec<_> = anatomy.panels.iter().map(|p| p.placement).collect();
     placements.dedup();
-    let (shown, absent): (Vec<_>, Vec<_>) = placements.into_iter().partition(|&p| {
-        anatomy
-            .panels
-            .iter()
-            .any(|x| x.placement == p && !x.is_empty())
-    });
+    placements.retain(|&p| with_data(&|x: &Panel| x.placement == p));
     let mut engines: Vec<_> = anatomy.panels.iter().map(|p| p.engine).collect();
     engines.sort();
     engines.dedup();
-    let (rows, cols) = (shown.len().max(1), engines.len().max(1));
+    engines.retain(|&e| with_data(&|x: &Panel| x.engine == e));
+    let absent = absent(anatomy);
+    let (rows, cols) = (placements.len().max(1), engines.len().max(1));
     let band = if absent.is_empty() {
         TITLE_BAND
     } else {
@@ -210,10 +209,9 @@ pub fn render(anatomy: &Anatomy) -> Result<String> {
         }
         let cells = grid.split_evenly((rows, cols));
         for panel in &anatomy.panels {
-            let Some(r) = shown.iter().position(|p| *p == panel.placement) else {
-                continue;
-            };
-            let k = engines.iter().position(|e| *e == panel.engine).unwrap_or(0);
+            let r = placements.iter().position(|p| *p == panel.placement);
+            let k = engines.iter().position(|e| *e == panel.engine);
+            let (Some(r), Some(k)) = (r, k) else { continue };
             draw_panel(&cells[r * cols + k], panel)?;
         }
         Ok(())

@@ -2,9 +2,9 @@
 //! on the receiving CPU (1 = as fast as one memcpy stream).
 
 use super::axis::{Axis, Scale, percent_label};
-use super::lines::{Legend, LineChart, Series};
+use super::lines::{Legend, LineChart};
 use super::style;
-use super::throughput::sweeps;
+use super::throughput::{sweep_series, sweeps};
 use crate::report::data::RunData;
 
 /// The chart; `None` when no case sweeping the size has a memcpy reference.
@@ -18,14 +18,7 @@ pub fn chart(data: &RunData) -> Option<LineChart> {
         .flat_map(|g| &g.points)
         .map(|p| p.1)
         .fold(1.0, f64::max);
-    let series = groups
-        .into_iter()
-        .enumerate()
-        .map(|(i, g)| Series {
-            markers: true,
-            ..Series::new(g.name, style::color(i), g.points)
-        })
-        .collect();
+    let series = sweep_series(groups);
     Some(LineChart {
         title: "Copy efficiency by message size".into(),
         x: Axis::new("message size", Scale::Log, style::size_label),

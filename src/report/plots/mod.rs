@@ -16,7 +16,8 @@ pub mod timeseries;
 use anyhow::{Context, Result};
 
 use super::anatomy::Anatomy;
-use super::data::RunData;
+use super::data::{Group, RunData};
+use crate::metrics::histogram::LatencyHistogram;
 
 /// Where a chart belongs in a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +67,27 @@ pub fn file_name(kind: &str, key: &str) -> String {
         })
         .collect();
     format!("{kind}-{safe}.svg")
+}
+
+/// One line per case of `group` that has a histogram, labelled and coloured by its transport.
+pub fn by_transport(
+    data: &RunData,
+    group: &Group,
+    points: fn(&LatencyHistogram) -> Vec<(f64, f64)>,
+) -> Vec<lines::Series> {
+    group
+        .cases
+        .iter()
+        .filter_map(|&i| {
+            let merged = data.histograms[i].merged.as_ref()?;
+            let t = data.record.cases[i].spec.transport;
+            Some(lines::Series::new(
+                t.as_str(),
+                style::transport_color(t),
+                points(merged),
+            ))
+        })
+        .collect()
 }
 
 impl Plots {

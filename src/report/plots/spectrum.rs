@@ -80,19 +80,7 @@ pub fn for_case(data: &RunData, case: usize) -> Option<LineChart> {
 
 /// The cases of a group on one chart, one colour per transport.
 pub fn overlay(data: &RunData, group: &Group) -> Option<LineChart> {
-    let series: Vec<Series> = group
-        .cases
-        .iter()
-        .filter_map(|&i| {
-            let merged = data.histograms[i].merged.as_ref()?;
-            let t = data.record.cases[i].spec.transport;
-            Some(Series::new(
-                t.as_str(),
-                style::transport_color(t),
-                points(merged),
-            ))
-        })
-        .collect();
+    let series = super::by_transport(data, group, points);
     (!series.is_empty()).then(|| chart(format!("{}: percentile spectrum", group.key), series, None))
 }
 

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use crate::spec::Transport;
 
 /// Width of a normal chart, in SVG pixels.
-pub const WIDTH: u32 = 680;
+pub const WIDTH: u32 = 640;
 /// Height of a normal chart.
 pub const HEIGHT: u32 = 400;
 /// Font family of every text (the browser picks the face; no font files are needed).

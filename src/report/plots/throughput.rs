@@ -65,6 +65,18 @@ pub fn memcpy_line(data: &RunData) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// One line with markers per sweep, in palette order.
+pub fn sweep_series(sweeps: Vec<Sweep>) -> Vec<Series> {
+    sweeps
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| Series {
+            markers: true,
+            ..Series::new(g.name, style::color(i), g.points)
+        })
+        .collect()
+}
+
 fn gbit(c: &CaseRecord) -> Option<f64> {
     c.summary
         .as_ref()
@@ -78,14 +90,7 @@ pub fn chart(data: &RunData) -> Option<LineChart> {
     if groups.is_empty() {
         return None;
     }
-    let mut series: Vec<Series> = groups
-        .into_iter()
-        .enumerate()
-        .map(|(i, g)| Series {
-            markers: true,
-            ..Series::new(g.name, style::color(i), g.points)
-        })
-        .collect();
+    let mut series = sweep_series(groups);
     let memcpy = memcpy_line(data);
     if !memcpy.is_empty() {
         series.push(Series {
