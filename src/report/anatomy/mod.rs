@@ -3,7 +3,12 @@
 //! (`pipe` − `shm`), the socket layer (`unix-stream` − `pipe`) and the IP stack
 //! (`tcp4`/`udp4` − `unix-stream`), from the medians of `rr` cases of one message size.
 
-use super::format::us;
+mod estimate;
+mod text;
+
+pub use estimate::{Estimate, difference, level};
+pub use text::{EXPLANATION, absent, missing, table};
+
 use crate::spec::{CaseId, EngineKind, Placement, Spec, Transport, Workload};
 use crate::store::record::{CaseRecord, RunRecord};
 
@@ -63,57 +68,6 @@ impl Layer {
     }
 }
 
-/// A value with a rough interval, in nanoseconds.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Estimate {
-    /// The point estimate.
-    pub point_ns: f64,
-    /// Lower end of the interval.
-    pub low_ns: f64,
-    /// Upper end of the interval.
-    pub high_ns: f64,
-}
-
-impl Estimate {
-    /// Half the width of the interval.
-    pub fn half_width_ns(&self) -> f64 {
-        (self.high_ns - self.low_ns) / 2.0
-    }
-}
-
-fn median_and_half_range(values: &[f64]) -> (f64, f64) {
-    let s = crate::store::record::Spread::of(values.iter().copied());
-    (s.median, (s.max - s.min) / 2.0)
-}
-
-/// The level of one case: the median of its per-iteration medians, ± half their range.
-pub fn level(per_iteration_p50_ns: &[f64]) -> Estimate {
-    let (m, h) = median_and_half_range(per_iteration_p50_ns);
-    Estimate {
-        point_ns: m,
-        low_ns: m - h,
-        high_ns: m + h,
-    }
-}
-
-/// The difference `upper − lower` of two cases' levels, with the half-ranges of their
-/// per-iteration medians combined in quadrature.
-///
-/// This is a deliberately simple, documented spread (not a confidence interval): with 5
-/// iterations half the range is roughly one to two standard errors of the median. It is the one
-/// place to switch to the gate's bootstrap (`compare`) once that exists.
-pub fn difference(upper: &[f64], lower: &[f64]) -> Estimate {
-    let (a, ha) = median_and_half_range(upper);
-    let (b, hb) = median_and_half_range(lower);
-    let d = a - b;
-    let h = (ha * ha + hb * hb).sqrt();
-    Estimate {
-        point_ns: d,
-        low_ns: d - h,
-        high_ns: d + h,
-    }
-}
-
 /// One bar of a panel: a layer, where it starts, and how tall it is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
@@ -125,24 +79,6 @@ pub struct Step {
     pub estimate: Option<Estimate>,
     /// The cases it needs that the run does not have.
     pub missing: Vec<CaseId>,
-}
-
-impl Step {
-    /// The step's size as text: `1.00 ±0.10` for the floor, `+2.00 ±0.14` or `−0.31 ±0.20` (µs)
-    /// for the layers above it, `missing` without its cases.
-    pub fn label(&self) -> String {
-        match self.estimate {
-            None => "missing".to_string(),
-            Some(e) => {
-                let sign = match self.layer {
-                    Layer::Floor => "",
-                    _ if e.point_ns < 0.0 => "−",
-                    _ => "+",
-                };
-                format!("{sign}{} ±{}", us(e.point_ns.abs()), us(e.half_width_ns()))
-            }
-        }
-    }
 }
 
 /// The decomposition for one placement and engine.
@@ -305,53 +241,6 @@ pub fn anatomy(record: &RunRecord) -> Result<Anatomy, String> {
     }
     Ok(Anatomy { size, panels })
 }
-
-/// The anatomy as a table: a header and one row per panel with data (see [`absent`] for the
-/// others), each layer as `+2.00 ±0.14` (µs) or `missing`.
-pub fn table(a: &Anatomy) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header = vec!["placement".to_string(), "engine".to_string()];
-    header.extend(
-        Layer::ALL
-            .iter()
-            .map(|l| format!("{} ({})", l.name(), l.formula())),
-    );
-    let rows = a
-        .panels
-        .iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut row = vec![p.placement.to_string(), p.engine.to_string()];
-            row.extend(p.steps.iter().map(Step::label));
-            row
-        })
-        .collect();
-    (header, rows)
-}
-
-/// The placement and engine of every panel without any data: `same-core spin`.
-pub fn absent(a: &Anatomy) -> Vec<String> {
-    a.panels
-        .iter()
-        .filter(|p| p.is_empty())
-        .map(|p| format!("{} {}", p.placement, p.engine))
-        .collect()
-}
-
-/// Every case the panels with data lack, once each.
-pub fn missing(a: &Anatomy) -> Vec<CaseId> {
-    let mut all: Vec<CaseId> = a
-        .panels
-        .iter()
-        .filter(|p| !p.is_empty())
-        .flat_map(Panel::missing)
-        .collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
-/// How to read the anatomy's numbers, for every output.
-pub const EXPLANATION: &str = "µs per round trip; each layer is the difference of the medians of two cases (floor: the shm median itself), ± half the range of each case's per-iteration medians, combined in quadrature (a rough spread, not a confidence interval)";
 
 #[cfg(test)]
 mod tests {
