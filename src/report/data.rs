@@ -20,15 +20,17 @@ pub struct CaseHistograms {
 
 impl CaseHistograms {
     /// Merges `iterations` into a case's histograms; no iterations means no histogram.
-    pub fn from_iterations(iterations: Vec<LatencyHistogram>) -> CaseHistograms {
-        let merged = (!iterations.is_empty()).then(|| {
+    pub fn from_iterations(iterations: Vec<LatencyHistogram>) -> Result<CaseHistograms, String> {
+        let mut merged = None;
+        if !iterations.is_empty() {
             let mut m = new_histogram();
             for h in &iterations {
-                m.add(h).expect("histograms of one shape merge");
+                m.add(h)
+                    .map_err(|e| format!("cannot merge its iterations: {e:?}"))?;
             }
-            m
-        });
-        CaseHistograms { iterations, merged }
+            merged = Some(m);
+        }
+        Ok(CaseHistograms { iterations, merged })
     }
 }
 
@@ -74,7 +76,7 @@ fn read_case(dir: &Path, case: &CaseRecord) -> Result<CaseHistograms, String> {
     let path = dir.join(rel);
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let iterations = hlog::read(&bytes).map_err(|e| format!("{}: {e:#}", path.display()))?;
-    Ok(CaseHistograms::from_iterations(iterations))
+    CaseHistograms::from_iterations(iterations)
 }
 
 impl RunData {
@@ -115,5 +117,80 @@ impl RunData {
             }
         }
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::report::fixture;
+    use crate::spec::{EngineKind, Placement, Transport};
+
+    #[test]
+    fn histograms_are_read_back_and_a_missing_log_becomes_a_note() {
+        let data = fixture::run(&[
+            fixture::rr(
+                Transport::Pipe,
+                EngineKind::Blocking,
+                Placement::CrossCore,
+                64,
+                &[1000, 2000],
+            ),
+            fixture::rr(
+                Transport::Shm,
+                EngineKind::Blocking,
+                Placement::CrossCore,
+                64,
+                &[500],
+            ),
+        ]);
+        let tmp = tempfile::tempdir().unwrap();
+        let mut record = data.record.clone();
+        let intervals: Vec<hlog::Interval<'_>> = data.histograms[0]
+            .iterations
+            .iter()
+            .map(|h| hlog::Interval {
+                start_offset: Duration::ZERO,
+                duration: Duration::from_secs(1),
+                histogram: h,
+            })
+            .collect();
+        std::fs::write(
+            tmp.path().join("pipe.hlog"),
+            hlog::render(SystemTime::now(), &intervals).unwrap(),
+        )
+        .unwrap();
+        record.cases[0].files.hlog = Some("pipe.hlog".into());
+        record.cases[1].files.hlog = Some("gone.hlog".into());
+        std::fs::write(
+            tmp.path().join("run.json"),
+            serde_json::to_vec(&record).unwrap(),
+        )
+        .unwrap();
+        let loaded = RunData::load(tmp.path()).unwrap();
+        assert_eq!(
+            loaded.histograms[0].iterations,
+            data.histograms[0].iterations
+        );
+        assert_eq!(loaded.histograms[0].merged, data.histograms[0].merged);
+        assert!(loaded.histograms[1].merged.is_none());
+        assert_eq!(loaded.notes.len(), 1);
+        assert!(
+            loaded.notes[0]
+                .starts_with("shm-rr-blocking-cross-core-64B: no latency histogram (cannot read"),
+            "{:?}",
+            loaded.notes
+        );
+    }
+
+    #[test]
+    fn groups_hold_the_cases_that_differ_only_in_transport() {
+        let data = fixture::anatomy_run();
+        let groups = data.groups();
+        assert_eq!(groups.len(), 4);
+        assert_eq!(groups[0].key, "rr-blocking-same-core-64B");
+        assert_eq!(groups[0].cases, vec![0, 1, 2, 3, 4]);
     }
 }

@@ -111,7 +111,7 @@ fn case(c: &CaseSpec, offset_ns: &mut u64) -> (CaseRecord, CaseHistograms) {
             }
         })
         .collect();
-    let hist = CaseHistograms::from_iterations(histograms);
+    let hist = CaseHistograms::from_iterations(histograms).unwrap();
     let summary = hist
         .merged
         .as_ref()
