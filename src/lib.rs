@@ -23,6 +23,7 @@ pub mod session;
 pub mod setup;
 pub mod spec;
 pub mod store;
+pub mod suite;
 pub mod transport;
 pub mod worker;
 pub mod workload;

@@ -111,6 +111,10 @@ pub struct OutputArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Do not write the report (summary.md, summary.csv, plots/, report.html); `loopbench report`
+    /// writes it later.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 fn nanos(d: Duration) -> u64 {

@@ -5,10 +5,14 @@ mod args;
 mod client;
 mod iface;
 mod interrupt;
+mod list;
 mod output;
 mod progress;
+mod report;
 mod run;
 mod server;
+mod show;
+mod suite;
 mod workload_args;
 
 use std::ffi::OsString;
@@ -29,7 +33,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Suite(Box<suite::SuiteArgs>),
     Run(Box<run::RunArgs>),
+    Report(report::ReportArgs),
+    List(list::ListArgs),
+    Show(show::ShowArgs),
     Iface(iface::IfaceArgs),
     Server(Box<server::ServerArgs>),
     Client(Box<client::ClientArgs>),
@@ -62,7 +70,11 @@ where
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match cli.command {
+        Command::Suite(a) => suite::execute(*a, command_line),
         Command::Run(a) => run::execute(*a, command_line),
+        Command::Report(a) => report::execute(a),
+        Command::List(a) => list::execute(a),
+        Command::Show(a) => show::execute(a),
         Command::Iface(a) => iface::execute(a),
         Command::Server(a) => server::execute(*a),
         Command::Client(a) => client::execute(*a, command_line),

@@ -12,11 +12,12 @@ use super::workload_args::WorkloadArgs;
 use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::placement::Topology;
 use crate::report::table;
-use crate::session::{RunRequest, run};
+use crate::session::{RunRequest, RunResult, run};
 
 /// Measure a matrix of cases and store the run.
 ///
-/// Results go to results/runs/<run-id>/: run.json, and per case latency.hgrm and latency.hlog.
+/// Results go to results/runs/<run-id>/: run.json, per case latency.hgrm and latency.hlog, and the
+/// report (summary.md, summary.csv, plots/*.svg, report.html).
 /// Every dimension flag takes a comma list; lists expand to a matrix whose iterations run
 /// interleaved in a shuffled order, each on a fresh connection pair.
 #[derive(Debug, Args)]
@@ -84,14 +85,32 @@ pub(super) fn measure(
     } else {
         print(&table::render(&result.record))?;
     }
+    finish(&result, output.quiet, !output.no_report)
+}
+
+/// The end of every measuring command: prints the cases' notes, says where the run is, writes
+/// its report (unless `report` is false), and turns the outcome into the exit code. A report that
+/// fails to write is an error (exit 1) that leaves the measured run in place.
+pub(super) fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
     for c in &result.record.cases {
         for note in &c.notes {
             eprintln!("note: {}: {note}", c.case_id);
         }
     }
+    let mut report_failed = false;
     if let Some(dir) = &result.dir {
-        if !output.quiet {
+        if !quiet {
             eprintln!("results: {}", dir.display());
+        }
+        if report {
+            if let Err(e) = super::report::write(dir, quiet) {
+                eprintln!(
+                    "error: the run is stored, but writing its report failed: {e:#}; \
+                     `loopbench report {}` tries again",
+                    dir.display()
+                );
+                report_failed = true;
+            }
         }
     }
     Ok(if result.record.interrupted {
@@ -103,6 +122,8 @@ pub(super) fn measure(
         for c in result.record.cases.iter().filter(|c| !c.errors.is_empty()) {
             eprintln!("error: case {}: {}", c.case_id, c.errors.join("; "));
         }
+        ExitCode::from(EXIT_CASE_FAILED)
+    } else if report_failed {
         ExitCode::from(EXIT_CASE_FAILED)
     } else {
         ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 //! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
 
 pub mod extras;
+pub mod find;
 pub mod hgrm;
 pub mod hlog;
 pub mod record;

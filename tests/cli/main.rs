@@ -4,5 +4,7 @@ mod bad_input;
 mod helpers;
 mod iface;
 mod processes;
+mod report;
 mod run;
+mod suite;
 mod workloads;
