@@ -128,7 +128,7 @@ fn list_and_dry_run_describe_suites_without_measuring() {
         .arg(dir.path())
         .assert()
         .success()
-        .stdout(contains("suite quick: 20 cases"))
+        .stdout(contains("suite quick: 29 cases"))
         .stdout(contains("tcp4-rr-spin-same-core-64B  5 × 20 messages"));
     assert!(
         !dir.path().join("runs").exists(),
