@@ -33,8 +33,11 @@ pub fn new_run_id(now: SystemTime) -> String {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Results are meant to be read by others (a web server, a CI artifact): 0644 less the
+    // umask, like any file a program creates, not tempfile's private 0600.
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
@@ -240,6 +243,12 @@ mod tests {
         assert_ne!(new_run_id(t), new_run_id(t), "random suffix");
     }
 
+    fn umask() -> u32 {
+        let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+        nix::sys::stat::umask(old);
+        old.bits()
+    }
+
     #[test]
     fn atomic_writes_replace_whole_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -247,6 +256,13 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions());
+        assert_eq!(
+            mode & 0o044,
+            0o044 & !umask(),
+            "readable by group and others unless the umask says no"
+        );
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
             1,
