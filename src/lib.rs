@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+// pub mod doctor;
 pub mod engine;
 pub mod environment;
 pub mod error;
@@ -20,6 +21,8 @@ pub mod runner;
 pub mod session;
 pub mod spec;
 pub mod store;
+// pub mod study;
+pub mod sysctl;
 pub mod transport;
 pub mod worker;
 pub mod workload;
