@@ -8,7 +8,7 @@
 
 #![warn(missing_docs)]
 
-// pub mod doctor;
+pub mod doctor;
 pub mod engine;
 pub mod environment;
 pub mod error;

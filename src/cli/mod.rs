@@ -1,12 +1,16 @@
 //! The command line: clap definitions and one file per subcommand. `main.rs` only calls
 //! [`main_with_args`].
 
+mod alias;
 mod args;
+mod doctor;
 mod iface;
 mod interrupt;
 mod output;
 mod progress;
 mod run;
+mod study;
+mod variant;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -28,6 +32,11 @@ pub struct Cli {
 enum Command {
     Run(Box<run::RunArgs>),
     Iface(iface::IfaceArgs),
+    Study(Box<study::StudyArgs>),
+    Alias(alias::AliasArgs),
+    Doctor(doctor::DoctorArgs),
+    #[command(name = "__variant", hide = true)]
+    Variant(variant::VariantArgs),
 }
 
 /// Exit code when a case failed (its results, and every other case's, are still written).
@@ -59,6 +68,10 @@ where
     let result = match cli.command {
         Command::Run(a) => run::execute(*a, command_line),
         Command::Iface(a) => iface::execute(a),
+        Command::Study(a) => study::execute_cmd(*a, command_line),
+        Command::Alias(a) => alias::execute(a),
+        Command::Doctor(a) => doctor::execute(a),
+        Command::Variant(a) => variant::execute(a),
     };
     match result {
         Ok(code) => code,
