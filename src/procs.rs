@@ -99,7 +99,10 @@ mod tests {
         let busy = busy_processes(Duration::from_millis(300), 10.0);
         let _ = child.kill();
         let _ = child.wait();
-        assert!(busy.iter().any(|p| p.pid == child.id() && p.comm == "sh"), "{busy:?}");
+        assert!(
+            busy.iter().any(|p| p.pid == child.id() && p.comm == "sh"),
+            "{busy:?}"
+        );
     }
 
     #[test]

@@ -70,6 +70,13 @@ pub fn is_per_namespace(name: &str) -> bool {
     name.starts_with("net.") && path(name).exists()
 }
 
+/// True when the file of `name` is writable here (some net sysctls exist read-only inside a
+/// network namespace, e.g. net.core.rmem_default on recent kernels).
+pub fn is_writable(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path(name)).is_ok_and(|m| m.permissions().mode() & 0o200 != 0)
+}
+
 /// Every readable file under /proc/sys/`subtree` (e.g. `net`), by dotted name, raw contents.
 pub fn snapshot(subtree: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -104,7 +111,14 @@ mod tests {
             Path::new("/proc/sys/net/ipv4/tcp_rmem")
         );
         check_name("net.unix.max_dgram_qlen").unwrap();
-        for bad in ["", "net", "net..x", "net/ipv4", "net.ipv4.tcp rmem", "../etc"] {
+        for bad in [
+            "",
+            "net",
+            "net..x",
+            "net/ipv4",
+            "net.ipv4.tcp rmem",
+            "../etc",
+        ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
     }

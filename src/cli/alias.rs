@@ -79,7 +79,11 @@ pub fn execute(args: AliasArgs) -> Result<ExitCode> {
             }
             print(&format!(
                 "{address} {}\n",
-                if removed { "deleted from lo" } else { "was not on lo" }
+                if removed {
+                    "deleted from lo"
+                } else {
+                    "was not on lo"
+                }
             ))?;
         }
         Action::List { json } => {

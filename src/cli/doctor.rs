@@ -15,7 +15,9 @@ use crate::doctor;
 /// cost, RLIMIT_NOFILE and the ephemeral port range. Each finding says what it means for loopback
 /// measurements and what to do. Exits 0 even with warnings.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  loopbench doctor\n  loopbench doctor --json | jq '.findings[] | select(.level != \"ok\")'")]
+#[command(
+    after_help = "Examples:\n  loopbench doctor\n  loopbench doctor --json | jq '.findings[] | select(.level != \"ok\")'"
+)]
 pub struct DoctorArgs {
     /// Print JSON instead of text.
     #[arg(long)]

@@ -131,7 +131,10 @@ pub fn execute_cmd(args: StudyArgs, command_line: Vec<String>) -> Result<ExitCod
         eprintln!("results: {}", dir.display());
     }
     if let Some(d) = record.host_differences.as_ref().filter(|d| !d.is_empty()) {
-        eprintln!("warning: the host's network settings changed during the study: {}", d.join("; "));
+        eprintln!(
+            "warning: the host's network settings changed during the study: {}",
+            d.join("; ")
+        );
     }
     Ok(if record.interrupted {
         eprintln!("interrupted: the runs finished so far are stored and in the report");

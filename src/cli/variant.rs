@@ -30,7 +30,11 @@ pub fn execute(_args: VariantArgs) -> Result<ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            Ok(ExitCode::from(if is_usage_error(&e) { EXIT_REFUSED as u8 } else { 1 }))
+            Ok(ExitCode::from(if is_usage_error(&e) {
+                EXIT_REFUSED as u8
+            } else {
+                1
+            }))
         }
     }
 }

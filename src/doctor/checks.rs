@@ -9,7 +9,13 @@ use crate::loopback::{link, offload, qdisc};
 use crate::metrics::clock::check_timer;
 use crate::procs;
 
-fn finding(check: &str, level: Level, value: String, meaning: &str, action: Option<&str>) -> Finding {
+fn finding(
+    check: &str,
+    level: Level,
+    value: String,
+    meaning: &str,
+    action: Option<&str>,
+) -> Finding {
     Finding {
         check: check.into(),
         level,
@@ -34,7 +40,13 @@ fn loopback() -> Vec<Finding> {
         )];
     };
     let mut out = vec![if lo.up {
-        finding("loopback up", Level::Ok, "lo is up".into(), "loopback traffic can flow", None)
+        finding(
+            "loopback up",
+            Level::Ok,
+            "lo is up".into(),
+            "loopback traffic can flow",
+            None,
+        )
     } else {
         finding(
             "loopback up",
@@ -63,14 +75,24 @@ fn loopback() -> Vec<Finding> {
         )
     });
     let offloads = offload::get_all("lo").unwrap_or_default();
-    let off: Vec<&str> = offloads.iter().filter(|(_, on)| !on).map(|(f, _)| f.as_str()).collect();
+    let off: Vec<&str> = offloads
+        .iter()
+        .filter(|(_, on)| !on)
+        .map(|(f, _)| f.as_str())
+        .collect();
     let shown = offloads
         .iter()
         .map(|(f, on)| format!("{} {}", f.as_str(), if *on { "on" } else { "off" }))
         .collect::<Vec<_>>()
         .join(", ");
     out.push(if off.is_empty() {
-        finding("loopback offloads", Level::Ok, shown, "segmentation and receive offloads are on (the default)", None)
+        finding(
+            "loopback offloads",
+            Level::Ok,
+            shown,
+            "segmentation and receive offloads are on (the default)",
+            None,
+        )
     } else {
         finding(
             "loopback offloads",
@@ -106,7 +128,13 @@ fn cpus(env: &Environment) -> Vec<Finding> {
         env.cpu_model
     );
     out.push(if env.topology.cpus.len() >= 2 {
-        finding("cpus", Level::Ok, value, "client and server can run on separate CPUs (cross-core)", None)
+        finding(
+            "cpus",
+            Level::Ok,
+            value,
+            "client and server can run on separate CPUs (cross-core)",
+            None,
+        )
     } else {
         finding(
             "cpus",
@@ -129,13 +157,22 @@ fn cpus(env: &Environment) -> Vec<Finding> {
         finding(
             "smt",
             Level::Ok,
-            format!("off or absent ({})", env.smt_control.as_deref().unwrap_or("no control")),
+            format!(
+                "off or absent ({})",
+                env.smt_control.as_deref().unwrap_or("no control")
+            ),
             "no hardware-thread sharing between measured CPUs",
             None,
         )
     });
     out.push(match env.governor.as_deref() {
-        Some("performance") => finding("governor", Level::Ok, "performance".into(), "CPUs stay at full frequency", None),
+        Some("performance") => finding(
+            "governor",
+            Level::Ok,
+            "performance".into(),
+            "CPUs stay at full frequency",
+            None,
+        ),
         Some(g) => finding(
             "governor",
             Level::Warn,
@@ -183,11 +220,23 @@ fn system(env: &Environment) -> Vec<Finding> {
              guests share the host: expect higher and noisier latencies than bare metal",
             None,
         ),
-        None => finding("virtualization", Level::Ok, "bare metal".into(), "no hypervisor between the workers and the CPU", None),
+        None => finding(
+            "virtualization",
+            Level::Ok,
+            "bare metal".into(),
+            "no hypervisor between the workers and the CPU",
+            None,
+        ),
     });
     let busy = procs::busy_processes(Duration::from_millis(500), 5.0);
     out.push(if busy.is_empty() {
-        finding("busy processes", Level::Ok, "none above 5% of a CPU".into(), "the machine is quiet", None)
+        finding(
+            "busy processes",
+            Level::Ok,
+            "none above 5% of a CPU".into(),
+            "the machine is quiet",
+            None,
+        )
     } else {
         let list = busy
             .iter()
@@ -205,12 +254,22 @@ fn system(env: &Environment) -> Vec<Finding> {
     });
     let daemons = procs::running_named(procs::TUNING_DAEMONS);
     out.push(if daemons.is_empty() {
-        finding("tuning daemons", Level::Ok, "neither tuned nor irqbalance runs".into(), "nothing retunes the host during a run", None)
+        finding(
+            "tuning daemons",
+            Level::Ok,
+            "neither tuned nor irqbalance runs".into(),
+            "nothing retunes the host during a run",
+            None,
+        )
     } else {
         finding(
             "tuning daemons",
             Level::Warn,
-            daemons.iter().map(|(p, c)| format!("{c} (pid {p})")).collect::<Vec<_>>().join(", "),
+            daemons
+                .iter()
+                .map(|(p, c)| format!("{c} (pid {p})"))
+                .collect::<Vec<_>>()
+                .join(", "),
             "they move IRQs and change power settings while you measure",
             Some("stop them for the measurement (systemctl stop tuned irqbalance)"),
         )
@@ -229,7 +288,13 @@ fn system(env: &Environment) -> Vec<Finding> {
         )
     });
     out.push(if timer.read_cost_ns < 100.0 {
-        finding("timer cost", Level::Ok, format!("{:.0} ns per read", timer.read_cost_ns), "negligible next to a round trip", None)
+        finding(
+            "timer cost",
+            Level::Ok,
+            format!("{:.0} ns per read", timer.read_cost_ns),
+            "negligible next to a round trip",
+            None,
+        )
     } else {
         finding(
             "timer cost",
@@ -241,7 +306,13 @@ fn system(env: &Environment) -> Vec<Finding> {
     });
     let (soft, hard) = env.rlimit_nofile;
     out.push(if soft >= 4096 {
-        finding("open files", Level::Ok, format!("{soft} (hard {hard})"), "enough descriptors for many flows", None)
+        finding(
+            "open files",
+            Level::Ok,
+            format!("{soft} (hard {hard})"),
+            "enough descriptors for many flows",
+            None,
+        )
     } else {
         finding(
             "open files",
@@ -251,14 +322,28 @@ fn system(env: &Environment) -> Vec<Finding> {
             Some("ulimit -n 65536 (up to the hard limit)"),
         )
     });
-    let ports = env.sysctls.get("net.ipv4.ip_local_port_range").cloned().unwrap_or_default();
+    let ports = env
+        .sysctls
+        .get("net.ipv4.ip_local_port_range")
+        .cloned()
+        .unwrap_or_default();
     let span = ports
         .split(' ')
         .filter_map(|p| p.parse::<i64>().ok())
         .collect::<Vec<_>>();
-    let n = if span.len() == 2 { span[1] - span[0] + 1 } else { 0 };
+    let n = if span.len() == 2 {
+        span[1] - span[0] + 1
+    } else {
+        0
+    };
     out.push(if n >= 20_000 {
-        finding("ephemeral ports", Level::Ok, format!("{ports} ({n} ports)"), "enough ports for connection-heavy cases", None)
+        finding(
+            "ephemeral ports",
+            Level::Ok,
+            format!("{ports} ({n} ports)"),
+            "enough ports for connection-heavy cases",
+            None,
+        )
     } else {
         finding(
             "ephemeral ports",

@@ -57,7 +57,11 @@ pub struct DoctorReport {
 impl DoctorReport {
     /// The worst level found.
     pub fn worst(&self) -> Level {
-        self.findings.iter().map(|f| f.level).max().unwrap_or(Level::Ok)
+        self.findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Ok)
     }
 
     /// The text rendering: one block per finding.
@@ -123,6 +127,9 @@ mod tests {
             }
         }
         let text = r.render();
-        assert!(text.contains("loopback mtu") && text.contains("checks:"), "{text}");
+        assert!(
+            text.contains("loopback mtu") && text.contains("checks:"),
+            "{text}"
+        );
     }
 }

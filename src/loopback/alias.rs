@@ -3,7 +3,7 @@
 //! persistent (netplan, ifupdown, systemd-networkd) without writing any system file.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -195,9 +195,9 @@ pub fn list() -> Result<Vec<LoAddress>> {
 
 /// True when lo carries exactly `alias` (address and prefix).
 pub fn is_present(alias: Alias) -> Result<bool> {
-    Ok(list()?.iter().any(|a| {
-        a.address == IpAddr::V4(alias.address) && a.prefix_len == alias.prefix_len
-    }))
+    Ok(list()?
+        .iter()
+        .any(|a| a.address == IpAddr::V4(alias.address) && a.prefix_len == alias.prefix_len))
 }
 
 fn tcp_probe(addr: Ipv4Addr) -> Result<()> {
@@ -229,7 +229,7 @@ fn udp_probe(addr: Ipv4Addr) -> Result<()> {
     let (_, from) = server.recv_from(&mut b)?;
     server.send_to(&b, from)?;
     let (_, back) = client.recv_from(&mut b)?;
-    if back != SocketAddr::from(server.local_addr()?) {
+    if back != server.local_addr()? {
         bail!("the answer came from {back}");
     }
     Ok(())
@@ -289,6 +289,39 @@ mod tests {
         let s = persistent_snippets("127.0.0.7/8".parse().unwrap());
         assert_eq!(s.matches("127.0.0.7/8").count(), 4, "{s}");
         assert!(s.contains("netplan") && s.contains("networkd") && s.contains("ifupdown"));
+    }
+
+    #[test]
+    fn an_alias_is_reachable_exactly_while_it_is_on_lo() {
+        use crate::loopback::netns::{unavailable_reason, with_private};
+        if let Some(why) = unavailable_reason() {
+            eprintln!("SKIPPED an_alias_is_reachable_exactly_while_it_is_on_lo: {why}");
+            return;
+        }
+        with_private(|_| {
+            // Without 127.0.0.1/8 only the aliases themselves are local.
+            let mut rtnl = Rtnl::open()?;
+            let lo = index_of("lo")?;
+            let primary = "127.0.0.1/8".parse().unwrap();
+            rtnl.request(RouteNetlinkMessage::DelAddress(message(primary, lo)), 0)?;
+            let a: Alias = "127.0.0.5".parse().unwrap();
+            assert!(!probe(a.address).ok(), "not reachable before");
+            assert!(add(a)?, "added");
+            assert!(!add(a)?, "already there");
+            assert!(is_present(a)?);
+            let r = probe(a.address);
+            assert!(r.ok(), "{r:?}");
+            assert!(
+                !probe(Ipv4Addr::new(127, 0, 0, 6)).ok(),
+                "only the alias is local"
+            );
+            assert!(del(a)?, "deleted");
+            assert!(!del(a)?, "already gone");
+            assert!(!is_present(a)?);
+            assert!(!probe(a.address).ok(), "not reachable after");
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]

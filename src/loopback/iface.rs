@@ -106,20 +106,18 @@ pub fn loopback_interfaces() -> Result<Vec<LoopbackInterface>> {
             continue;
         }
         let name = base_name(&ifa.interface_name).to_string();
-        let entry = by_name
-            .entry(name.clone())
-            .or_insert_with(|| {
-                let (mtu, tx_queue_len) = link_numbers(&name);
-                LoopbackInterface {
-                    index: nix::net::if_::if_nametoindex(name.as_str()).unwrap_or(0),
-                    up: ifa.flags.contains(InterfaceFlags::IFF_UP),
-                    running: ifa.flags.contains(InterfaceFlags::IFF_RUNNING),
-                    mtu,
-                    tx_queue_len,
-                    addresses: Vec::new(),
-                    name,
-                }
-            });
+        let entry = by_name.entry(name.clone()).or_insert_with(|| {
+            let (mtu, tx_queue_len) = link_numbers(&name);
+            LoopbackInterface {
+                index: nix::net::if_::if_nametoindex(name.as_str()).unwrap_or(0),
+                up: ifa.flags.contains(InterfaceFlags::IFF_UP),
+                running: ifa.flags.contains(InterfaceFlags::IFF_RUNNING),
+                mtu,
+                tx_queue_len,
+                addresses: Vec::new(),
+                name,
+            }
+        });
         let ip = ifa.address.as_ref().and_then(|a| {
             a.as_sockaddr_in()
                 .map(|v4| IpAddr::V4(v4.ip()))

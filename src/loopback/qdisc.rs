@@ -152,11 +152,7 @@ impl QdiscSpec {
                 out.push(format!("{what}: wanted {wanted:?}, got {got:?}"));
             }
         };
-        check(
-            "rate",
-            self.rate_bytes_per_sec,
-            state.rate_bytes_per_sec,
-        );
+        check("rate", self.rate_bytes_per_sec, state.rate_bytes_per_sec);
         let limit = if self.kind == "tbf" {
             Some(self.limit.unwrap_or_else(|| {
                 default_tbf_limit(
@@ -252,9 +248,9 @@ fn raw_options(attrs: &[TcAttribute]) -> Option<Vec<u8>> {
 /// The root qdisc of link `index` (`noqueue` when the kernel lists none).
 pub fn root(rtnl: &mut Rtnl, index: u32) -> Result<QdiscState> {
     let answers = rtnl
-        .dump(RouteNetlinkMessage::GetQueueDiscipline(TcMessage::with_index(
-            index as i32,
-        )))
+        .dump(RouteNetlinkMessage::GetQueueDiscipline(
+            TcMessage::with_index(index as i32),
+        ))
         .context("cannot list qdiscs")?;
     for m in answers {
         if let RouteNetlinkMessage::NewQueueDiscipline(q) = m {
@@ -313,7 +309,12 @@ pub fn available_kinds(ns: &PrivateNetns, rtnl: &mut Rtnl, index: u32) -> Vec<&'
 
 /// Installs `spec` as the root qdisc of link `index` in the private namespace. An unknown kind
 /// is a [`ConfigError`] that lists the kinds this kernel has.
-pub fn replace_root(ns: &PrivateNetns, rtnl: &mut Rtnl, index: u32, spec: &QdiscSpec) -> Result<()> {
+pub fn replace_root(
+    ns: &PrivateNetns,
+    rtnl: &mut Rtnl,
+    index: u32,
+    spec: &QdiscSpec,
+) -> Result<()> {
     spec.validate()?;
     match replace_raw(rtnl, index, &spec.kind, spec.options()) {
         Ok(()) => Ok(()),

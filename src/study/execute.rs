@@ -80,15 +80,33 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
         .flat_map(|v| v.settings.sysctls.keys().cloned())
         .chain(RECORDED_SYSCTLS.iter().map(|s| s.to_string()))
         .collect();
-    let per_ns: BTreeSet<String> = with_private(|_| {
-        Ok(names
+    let (per_ns, writable_in_ns): (BTreeSet<String>, BTreeSet<String>) = with_private(|_| {
+        let per_ns: BTreeSet<String> = names
             .iter()
             .filter(|n| sysctl::is_per_namespace(n))
             .cloned()
-            .collect())
+            .collect();
+        let writable = per_ns
+            .iter()
+            .filter(|n| sysctl::is_writable(n))
+            .cloned()
+            .collect();
+        Ok((per_ns, writable))
     })
     .context("a study runs every variant in a private network namespace")?;
-    let mut checks = vec!["private network namespaces: available".to_string()];
+    let inherit = if study.inherit_host_sysctls {
+        RECORDED_SYSCTLS
+            .iter()
+            .filter(|n| writable_in_ns.contains(**n))
+            .filter_map(|n| Some((n.to_string(), sysctl::read(n)?)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut checks = vec![format!(
+        "private network namespaces: available; {} host net sysctl(s) copied into each",
+        inherit.len()
+    )];
     let topology = Topology::detect();
     let mut variants = Vec::new();
     for v in &study.variants {
@@ -117,8 +135,11 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
         let specs = v.overrides.apply(&study.cases);
         Plan::new(specs.clone(), &topology, 0, true)
             .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
-        let applied = with_private(|ns| settings::apply(ns, &namespace))
-            .with_context(|| format!("variant '{}' refused before anything ran", v.name))?;
+        let applied = with_private(|ns| {
+            settings::inherit(ns, &inherit)?;
+            settings::apply(ns, &namespace)
+        })
+        .with_context(|| format!("variant '{}' refused before anything ran", v.name))?;
         checks.push(format!(
             "variant {}: {} namespace setting(s) applied and read back{}",
             v.name,
@@ -126,7 +147,10 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
             if host.is_empty() {
                 String::new()
             } else {
-                format!(", {} host-wide", host.sysctls.len() + usize::from(host.cpu_dma_latency_us.is_some()))
+                format!(
+                    ", {} host-wide",
+                    host.sysctls.len() + usize::from(host.cpu_dma_latency_us.is_some())
+                )
             }
         ));
         variants.push(PreparedVariant {
@@ -138,24 +162,22 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
     if variants.iter().any(|v| !v.host.is_empty()) {
         let daemons = crate::procs::running_named(crate::procs::TUNING_DAEMONS);
         if !daemons.is_empty() && !opts.force {
-            let list: Vec<String> = daemons.iter().map(|(p, c)| format!("{c} (pid {p})")).collect();
+            let list: Vec<String> = daemons
+                .iter()
+                .map(|(p, c)| format!("{c} (pid {p})"))
+                .collect();
             bail!(UsageError(format!(
                 "refusing host changes while {} runs: it retunes the host and may fight or undo \
                  the study's settings. Stop it, or pass --force",
                 list.join(", ")
             )));
         }
-        checks.push(format!("host changes: allowed, journal {}", opts.journal.display()));
+        super::journal::check_free(&opts.journal)?;
+        checks.push(format!(
+            "host changes: allowed, journal {}",
+            opts.journal.display()
+        ));
     }
-    let inherit = if study.inherit_host_sysctls {
-        RECORDED_SYSCTLS
-            .iter()
-            .filter(|n| per_ns.contains(**n))
-            .filter_map(|n| Some((n.to_string(), sysctl::read(n)?)))
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
     Ok(Prepared {
         variants,
         inherit,
@@ -173,7 +195,8 @@ fn deadline(specs: &[Spec]) -> Duration {
                 IterationLength::Duration { duration_ns } => duration_ns,
                 IterationLength::Count { .. } => t.timeout_ns,
             };
-            (t.warmup_ns + per * u64::from(t.iterations)) * 2 + t.timeout_ns * u64::from(t.iterations + 1)
+            (t.warmup_ns + per * u64::from(t.iterations)) * 2
+                + t.timeout_ns * u64::from(t.iterations + 1)
         })
         .sum();
     Duration::from_nanos(ns) + Duration::from_secs(60)
@@ -185,7 +208,10 @@ fn slug(name: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+    s.split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn now() -> String {
@@ -253,14 +279,32 @@ pub fn execute(
         .iter()
         .flat_map(|v| v.host.sysctls.keys().cloned())
         .collect();
-    let uses_dma = prepared.variants.iter().any(|v| v.host.cpu_dma_latency_us.is_some());
+    let uses_dma = prepared
+        .variants
+        .iter()
+        .any(|v| v.host.cpu_dma_latency_us.is_some());
     let mut host = if host_names.is_empty() && !uses_dma {
         None
     } else {
         record.journal = Some(opts.journal.clone());
-        Some(HostChanges::begin(&opts.journal, &study_id, &host_names, uses_dma)?)
+        Some(HostChanges::begin(
+            &opts.journal,
+            &study_id,
+            &host_names,
+            uses_dma,
+        )?)
     };
-    let result = run_slots(study, prepared, opts, &mut record, &slots, &mut host, &dir, interrupt, progress);
+    let result = run_slots(
+        study,
+        prepared,
+        opts,
+        &mut record,
+        &slots,
+        &mut host,
+        &dir,
+        interrupt,
+        progress,
+    );
     if let Some(mut h) = host.take() {
         match h.restore() {
             Ok(lines) => record.host_restore = lines,

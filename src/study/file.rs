@@ -240,7 +240,12 @@ fn cases(c: &CasesToml, topology: &Topology) -> Result<Vec<Spec>, ConfigError> {
         .unwrap_or(0);
     let d = Timing::default();
     template.timing = Timing {
-        warmup_ns: c.warmup.as_deref().map(duration_ns).transpose()?.unwrap_or(d.warmup_ns),
+        warmup_ns: c
+            .warmup
+            .as_deref()
+            .map(duration_ns)
+            .transpose()?
+            .unwrap_or(d.warmup_ns),
         iterations: c.iterations.unwrap_or(d.iterations),
         length: match (c.count, &c.duration) {
             (Some(_), Some(_)) => {
@@ -254,7 +259,12 @@ fn cases(c: &CasesToml, topology: &Topology) -> Result<Vec<Spec>, ConfigError> {
             },
             (None, None) => d.length,
         },
-        timeout_ns: c.timeout.as_deref().map(duration_ns).transpose()?.unwrap_or(d.timeout_ns),
+        timeout_ns: c
+            .timeout
+            .as_deref()
+            .map(duration_ns)
+            .transpose()?
+            .unwrap_or(d.timeout_ns),
         loss_timeout_ns: c
             .loss_timeout
             .as_deref()
@@ -276,11 +286,19 @@ fn cases(c: &CasesToml, topology: &Topology) -> Result<Vec<Spec>, ConfigError> {
             .map(|s| s.parse())
             .collect::<Result<_, _>>()?,
         placements: match &c.placement {
-            Some(p) => p.to_vec().iter().map(|s| s.parse()).collect::<Result<_, _>>()?,
+            Some(p) => p
+                .to_vec()
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<_, _>>()?,
             None => vec![topology.default_placement()],
         },
         sizes: match &c.size {
-            Some(s) => s.to_vec().iter().map(Size::bytes).collect::<Result<_, _>>()?,
+            Some(s) => s
+                .to_vec()
+                .iter()
+                .map(Size::bytes)
+                .collect::<Result<_, _>>()?,
             None => vec![64],
         },
         response_size: c.response_size.as_ref().map(Size::bytes).transpose()?,
@@ -292,7 +310,11 @@ fn cases(c: &CasesToml, topology: &Topology) -> Result<Vec<Spec>, ConfigError> {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         },
-        client_addr: c.client_addr.as_deref().map(|a| parse_ip("client_addr", a)).transpose()?,
+        client_addr: c
+            .client_addr
+            .as_deref()
+            .map(|a| parse_ip("client_addr", a))
+            .transpose()?,
         template,
     };
     matrix.expand()
@@ -340,7 +362,11 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => u8::from(b).to_string(),
-            toml::Value::Array(a) => a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             other => {
                 return Err(invalid(format!(
                     "variant '{}': sysctl {k} = {other}: give a string or a number",
@@ -364,11 +390,36 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
     });
     Ok(Variant {
         overrides: CaseOverrides {
-            placement: v.placement.as_deref().map(str::parse).transpose().map_err(ctx)?,
-            engine: v.engine.as_deref().map(str::parse).transpose().map_err(ctx)?,
-            sndbuf: socket.sndbuf.as_ref().map(Size::bytes).transpose().map_err(ctx)?,
-            rcvbuf: socket.rcvbuf.as_ref().map(Size::bytes).transpose().map_err(ctx)?,
-            notsent_lowat: socket.notsent_lowat.as_ref().map(u32_size).transpose().map_err(ctx)?,
+            placement: v
+                .placement
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(ctx)?,
+            engine: v
+                .engine
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(ctx)?,
+            sndbuf: socket
+                .sndbuf
+                .as_ref()
+                .map(Size::bytes)
+                .transpose()
+                .map_err(ctx)?,
+            rcvbuf: socket
+                .rcvbuf
+                .as_ref()
+                .map(Size::bytes)
+                .transpose()
+                .map_err(ctx)?,
+            notsent_lowat: socket
+                .notsent_lowat
+                .as_ref()
+                .map(u32_size)
+                .transpose()
+                .map_err(ctx)?,
             nodelay: socket.nodelay,
         },
         settings: VariantSettings {
@@ -386,18 +437,22 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
 impl StudyFile {
     /// Parses and validates study text (no machine access besides the CPU topology).
     pub fn parse(text: &str, topology: &Topology) -> Result<StudyFile, ConfigError> {
-        let raw: StudyToml =
-            toml::from_str(text).map_err(|e| invalid(format!("the study file is not valid: {e}")))?;
+        let raw: StudyToml = toml::from_str(text)
+            .map_err(|e| invalid(format!("the study file is not valid: {e}")))?;
         if raw.variant.is_empty() {
             return Err(invalid(
-                "the study has no [[variant]]; add at least the baseline (the first variant)".into(),
+                "the study has no [[variant]]; add at least the baseline (the first variant)"
+                    .into(),
             ));
         }
         let cases = cases(&raw.cases, topology)?;
         let mut variants = Vec::new();
         for v in raw.variant {
             if v.name.trim().is_empty()
-                || !v.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                || !v
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             {
                 return Err(invalid(format!(
                     "variant name '{}': use letters, digits, '-', '_' or '.' (it names files)",
@@ -411,7 +466,8 @@ impl StudyFile {
         }
         for v in &variants {
             for spec in v.overrides.apply(&cases) {
-                spec.validate().map_err(|e| invalid(format!("variant '{}': {e}", v.name)))?;
+                spec.validate()
+                    .map_err(|e| invalid(format!("variant '{}': {e}", v.name)))?;
             }
         }
         Ok(StudyFile {
@@ -515,12 +571,22 @@ sysctl = { "net.unix.max_dgram_qlen" = 512 }
         let err = |extra: &str| parse(&format!("{cases}{extra}")).unwrap_err().to_string();
         assert!(err("").contains("no [[variant]]"));
         assert!(err("[[variant]]\nname = \"a\"\nlo_mtu = 10\n").contains("at least 68"));
-        assert!(err("[[variant]]\nname = \"a\"\nlo_offloads = { lro = false }\n").contains("tso, gso, gro"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\nlo_offloads = { lro = false }\n")
+                .contains("tso, gso, gro")
+        );
         assert!(err("[[variant]]\nname = \"a\"\nbogus = 1\n").contains("bogus"));
-        assert!(err("[[variant]]\nname = \"a\"\n[[variant]]\nname = \"a\"\n").contains("two variants"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\n[[variant]]\nname = \"a\"\n").contains("two variants")
+        );
         assert!(err("[[variant]]\nname = \"a b\"\n").contains("variant name"));
-        assert!(err("[[variant]]\nname = \"a\"\nsysctl = { \"net/x\" = 1 }\n").contains("sysctl name"));
-        assert!(err("[[variant]]\nname = \"a\"\nlo_qdisc = { kind = \"tbf\" }\n").contains("needs rate"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\nsysctl = { \"net/x\" = 1 }\n").contains("sysctl name")
+        );
+        assert!(
+            err("[[variant]]\nname = \"a\"\nlo_qdisc = { kind = \"tbf\" }\n")
+                .contains("needs rate")
+        );
         assert!(err("[[variant]]\nname = \"a\"\nengine = \"warp\"\n").contains("variant 'a'"));
     }
 

@@ -54,11 +54,7 @@ impl HostSnapshot {
         for (k, v) in &before.net_sysctls {
             match self.net_sysctls.get(k) {
                 Some(now) if now == v => {}
-                Some(now) => out.push(format!(
-                    "{k}: was {:?}, now {:?}",
-                    v.trim(),
-                    now.trim()
-                )),
+                Some(now) => out.push(format!("{k}: was {:?}, now {:?}", v.trim(), now.trim())),
                 None => out.push(format!("{k}: gone")),
             }
         }
@@ -68,7 +64,11 @@ impl HostSnapshot {
             }
         }
         if self.lo != before.lo {
-            out.push(format!("lo: was [{}], now [{}]", before.lo.join(", "), self.lo.join(", ")));
+            out.push(format!(
+                "lo: was [{}], now [{}]",
+                before.lo.join(", "),
+                self.lo.join(", ")
+            ));
         }
         out
     }
@@ -86,7 +86,8 @@ mod tests {
         let b = HostSnapshot::capture().unwrap();
         assert!(b.differences(&a).is_empty(), "{:?}", b.differences(&a));
         let mut c = b.clone();
-        c.net_sysctls.insert("net.core.somaxconn".into(), "1\n".into());
+        c.net_sysctls
+            .insert("net.core.somaxconn".into(), "1\n".into());
         c.lo[1] = "mtu 1".into();
         let d = c.differences(&a);
         assert_eq!(d.len(), 2, "{d:?}");

@@ -248,8 +248,11 @@ mod tests {
     fn a_child_that_reports_nothing_is_an_error_with_its_stderr() {
         let dir = tempfile::tempdir().unwrap();
         let exe = dir.path().join("fake");
-        std::fs::write(&exe, "#!/bin/sh\necho 'error: lo_mtu 9 cannot be applied' >&2\nexit 2\n")
-            .unwrap();
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\necho 'error: lo_mtu 9 cannot be applied' >&2\nexit 2\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let job = VariantJob {

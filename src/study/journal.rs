@@ -92,6 +92,27 @@ fn write_back(journal: &Journal) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// Refuses when `path` holds a journal: of a running study, or of one that did not finish.
+pub fn check_free(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let old = Journal::load(path)?;
+    if old.writer_alive() {
+        bail!(UsageError(format!(
+            "another study (pid {}) holds host changes journaled in {}; wait for it to end",
+            old.pid,
+            path.display()
+        )));
+    }
+    bail!(UsageError(format!(
+        "{} holds host changes of a study that did not finish (pid {}); run `loopbench study \
+         --restore` first",
+        path.display(),
+        old.pid
+    )))
+}
+
 /// The host changes of a running study. Dropping it restores everything.
 pub struct HostChanges {
     path: PathBuf,
@@ -109,22 +130,7 @@ impl HostChanges {
         sysctls: &BTreeSet<String>,
         cpu_dma_latency: bool,
     ) -> Result<HostChanges> {
-        if path.exists() {
-            let old = Journal::load(path)?;
-            if old.writer_alive() {
-                bail!(UsageError(format!(
-                    "another study (pid {}) holds host changes journaled in {}; wait for it to end",
-                    old.pid,
-                    path.display()
-                )));
-            }
-            bail!(UsageError(format!(
-                "{} holds host changes of a study that did not finish (pid {}); run `loopbench \
-                 study --restore` first",
-                path.display(),
-                old.pid
-            )));
-        }
+        check_free(path)?;
         let mut previous = BTreeMap::new();
         for name in sysctls {
             let v = sysctl::read(name).ok_or_else(|| {
@@ -298,7 +304,11 @@ mod tests {
                 assert_eq!(applied[0].read_back, "12345");
                 assert_eq!(sysctl::read(NAME).unwrap(), "12345");
                 h.apply(&HostSettings::default())?;
-                assert_eq!(sysctl::read(NAME).unwrap(), before, "other variants see the old value");
+                assert_eq!(
+                    sysctl::read(NAME).unwrap(),
+                    before,
+                    "other variants see the old value"
+                );
                 h.apply(&settings("23456"))?;
                 let again = HostChanges::begin(&path, "t", &BTreeSet::new(), false);
                 assert!(format!("{:#}", again.err().unwrap()).contains("another study"));
@@ -327,11 +337,16 @@ mod tests {
             let mut j = Journal::load(&path)?;
             j.comm = "gone-process".into();
             write_atomic(&path, &serde_json::to_vec(&j)?)?;
-            let err = HostChanges::begin(&path, "t", &BTreeSet::new(), false).err().unwrap();
+            let err = HostChanges::begin(&path, "t", &BTreeSet::new(), false)
+                .err()
+                .unwrap();
             assert!(format!("{err:#}").contains("--restore"), "{err:#}");
             assert_eq!(sysctl::read(NAME).unwrap(), "777");
             let lines = restore_from(&path)?;
-            assert!(lines[0].contains(&format!("restored {NAME} = {before}")), "{lines:?}");
+            assert!(
+                lines[0].contains(&format!("restored {NAME} = {before}")),
+                "{lines:?}"
+            );
             assert_eq!(sysctl::read(NAME).unwrap(), before);
             assert!(!path.exists());
             assert!(restore_from(&path)?[0].contains("nothing to restore"));

@@ -24,13 +24,16 @@ pub enum Figure {
     P99,
     /// Received bytes per second of an iteration (stream), higher is better.
     Throughput,
+    /// The receiver's CPU time per message of an iteration (stream), lower is better: less
+    /// disturbed by other load than throughput, since it counts only the receiver's own time.
+    ReceiverCpu,
 }
 
 impl Figure {
     fn for_workload(w: Workload) -> &'static [Figure] {
         match w {
             Workload::Rr => &[Figure::P50, Figure::P99],
-            Workload::Stream => &[Figure::Throughput],
+            Workload::Stream => &[Figure::Throughput, Figure::ReceiverCpu],
         }
     }
 
@@ -39,6 +42,7 @@ impl Figure {
             Figure::P50 => "p50 µs",
             Figure::P99 => "p99 µs",
             Figure::Throughput => "throughput",
+            Figure::ReceiverCpu => "receiver CPU ns per message",
         }
     }
 
@@ -47,12 +51,14 @@ impl Figure {
             Figure::P50 => it.latency.p50_ns as f64,
             Figure::P99 => it.latency.p99_ns as f64,
             Figure::Throughput => it.bytes_per_sec,
+            Figure::ReceiverCpu => it.server.usage.cpu_ns_per_msg,
         }
     }
 
     fn show(self, v: f64) -> String {
         match self {
             Figure::Throughput => bandwidth(v),
+            Figure::ReceiverCpu => format!("{v:.0}"),
             _ => us(v),
         }
     }
@@ -94,7 +100,10 @@ fn median(v: &[f64]) -> f64 {
 /// Samples by (study case, figure, variant), and the workload of each case.
 type Samples = BTreeMap<(CaseId, Figure), BTreeMap<String, VariantSamples>>;
 
-fn collect(dir: &Path, record: &StudyRecord) -> Result<(Samples, BTreeMap<String, VariantRunRecord>)> {
+fn collect(
+    dir: &Path,
+    record: &StudyRecord,
+) -> Result<(Samples, BTreeMap<String, VariantRunRecord>)> {
     let mut samples: Samples = BTreeMap::new();
     let mut settings = BTreeMap::new();
     for run in &record.runs {
@@ -116,7 +125,8 @@ fn collect(dir: &Path, record: &StudyRecord) -> Result<(Samples, BTreeMap<String
                     .entry(run.variant.clone())
                     .or_default();
                 s.runs += 1;
-                s.values.extend(case.iterations.iter().map(|it| f.value(it)));
+                s.values
+                    .extend(case.iterations.iter().map(|it| f.value(it)));
             }
         }
         settings.entry(run.variant.clone()).or_insert(variant);
@@ -145,7 +155,9 @@ fn table(header: &[&str], rows: &[Vec<String>], md: &mut String, html: &mut Stri
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn heading(level: usize, text: &str, md: &mut String, html: &mut String) {
@@ -168,7 +180,11 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
         td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}td:first-child{text-align:left}</style>\
         </head><body>\n");
     heading(1, &format!("Study: {}", record.name), &mut md, &mut html);
-    let done = record.runs.iter().filter(|r| r.status == RunStatus::Done).count();
+    let done = record
+        .runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Done)
+        .count();
     para(
         &format!(
             "{} · {} variant(s) × {} round(s), variant order shuffled per round (seed {}) · {done}/{} runs complete{} · every variant ran in its own network namespace",
@@ -177,18 +193,32 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
             record.rounds,
             record.seed,
             record.runs.len(),
-            if record.interrupted { " · INTERRUPTED" } else { "" }
+            if record.interrupted {
+                " · INTERRUPTED"
+            } else {
+                ""
+            }
         ),
         &mut md,
         &mut html,
     );
-    let baseline = record.variants.first().map(|v| v.name.clone()).unwrap_or_default();
+    let baseline = record
+        .variants
+        .first()
+        .map(|v| v.name.clone())
+        .unwrap_or_default();
     let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
     let mut pairs = Vec::new();
     for ((_, f), by_variant) in &samples {
-        let base = by_variant.get(&baseline).map(|s| s.values.as_slice()).unwrap_or(&[]);
+        let base = by_variant
+            .get(&baseline)
+            .map(|s| s.values.as_slice())
+            .unwrap_or(&[]);
         for n in names.iter().skip(1) {
-            let v = by_variant.get(n).map(|s| s.values.as_slice()).unwrap_or(&[]);
+            let v = by_variant
+                .get(n)
+                .map(|s| s.values.as_slice())
+                .unwrap_or(&[]);
             pairs.push((*f, base, v));
         }
     }
@@ -209,17 +239,27 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
             let s = by_variant.get(n).cloned().unwrap_or_default();
             let range = crate::store::record::Spread::of(s.values.iter().copied());
             let mut row = vec![
-                if i == 0 { format!("{n} (baseline)") } else { n.clone() },
+                if i == 0 {
+                    format!("{n} (baseline)")
+                } else {
+                    n.clone()
+                },
                 s.runs.to_string(),
                 s.values.len().to_string(),
-                if s.values.is_empty() { "-".into() } else { f.show(median(&s.values)) },
+                if s.values.is_empty() {
+                    "-".into()
+                } else {
+                    f.show(median(&s.values))
+                },
                 if s.values.is_empty() {
                     "-".into()
                 } else {
                     format!("{} – {}", f.show(range.min), f.show(range.max))
                 },
             ];
-            let cmp = (i > 0).then(|| comparisons.as_ref().map(|c| c[k].clone())).flatten();
+            let cmp = (i > 0)
+                .then(|| comparisons.as_ref().map(|c| c[k].clone()))
+                .flatten();
             if i > 0 {
                 k += 1;
             }
@@ -230,7 +270,16 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
             rows.push(row);
         }
         table(
-            &["variant", "runs", "samples", "median", "range", "ratio vs baseline [95% CI]", "p (Holm)", "verdict"],
+            &[
+                "variant",
+                "runs",
+                "samples",
+                "median",
+                "range",
+                "ratio vs baseline [95% CI]",
+                "p (Holm)",
+                "verdict",
+            ],
             &rows,
             &mut md,
             &mut html,
@@ -253,18 +302,49 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
         let rec = &record.variants.iter().find(|x| &x.name == n);
         if let Some(o) = rec.map(|r| &r.overrides) {
             if let Some(p) = o.placement {
-                rows.push(vec![n.clone(), "placement".into(), "case".into(), String::new(), p.to_string(), p.to_string()]);
+                rows.push(vec![
+                    n.clone(),
+                    "placement".into(),
+                    "case".into(),
+                    String::new(),
+                    p.to_string(),
+                    p.to_string(),
+                ]);
             }
             if let Some(e) = o.engine {
-                rows.push(vec![n.clone(), "engine".into(), "case".into(), String::new(), e.to_string(), e.to_string()]);
+                rows.push(vec![
+                    n.clone(),
+                    "engine".into(),
+                    "case".into(),
+                    String::new(),
+                    e.to_string(),
+                    e.to_string(),
+                ]);
             }
         }
     }
-    table(&["variant", "setting", "scope", "before", "wanted", "read back"], &rows, &mut md, &mut html);
+    table(
+        &[
+            "variant",
+            "setting",
+            "scope",
+            "before",
+            "wanted",
+            "read back",
+        ],
+        &rows,
+        &mut md,
+        &mut html,
+    );
     heading(2, "Host", &mut md, &mut html);
     let host = match &record.host_differences {
-        Some(d) if d.is_empty() => "The host's /proc/sys/net and lo were identical before and after the study.".to_string(),
-        Some(d) => format!("WARNING: the host's network settings differ after the study: {}", d.join("; ")),
+        Some(d) if d.is_empty() => {
+            "The host's /proc/sys/net and lo were identical before and after the study.".to_string()
+        }
+        Some(d) => format!(
+            "WARNING: the host's network settings differ after the study: {}",
+            d.join("; ")
+        ),
         None => "The host was not checked after the study (it did not finish).".to_string(),
     };
     para(&host, &mut md, &mut html);
@@ -274,7 +354,14 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
     let failed: Vec<String> = record
         .runs
         .iter()
-        .filter_map(|r| Some(format!("round {} {}: {}", r.round, r.variant, r.error.as_ref()?)))
+        .filter_map(|r| {
+            Some(format!(
+                "round {} {}: {}",
+                r.round,
+                r.variant,
+                r.error.as_ref()?
+            ))
+        })
         .collect();
     if !failed.is_empty() {
         heading(2, "Errors", &mut md, &mut html);

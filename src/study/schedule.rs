@@ -2,9 +2,9 @@
 //! (seeded), so drift of the machine over minutes spreads over all variants instead of landing on
 //! whichever ran last.
 
+use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 /// One run of the study: a variant in a round.
@@ -45,7 +45,11 @@ mod tests {
         let s = schedule(3, 4, 7);
         assert_eq!(s.len(), 12);
         for round in 1..=4 {
-            let mut v: Vec<usize> = s.iter().filter(|x| x.round == round).map(|x| x.variant).collect();
+            let mut v: Vec<usize> = s
+                .iter()
+                .filter(|x| x.round == round)
+                .map(|x| x.variant)
+                .collect();
             v.sort();
             assert_eq!(v, vec![0, 1, 2]);
         }

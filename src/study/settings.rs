@@ -7,11 +7,11 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::loopback::link;
 use crate::loopback::netlink::{Rtnl, kernel_errno};
 use crate::loopback::netns::PrivateNetns;
 use crate::loopback::offload::{self, Offload};
 use crate::loopback::qdisc::{self, QdiscSpec};
-use crate::loopback::link;
 use crate::spec::{EngineKind, Placement, Spec};
 use crate::sysctl;
 
@@ -174,7 +174,12 @@ fn mtu_error(e: anyhow::Error, mtu: u32, state: &link::LinkState) -> anyhow::Err
     }
 }
 
-fn record(setting: String, before: Option<String>, wanted: String, read_back: String) -> AppliedSetting {
+fn record(
+    setting: String,
+    before: Option<String>,
+    wanted: String,
+    read_back: String,
+) -> AppliedSetting {
     AppliedSetting {
         setting,
         scope: Scope::Namespace,
@@ -222,13 +227,23 @@ pub fn apply(ns: &PrivateNetns, s: &NamespaceSettings) -> Result<Vec<AppliedSett
         let state = link::get(&mut rtnl, lo)?;
         link::set_mtu(&mut rtnl, lo, mtu).map_err(|e| mtu_error(e, mtu, &state))?;
         let after = link::get(&mut rtnl, lo)?.mtu;
-        out.push(record("lo mtu".into(), Some(state.mtu.to_string()), mtu.to_string(), after.to_string()));
+        out.push(record(
+            "lo mtu".into(),
+            Some(state.mtu.to_string()),
+            mtu.to_string(),
+            after.to_string(),
+        ));
     }
     for (&f, &on) in &s.lo_offloads {
         let before = offload::get("lo", f)?;
         offload::set(ns, "lo", f, on)?;
         let after = offload::get("lo", f)?;
-        out.push(record(format!("lo {}", f.as_str()), Some(on_off(before)), on_off(on), on_off(after)));
+        out.push(record(
+            format!("lo {}", f.as_str()),
+            Some(on_off(before)),
+            on_off(on),
+            on_off(after),
+        ));
     }
     if let Some(q) = &s.lo_qdisc {
         let before = qdisc::root(&mut rtnl, lo)?.kind;
@@ -240,12 +255,22 @@ pub fn apply(ns: &PrivateNetns, s: &NamespaceSettings) -> Result<Vec<AppliedSett
         } else {
             format!("{} ({})", state.kind, problems.join(", "))
         };
-        out.push(record("lo qdisc".into(), Some(before), q.kind.clone(), read_back));
+        out.push(record(
+            "lo qdisc".into(),
+            Some(before),
+            q.kind.clone(),
+            read_back,
+        ));
     }
     let refused: Vec<String> = out
         .iter()
         .filter(|a| !value_took(a))
-        .map(|a| format!("{}: wanted {}, the kernel reads back {}", a.setting, a.wanted, a.read_back))
+        .map(|a| {
+            format!(
+                "{}: wanted {}, the kernel reads back {}",
+                a.setting, a.wanted, a.read_back
+            )
+        })
         .collect();
     if !refused.is_empty() {
         bail!(ConfigError::Invalid(format!(
@@ -326,7 +351,8 @@ mod tests {
             return;
         }
         let mut s = settings();
-        s.sysctls.insert("net.unix.max_dgram_qlen".into(), "lots".into());
+        s.sysctls
+            .insert("net.unix.max_dgram_qlen".into(), "lots".into());
         let err = format!("{:#}", with_private(|ns| apply(ns, &s)).unwrap_err());
         assert!(err.contains("net.unix.max_dgram_qlen = lots"), "{err}");
         let mut s = settings();

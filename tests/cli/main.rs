@@ -1,6 +1,9 @@
 //! End-to-end tests of the `loopbench` binary. One test binary (modules below) so it builds once.
 
+mod alias;
 mod bad_input;
+mod doctor;
 mod helpers;
 mod iface;
 mod run;
+mod study;
