@@ -2,7 +2,7 @@
 //! a private network namespace of its own, in rounds whose variant order is shuffled, compared
 //! against the first (baseline) variant.
 //!
-//! - [`file`]: the study file (TOML)
+//! - [`file`]: the study file (TOML), with [`cases`] for its `[cases]` table
 //! - [`settings`]: what a variant changes; applying it in a namespace and reading it back
 //! - [`isolate`]: the child process and namespace of each run
 //! - [`journal`]: host-wide changes, journaled and restored
@@ -12,6 +12,7 @@
 //! - [`record`]: study.json and variant.json
 //! - [`report`]: the comparison report
 
+pub mod cases;
 pub mod execute;
 pub mod file;
 pub mod hostcheck;
