@@ -285,8 +285,8 @@ fn backlog() -> String {
 }
 
 #[test]
-fn host_changes_are_journaled_restored_on_exit_and_by_restore_after_sigkill() {
-    if !need_root("host_changes_are_journaled_restored_on_exit_and_by_restore_after_sigkill") {
+fn host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill() {
+    if !need_root("host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill") {
         return;
     }
     let _host = host_lock();
