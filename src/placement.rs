@@ -198,6 +198,19 @@ impl Topology {
         )
     }
 
+    /// Explains why `id` (given with `flag`) cannot be used, if it cannot.
+    fn check_cpu(&self, flag: &str, id: usize) -> Result<(), String> {
+        if self.cpu(id).is_some() {
+            return Ok(());
+        }
+        let why = if self.online.contains(&id) {
+            "is online but outside this process's CPU affinity mask"
+        } else {
+            "does not exist or is offline"
+        };
+        Err(format!("{flag} {id} {why}; {}", self.describe()))
+    }
+
     /// Resolves a placement to CPUs, or explains why this machine cannot satisfy it.
     pub fn resolve(&self, placement: Placement) -> Result<ResolvedPlacement, ConfigError> {
         let fail = |reason: String| ConfigError::Placement {
@@ -260,16 +273,18 @@ impl Topology {
             }
             Placement::Cpus { client, server } => {
                 for (flag, id) in [("--client-cpu", client), ("--server-cpu", server)] {
-                    if self.cpu(id).is_none() {
-                        let why = if self.online.contains(&id) {
-                            "is online but outside this process's CPU affinity mask"
-                        } else {
-                            "does not exist or is offline"
-                        };
-                        return Err(fail(format!("{flag} {id} {why}; {}", self.describe())));
-                    }
+                    self.check_cpu(flag, id).map_err(fail)?;
                 }
                 Ok(pair(client, server))
+            }
+            Placement::Lists { client, server } => {
+                let (client, server) = (client.to_vec(), server.to_vec());
+                for (flag, list) in [("--client-cpus", &client), ("--server-cpus", &server)] {
+                    for &id in list {
+                        self.check_cpu(flag, id).map_err(fail)?;
+                    }
+                }
+                Ok(ResolvedPlacement { client, server })
             }
         }
     }

@@ -177,6 +177,7 @@ impl Plan {
                 complete: false,
                 files: Default::default(),
                 connection: None,
+                notes: crate::extras::case_notes(&c.spec, &c.cpus),
             })
             .collect()
     }
@@ -189,6 +190,11 @@ pub struct CaseHistograms {
     pub iterations: Vec<LatencyHistogram>,
     /// All iterations merged.
     pub merged: LatencyHistogram,
+    /// `rate`: latency from the actual send time, per iteration (`iterations` then hold the
+    /// latency from the intended send time).
+    pub actual: Vec<LatencyHistogram>,
+    /// `rate`: `actual` merged.
+    pub actual_merged: Option<LatencyHistogram>,
 }
 
 impl Default for CaseHistograms {
@@ -196,6 +202,8 @@ impl Default for CaseHistograms {
         CaseHistograms {
             iterations: Vec::new(),
             merged: new_histogram(),
+            actual: Vec::new(),
+            actual_merged: None,
         }
     }
 }
@@ -246,6 +254,7 @@ fn side_record(side: &SideOutcome, messages: u64, elapsed_ns: u64) -> SideRecord
         usage: SideUsage::new(side.usage, messages, elapsed_ns),
         counters: side.counters,
         cpus: side.cpus.clone(),
+        migrations: side.migrations,
     }
 }
 
@@ -257,7 +266,12 @@ fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
     }
 }
 
-fn iteration_record(index: u32, started_offset_ns: u64, out: &IterationOutcome) -> IterationRecord {
+fn iteration_record(
+    case: &PlannedCase,
+    index: u32,
+    started_offset_ns: u64,
+    out: &IterationOutcome,
+) -> IterationRecord {
     let Throughput {
         messages,
         bytes,
@@ -281,6 +295,7 @@ fn iteration_record(index: u32, started_offset_ns: u64, out: &IterationOutcome) 
             .chain(&out.client.slices)
             .copied()
             .collect(),
+        extras: crate::extras::iteration(&case.spec, &case.cpus, out),
     }
 }
 
@@ -299,11 +314,17 @@ pub fn summarize(
     let received: u64 = iterations.iter().map(|i| i.bytes).sum();
     let side = |pick: fn(&IterationRecord) -> &SideRecord| {
         let mut total = SideOutcome::default();
-        for it in iterations {
+        for (i, it) in iterations.iter().enumerate() {
             let s = pick(it);
             total.usage = total.usage + s.usage.total;
             total.counters += s.counters;
             total.cpus.extend(&s.cpus);
+            // Known for the case only when known for every iteration.
+            total.migrations = match (i, total.migrations, s.migrations) {
+                (0, _, m) => m,
+                (_, Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
         }
         total.cpus.sort_unstable();
         total.cpus.dedup();
@@ -322,6 +343,7 @@ pub fn summarize(
         copy_efficiency: memcpy
             .filter(|m| m.bytes_per_sec > 0.0)
             .map(|m| per_sec(received, elapsed) / m.bytes_per_sec),
+        extras: Default::default(),
     })
 }
 
@@ -378,11 +400,22 @@ pub fn execute(
         match result {
             Ok(out) => {
                 if let SlotKind::Iteration(index) = slot.kind {
-                    rec.iterations.push(iteration_record(index, offset, &out));
+                    rec.iterations
+                        .push(iteration_record(case, index, offset, &out));
                     let h = &mut histograms[slot.case];
                     h.merged.add(&out.latency)?;
                     h.iterations.push(out.latency);
+                    if let Some(actual) = out.latency_actual {
+                        h.actual_merged
+                            .get_or_insert_with(new_histogram)
+                            .add(&actual)?;
+                        h.actual.push(actual);
+                    }
                     rec.summary = summarize(&rec.iterations, &h.merged, memcpy[slot.case]);
+                    if let Some(s) = &mut rec.summary {
+                        s.extras =
+                            crate::extras::summary(&rec.iterations, h.actual_merged.as_ref());
+                    }
                     rec.connection.get_or_insert(out.connection);
                 }
             }
@@ -528,19 +561,13 @@ mod tests {
         let it = |index: u32, msgs: u64, p50: u64| {
             let mut r = IterationRecord {
                 index,
-                started_offset_ns: 0,
                 elapsed_ns: 1_000_000_000,
-                messages: 0,
-                bytes: 0,
                 latency: LatencySummary {
                     p50_ns: p50,
                     ..Default::default()
                 },
                 msgs_per_sec: msgs as f64,
-                bytes_per_sec: 0.0,
-                client: SideRecord::default(),
-                server: SideRecord::default(),
-                slices: Vec::new(),
+                ..IterationRecord::default()
             };
             r.messages = msgs;
             r

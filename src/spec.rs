@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::loopback::addr::Endpoint;
+use crate::loopback::spread::AddrRange;
 
 /// Largest payload of one UDP datagram over IPv4/IPv6 loopback (65535 − IP and UDP headers).
 pub const MAX_UDP_PAYLOAD: usize = 65507;
@@ -89,6 +90,10 @@ dimension! {
         Rr => "rr",
         /// One-way bulk transfer, counted at the receiver.
         Stream => "stream",
+        /// Connect, request, response, close: one fresh connection per transaction.
+        Crr => "crr",
+        /// Open-loop request/response at a fixed `--rate`, latency from the intended send time.
+        Rate => "rate",
     }
 }
 
@@ -99,6 +104,12 @@ dimension! {
         Blocking => "blocking",
         /// Non-blocking read/write in a busy loop; the thread never sleeps.
         Spin => "spin",
+        /// Non-blocking sockets in an epoll loop (mio); many flows per thread.
+        Epoll => "epoll",
+        /// A current-thread tokio runtime per worker thread; every flow is a task.
+        Tokio => "tokio",
+        /// One multi-threaded tokio runtime per worker thread (work stealing, cross-thread wake-ups).
+        TokioMt => "tokio-mt",
     }
 }
 
@@ -132,6 +143,15 @@ impl Transport {
     /// True for transports whose endpoints are file descriptors (every engine works on them).
     pub fn has_fd(self) -> bool {
         self != Transport::Shm
+    }
+
+    /// True for transports a separate process can reach by address and connect to
+    /// (`--processes`, `--connect`); datagram transports are not supported there.
+    pub fn crosses_processes(self) -> bool {
+        matches!(
+            self,
+            Transport::Tcp4 | Transport::Tcp6 | Transport::UnixStream | Transport::UnixSeqpacket
+        )
     }
 
     /// The address family the server address must have.
@@ -175,6 +195,78 @@ pub enum Placement {
         /// CPU of the server worker.
         server: usize,
     },
+    /// Explicit CPU lists given with `--client-cpus 0,1 --server-cpus 1,0`: worker thread `i` of a
+    /// side runs on entry `i % len` of its list.
+    Lists {
+        /// CPUs of the client threads.
+        client: CpuList,
+        /// CPUs of the server threads.
+        server: CpuList,
+    },
+}
+
+/// A short ordered list of CPU ids that is `Copy` (so [`Placement`] stays a plain value).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CpuList {
+    len: u8,
+    cpus: [u16; CpuList::CAPACITY],
+}
+
+impl CpuList {
+    /// Most CPUs one list can name.
+    pub const CAPACITY: usize = 30;
+
+    /// A list of `cpus`; refuses an empty list, more than [`CpuList::CAPACITY`] entries, or ids
+    /// above 65535.
+    pub fn new(flag: &str, cpus: &[usize]) -> Result<CpuList, ConfigError> {
+        if cpus.is_empty() || cpus.len() > Self::CAPACITY {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} takes 1 to {} CPU ids, got {}",
+                Self::CAPACITY,
+                cpus.len()
+            )));
+        }
+        let mut list = CpuList {
+            len: cpus.len() as u8,
+            cpus: [0; Self::CAPACITY],
+        };
+        for (slot, &c) in list.cpus.iter_mut().zip(cpus) {
+            *slot = u16::try_from(c).map_err(|_| {
+                ConfigError::Invalid(format!("{flag}: CPU {c} is beyond any machine"))
+            })?;
+        }
+        Ok(list)
+    }
+
+    /// The CPU ids, in order.
+    pub fn to_vec(&self) -> Vec<usize> {
+        self.cpus[..self.len as usize]
+            .iter()
+            .map(|&c| c as usize)
+            .collect()
+    }
+}
+
+impl fmt::Debug for CpuList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
+}
+
+impl Placement {
+    /// Placement from explicit CPU lists: one CPU per side stays [`Placement::Cpus`].
+    pub fn from_lists(client: &[usize], server: &[usize]) -> Result<Placement, ConfigError> {
+        if let ([c], [s]) = (client, server) {
+            return Ok(Placement::Cpus {
+                client: *c,
+                server: *s,
+            });
+        }
+        Ok(Placement::Lists {
+            client: CpuList::new("--client-cpus", client)?,
+            server: CpuList::new("--server-cpus", server)?,
+        })
+    }
 }
 
 impl Placement {
@@ -197,6 +289,16 @@ impl fmt::Display for Placement {
             Placement::CrossNode => f.write_str("cross-node"),
             Placement::Unpinned => f.write_str("unpinned"),
             Placement::Cpus { client, server } => write!(f, "cpu{client}-cpu{server}"),
+            Placement::Lists { client, server } => {
+                let join = |l: &CpuList| {
+                    l.to_vec()
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join("+")
+                };
+                write!(f, "cpu{}-cpu{}", join(client), join(server))
+            }
         }
     }
 }
@@ -210,11 +312,15 @@ impl FromStr for Placement {
                 return Ok(*p);
             }
         }
-        // "cpu0-cpu1", the Display form of explicit CPUs, so a case id round-trips.
+        // "cpu0-cpu1" or "cpu0+1-cpu1+0", the Display forms of explicit CPUs, so a case id
+        // round-trips.
         if let Some((c, s2)) = wanted.split_once('-') {
             if let (Some(c), Some(s2)) = (c.strip_prefix("cpu"), s2.strip_prefix("cpu")) {
-                if let (Ok(client), Ok(server)) = (c.parse(), s2.parse()) {
-                    return Ok(Placement::Cpus { client, server });
+                let list = |t: &str| -> Option<Vec<usize>> {
+                    t.split('+').map(|x| x.parse().ok()).collect()
+                };
+                if let (Some(client), Some(server)) = (list(c), list(s2)) {
+                    return Placement::from_lists(&client, &server);
                 }
             }
         }
@@ -347,6 +453,55 @@ pub struct Spec {
     pub socket: SocketOptions,
     /// Warm-up, iterations and watchdog.
     pub timing: Timing,
+    /// Connections (flows) per iteration, spread round-robin over the worker threads.
+    #[serde(default = "one")]
+    pub flows: u32,
+    /// Worker threads per side; flow `i` runs on thread `i % threads` of each side.
+    #[serde(default = "one")]
+    pub threads: u32,
+    /// Workload-specific settings (`rate`, `crr`) and measurement extras.
+    #[serde(default)]
+    pub extras: Extras,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Settings of the newer workloads and of the interference and process options; all default to
+/// "off".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extras {
+    /// `rate`: requests per second per flow (the send schedule).
+    #[serde(default)]
+    pub rate_per_sec: u64,
+    /// `rate`: most requests in flight per flow; 0 picks rate x --timeout (bounded). The sender
+    /// waits when it is reached, so a slow server shows in the corrected latency.
+    #[serde(default)]
+    pub max_in_flight: u32,
+    /// `crr`: client source addresses, used in turn (TCP over IPv4 only).
+    #[serde(default)]
+    pub spread: Option<AddrRange>,
+    /// `crr`: close with SO_LINGER 0 (an RST instead of a FIN), so no TIME_WAIT is left behind.
+    #[serde(default)]
+    pub linger0: bool,
+    /// A competing memcpy stream pinned to this CPU during every measured iteration.
+    #[serde(default)]
+    pub memory_load_cpu: Option<usize>,
+    /// Run the server side in a separate process (`loopbench server`) instead of a thread.
+    #[serde(default)]
+    pub processes: bool,
+    /// Measure a service that is already listening at this loopback address (`loopbench
+    /// client --connect`): no server is started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Vec<u8>>,
+    /// A response from a `--connect` target ends with these bytes (instead of being exactly
+    /// `--response-size` long).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_delimiter: Option<Vec<u8>>,
 }
 
 impl Spec {
@@ -369,6 +524,9 @@ impl Spec {
                 ..SocketOptions::default()
             },
             timing: Timing::default(),
+            flows: 1,
+            threads: 1,
+            extras: Extras::default(),
         }
     }
 
@@ -408,6 +566,47 @@ impl Spec {
         }
         if !self.socket.nodelay && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6) {
             id.push_str("-nagle");
+        }
+        if self.flows != 1 {
+            id.push_str(&format!("-flows{}", self.flows));
+        }
+        if self.threads != 1 {
+            id.push_str(&format!("-threads{}", self.threads));
+        }
+        let x = &self.extras;
+        if x.rate_per_sec != 0 {
+            id.push_str(&format!("-rate{}", x.rate_per_sec));
+        }
+        if x.max_in_flight != 0 {
+            id.push_str(&format!("-inflight{}", x.max_in_flight));
+        }
+        if let Some(spread) = x.spread {
+            id.push_str(&format!("-spread{spread}"));
+        }
+        if x.linger0 {
+            id.push_str("-linger0");
+        }
+        if let Some(cpu) = x.memory_load_cpu {
+            id.push_str(&format!("-memload{cpu}"));
+        }
+        if x.processes {
+            id.push_str("-processes");
+        }
+        if let Some(target) = &x.connect {
+            let safe: String = target
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            id.push_str(&format!("-to-{safe}"));
+        }
+        if x.response_delimiter.is_some() {
+            id.push_str("-delimited");
         }
         CaseId(id)
     }
@@ -459,6 +658,8 @@ impl Spec {
                 transport: self.transport,
             });
         }
+        self.validate_flows()?;
+        self.validate_workload()?;
         if self.server_drop_every != 0 && !self.transport.is_datagram() {
             return Err(ConfigError::Invalid(format!(
                 "--server-drop-every needs a datagram transport (udp4, udp6, unix-dgram): on {} a \
@@ -479,6 +680,109 @@ impl Spec {
         }
         if let Some(client) = self.client_addr {
             Endpoint::Ip(client).check_family(self.transport)?;
+        }
+        Ok(())
+    }
+}
+
+impl Spec {
+    /// Flows and threads: at least one each, no idle threads, and one flow per thread for the
+    /// blocking engine (it sleeps in one read at a time).
+    fn validate_flows(&self) -> Result<(), ConfigError> {
+        if self.flows == 0 || self.threads == 0 {
+            return Err(ConfigError::Invalid(
+                "--flows and --threads must be at least 1".into(),
+            ));
+        }
+        if self.threads > self.flows {
+            return Err(ConfigError::Invalid(format!(
+                "--threads {} is more than --flows {}: a thread without a flow would only idle; use --flows {} or fewer threads",
+                self.threads, self.flows, self.threads
+            )));
+        }
+        if self.engine == EngineKind::Blocking && self.flows > self.threads {
+            return Err(ConfigError::Invalid(format!(
+                "the blocking engine drives one flow per thread, but --flows {} runs on --threads {}; use --threads {} or --engine epoll (or spin, tokio)",
+                self.flows, self.threads, self.flows
+            )));
+        }
+        Ok(())
+    }
+
+    /// What each workload needs from the transport and its options.
+    fn validate_workload(&self) -> Result<(), ConfigError> {
+        let x = &self.extras;
+        let is_rate = self.workload == Workload::Rate;
+        if is_rate && x.rate_per_sec == 0 {
+            return Err(ConfigError::Invalid(
+                "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
+            ));
+        }
+        if !is_rate && (x.rate_per_sec != 0 || x.max_in_flight != 0) {
+            return Err(ConfigError::Invalid(format!(
+                "--rate and --max-in-flight only apply to -w rate, not {}",
+                self.workload
+            )));
+        }
+        if is_rate && self.transport == Transport::Shm && self.engine == EngineKind::Blocking {
+            return Err(ConfigError::Invalid(
+                "rate over shm needs --engine spin: the blocking shm engine cannot wake up for the send schedule".into(),
+            ));
+        }
+        if self.workload == Workload::Crr
+            && !matches!(
+                self.transport,
+                Transport::Tcp4
+                    | Transport::Tcp6
+                    | Transport::UnixStream
+                    | Transport::UnixSeqpacket
+            )
+        {
+            return Err(ConfigError::Invalid(format!(
+                "crr (connect/request/response/close) needs a connection-oriented transport (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
+                self.transport
+            )));
+        }
+        let crr_tcp4 = self.workload == Workload::Crr && self.transport == Transport::Tcp4;
+        if x.spread.is_some() && !crr_tcp4 {
+            return Err(ConfigError::Invalid(
+                "--spread (client source addresses) applies to -w crr over tcp4".into(),
+            ));
+        }
+        if x.spread.is_some() && self.client_addr.is_some() {
+            return Err(ConfigError::Invalid(
+                "--spread and --client-addr both set the client source address; give one".into(),
+            ));
+        }
+        let crr_tcp = self.workload == Workload::Crr
+            && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6);
+        if x.linger0 && !crr_tcp {
+            return Err(ConfigError::Invalid(
+                "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
+            ));
+        }
+        if (x.processes || x.connect.is_some()) && !self.transport.crosses_processes() {
+            return Err(ConfigError::Invalid(format!(
+                "--processes and --connect need a connection-oriented transport with an address (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
+                self.transport
+            )));
+        }
+        if (x.request.is_some() || x.response_delimiter.is_some()) && x.connect.is_none() {
+            return Err(ConfigError::Invalid(
+                "--request, --request-file and --response-delimiter apply to `loopbench client --connect`".into(),
+            ));
+        }
+        if x.connect.is_some() && x.processes {
+            return Err(ConfigError::Invalid(
+                "--connect measures a service that already runs; --processes starts one: give one"
+                    .into(),
+            ));
+        }
+        if self.server_drop_every != 0 && !matches!(self.workload, Workload::Rr | Workload::Rate) {
+            return Err(ConfigError::Invalid(format!(
+                "--server-drop-every applies to the request/response workloads (rr, rate), not {}",
+                self.workload
+            )));
         }
         Ok(())
     }

@@ -15,16 +15,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::engine::{Aborted, Control, FlowReport, FlowSlot, RunState, engine_for};
-use crate::metrics::clock::{MonotonicClock, monotonic_ns};
+use crate::engine::{Aborted, Control, FlowReport, RunState, engine_for};
+use crate::metrics::clock::monotonic_ns;
 use crate::metrics::counters::Counters;
-use crate::metrics::histogram::{LatencyHistogram, new_histogram};
+use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::memload::MemoryLoad;
 use crate::metrics::rusage::ThreadUsage;
+use crate::metrics::sched;
 use crate::metrics::series::{self, Slice};
 use crate::placement::{ResolvedPlacement, current_cpu, pin_current_thread};
+use crate::setup::{self, ThreadFlows};
 use crate::spec::{IterationLength, Spec};
-use crate::transport::{ConnInfo, connector};
-use crate::workload::{ClientEnv, Heartbeat, client_flow, counted_by_server, server_flow};
+use crate::transport::ConnInfo;
+use crate::workload::crr::PortSet;
+use crate::workload::rate::ScheduleStats;
+use crate::workload::{Heartbeat, counted_by_server, servers_end_at_eof};
 
 /// Longest one blocking wait sleeps before looking at the control.
 const MAX_TICK: Duration = Duration::from_millis(100);
@@ -36,7 +41,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 const ABORT_GRACE: Duration = Duration::from_secs(3);
 
 /// Which side a worker thread is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
     /// Sends requests, records latency.
     Client,
@@ -59,6 +64,24 @@ pub struct SideOutcome {
     pub slices: Vec<Slice>,
     /// Receivers: the longest span from a flow's first step to its last received data.
     pub receive_span_ns: u64,
+    /// CPU migrations of the side's threads during the loop; `None` when the kernel does not
+    /// expose them (no se.nr_migrations in /proc/thread-self/sched).
+    pub migrations: Option<u64>,
+}
+
+/// What one flow did over an iteration, both sides.
+#[derive(Clone, Debug, Default)]
+pub struct FlowOutcome {
+    /// Flow index.
+    pub flow: usize,
+    /// The client thread and server thread that drove it.
+    pub threads: (usize, usize),
+    /// Client counters.
+    pub client: Counters,
+    /// Server counters.
+    pub server: Counters,
+    /// Client latency (corrected for `rate`), when the workload records latency.
+    pub latency: Option<LatencySummary>,
 }
 
 /// What an iteration's throughput is computed from: counted where the workload says
@@ -85,16 +108,31 @@ pub struct IterationOutcome {
     pub server: SideOutcome,
     /// The first flow's connection, as the client and the server see it.
     pub connection: (ConnInfo, ConnInfo),
+    /// `rate`: latency from the actual send time, all flows merged.
+    pub latency_actual: Option<LatencyHistogram>,
+    /// Per flow, in flow order.
+    pub flows: Vec<FlowOutcome>,
+    /// `rate`: the send schedule, summed over flows.
+    pub schedule: Option<ScheduleStats>,
+    /// `crr`: local ports the clients used.
+    pub ports: Option<Box<PortSet>>,
+    /// NET_RX softirqs per CPU during the iteration.
+    pub net_rx_softirqs: Option<Vec<u64>>,
+    /// `--memory-load`: bandwidth the competing copy achieved (bytes/s).
+    pub memory_load_bytes_per_sec: Option<f64>,
 }
 
-struct WorkerReport {
-    index: usize,
-    side: Side,
-    result: Result<()>,
-    usage: ThreadUsage,
-    elapsed_ns: u64,
-    cpus: [Option<usize>; 2],
-    flows: Vec<FlowReport>,
+/// What one worker thread reports at its end (or a server process, for each of its threads).
+pub(crate) struct WorkerReport {
+    pub(crate) index: usize,
+    pub(crate) side: Side,
+    pub(crate) result: Result<()>,
+    pub(crate) usage: ThreadUsage,
+    pub(crate) elapsed_ns: u64,
+    pub(crate) migrations: Option<u64>,
+    pub(crate) cpus: [Option<usize>; 2],
+    pub(crate) flows: Vec<FlowReport>,
+    pub(crate) flow_ids: Vec<usize>,
 }
 
 /// The signal used to interrupt blocked workers. A real-time signal, so it does not collide
@@ -144,43 +182,76 @@ fn tick_for(spec: &Spec) -> Duration {
 /// Runs one iteration of `spec` on fresh connections.
 ///
 /// `length` is the iteration's length (the warm-up passes its own); `interrupt` is polled by the
-/// watchdog (Ctrl-C).
+/// watchdog (Ctrl-C). With `--processes` the server side runs in a child process.
 pub fn run_iteration(
     spec: &Spec,
     placement: &ResolvedPlacement,
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
+    if spec.extras.processes || spec.extras.connect.is_some() {
+        return crate::remote::run_iteration(spec, placement, length, interrupt);
+    }
+    let flows = setup::build(spec, length).context("connecting the client and server")?;
+    let connection = flows.connection.clone();
+    let _listener = flows.listener;
+    let sides = vec![(Side::Server, flows.servers), (Side::Client, flows.clients)];
+    let measured = run_local(
+        spec,
+        placement,
+        length,
+        interrupt,
+        sides,
+        &flows.heartbeats,
+        None,
+    )?;
+    measured.into_outcome(spec, connection, Vec::new())
+}
+
+/// What the local worker threads of an iteration measured.
+pub(crate) struct Measured {
+    pub(crate) reports: Vec<WorkerReport>,
+    net_rx: Option<Vec<u64>>,
+    memory_load: Option<f64>,
+}
+
+impl Measured {
+    /// Adds reports from elsewhere (a server process) and builds the iteration's outcome.
+    pub(crate) fn into_outcome(
+        mut self,
+        spec: &Spec,
+        connection: (ConnInfo, ConnInfo),
+        remote: Vec<WorkerReport>,
+    ) -> Result<IterationOutcome> {
+        self.reports.extend(remote);
+        let mut out = collect(spec, self.reports, connection)?;
+        out.net_rx_softirqs = self.net_rx;
+        out.memory_load_bytes_per_sec = self.memory_load;
+        Ok(out)
+    }
+}
+
+/// Starts a worker thread per group of `sides` (pinned per `placement`), releases them together
+/// and watches them until they are done.
+pub(crate) fn run_local(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    length: IterationLength,
+    interrupt: &AtomicBool,
+    sides: Vec<(Side, Vec<ThreadFlows>)>,
+    heartbeats: &[Heartbeat],
+    clients_gone: Option<&AtomicBool>,
+) -> Result<Measured> {
     install_kick_handler();
     let engine = engine_for(spec.engine);
-    let mut connector = connector(spec)?;
-    let (client_conn, server_conn) = connector
-        .pair()
-        .context("connecting the client and server")?;
-    let connection = (client_conn.info.clone(), server_conn.info.clone());
-    let heartbeats = vec![Heartbeat::default()];
-    let env = ClientEnv {
-        clock: MonotonicClock,
-        length,
-        heartbeat: heartbeats[0].clone(),
-    };
-    let clients = vec![vec![FlowSlot {
-        conn: client_conn,
-        flow: client_flow(spec, env),
-    }]];
-    let servers = vec![vec![FlowSlot {
-        conn: server_conn,
-        flow: server_flow(spec, length, MonotonicClock),
-    }]];
-    drop(connector);
-
     let control = Arc::new(Control::default());
-    let barrier = Arc::new(Barrier::new(clients.len() + servers.len() + 1));
+    let threads: usize = sides.iter().map(|(_, g)| g.len()).sum();
+    let barrier = Arc::new(Barrier::new(threads + 1));
     let (tx, rx) = mpsc::channel::<WorkerReport>();
     let tick = tick_for(spec);
     let mut handles: Vec<(Side, JoinHandle<()>, bool)> = Vec::new();
-    for (side, groups) in [(Side::Server, servers), (Side::Client, clients)] {
-        for (index, slots) in groups.into_iter().enumerate() {
+    for (side, groups) in sides {
+        for (index, group) in groups.into_iter().enumerate() {
             let cpu = match side {
                 Side::Client => placement.client_cpu(index),
                 Side::Server => placement.server_cpu(index),
@@ -197,7 +268,7 @@ pub fn run_iteration(
             let handle = std::thread::Builder::new()
                 .name(name)
                 .spawn(move || {
-                    let report = worker(index, side, cpu, slots, engine, &control, &barrier, tick);
+                    let report = worker(index, side, cpu, group, engine, &control, &barrier, tick);
                     let _ = tx.send(report);
                 })
                 .context("spawning a worker thread")?;
@@ -205,6 +276,11 @@ pub fn run_iteration(
         }
     }
     drop(tx);
+    let memory_load = match spec.extras.memory_load_cpu {
+        Some(cpu) if !length_is_warmup(spec, length) => Some(MemoryLoad::start(cpu)?),
+        _ => None,
+    };
+    let softirqs_before = sched::net_rx_softirqs();
     barrier.wait();
     let limits = Limits {
         deadline: spec.timing.iteration_deadline(length),
@@ -213,16 +289,44 @@ pub fn run_iteration(
             .transport
             .is_datagram()
             .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
-        servers_end_at_eof: !spec.transport.is_datagram(),
+        servers_end_at_eof: servers_end_at_eof(spec),
     };
-    let outcome = watch(&control, &rx, &mut handles, &heartbeats, limits, interrupt);
+    let outcome = watch(
+        &control,
+        &rx,
+        &mut handles,
+        heartbeats,
+        limits,
+        interrupt,
+        clients_gone,
+    );
+    let net_rx = softirqs_before
+        .zip(sched::net_rx_softirqs())
+        .map(|(b, a)| sched::delta(&b, &a));
+    let memory_load = memory_load.map(|m| m.stop()).transpose()?;
     for (_, handle, reported) in handles {
         if reported {
             let _ = handle.join();
         }
     }
-    let reports = outcome?;
-    collect(spec, reports, connection)
+    Ok(Measured {
+        reports: outcome?,
+        net_rx,
+        memory_load,
+    })
+}
+
+/// The warm-up (any length other than the case's own) runs without the memory load: it is
+/// there to warm the path, not to measure.
+fn length_is_warmup(spec: &Spec, length: IterationLength) -> bool {
+    length != spec.timing.length
+}
+
+/// Sets the calling thread's timer slack to 1 ns, so timed waits (rate's schedule) wake when
+/// asked instead of up to 50 µs later (the default slack).
+fn tight_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and affects only the calling thread.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -230,24 +334,34 @@ fn worker(
     index: usize,
     side: Side,
     cpu: Option<usize>,
-    mut slots: Vec<FlowSlot>,
+    group: ThreadFlows,
     engine: &dyn crate::engine::Engine,
     control: &Control,
     barrier: &Barrier,
     tick: Duration,
 ) -> WorkerReport {
+    let ThreadFlows {
+        mut slots,
+        flow_ids,
+    } = group;
     let pinned = cpu.map(pin_current_thread).transpose();
+    tight_timer_slack();
     barrier.wait();
     let start_cpu = current_cpu();
+    let m0 = sched::thread_migrations();
     let t0 = monotonic_ns();
     let u0 = ThreadUsage::now();
     let result = match pinned {
         Ok(_) => engine.drive(&mut slots, control, tick),
         Err(e) => Err(e),
     };
-    let usage = ThreadUsage::now() - u0;
+    let mut usage = ThreadUsage::now() - u0;
     let elapsed_ns = monotonic_ns() - t0;
+    let migrations = m0
+        .zip(sched::thread_migrations())
+        .map(|(a, b)| b.saturating_sub(a));
     let end_cpu = current_cpu();
+    let result = result.map(|helpers| usage = usage + helpers);
     if result.is_err() {
         control.set(RunState::Abort);
     }
@@ -258,8 +372,10 @@ fn worker(
         result,
         usage,
         elapsed_ns,
+        migrations,
         cpus: [start_cpu, end_cpu],
         flows,
+        flow_ids,
     }
 }
 
@@ -288,6 +404,7 @@ fn watch(
     heartbeats: &[Heartbeat],
     limits: Limits,
     interrupt: &AtomicBool,
+    clients_gone: Option<&AtomicBool>,
 ) -> Result<Vec<WorkerReport>> {
     let started = Instant::now();
     let clients = handles.iter().filter(|h| h.0 == Side::Client).count();
@@ -322,6 +439,17 @@ fn watch(
         }
         if interrupt.load(Ordering::Relaxed) {
             control.set(RunState::Abort);
+        }
+        // A server process: its clients are in another process, which says when they are done.
+        if clients == 0 && clients_done_at.is_none() {
+            if clients_gone.is_some_and(|g| g.load(Ordering::Relaxed)) {
+                clients_done_at = Some(Instant::now());
+                if !limits.servers_end_at_eof {
+                    control.set(RunState::WindDown);
+                }
+            } else {
+                last_move = Instant::now();
+            }
         }
         let now_beats = beats();
         if now_beats != last_beats {
@@ -421,21 +549,59 @@ fn collect(
         return Err(Aborted.into());
     }
     let mut latency = new_histogram();
+    let mut latency_actual: Option<LatencyHistogram> = None;
+    let mut schedule: Option<ScheduleStats> = None;
+    let mut ports: Option<Box<PortSet>> = None;
     let mut client = SideOutcome::default();
     let mut server = SideOutcome::default();
+    let mut flows: Vec<FlowOutcome> = (0..spec.flows as usize)
+        .map(|flow| FlowOutcome {
+            flow,
+            ..FlowOutcome::default()
+        })
+        .collect();
+    let mut seen = [0usize; 2];
     for r in reports {
-        let side = if r.side == Side::Client {
-            &mut client
+        let (side, seen) = if r.side == Side::Client {
+            (&mut client, &mut seen[0])
         } else {
-            &mut server
+            (&mut server, &mut seen[1])
         };
         side.usage = side.usage + r.usage;
         side.elapsed_ns = side.elapsed_ns.max(r.elapsed_ns);
         side.cpus.extend(r.cpus.iter().flatten());
-        for f in r.flows {
+        // Known only when every thread of the side knows its own.
+        side.migrations = match (*seen, side.migrations, r.migrations) {
+            (0, _, m) => m,
+            (_, Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        *seen += 1;
+        for (f, id) in r.flows.into_iter().zip(r.flow_ids) {
             side.counters += f.counters;
+            let per_flow = &mut flows[id];
+            if r.side == Side::Client {
+                per_flow.client = f.counters;
+                per_flow.threads.0 = r.index;
+                per_flow.latency = f.latency.as_ref().map(LatencySummary::of);
+            } else {
+                per_flow.server = f.counters;
+                per_flow.threads.1 = r.index;
+            }
             if let Some(h) = f.latency {
                 latency.add(&h).context("merging flow histograms")?;
+            }
+            if let Some(h) = f.latency_actual {
+                latency_actual
+                    .get_or_insert_with(new_histogram)
+                    .add(&h)
+                    .context("merging flow histograms")?;
+            }
+            if let Some(s) = f.schedule {
+                schedule.get_or_insert_with(ScheduleStats::default).add(&s);
+            }
+            if let Some(p) = f.ports {
+                ports.get_or_insert_with(Box::default).merge(&p);
             }
             series::merge(&mut side.slices, &f.slices);
             side.receive_span_ns = side.receive_span_ns.max(f.receive_span_ns.unwrap_or(0));
@@ -445,7 +611,15 @@ fn collect(
         side.cpus.sort_unstable();
         side.cpus.dedup();
     }
-    let throughput = if counted_by_server(spec.workload) {
+    let throughput = if let Some(sched) = &schedule {
+        // Open loop: responses completed over the span from the first intended send to the
+        // last response.
+        Throughput {
+            messages: sched.completed,
+            bytes: client.counters.bytes_received + server.counters.bytes_received,
+            elapsed_ns: sched.span_ns.max(1),
+        }
+    } else if counted_by_server(spec.workload) {
         Throughput {
             messages: server.counters.messages,
             bytes: server.counters.bytes_received,
@@ -464,6 +638,12 @@ fn collect(
         client,
         server,
         connection,
+        latency_actual,
+        flows,
+        schedule,
+        ports,
+        net_rx_softirqs: None,
+        memory_load_bytes_per_sec: None,
     })
 }
 
@@ -489,7 +669,10 @@ mod tests {
         let never = AtomicBool::new(false);
         for &t in Transport::ALL {
             for e in [EngineKind::Blocking, EngineKind::Spin] {
-                let spec = quick(t, e);
+                let mut spec = quick(t, e);
+                // One request in flight is never lost on loopback; a spinning client preempted
+                // on a busy machine must not count a late answer as lost.
+                spec.timing.loss_timeout_ns = spec.timing.timeout_ns;
                 let out = run_iteration(
                     &spec,
                     &placement(Placement::Unpinned),

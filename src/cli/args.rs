@@ -20,10 +20,11 @@ pub struct CaseArgs {
     /// Transports: tcp4, tcp6, udp4, udp6, unix-stream, unix-dgram, unix-seqpacket, pipe, shm.
     #[arg(long, short = 't', default_value = "tcp4", value_name = "LIST")]
     pub transport: String,
-    /// Workloads: rr (closed-loop request/response), stream (one-way bulk, counted at the receiver).
+    /// Workloads: rr (closed-loop request/response), stream (one-way bulk, counted at the
+    /// receiver), crr (connect/request/response/close), rate (open loop at --rate).
     #[arg(long, short = 'w', default_value = "rr", value_name = "LIST")]
     pub workload: String,
-    /// Engines (how a worker waits): blocking, spin.
+    /// Engines (how a worker waits): blocking, spin, epoll, tokio, tokio-mt.
     #[arg(long, short = 'e', default_value = "blocking", value_name = "LIST")]
     pub engine: String,
     /// Placements: same-core, cross-core, smt-sibling, cross-node, unpinned
@@ -114,6 +115,10 @@ pub struct OutputArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Do not write the report (summary.md, summary.csv, plots/, report.html); `loopbench report`
+    /// writes it later.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 fn nanos(d: Duration) -> u64 {

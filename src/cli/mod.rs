@@ -3,14 +3,21 @@
 
 mod alias;
 mod args;
+mod client;
 mod doctor;
 mod iface;
 mod interrupt;
+mod list;
 mod output;
 mod progress;
+mod report;
 mod run;
+mod server;
+mod show;
 mod study;
+mod suite;
 mod variant;
+mod workload_args;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -30,13 +37,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Suite(Box<suite::SuiteArgs>),
     Run(Box<run::RunArgs>),
+    Report(report::ReportArgs),
+    List(list::ListArgs),
+    Show(show::ShowArgs),
     Iface(iface::IfaceArgs),
     Study(Box<study::StudyArgs>),
     Alias(alias::AliasArgs),
     Doctor(doctor::DoctorArgs),
     #[command(name = "__variant", hide = true)]
     Variant(variant::VariantArgs),
+    Server(Box<server::ServerArgs>),
+    Client(Box<client::ClientArgs>),
 }
 
 /// Exit code when a case failed (its results, and every other case's, are still written).
@@ -66,12 +79,18 @@ where
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let result = match cli.command {
+        Command::Suite(a) => suite::execute(*a, command_line),
         Command::Run(a) => run::execute(*a, command_line),
+        Command::Report(a) => report::execute(a),
+        Command::List(a) => list::execute(a),
+        Command::Show(a) => show::execute(a),
         Command::Iface(a) => iface::execute(a),
         Command::Study(a) => study::execute_cmd(*a, command_line),
         Command::Alias(a) => alias::execute(a),
         Command::Doctor(a) => doctor::execute(a),
         Command::Variant(a) => variant::execute(a),
+        Command::Server(a) => server::execute(*a),
+        Command::Client(a) => client::execute(*a, command_line),
     };
     match result {
         Ok(code) => code,

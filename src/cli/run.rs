@@ -8,14 +8,16 @@ use clap::Args;
 use super::args::{CaseArgs, OutputArgs, TimingArgs};
 use super::output::print;
 use super::progress::Progress;
+use super::workload_args::WorkloadArgs;
 use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::placement::Topology;
 use crate::report::table;
-use crate::session::{RunRequest, run};
+use crate::session::{RunRequest, RunResult, run};
 
 /// Measure a matrix of cases and store the run.
 ///
-/// Results go to results/runs/<run-id>/: run.json, and per case latency.hgrm and latency.hlog.
+/// Results go to results/runs/<run-id>/: run.json, per case latency.hgrm and latency.hlog, and the
+/// report (summary.md, summary.csv, plots/*.svg, report.html).
 /// Every dimension flag takes a comma list; lists expand to a matrix whose iterations run
 /// interleaved in a shuffled order, each on a fresh connection pair.
 #[derive(Debug, Args)]
@@ -25,11 +27,21 @@ Examples:
   loopbench run --transport tcp4,udp4,unix-stream --size 64,1024 --placement same-core,cross-core
   loopbench run -t shm,pipe,tcp4 -e blocking,spin -n 10 -d 500ms
   loopbench run -t tcp4 --addr 127.0.0.2 --client-addr 127.0.0.3 --json > run.json
+  loopbench run -w stream -s 128KiB -t tcp4,unix-stream
+  loopbench run -w crr -t tcp4 --spread 127.0.0.2-127.0.0.50 -d 60s -n 1
+  loopbench run -w rate --rate 20000 -t tcp4,udp4 -e blocking,epoll
+  loopbench run -e epoll --flows 1000 -t tcp4 -c 100
+  loopbench run --flows 2 --threads 2 --client-cpus 0,1 --server-cpus 1,0
+  loopbench run -e blocking,spin,epoll,tokio,tokio-mt -t tcp4,udp4 -p same-core,cross-core
+  loopbench run -w stream -s 64KiB --memory-load 1 -p same-core
+  loopbench run --processes -t tcp4,unix-stream
 
 Exit codes: 0 ok, 1 a case failed (the rest is still stored), 2 bad input, 130 interrupted.")]
 pub struct RunArgs {
     #[command(flatten)]
     case: CaseArgs,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     #[command(flatten)]
     timing: TimingArgs,
     #[command(flatten)]
@@ -42,26 +54,63 @@ pub struct RunArgs {
 /// Runs the command.
 pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let specs = args.case.matrix(&args.timing, &topology)?.expand()?;
+    let mut matrix = args.case.matrix(&args.timing, &topology)?;
+    args.workload.apply(&mut matrix)?;
+    let mut specs = matrix.expand()?;
+    WorkloadArgs::fit(&mut specs);
+    measure(specs, &args.output, args.json, command_line)
+}
+
+/// Runs `specs`, stores the run and prints the table (or run.json with `json`); shared by
+/// `run` and `client`.
+pub(super) fn measure(
+    specs: Vec<crate::spec::Spec>,
+    output: &OutputArgs,
+    json: bool,
+    command_line: Vec<String>,
+) -> Result<ExitCode> {
     let request = RunRequest {
         specs,
-        seed: args.output.seed,
-        interleave: !args.output.no_interleave,
+        seed: output.seed,
+        interleave: !output.no_interleave,
         suite: None,
-        label: args.output.label.clone(),
+        label: output.label.clone(),
         command_line,
-        results_dir: Some(args.output.output.clone()),
+        results_dir: Some(output.output.clone()),
     };
     let interrupted = interrupt::install();
-    let result = run(request, &mut Progress::new(args.output.quiet), interrupted)?;
-    if args.json {
+    let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
+    if json {
         print(&(serde_json::to_string_pretty(&result.record)? + "\n"))?;
     } else {
         print(&table::render(&result.record))?;
     }
+    finish(&result, output.quiet, !output.no_report)
+}
+
+/// The end of every measuring command: prints the cases' notes, says where the run is, writes
+/// its report (unless `report` is false), and turns the outcome into the exit code. A report that
+/// fails to write is an error (exit 1) that leaves the measured run in place.
+pub(super) fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
+    for c in &result.record.cases {
+        for note in &c.notes {
+            eprintln!("note: {}: {note}", c.case_id);
+        }
+    }
+    let mut report_failed = false;
     if let Some(dir) = &result.dir {
-        if !args.output.quiet {
+        if !quiet {
             eprintln!("results: {}", dir.display());
+        }
+        if report {
+            if let Err(e) = super::report::write(dir, quiet) {
+                eprintln!(
+                    "error: the run is stored, but writing its report failed: {e:#}; \
+                     `loopbench report {}` tries again",
+                    dir.display()
+                );
+                report_failed = true;
+            }
         }
     }
     Ok(if result.record.interrupted {
@@ -73,6 +122,8 @@ pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
         for c in result.record.cases.iter().filter(|c| !c.errors.is_empty()) {
             eprintln!("error: case {}: {}", c.case_id, c.errors.join("; "));
         }
+        ExitCode::from(EXIT_CASE_FAILED)
+    } else if report_failed {
         ExitCode::from(EXIT_CASE_FAILED)
     } else {
         ExitCode::SUCCESS

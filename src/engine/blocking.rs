@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::{Control, Engine, FlowSlot, Wait, should_return};
+use super::{Control, Engine, FlowSlot, Wait, should_return, wait_fd};
+use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;
 
 /// The blocking engine: one flow per thread.
@@ -20,27 +21,44 @@ impl Engine for Blocking {
         1
     }
 
-    fn drive(&self, slots: &mut [FlowSlot], control: &Control, _tick: Duration) -> Result<()> {
-        let [slot] = slots else {
+    fn drive(
+        &self,
+        slots: &mut Vec<FlowSlot>,
+        control: &Control,
+        _tick: Duration,
+    ) -> Result<ThreadUsage> {
+        let [slot] = &mut slots[..] else {
             bail!(
                 "the blocking engine drives exactly one flow per thread, got {}",
                 slots.len()
             );
         };
-        slot.conn.set_nonblocking(false)?;
+        // A timed flow (rate) must wake for its send schedule while no response arrives: its
+        // connection stays non-blocking and the thread sleeps in ppoll with the deadline.
+        let timed = slot.flow.timed();
+        slot.conn.set_nonblocking(timed)?;
         // No SO_RCVTIMEO here: a receive timeout makes every sleep arm and cancel a kernel timer,
         // which is harness overhead on every message. The runner's watchdog interrupts the
         // thread with a signal instead when it must look at the control (wind-down, abort, a
         // datagram that may be lost).
         loop {
             match slot.flow.progress(&mut slot.conn)? {
-                Wait::Done => return Ok(()),
-                Wait::Read | Wait::Write => {
+                Wait::Done => return Ok(ThreadUsage::default()),
+                wait @ (Wait::Read | Wait::Write) => {
                     if should_return(control)? {
                         // Wound down: take what is already queued, without sleeping again.
                         slot.conn.set_nonblocking(true)?;
                         slot.flow.progress(&mut slot.conn)?;
-                        return Ok(());
+                        return Ok(ThreadUsage::default());
+                    }
+                    if timed {
+                        let fd = match wait {
+                            Wait::Write => slot.conn.write_fd(),
+                            _ => slot.conn.read_fd(),
+                        };
+                        if let Some(fd) = fd {
+                            wait_fd(fd, wait, slot.flow.deadline_ns())?;
+                        }
                     }
                 }
             }

@@ -4,7 +4,9 @@
 //! [`engine_for`] is the only place that knows them all.
 
 pub mod blocking;
+pub mod epoll;
 pub mod spin;
+pub mod tokio;
 
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -14,6 +16,7 @@ use anyhow::Result;
 
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencyHistogram;
+use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
 use crate::spec::EngineKind;
 use crate::transport::Conn;
@@ -34,9 +37,24 @@ pub enum Wait {
 /// `progress` must do as much work as it can and return when the connection would block (or a
 /// blocking call returned early: `WouldBlock` after the wait tick, `Interrupted` by the watchdog)
 /// or when the flow is done. It may be called when nothing is ready and must tolerate that.
+///
+/// A flow may replace `*conn` with a new connection (`crr` does, once per transaction). It must
+/// then keep the old one open until its next `progress` call (see [`Retired`]), so that an engine
+/// can still deregister the old file descriptor by number without hitting a reused one.
 pub trait Flow: Send {
     /// Makes as much progress as possible on `conn`.
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait>;
+
+    /// True for flows with a send schedule (`rate`): their connection stays non-blocking, and
+    /// every engine wakes them by [`Flow::deadline_ns`] even when the connection stays idle.
+    fn timed(&self) -> bool {
+        false
+    }
+
+    /// For timed flows: the monotonic time (ns) of the next scheduled action, if any.
+    fn deadline_ns(&self) -> Option<u64> {
+        None
+    }
 
     /// The flow's results, after its engine returned.
     fn report(self: Box<Self>) -> FlowReport;
@@ -53,6 +71,30 @@ pub struct FlowReport {
     pub slices: Vec<Slice>,
     /// Receivers: nanoseconds from the flow's first step to the last data it received.
     pub receive_span_ns: Option<u64>,
+    /// `rate`: latency from the actual send time (the uncorrected view); `latency` then holds
+    /// the latency from the intended send time.
+    pub latency_actual: Option<LatencyHistogram>,
+    /// `rate`: how the send schedule went.
+    pub schedule: Option<crate::workload::rate::ScheduleStats>,
+    /// `crr` clients: the local ports their connections used.
+    pub ports: Option<Box<crate::workload::crr::PortSet>>,
+}
+
+/// A connection a flow replaced, kept open until the flow's next step (see [`Flow`]).
+#[derive(Default)]
+pub struct Retired(Option<Conn>);
+
+impl Retired {
+    /// Keeps `conn` open until the next [`Retired::release`] (or until replaced).
+    pub fn keep(&mut self, conn: Conn) {
+        self.0 = Some(conn);
+    }
+
+    /// Closes the kept connection: call at the start of each step.
+    #[inline]
+    pub fn release(&mut self) {
+        self.0 = None;
+    }
 }
 
 /// A flow and the connection it runs on.
@@ -127,9 +169,18 @@ pub trait Engine: Sync {
         usize::MAX
     }
 
-    /// Runs `slots` until every flow is done, the runner winds down, or it aborts.
+    /// Runs `slots` until every flow is done, the runner winds down, or it aborts. The slots are
+    /// handed back in the same order (an engine may move them into tasks meanwhile).
     /// `tick` bounds one sleep, so the control is checked at least that often.
-    fn drive(&self, slots: &mut [FlowSlot], control: &Control, tick: Duration) -> Result<()>;
+    ///
+    /// Returns the CPU usage of helper threads the engine started (tokio-mt's runtime workers),
+    /// which the worker adds to its own; engines that run on the calling thread return zero.
+    fn drive(
+        &self,
+        slots: &mut Vec<FlowSlot>,
+        control: &Control,
+        tick: Duration,
+    ) -> Result<ThreadUsage>;
 }
 
 /// The engine table.
@@ -137,7 +188,48 @@ pub fn engine_for(kind: EngineKind) -> &'static dyn Engine {
     match kind {
         EngineKind::Blocking => &blocking::Blocking,
         EngineKind::Spin => &spin::Spin,
+        EngineKind::Epoll => &epoll::Epoll,
+        EngineKind::Tokio => &tokio::Tokio {
+            multi_thread: false,
+        },
+        EngineKind::TokioMt => &tokio::Tokio { multi_thread: true },
     }
+}
+
+/// Sleeps in ppoll(2) until `fd` is ready for `wait`, `until_ns` (CLOCK_MONOTONIC) passes, or a
+/// signal (the watchdog's kick) arrives. Used for timed flows by engines that otherwise block in
+/// read/write. Nanosecond timeout; the worker sets its timer slack to 1 ns.
+pub fn wait_fd(fd: std::os::fd::RawFd, wait: Wait, until_ns: Option<u64>) -> io::Result<()> {
+    let events = match wait {
+        Wait::Read => libc::POLLIN,
+        Wait::Write => libc::POLLOUT,
+        Wait::Done => return Ok(()),
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    let timeout = until_ns.map(|t| {
+        let left = t.saturating_sub(crate::metrics::clock::monotonic_ns());
+        libc::timespec {
+            tv_sec: (left / 1_000_000_000) as libc::time_t,
+            tv_nsec: (left % 1_000_000_000) as libc::c_long,
+        }
+    });
+    let ts = timeout
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `pfd` is one valid pollfd on this frame; `ts` is null or points to a timespec on
+    // this frame; a null sigmask keeps the thread's mask.
+    let ret = unsafe { libc::ppoll(&mut pfd, 1, ts, std::ptr::null()) };
+    if ret < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// True for the errors that mean "try again later" rather than failure.
@@ -159,3 +251,6 @@ pub fn is_disconnect(e: &io::Error) -> bool {
             | io::ErrorKind::NotConnected
     )
 }
+
+#[cfg(test)]
+mod tests;

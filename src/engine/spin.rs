@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{Control, Engine, FlowSlot, Wait, should_return};
+use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;
 
 /// The busy-polling engine: any number of flows per thread, polled round-robin.
@@ -16,7 +17,12 @@ impl Engine for Spin {
         EngineKind::Spin
     }
 
-    fn drive(&self, slots: &mut [FlowSlot], control: &Control, _tick: Duration) -> Result<()> {
+    fn drive(
+        &self,
+        slots: &mut Vec<FlowSlot>,
+        control: &Control,
+        _tick: Duration,
+    ) -> Result<ThreadUsage> {
         for slot in slots.iter_mut() {
             slot.conn.set_nonblocking(true)?;
         }
@@ -36,9 +42,9 @@ impl Engine for Spin {
             // would be added to every detected message on shm; a poll is short enough already.
             // Wound down: the pass above has already taken everything queued.
             if remaining > 0 && should_return(control)? {
-                return Ok(());
+                return Ok(ThreadUsage::default());
             }
         }
-        Ok(())
+        Ok(ThreadUsage::default())
     }
 }

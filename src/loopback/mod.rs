@@ -9,3 +9,4 @@ pub mod netlink;
 pub mod netns;
 pub mod offload;
 pub mod qdisc;
+pub mod spread;

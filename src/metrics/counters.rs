@@ -24,6 +24,12 @@ pub struct Counters {
     pub reordered: u64,
     /// Requests the server dropped on purpose (`--server-drop-every`, fault injection).
     pub dropped_on_purpose: u64,
+    /// Connections opened (crr client) or accepted (crr server).
+    #[serde(default)]
+    pub connections: u64,
+    /// connect() attempts refused with EADDRNOTAVAIL: ephemeral ports exhausted (crr).
+    #[serde(default)]
+    pub addr_not_avail: u64,
 }
 
 impl AddAssign for Counters {
@@ -36,5 +42,7 @@ impl AddAssign for Counters {
         self.duplicated += o.duplicated;
         self.reordered += o.reordered;
         self.dropped_on_purpose += o.dropped_on_purpose;
+        self.connections += o.connections;
+        self.addr_not_avail += o.addr_not_avail;
     }
 }

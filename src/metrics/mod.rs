@@ -4,6 +4,8 @@ pub mod clock;
 pub mod counters;
 pub mod histogram;
 pub mod memcpy;
+pub mod memload;
 pub mod rusage;
+pub mod sched;
 pub mod sequence;
 pub mod series;

@@ -2,6 +2,8 @@
 //! `cases/<case-id>/latency.hgrm` and `latency.hlog`. Every file is written atomically (temp file
 //! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
 
+pub mod extras;
+pub mod find;
 pub mod hgrm;
 pub mod hlog;
 pub mod record;
@@ -129,26 +131,67 @@ impl RunDir {
         let dir = self.root.join(&rel);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
+        let (hgrm, hlog) = self.write_pair(
+            record,
+            case,
+            &rel,
+            "latency",
+            &histograms.merged,
+            &histograms.iterations,
+        )?;
+        let mut files = CaseFiles {
+            hgrm: Some(hgrm),
+            hlog: Some(hlog),
+            ..CaseFiles::default()
+        };
+        if let Some(merged) = &histograms.actual_merged {
+            let (hgrm, hlog) = self.write_pair(
+                record,
+                case,
+                &rel,
+                "latency-actual",
+                merged,
+                &histograms.actual,
+            )?;
+            files.hgrm_actual = Some(hgrm);
+            files.hlog_actual = Some(hlog);
+        }
+        Ok(files)
+    }
+
+    /// Writes `<stem>.hgrm` (merged) and `<stem>.hlog` (one interval per iteration) into the
+    /// case directory `rel`; returns their relative paths.
+    fn write_pair(
+        &self,
+        record: &RunRecord,
+        case: usize,
+        rel: &str,
+        stem: &str,
+        merged: &crate::metrics::histogram::LatencyHistogram,
+        iterations: &[crate::metrics::histogram::LatencyHistogram],
+    ) -> Result<(String, String)> {
+        let rec = &record.cases[case];
+        let dir = self.root.join(rel);
         write_atomic(
-            &dir.join("latency.hgrm"),
-            hgrm::render(&histograms.merged).as_bytes(),
+            &dir.join(format!("{stem}.hgrm")),
+            hgrm::render(merged).as_bytes(),
         )?;
         let start = humantime::parse_rfc3339(&record.started_at).unwrap_or(SystemTime::now());
         let intervals: Vec<hlog::Interval<'_>> = rec
             .iterations
             .iter()
-            .zip(&histograms.iterations)
+            .zip(iterations)
             .map(|(it, h)| hlog::Interval {
                 start_offset: Duration::from_nanos(it.started_offset_ns),
                 duration: Duration::from_nanos(it.elapsed_ns),
                 histogram: h,
             })
             .collect();
-        write_atomic(&dir.join("latency.hlog"), &hlog::render(start, &intervals)?)?;
-        Ok(CaseFiles {
-            hgrm: Some(format!("{rel}/latency.hgrm")),
-            hlog: Some(format!("{rel}/latency.hlog")),
-        })
+        write_atomic(
+            &dir.join(format!("{stem}.hlog")),
+            &hlog::render(start, &intervals)?,
+        )?;
+        Ok((format!("{rel}/{stem}.hgrm"), format!("{rel}/{stem}.hlog")))
     }
 }
 

@@ -14,6 +14,7 @@ use crate::metrics::rusage::SideUsage;
 pub use crate::metrics::series::Slice;
 use crate::placement::ResolvedPlacement;
 use crate::spec::{CaseId, Spec};
+pub use crate::store::extras::{IterationExtras, SummaryExtras};
 use crate::transport::ConnInfo;
 
 /// Version of the run.json layout written by this build.
@@ -94,6 +95,13 @@ pub struct CaseFiles {
     pub hgrm: Option<String>,
     /// Interval log, one interval per iteration (`cases/<id>/latency.hlog`).
     pub hlog: Option<String>,
+    /// `rate`: percentiles of the latency from the actual send time
+    /// (`cases/<id>/latency-actual.hgrm`); `hgrm` is then the corrected one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hgrm_actual: Option<String>,
+    /// `rate`: interval log of the latency from the actual send time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hlog_actual: Option<String>,
 }
 
 /// One case of a run.
@@ -117,6 +125,10 @@ pub struct CaseRecord {
     pub files: CaseFiles,
     /// The client's and the server's view of the first connection.
     pub connection: Option<(ConnInfo, ConnInfo)>,
+    /// What a reader must know to read the result right (a memory load sharing a worker's CPU,
+    /// counters this kernel does not expose).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What one side did over an iteration.
@@ -128,10 +140,14 @@ pub struct SideRecord {
     pub counters: Counters,
     /// CPUs its threads were seen on.
     pub cpus: Vec<usize>,
+    /// CPU migrations of its threads (se.nr_migrations); null when the kernel does not
+    /// expose them.
+    #[serde(default)]
+    pub migrations: Option<u64>,
 }
 
 /// One measured iteration (one fresh connection set): the statistical sample unit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct IterationRecord {
     /// Index within the case (0-based), in the order the case's iterations ran.
     pub index: u32,
@@ -160,6 +176,9 @@ pub struct IterationRecord {
     /// workload does not keep a time series).
     #[serde(default)]
     pub slices: Vec<Slice>,
+    /// Per-flow results, `rate`'s schedule, `crr`'s ports, softirqs, memory load.
+    #[serde(flatten, default)]
+    pub extras: IterationExtras,
 }
 
 /// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
@@ -233,6 +252,9 @@ pub struct CaseSummary {
     /// achieved (loopback TCP copies each byte at least twice, so well below 1).
     #[serde(default)]
     pub copy_efficiency: Option<f64>,
+    /// Per-flow totals, `rate`'s schedule, `crr`'s ports, softirqs, memory load.
+    #[serde(flatten, default)]
+    pub extras: SummaryExtras,
 }
 
 #[cfg(test)]

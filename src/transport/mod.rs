@@ -5,6 +5,7 @@
 //! `Interrupted` instead of retrying (engines decide what waiting means), on a file descriptor or,
 //! for `shm`, on a user-space ring.
 
+pub mod dial;
 pub mod options;
 pub mod pipe;
 pub mod shm;
@@ -50,8 +51,18 @@ pub struct Conn {
     endpoint: Endpoint,
     read_fd: RawFd,
     write_fd: RawFd,
+    id: u64,
+    nonblocking: bool,
     /// Facts recorded with the result.
     pub info: ConnInfo,
+}
+
+/// Source of [`Conn::id`]: unique per process, so an engine can tell a replaced connection from
+/// the old one even when the kernel reuses the fd number.
+static NEXT_CONN_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_conn_id() -> u64 {
+    NEXT_CONN_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Converts a raw syscall return into `io::Result`, without retrying on EINTR.
@@ -75,8 +86,17 @@ impl Conn {
             },
             read_fd: raw,
             write_fd: raw,
+            id: next_conn_id(),
+            nonblocking: false,
             info,
         }
+    }
+
+    /// A connection over a socket already in the given blocking mode.
+    pub fn socket_in_mode(fd: OwnedFd, info: ConnInfo, nonblocking: bool) -> Conn {
+        let mut conn = Conn::socket(fd, info);
+        conn.nonblocking = nonblocking;
+        conn
     }
 
     /// A connection over two pipe ends.
@@ -90,6 +110,8 @@ impl Conn {
             },
             read_fd: r,
             write_fd: w,
+            id: next_conn_id(),
+            nonblocking: false,
             info,
         }
     }
@@ -100,6 +122,8 @@ impl Conn {
             endpoint: Endpoint::Shm(end),
             read_fd: -1,
             write_fd: -1,
+            id: next_conn_id(),
+            nonblocking: false,
             info,
         }
     }
@@ -149,8 +173,46 @@ impl Conn {
         (self.write_fd >= 0).then_some(self.write_fd)
     }
 
+    /// A process-unique id: a replaced connection always has another id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// True after `set_nonblocking(true)`; connections a flow creates follow the same mode.
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking
+    }
+
+    /// Accepts a connection on a listening socket, in this socket's blocking mode. Never retries.
+    pub fn accept(&mut self) -> io::Result<Conn> {
+        let flags = libc::SOCK_CLOEXEC
+            | if self.nonblocking {
+                libc::SOCK_NONBLOCK
+            } else {
+                0
+            };
+        // SAFETY: accept4 with null address pointers only returns a new fd; `read_fd` is owned.
+        let fd = unsafe {
+            libc::accept4(
+                self.read_fd,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                flags,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: accept4 returned a new descriptor that nothing else owns.
+        let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let mut conn = Conn::socket(owned, ConnInfo::default());
+        conn.nonblocking = self.nonblocking;
+        Ok(conn)
+    }
+
     /// Switches between blocking and non-blocking operation.
     pub fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking = nonblocking;
         match &mut self.endpoint {
             Endpoint::Fd { read, write, .. } => {
                 set_fd_nonblocking(read.as_raw_fd(), nonblocking)?;

@@ -18,12 +18,12 @@ use crate::spec::{SocketOptions, Spec, Transport};
 static NEXT_NAME: AtomicU64 = AtomicU64::new(0);
 
 /// A process-unique abstract name, so concurrent runs and cases never collide.
-fn fresh_abstract(tag: &str) -> Endpoint {
+pub(crate) fn fresh_abstract(tag: &str) -> Endpoint {
     let n = NEXT_NAME.fetch_add(1, Ordering::Relaxed);
     Endpoint::UnixAbstract(format!("loopbench-{}-{n}-{tag}", std::process::id()))
 }
 
-fn sockaddr(endpoint: &Endpoint) -> Result<SockAddr> {
+pub(crate) fn sockaddr(endpoint: &Endpoint) -> Result<SockAddr> {
     match endpoint {
         Endpoint::UnixPath(p) => Ok(SockAddr::unix(p)?),
         Endpoint::UnixAbstract(name) => {
@@ -47,7 +47,7 @@ fn numbered(endpoint: &Endpoint, n: usize) -> Endpoint {
     }
 }
 
-fn socket_type(t: Transport) -> Type {
+pub(crate) fn socket_type(t: Transport) -> Type {
     match t {
         Transport::UnixSeqpacket => Type::SEQPACKET,
         Transport::UnixDgram => Type::DGRAM,
@@ -116,7 +116,7 @@ impl UnixConnector {
 }
 
 /// A socket file left by an earlier run that nobody listens on is removed; a live one is an error.
-fn remove_if_stale(path: &std::path::Path) -> Result<()> {
+pub(crate) fn remove_if_stale(path: &std::path::Path) -> Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());

@@ -106,3 +106,34 @@ fn unknown_flag_is_a_usage_error() {
         .code(2)
         .stderr(contains("--frobnicate"));
 }
+
+#[test]
+fn blocking_with_more_flows_than_threads() {
+    refused(&["--flows", "4"], "use --threads 4 or --engine epoll");
+}
+
+#[test]
+fn crr_over_udp() {
+    refused(
+        &["-w", "crr", "-t", "udp4"],
+        "needs a connection-oriented transport",
+    );
+}
+
+#[test]
+fn rate_without_a_rate() {
+    refused(&["-w", "rate"], "needs --rate");
+}
+
+#[test]
+fn spread_outside_loopback() {
+    refused(
+        &["-w", "crr", "--spread", "10.0.0.1-10.0.0.9"],
+        "only measures loopback",
+    );
+}
+
+#[test]
+fn epoll_on_shm() {
+    refused(&["-t", "shm", "-e", "epoll"], "shm has no file descriptor");
+}

@@ -88,3 +88,20 @@ pub fn need_root(test: &str) -> bool {
     }
     root
 }
+
+/// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within a minute; returns the
+/// directory (keep it alive) and the run's run.json.
+pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    loopbench()
+        .arg("run")
+        .args(args)
+        .arg("-q")
+        .arg("-o")
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success();
+    let json = run_json(&only_run(dir.path()));
+    (dir, json)
+}

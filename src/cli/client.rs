@@ -1,0 +1,167 @@
+//! `loopbench client`: the client side alone, against a `loopbench server` or an existing local
+//! service.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::args::{CaseArgs, OutputArgs, TimingArgs};
+use super::run::measure;
+use super::workload_args::WorkloadArgs;
+use crate::error::ConfigError;
+use crate::placement::Topology;
+use crate::spec::Transport;
+use crate::transport::dial::parse_target;
+
+/// Measure a server that already listens on a loopback address.
+///
+/// Connects --flows connections to ADDRESS (127.0.0.0/8, ::1 or a Unix socket path/@name; the
+/// transport follows the address) and runs the case's iterations like `run` does; the results
+/// land in results/runs/<run-id>/ like any run (the server side's counters are empty: they are
+/// in the server's own output). Against a `loopbench server`, give the same case flags. Against
+/// any other service, give the request (--request or --request-file) and how a response ends:
+/// exactly --response-size bytes, or at --response-delimiter (e.g. '\r\n\r\n' for the headers
+/// of a bodiless HTTP response). Content-Length and chunked bodies are not parsed.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench client --connect 127.0.0.1:9000
+  loopbench client --connect 127.0.0.1:8080 --request 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' --response-delimiter '\\r\\n\\r\\n'
+  loopbench client --connect /run/app.sock --request-file req.bin --response-size 512 -e epoll --flows 16")]
+pub struct ClientArgs {
+    /// The server's address (loopback or Unix socket only).
+    #[arg(long, value_name = "ADDRESS")]
+    connect: String,
+    /// Request payload; \r, \n, \t, \0 and \\ are unescaped.
+    #[arg(long, value_name = "TEXT", conflicts_with = "request_file")]
+    request: Option<String>,
+    /// Request payload from a file (sent as is).
+    #[arg(long, value_name = "PATH")]
+    request_file: Option<PathBuf>,
+    /// A response ends with these bytes (escapes as in --request) instead of being exactly
+    /// --response-size bytes long.
+    #[arg(long, value_name = "TEXT")]
+    response_delimiter: Option<String>,
+    #[command(flatten)]
+    case: CaseArgs,
+    #[command(flatten)]
+    workload: WorkloadArgs,
+    #[command(flatten)]
+    timing: TimingArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Print run.json to stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `\r\n` and friends as bytes.
+pub fn unescape(text: &str) -> Result<Vec<u8>, ConfigError> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        out.push(match chars.next() {
+            Some('r') => b'\r',
+            Some('n') => b'\n',
+            Some('t') => b'\t',
+            Some('0') => 0,
+            Some('\\') => b'\\',
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "unknown escape \\{} in '{text}'; use \\r, \\n, \\t, \\0 or \\\\",
+                    other.map(String::from).unwrap_or_default()
+                )));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The transport an address calls for.
+fn transport_for(target: &str, asked: &str) -> Result<Transport, ConfigError> {
+    let addr =
+        parse_target("--connect", target).map_err(|e| ConfigError::Invalid(format!("{e:#}")))?;
+    Ok(if addr.is_ipv4() {
+        Transport::Tcp4
+    } else if addr.is_ipv6() {
+        Transport::Tcp6
+    } else if asked.trim() == "unix-seqpacket" {
+        Transport::UnixSeqpacket
+    } else {
+        Transport::UnixStream
+    })
+}
+
+/// Runs the command.
+pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> {
+    let topology = Topology::detect();
+    let mut matrix = args.case.matrix(&args.timing, &topology)?;
+    args.workload.apply(&mut matrix)?;
+    matrix.transports = vec![transport_for(&args.connect, &args.case.transport)?];
+    matrix.addrs.clear();
+    let t = &mut matrix.template;
+    t.extras.connect = Some(args.connect.clone());
+    t.extras.request = match (&args.request, &args.request_file) {
+        (Some(text), _) => Some(unescape(text)?),
+        (None, Some(path)) => Some(std::fs::read(path).with_context(|| {
+            crate::error::UsageError(format!("cannot read --request-file {}", path.display()))
+        })?),
+        (None, None) => None,
+    };
+    if let Some(req) = &t.extras.request {
+        if req.is_empty() {
+            return Err(ConfigError::ZeroSize { flag: "--request" }.into());
+        }
+        t.size = req.len();
+    }
+    t.extras.response_delimiter = args
+        .response_delimiter
+        .as_deref()
+        .map(unescape)
+        .transpose()?;
+    let mut specs = matrix.expand()?;
+    WorkloadArgs::fit(&mut specs);
+    if let Some(req) = &matrix.template.extras.request {
+        for s in &mut specs {
+            s.size = req.len();
+            if args.case.response_size.is_none() && s.extras.response_delimiter.is_none() {
+                return Err(ConfigError::Invalid(
+                    "say how a response ends: --response-size BYTES or --response-delimiter TEXT"
+                        .into(),
+                )
+                .into());
+            }
+        }
+    }
+    measure(specs, &args.output, args.json, command_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_become_bytes() {
+        assert_eq!(unescape("GET /\\r\\n\\r\\n").unwrap(), b"GET /\r\n\r\n");
+        assert_eq!(unescape("a\\\\b\\0").unwrap(), b"a\\b\0");
+        assert!(unescape("bad\\q").is_err());
+    }
+
+    #[test]
+    fn the_transport_follows_the_address() {
+        assert_eq!(
+            transport_for("127.0.0.1:80", "tcp4").unwrap(),
+            Transport::Tcp4
+        );
+        assert_eq!(transport_for("[::1]:80", "tcp4").unwrap(), Transport::Tcp6);
+        assert_eq!(transport_for("@x", "tcp4").unwrap(), Transport::UnixStream);
+        assert!(transport_for("10.1.1.1:80", "tcp4").is_err());
+    }
+}

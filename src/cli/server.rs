@@ -1,0 +1,88 @@
+//! `loopbench server`: the server side as its own (pinned) process.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::args::{CaseArgs, TimingArgs};
+use super::interrupt;
+use super::workload_args::WorkloadArgs;
+use crate::error::ConfigError;
+use crate::placement::Topology;
+use crate::remote::{Session, serve};
+
+/// Run the server side of a case as its own process.
+///
+/// Listens on the case's address and prints one JSON line with it ({"event":"listening",
+/// "address":"127.0.0.1:PORT",...}); then, per session, accepts --flows connections, answers
+/// them with --threads pinned server threads (the CPUs of --server-cpu/--server-cpus or the
+/// placement's server side) and prints one JSON line with what they measured. A session ends
+/// when its clients close. `loopbench client --connect ADDRESS` (with the same case flags) is
+/// its counterpart; `loopbench run --processes` starts one automatically per iteration.
+/// Supported transports: tcp4, tcp6, unix-stream, unix-seqpacket; workloads rr, stream, rate.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench server -t tcp4 --port 9000 --server-cpu 1 --client-cpu 0
+  loopbench server -t unix-stream --addr /tmp/lb.sock -w stream -s 128KiB --sessions 6
+  loopbench client --connect 127.0.0.1:9000 --client-cpu 0 --server-cpu 1   # in another shell")]
+pub struct ServerArgs {
+    #[command(flatten)]
+    case: CaseArgs,
+    #[command(flatten)]
+    workload: WorkloadArgs,
+    #[command(flatten)]
+    timing: TimingArgs,
+    /// Serve this many sessions, then exit [default: until interrupted].
+    #[arg(long, value_name = "N")]
+    sessions: Option<u32>,
+    /// One session; stdin's end says the clients are done (used by `run --processes`).
+    #[arg(long, hide = true)]
+    once: bool,
+    /// The session as JSON (used by `run --processes`).
+    #[arg(long, hide = true)]
+    session_json: Option<String>,
+}
+
+/// Runs the command.
+pub fn execute(args: ServerArgs) -> Result<ExitCode> {
+    let interrupted = interrupt::install();
+    let topology = Topology::detect();
+    let session: Session = match &args.session_json {
+        Some(json) => serde_json::from_str(json).context("reading --session-json")?,
+        None => {
+            let mut matrix = args.case.matrix(&args.timing, &topology)?;
+            args.workload.apply(&mut matrix)?;
+            let mut specs = matrix.expand()?;
+            if specs.len() != 1 {
+                return Err(ConfigError::Invalid(format!(
+                    "a server serves one case, but the flags describe {}; give one value per dimension",
+                    specs.len()
+                ))
+                .into());
+            }
+            let spec = specs.remove(0);
+            let server_cpus = topology.resolve(spec.placement)?.server;
+            Session {
+                length: spec.timing.length,
+                spec,
+                server_cpus,
+            }
+        }
+    };
+    let placement = crate::placement::ResolvedPlacement {
+        client: Vec::new(),
+        server: session.server_cpus.clone(),
+    };
+    let sessions = if args.once { Some(1) } else { args.sessions };
+    serve(
+        &session.spec,
+        session.length,
+        &placement,
+        sessions,
+        args.once,
+        interrupted,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,158 @@
+//! `loopbench show`: a stored run's tables on the terminal, or one case in detail.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::output::print;
+use crate::error::UsageError;
+use crate::report::anatomy::{EXPLANATION, absent, anatomy, missing, table as anatomy_table};
+use crate::report::export::run_line;
+use crate::report::run_notes;
+use crate::report::table::{align, iterations, percentiles, render};
+use crate::spec::IterationLength;
+use crate::store::find::{LATEST, load};
+use crate::store::record::{CaseRecord, RunRecord};
+
+/// Print a stored run's tables, or one case's percentiles and iterations.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench show
+  loopbench show latest tcp4-rr-blocking-cross-core-64B
+  loopbench show 20261127T192130Z-1f0e
+  loopbench show results/runs/20261127T192130Z-1f0e shm-rr-spin
+  loopbench show latest | head
+
+RUN is a run directory, its run.json, a run id under --output/runs, or `latest`; CASE is a case
+id or any part of one that names a single case.
+Exit codes: 0 ok, 2 no such run or case.")]
+pub struct ShowArgs {
+    /// The run: a run directory, a run.json, a run id, or `latest`.
+    #[arg(default_value = LATEST, value_name = "RUN")]
+    run: String,
+    /// One case to show in detail: its id, or a part of it that matches only it.
+    #[arg(value_name = "CASE")]
+    case: Option<String>,
+    /// Results directory in which run ids are looked up.
+    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
+    output: PathBuf,
+}
+
+/// The case `what` names: its exact id, or the only case whose id contains it.
+pub fn find_case<'a>(record: &'a RunRecord, what: &str) -> Result<&'a CaseRecord> {
+    if let Some(c) = record.cases.iter().find(|c| c.case_id.as_str() == what) {
+        return Ok(c);
+    }
+    let matches: Vec<&CaseRecord> = record
+        .cases
+        .iter()
+        .filter(|c| c.case_id.as_str().contains(what))
+        .collect();
+    let ids = |cs: &[&CaseRecord]| {
+        cs.iter()
+            .map(|c| c.case_id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(UsageError(format!(
+            "run {} has no case matching '{what}'; its cases are: {}",
+            record.run_id,
+            ids(&record.cases.iter().collect::<Vec<_>>())
+        ))
+        .into()),
+        many => Err(UsageError(format!(
+            "'{what}' matches {} cases: {}; give more of the id",
+            many.len(),
+            ids(many)
+        ))
+        .into()),
+    }
+}
+
+/// A run as text: what it was, the table, the anatomy and the notes.
+pub(super) fn run_text(r: &RunRecord) -> String {
+    let mut out = format!("run {}: {}\n\n{}", r.run_id, run_line(r), render(r));
+    if let Ok(a) = anatomy(r) {
+        let (header, rows) = anatomy_table(&a);
+        let _ = write!(
+            out,
+            "\nloopback anatomy of a {} B round trip\n{}{EXPLANATION}\n",
+            a.size,
+            align(&header, &rows)
+        );
+        let gone = absent(&a);
+        if !gone.is_empty() {
+            let _ = writeln!(out, "not in this run: {}", gone.join(", "));
+        }
+        let lacking: Vec<String> = missing(&a).iter().map(|c| c.to_string()).collect();
+        if !lacking.is_empty() {
+            let _ = writeln!(out, "missing cases: {}", lacking.join(", "));
+        }
+    }
+    for n in run_notes(r) {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
+    let s = &c.spec;
+    let length = match s.timing.length {
+        IterationLength::Duration { duration_ns } => {
+            format!("{:?}", std::time::Duration::from_nanos(duration_ns))
+        }
+        IterationLength::Count { messages } => format!("{messages} messages"),
+    };
+    let cpus = |v: &[usize]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{v:?}")
+        }
+    };
+    let mut out = format!(
+        "{} (run {})\n{} {} {} {}: {} B requests, {} B responses; {} iterations of {length}; CPUs client {} server {}\n\n",
+        c.case_id,
+        r.run_id,
+        s.transport,
+        s.workload,
+        s.engine,
+        s.placement,
+        s.size,
+        s.response_size,
+        s.timing.iterations,
+        cpus(&c.requested_cpus.client),
+        cpus(&c.requested_cpus.server),
+    );
+    let (h, rows) = percentiles(c);
+    if !rows.is_empty() {
+        out.push_str(&align(&h, &rows));
+        out.push('\n');
+    }
+    let (h, rows) = iterations(c);
+    out.push_str(&align(&h, &rows));
+    for e in &c.errors {
+        let _ = writeln!(out, "error: {e}");
+    }
+    for f in [&c.files.hgrm, &c.files.hlog].into_iter().flatten() {
+        let _ = writeln!(out, "file: {f}");
+    }
+    out
+}
+
+/// Runs the command.
+pub fn execute(args: ShowArgs) -> Result<ExitCode> {
+    let (_, record) = load(&args.run, &args.output)?;
+    let text = match &args.case {
+        Some(what) => case_text(&record, find_case(&record, what)?),
+        None => run_text(&record),
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,166 @@
+//! `loopbench suite`: run a curated matrix (a suite file) and write the run with its report.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::args::OutputArgs;
+use super::output::print;
+use super::progress::Progress;
+use super::run::finish;
+use super::{interrupt, show};
+use crate::placement::Topology;
+use crate::report::table::align;
+use crate::runner::Plan;
+use crate::session::{RunRequest, run};
+use crate::spec::IterationLength;
+use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};
+
+/// Run a curated suite and write the run with its report: what does loopback cost here, and why?
+///
+/// `quick` (the default, about a minute on 2 CPUs) measures 64 B round trips over shm (the floor),
+/// pipe, unix-stream, udp4 and tcp4, at same-core and cross-core, with blocking and spinning
+/// waits, and decomposes them in the loopback anatomy chart. `standard` and `full` widen
+/// transports, sizes, placements and repetitions. Suites are TOML files (see suites/ in the
+/// source); --suite-file runs your own. Placements this machine cannot satisfy are skipped with
+/// the reason.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench suite
+  loopbench suite standard -o /srv/loopbench-results
+  loopbench suite --list
+  loopbench suite full --dry-run
+  loopbench suite --suite-file my-suite.toml --label after-sysctl-change
+
+A suite file has a [defaults] table and [[cases]] tables; each [[cases]] table is a matrix in the
+command line's spellings and takes what it does not set from [defaults]:
+  [defaults]
+  iterations = 5
+  duration = \"500ms\"
+  [[cases]]
+  transport = [\"pipe\", \"tcp4\"]
+  engine = [\"blocking\", \"spin\"]
+  placement = \"cross-core\"
+  size = [64, \"16KiB\"]
+Keys: transport workload engine placement size response_size server_delay sndbuf rcvbuf
+iterations duration count warmup timeout loss_timeout note.
+
+Exit codes: 0 ok, 1 a case failed (the rest is still stored), 2 bad input, 130 interrupted.")]
+pub struct SuiteArgs {
+    /// The built-in suite to run: quick, standard or full [default: quick].
+    #[arg(value_name = "SUITE", conflicts_with = "suite_file")]
+    name: Option<String>,
+    /// Run the suite in this TOML file instead of a built-in one.
+    #[arg(long, value_name = "PATH")]
+    suite_file: Option<PathBuf>,
+    /// List the built-in suites (cases on this machine, estimated time) and exit.
+    #[arg(long)]
+    list: bool,
+    /// Print the cases the suite would run, and the estimated time, without running them.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Estimated run time in seconds and whether count-based iterations come on top.
+fn estimate(plan: &Plan) -> String {
+    let secs = plan.estimated_duration().as_secs_f64();
+    let counted = plan
+        .cases
+        .iter()
+        .any(|c| matches!(c.spec.timing.length, IterationLength::Count { .. }));
+    format!(
+        "about {:.0} s of measuring{}",
+        secs,
+        if counted {
+            " plus the count-based iterations"
+        } else {
+            ""
+        }
+    )
+}
+
+fn list(topology: &Topology) -> Result<String> {
+    let mut rows = Vec::new();
+    for (name, _) in BUILTIN {
+        let suite = Suite::builtin(name)?;
+        let specs = suite.expand(topology)?.specs;
+        let (cases, time) = match Plan::new(specs, topology, 0, true) {
+            Ok(plan) => (plan.cases.len().to_string(), estimate(&plan)),
+            Err(e) => ("0".into(), format!("cannot run here: {e}")),
+        };
+        rows.push(vec![name.to_string(), cases, time, suite.description]);
+    }
+    Ok(align(
+        &["suite", "cases", "time on this machine", "what it answers"],
+        &rows,
+    ))
+}
+
+fn dry_run(suite: &Suite, plan: &Plan) -> String {
+    let mut out = format!(
+        "suite {}: {} cases, {}\n",
+        suite.name,
+        plan.cases.len(),
+        estimate(plan)
+    );
+    for n in suite.notes() {
+        let _ = writeln!(out, "  - {n}");
+    }
+    for c in &plan.cases {
+        let t = &c.spec.timing;
+        let length = match t.length {
+            IterationLength::Duration { duration_ns } => format!("{} ms", duration_ns / 1_000_000),
+            IterationLength::Count { messages } => format!("{messages} messages"),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {} × {length}, warm-up {} ms",
+            c.case_id,
+            t.iterations,
+            t.warmup_ns / 1_000_000
+        );
+    }
+    out
+}
+
+/// Runs the command.
+pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
+    let topology = Topology::detect();
+    if args.list {
+        print(&list(&topology)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let suite = match &args.suite_file {
+        Some(path) => Suite::from_file(path)?,
+        None => Suite::builtin(args.name.as_deref().unwrap_or(DEFAULT_SUITE))?,
+    };
+    let expanded = suite.expand(&topology)?;
+    for s in &expanded.skipped {
+        eprintln!("warning: skipped {s}");
+    }
+    let seed = args.output.seed.unwrap_or_else(rand::random);
+    if args.dry_run {
+        let plan = Plan::new(expanded.specs, &topology, seed, !args.output.no_interleave)?;
+        print(&dry_run(&suite, &plan))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let request = RunRequest {
+        specs: expanded.specs,
+        seed: Some(seed),
+        interleave: !args.output.no_interleave,
+        suite: Some(suite.name.clone()),
+        label: args.output.label.clone(),
+        command_line,
+        results_dir: Some(args.output.output.clone()),
+    };
+    let interrupted = interrupt::install();
+    let result = run(request, &mut Progress::new(args.output.quiet), interrupted)?;
+    print(&show::run_text(&result.record))?;
+    finish(&result, args.output.quiet, !args.output.no_report)
+}

@@ -1,0 +1,219 @@
+//! Derives the optional parts of iteration and case records ([`IterationExtras`],
+//! [`SummaryExtras`]) from what an iteration measured: per-flow results, `rate`'s schedule,
+//! `crr`'s connections and ports, NET_RX softirqs per CPU, the memory load, and the notes a
+//! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
+
+use crate::placement::ResolvedPlacement;
+use crate::spec::{Spec, Workload};
+use crate::store::extras::{
+    ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,
+    fairness,
+};
+use crate::store::record::IterationRecord;
+use crate::transport::dial::ephemeral_port_range;
+use crate::worker::IterationOutcome;
+use crate::workload::counted_by_server;
+
+fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
+    if elapsed_ns == 0 {
+        0.0
+    } else {
+        x as f64 * 1e9 / elapsed_ns as f64
+    }
+}
+
+/// Which workers share `cpu` with the memory load.
+fn collisions(cpu: usize, cpus: &ResolvedPlacement) -> Vec<String> {
+    let mut out = Vec::new();
+    if cpus.client.contains(&cpu) {
+        out.push("client".to_string());
+    }
+    if cpus.server.contains(&cpu) {
+        out.push("server".to_string());
+    }
+    out
+}
+
+/// Notes a case carries from the start: what its options mean on this machine.
+pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(cpu) = spec.extras.memory_load_cpu {
+        let shared = collisions(cpu, cpus);
+        if !shared.is_empty() {
+            notes.push(format!(
+                "--memory-load {cpu} runs on the CPU of the {}: it competes for that CPU's time, not only for memory bandwidth",
+                shared.join(" and the ")
+            ));
+        } else if cpus.client.is_empty() {
+            notes.push(format!(
+                "--memory-load {cpu} with unpinned workers: the scheduler may put a worker on CPU {cpu}"
+            ));
+        }
+    }
+    if crate::metrics::sched::thread_migrations().is_none() {
+        notes.push(
+            "CPU migrations are null: this kernel's /proc/thread-self/sched has no se.nr_migrations (CONFIG_SCHED_DEBUG off)"
+                .into(),
+        );
+    }
+    notes
+}
+
+/// The optional parts of an iteration record.
+pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) -> IterationExtras {
+    let server_counts = counted_by_server(spec.workload);
+    let elapsed = out.throughput.elapsed_ns;
+    let flows = if spec.flows > 1 {
+        out.flows
+            .iter()
+            .map(|f| {
+                let counted = if server_counts { &f.server } else { &f.client };
+                let messages = counted.messages;
+                FlowRecord {
+                    flow: f.flow as u32,
+                    client_thread: f.threads.0 as u32,
+                    server_thread: f.threads.1 as u32,
+                    messages,
+                    bytes: if server_counts {
+                        f.server.bytes_received
+                    } else {
+                        f.client.bytes_received + f.server.bytes_received
+                    },
+                    lost: f.client.lost + f.server.lost,
+                    msgs_per_sec: per_sec(messages, elapsed),
+                    p50_ns: f.latency.map_or(0, |l| l.p50_ns),
+                    p99_ns: f.latency.map_or(0, |l| l.p99_ns),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let connections = (spec.workload == Workload::Crr).then(|| ConnectionRecord {
+        connections: out.client.counters.connections,
+        addr_not_avail: out.client.counters.addr_not_avail,
+        ports_used: out.ports.as_ref().map_or(0, |p| p.count()),
+        ephemeral_port_range: ephemeral_port_range(),
+        source_addresses: spec.extras.spread.map_or(1, |r| r.len()),
+        close: if spec.extras.linger0 {
+            "linger0"
+        } else {
+            "fin"
+        }
+        .into(),
+    });
+    IterationExtras {
+        latency_actual: out
+            .latency_actual
+            .as_ref()
+            .map(crate::metrics::histogram::LatencySummary::of),
+        flows,
+        rate: out.schedule.as_ref().map(RateRecord::of),
+        connections,
+        net_rx_softirqs: out.net_rx_softirqs.clone(),
+        memory_load: spec
+            .extras
+            .memory_load_cpu
+            .zip(out.memory_load_bytes_per_sec)
+            .map(|(cpu, bytes_per_sec)| MemoryLoadRecord {
+                cpu,
+                bytes_per_sec,
+                collides_with: collisions(cpu, cpus),
+            }),
+    }
+}
+
+/// The optional parts of a case summary, over its iterations; `actual` is the merged latency
+/// from the actual send time (`rate`).
+pub fn summary(
+    iterations: &[IterationRecord],
+    actual: Option<&crate::metrics::histogram::LatencyHistogram>,
+) -> SummaryExtras {
+    let elapsed: u64 = iterations.iter().map(|i| i.elapsed_ns).sum();
+    let mut flows: Vec<FlowRecord> = Vec::new();
+    for it in iterations {
+        for f in &it.extras.flows {
+            let i = f.flow as usize;
+            if flows.len() <= i {
+                flows.resize(i + 1, FlowRecord::default());
+            }
+            let t = &mut flows[i];
+            t.flow = f.flow;
+            t.client_thread = f.client_thread;
+            t.server_thread = f.server_thread;
+            t.messages += f.messages;
+            t.bytes += f.bytes;
+            t.lost += f.lost;
+        }
+    }
+    for f in &mut flows {
+        f.msgs_per_sec = per_sec(f.messages, elapsed);
+    }
+    let rates: Vec<(RateRecord, u64)> = iterations
+        .iter()
+        .filter_map(|i| i.extras.rate.map(|r| (r, i.elapsed_ns)))
+        .collect();
+    let conns: Vec<&ConnectionRecord> = iterations
+        .iter()
+        .filter_map(|i| i.extras.connections.as_ref())
+        .collect();
+    let mut softirqs: Option<Vec<u64>> = None;
+    for it in iterations {
+        if let Some(v) = &it.extras.net_rx_softirqs {
+            let sum = softirqs.get_or_insert_with(|| vec![0; v.len()]);
+            for (s, x) in sum.iter_mut().zip(v) {
+                *s += x;
+            }
+        }
+    }
+    let loads: Vec<&MemoryLoadRecord> = iterations
+        .iter()
+        .filter_map(|i| i.extras.memory_load.as_ref())
+        .collect();
+    let memory_load = loads.first().map(|first| MemoryLoadRecord {
+        bytes_per_sec: loads.iter().map(|l| l.bytes_per_sec).sum::<f64>() / loads.len() as f64,
+        ..(*first).clone()
+    });
+    SummaryExtras {
+        latency_actual: actual.map(crate::metrics::histogram::LatencySummary::of),
+        flow_fairness: fairness(&flows),
+        flows,
+        rate: RateRecord::merge(&rates),
+        connections: ConnectionRecord::merge(&conns),
+        net_rx_softirqs: softirqs,
+        memory_load,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Transport;
+
+    #[test]
+    fn a_memory_load_on_a_worker_cpu_is_called_out() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.extras.memory_load_cpu = Some(1);
+        let cpus = ResolvedPlacement {
+            client: vec![0],
+            server: vec![1],
+        };
+        let notes = case_notes(&spec, &cpus);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("CPU of the server") && n.contains("competes")),
+            "{notes:?}"
+        );
+        let apart = ResolvedPlacement {
+            client: vec![0],
+            server: vec![0],
+        };
+        assert!(
+            !case_notes(&spec, &apart)
+                .iter()
+                .any(|n| n.contains("competes"))
+        );
+        assert_eq!(collisions(0, &apart), vec!["client", "server"]);
+    }
+}

@@ -1,0 +1,83 @@
+//! Scheduler facts per thread and per CPU: how often a worker thread migrated between CPUs
+//! (`se.nr_migrations` in /proc/thread-self/sched, present when the kernel has
+//! CONFIG_SCHED_DEBUG), and how many NET_RX softirqs each CPU ran (/proc/softirqs), so a result
+//! shows which CPU did the receive work of loopback traffic.
+
+use std::fs;
+
+/// CPU migrations of the calling thread so far; `None` when this kernel does not expose them.
+pub fn thread_migrations() -> Option<u64> {
+    let text = fs::read_to_string("/proc/thread-self/sched").ok()?;
+    parse_migrations(&text)
+}
+
+/// Reads `se.nr_migrations` from a /proc/<pid>/task/<tid>/sched text.
+pub fn parse_migrations(text: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (key, value) = l.split_once(':')?;
+        (key.trim() == "se.nr_migrations")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// NET_RX softirqs run so far on each CPU (index = CPU number); `None` when unavailable.
+pub fn net_rx_softirqs() -> Option<Vec<u64>> {
+    let text = fs::read_to_string("/proc/softirqs").ok()?;
+    parse_softirqs(&text, "NET_RX")
+}
+
+/// Reads one row of a /proc/softirqs text, per CPU.
+pub fn parse_softirqs(text: &str, row: &str) -> Option<Vec<u64>> {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{row}:")))?;
+    let (_, counts) = line.split_once(':')?;
+    counts.split_whitespace().map(|c| c.parse().ok()).collect()
+}
+
+/// `after - before`, CPU by CPU.
+pub fn delta(before: &[u64], after: &[u64]) -> Vec<u64> {
+    after
+        .iter()
+        .zip(before)
+        .map(|(a, b)| a.saturating_sub(*b))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_read_from_the_sched_file() {
+        let text = "cat (1, #threads: 1)\n---\nse.exec_start   :  2872065.977456\n\
+                    se.nr_migrations                             :                    7\n\
+                    nr_switches : 1\n";
+        assert_eq!(parse_migrations(text), Some(7));
+        assert_eq!(parse_migrations("nothing here"), None);
+    }
+
+    #[test]
+    fn softirq_rows_are_read_per_cpu() {
+        let text = "                    CPU0       CPU1\n          HI:          0          0\n\
+                    \x20     NET_TX:          4          0\n      NET_RX:   18868818    2482098\n";
+        assert_eq!(
+            parse_softirqs(text, "NET_RX"),
+            Some(vec![18868818, 2482098])
+        );
+        assert_eq!(parse_softirqs(text, "BLOCK"), None);
+        assert_eq!(delta(&[1, 5], &[4, 5]), vec![3, 0]);
+    }
+
+    #[test]
+    fn this_kernel_answers_or_says_it_cannot() {
+        match thread_migrations() {
+            Some(_) => {}
+            None => eprintln!(
+                "SKIPPED migrations: /proc/thread-self/sched has no se.nr_migrations here"
+            ),
+        }
+        assert!(net_rx_softirqs().is_none_or(|v| !v.is_empty()));
+    }
+}

@@ -1,0 +1,359 @@
+//! The loopback anatomy: a round trip decomposed, for each placement and engine, into the floor
+//! (`shm`: the two CPUs talking through shared memory, no kernel), the kernel wake-up
+//! (`pipe` − `shm`), the socket layer (`unix-stream` − `pipe`) and the IP stack
+//! (`tcp4`/`udp4` − `unix-stream`), from the medians of `rr` cases of one message size.
+
+mod estimate;
+mod text;
+
+pub use estimate::{Estimate, difference, level};
+pub use text::{EXPLANATION, absent, missing, table};
+
+use crate::spec::{CaseId, EngineKind, Placement, Spec, Transport, Workload};
+use crate::store::record::{CaseRecord, RunRecord};
+
+/// One layer of the decomposition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// `shm`: what a round trip between the two CPUs costs with no kernel at all.
+    Floor,
+    /// `pipe` − `shm`: entering the kernel and waking the peer.
+    Wakeup,
+    /// `unix-stream` − `pipe`: the socket layer (skb allocation, socket locks, queueing).
+    Socket,
+    /// `tcp4` − `unix-stream`: the TCP/IP stack over loopback.
+    Tcp,
+    /// `udp4` − `unix-stream`: the UDP/IP stack over loopback.
+    Udp,
+}
+
+impl Layer {
+    /// Every layer, bottom up.
+    pub const ALL: [Layer; 5] = [
+        Layer::Floor,
+        Layer::Wakeup,
+        Layer::Socket,
+        Layer::Tcp,
+        Layer::Udp,
+    ];
+
+    /// A short name for axes and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Floor => "floor",
+            Layer::Wakeup => "kernel wake-up",
+            Layer::Socket => "socket layer",
+            Layer::Tcp => "TCP/IP stack",
+            Layer::Udp => "UDP/IP stack",
+        }
+    }
+
+    /// How it is computed: the transport on top and the one it is measured against.
+    pub fn transports(self) -> (Transport, Option<Transport>) {
+        match self {
+            Layer::Floor => (Transport::Shm, None),
+            Layer::Wakeup => (Transport::Pipe, Some(Transport::Shm)),
+            Layer::Socket => (Transport::UnixStream, Some(Transport::Pipe)),
+            Layer::Tcp => (Transport::Tcp4, Some(Transport::UnixStream)),
+            Layer::Udp => (Transport::Udp4, Some(Transport::UnixStream)),
+        }
+    }
+
+    /// `pipe − shm`, or `shm` for the floor.
+    pub fn formula(self) -> String {
+        match self.transports() {
+            (top, None) => top.to_string(),
+            (top, Some(base)) => format!("{top} − {base}"),
+        }
+    }
+}
+
+/// One bar of a panel: a layer, where it starts, and how tall it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The layer.
+    pub layer: Layer,
+    /// The level it is measured from (the lower transport's median; 0 for the floor).
+    pub base_ns: f64,
+    /// Its height, when both cases exist.
+    pub estimate: Option<Estimate>,
+    /// The cases it needs that the run does not have.
+    pub missing: Vec<CaseId>,
+}
+
+/// The decomposition for one placement and engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// Where the workers ran.
+    pub placement: Placement,
+    /// How they waited.
+    pub engine: EngineKind,
+    /// One step per layer, bottom up.
+    pub steps: Vec<Step>,
+}
+
+impl Panel {
+    /// Every case the panel needs and the run lacks, once each.
+    pub fn missing(&self) -> Vec<CaseId> {
+        let mut all: Vec<CaseId> = self.steps.iter().flat_map(|s| s.missing.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// True when no layer could be computed.
+    pub fn is_empty(&self) -> bool {
+        self.steps.iter().all(|s| s.estimate.is_none())
+    }
+}
+
+/// The anatomy of a run's round trips of one message size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Anatomy {
+    /// The message size (request = response), in bytes.
+    pub size: usize,
+    /// One panel per placement × engine.
+    pub panels: Vec<Panel>,
+}
+
+/// The spec of an anatomy case: `rr` with request and response of `size`, defaults otherwise.
+pub fn rr_spec(
+    transport: Transport,
+    engine: EngineKind,
+    placement: Placement,
+    size: usize,
+) -> Spec {
+    let mut spec = Spec::new(transport);
+    spec.workload = Workload::Rr;
+    spec.engine = engine;
+    spec.placement = placement;
+    spec.size = size;
+    spec.response_size = size;
+    spec
+}
+
+/// The canonical case id of an anatomy case.
+pub fn case_id(
+    transport: Transport,
+    engine: EngineKind,
+    placement: Placement,
+    size: usize,
+) -> CaseId {
+    rr_spec(transport, engine, placement, size).case_id()
+}
+
+fn p50s(case: &CaseRecord) -> Vec<f64> {
+    case.iterations
+        .iter()
+        .map(|i| i.latency.p50_ns as f64)
+        .collect()
+}
+
+fn is_candidate(c: &CaseRecord) -> bool {
+    let (s, t) = (&c.spec, c.spec.transport);
+    let layered = Layer::ALL.iter().any(|l| l.transports().0 == t);
+    layered
+        && s.workload == Workload::Rr
+        && !c.iterations.is_empty()
+        && c.case_id == case_id(t, s.engine, s.placement, s.size)
+}
+
+/// Decomposes the run's round trips, or says why it cannot (no `rr` case of the anatomy's
+/// transports, or none of its differences computable).
+pub fn anatomy(record: &RunRecord) -> Result<Anatomy, String> {
+    let candidates: Vec<&CaseRecord> = record.cases.iter().filter(|c| is_candidate(c)).collect();
+    let need = "the anatomy needs rr cases of shm, pipe, unix-stream and tcp4/udp4 of one size \
+                (`loopbench suite quick` runs them)";
+    let mut sizes: Vec<usize> = candidates.iter().map(|c| c.spec.size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let count = |size: usize| candidates.iter().filter(|c| c.spec.size == size).count();
+    let Some(size) = sizes
+        .iter()
+        .copied()
+        .max_by_key(|&s| (count(s), std::cmp::Reverse(s)))
+    else {
+        return Err(format!("{need}; this run has none"));
+    };
+    let of_size: Vec<&CaseRecord> = candidates
+        .into_iter()
+        .filter(|c| c.spec.size == size)
+        .collect();
+    let mut placements = vec![Placement::SameCore, Placement::CrossCore];
+    let mut engines = vec![EngineKind::Blocking, EngineKind::Spin];
+    for c in &of_size {
+        placements.push(c.spec.placement);
+        engines.push(c.spec.engine);
+    }
+    placements.sort();
+    placements.dedup();
+    engines.sort();
+    engines.dedup();
+    let find = |t: Transport, e: EngineKind, p: Placement| {
+        let id = case_id(t, e, p, size);
+        of_size
+            .iter()
+            .find(|c| c.case_id == id)
+            .map(|c| p50s(c))
+            .ok_or(id)
+    };
+    let mut panels = Vec::new();
+    for &placement in &placements {
+        for &engine in &engines {
+            let steps = Layer::ALL
+                .iter()
+                .map(|&layer| {
+                    let (top, base) = layer.transports();
+                    let top = find(top, engine, placement);
+                    let base = base.map(|b| find(b, engine, placement));
+                    let missing = [
+                        top.as_ref().err(),
+                        base.as_ref().and_then(|b| b.as_ref().err()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                    let (estimate, base_ns) = match (&top, &base) {
+                        (Ok(t), None) => (Some(level(t)), 0.0),
+                        (Ok(t), Some(Ok(b))) => (Some(difference(t, b)), level(b).point_ns),
+                        (_, Some(Ok(b))) => (None, level(b).point_ns),
+                        _ => (None, 0.0),
+                    };
+                    Step {
+                        layer,
+                        base_ns,
+                        estimate,
+                        missing,
+                    }
+                })
+                .collect();
+            panels.push(Panel {
+                placement,
+                engine,
+                steps,
+            });
+        }
+    }
+    if panels.iter().all(Panel::is_empty) {
+        let have: Vec<String> = of_size.iter().map(|c| c.case_id.to_string()).collect();
+        return Err(format!("{need}; this run has only {}", have.join(", ")));
+    }
+    Ok(Anatomy { size, panels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    fn step(a: &Anatomy, p: Placement, e: EngineKind, l: Layer) -> Step {
+        let panel = a
+            .panels
+            .iter()
+            .find(|x| x.placement == p && x.engine == e)
+            .unwrap();
+        panel.steps.iter().find(|s| s.layer == l).unwrap().clone()
+    }
+
+    #[test]
+    fn layers_are_differences_of_medians_with_combined_spread() {
+        let a = anatomy(&fixture::anatomy_run().record).unwrap();
+        assert_eq!(a.size, 64);
+        assert_eq!(a.panels.len(), 4);
+        let (sc, b) = (Placement::SameCore, EngineKind::Blocking);
+        let floor = step(&a, sc, b, Layer::Floor);
+        assert_eq!(floor.base_ns, 0.0);
+        assert_eq!(
+            floor.estimate.unwrap(),
+            Estimate {
+                point_ns: 1000.0,
+                low_ns: 900.0,
+                high_ns: 1100.0
+            }
+        );
+        let wake = step(&a, sc, b, Layer::Wakeup);
+        assert_eq!(wake.base_ns, 1000.0);
+        let e = wake.estimate.unwrap();
+        assert_eq!(e.point_ns, 2000.0);
+        assert!((e.half_width_ns() - 100.0 * 2f64.sqrt()).abs() < 1e-9);
+        assert_eq!(
+            step(&a, sc, b, Layer::Tcp).estimate.unwrap().point_ns,
+            4000.0
+        );
+        assert_eq!(step(&a, sc, b, Layer::Udp).base_ns, 5000.0);
+        let cc = step(&a, Placement::CrossCore, b, Layer::Socket);
+        assert_eq!(
+            (cc.base_ns, cc.estimate.unwrap().point_ns),
+            (30_000.0, 20_000.0)
+        );
+    }
+
+    #[test]
+    fn missing_cases_are_named_and_their_layers_left_out() {
+        let mut data = fixture::anatomy_run();
+        data.record
+            .cases
+            .retain(|c| c.case_id.as_str() != "pipe-rr-spin-cross-core-64B");
+        let a = anatomy(&data.record).unwrap();
+        let (cc, s) = (Placement::CrossCore, EngineKind::Spin);
+        for l in [Layer::Wakeup, Layer::Socket] {
+            let st = step(&a, cc, s, l);
+            assert!(st.estimate.is_none());
+            assert_eq!(
+                st.missing,
+                vec![CaseId("pipe-rr-spin-cross-core-64B".into())]
+            );
+        }
+        assert!(step(&a, cc, s, Layer::Tcp).estimate.is_some());
+    }
+
+    #[test]
+    fn a_run_without_the_anatomy_cases_says_what_is_needed() {
+        let one = fixture::run(&[fixture::rr(
+            Transport::Tcp4,
+            EngineKind::Blocking,
+            Placement::CrossCore,
+            64,
+            &[5000],
+        )]);
+        let why = anatomy(&one.record).unwrap_err();
+        assert!(
+            why.contains("this run has only tcp4-rr-blocking-cross-core-64B"),
+            "{why}"
+        );
+        let none = fixture::run(&[]);
+        assert!(
+            anatomy(&none.record)
+                .unwrap_err()
+                .contains("this run has none")
+        );
+    }
+
+    #[test]
+    fn the_size_with_most_cases_is_chosen_and_other_placements_get_panels() {
+        let mut cases = vec![fixture::rr(
+            Transport::Tcp4,
+            EngineKind::Blocking,
+            Placement::CrossCore,
+            1024,
+            &[9000],
+        )];
+        for t in [Transport::Shm, Transport::Pipe] {
+            cases.push(fixture::rr(
+                t,
+                EngineKind::Blocking,
+                Placement::Unpinned,
+                32,
+                &[1000, 2000],
+            ));
+        }
+        let a = anatomy(&fixture::run(&cases).record).unwrap();
+        assert_eq!(a.size, 32);
+        assert_eq!(
+            a.panels.len(),
+            3 * 2,
+            "same-core, cross-core, unpinned × blocking, spin"
+        );
+    }
+}

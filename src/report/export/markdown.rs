@@ -1,0 +1,125 @@
+//! `summary.md`: the run's tables as GitHub-flavoured markdown, ready to paste into an issue.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use super::{Exporter, run_line};
+use crate::report::anatomy::{EXPLANATION, absent, missing, table};
+use crate::report::{Report, table as cases};
+
+/// The markdown export.
+pub struct Markdown;
+
+/// The file name.
+pub const FILE_NAME: &str = "summary.md";
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// A markdown table: the first column left-aligned, the others right-aligned.
+pub fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let line = |cells: &[String]| {
+        format!(
+            "| {} |\n",
+            cells
+                .iter()
+                .map(|c| cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )
+    };
+    out.push_str(&line(header));
+    let rule: Vec<String> = (0..header.len())
+        .map(|i| if i == 0 { ":--".into() } else { "--:".into() })
+        .collect();
+    out.push_str(&format!("|{}|\n", rule.join("|")));
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &'static str {
+        FILE_NAME
+    }
+
+    fn render(&self, report: &Report) -> Result<String> {
+        let r = &report.data.record;
+        let mut out = format!("# loopbench run {}\n\n{}\n\n", r.run_id, run_line(r));
+        if let Ok(a) = &report.anatomy {
+            let (header, rows) = table(a);
+            let _ = write!(
+                out,
+                "## Loopback anatomy of a {} B round trip\n\n{}\n",
+                a.size,
+                md_table(&header, &rows)
+            );
+            let _ = writeln!(out, "{EXPLANATION}.\n");
+            let gone = absent(a);
+            if !gone.is_empty() {
+                let _ = writeln!(out, "Not in this run: {}.\n", gone.join(", "));
+            }
+            let lacking = missing(a);
+            if !lacking.is_empty() {
+                let ids: Vec<String> = lacking.iter().map(|c| format!("`{c}`")).collect();
+                let _ = writeln!(out, "Missing cases: {}.\n", ids.join(", "));
+            }
+        }
+        let header: Vec<String> = cases::HEADER.iter().map(|h| h.to_string()).collect();
+        let rows: Vec<Vec<String>> = r.cases.iter().map(cases::row).collect();
+        let _ = write!(
+            out,
+            "## Cases\n\n{}\n{}.\n",
+            md_table(&header, &rows),
+            cases::LEGEND
+        );
+        let notes = report.notes();
+        if !notes.is_empty() {
+            out.push_str("\n## Notes\n\n");
+            for n in notes {
+                let _ = writeln!(out, "- {n}");
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::spec::EngineKind;
+
+    /// The anatomy set with blocking waits, one case failed after one iteration.
+    fn report() -> Report {
+        let mut data = fixture::anatomy_run();
+        data.record
+            .cases
+            .retain(|c| c.spec.engine == EngineKind::Blocking);
+        data.histograms.truncate(data.record.cases.len());
+        let failed = &mut data.record.cases[3];
+        failed
+            .errors
+            .push("iteration 2: peer made no progress for 5s".into());
+        failed.complete = false;
+        Report::new(data).unwrap()
+    }
+
+    #[test]
+    fn markdown_summary() {
+        insta::assert_snapshot!(Markdown.render(&report()).unwrap());
+    }
+
+    #[test]
+    fn pipes_in_cells_are_escaped() {
+        let t = md_table(
+            &["a|b".into(), "c".into()],
+            &[vec!["x|y".into(), "1".into()]],
+        );
+        assert_eq!(t, "| a\\|b | c |\n|:--|--:|\n| x\\|y | 1 |\n");
+    }
+}

@@ -1,0 +1,180 @@
+//! The flows of one iteration: connect `--flows` connection pairs (or, for `crr`, open the
+//! listener and one dialer per client flow), build each side's flow state machine, and deal the
+//! flows round-robin to `--threads` worker threads per side (flow `i` → thread `i % threads`).
+
+use anyhow::{Context, Result};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+use crate::engine::FlowSlot;
+use crate::error::ConfigError;
+use crate::metrics::clock::MonotonicClock;
+use crate::spec::{IterationLength, Spec, Workload};
+use crate::transport::dial::CrrListener;
+use crate::transport::{ConnInfo, connector};
+use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+
+/// The flows one worker thread drives, and which flow each slot is.
+#[derive(Default)]
+pub struct ThreadFlows {
+    /// The slots, in the order the engine gets them.
+    pub slots: Vec<FlowSlot>,
+    /// The flow index of each slot.
+    pub flow_ids: Vec<usize>,
+}
+
+/// Everything an iteration runs.
+pub struct IterationFlows {
+    /// Client threads' flows.
+    pub clients: Vec<ThreadFlows>,
+    /// Server threads' flows.
+    pub servers: Vec<ThreadFlows>,
+    /// One heartbeat per client flow, for the watchdog.
+    pub heartbeats: Vec<Heartbeat>,
+    /// The first flow's connection as the client and the server see it.
+    pub connection: (ConnInfo, ConnInfo),
+    /// crr's listener, kept open until the iteration ends.
+    pub listener: Option<CrrListener>,
+}
+
+/// File descriptors an iteration of `spec` may hold at once, with room for the process's own.
+pub fn fds_needed(spec: &Spec) -> u64 {
+    // Per flow: a pipe pair is 4 fds, a crr flow up to 5 (placeholder or connection, a retired
+    // one, the listener's dup, the accepted and a retired one); per thread an epoll set and a
+    // timerfd; plus what the process already has open.
+    u64::from(spec.flows) * 6 + u64::from(spec.threads) * 4 + 256
+}
+
+/// Raises RLIMIT_NOFILE's soft limit to `needed` when it is lower; a hard limit below it is a
+/// usage error that names the limit.
+pub fn ensure_fd_limit(spec: &Spec) -> Result<()> {
+    let needed = fds_needed(spec);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("reading RLIMIT_NOFILE")?;
+    if soft >= needed {
+        return Ok(());
+    }
+    if hard < needed {
+        return Err(ConfigError::Invalid(format!(
+            "--flows {} needs about {needed} file descriptors, but the hard limit of RLIMIT_NOFILE is {hard}; \
+             raise it (as root: ulimit -Hn {needed}, or LimitNOFILE= for a service) or use fewer flows",
+            spec.flows
+        ))
+        .into());
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).context("raising RLIMIT_NOFILE")?;
+    Ok(())
+}
+
+/// Connects and builds the flows of one iteration of `spec` lasting `length`.
+pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
+    ensure_fd_limit(spec)?;
+    let threads = spec.threads.max(1) as usize;
+    let flows = spec.flows.max(1) as usize;
+    let mut out = IterationFlows {
+        clients: (0..threads).map(|_| ThreadFlows::default()).collect(),
+        servers: (0..threads).map(|_| ThreadFlows::default()).collect(),
+        heartbeats: Vec::with_capacity(flows),
+        connection: Default::default(),
+        listener: None,
+    };
+    let listener = match spec.workload {
+        Workload::Crr => Some(CrrListener::open(spec)?),
+        _ => None,
+    };
+    let mut pairs = match &listener {
+        Some(_) => None,
+        None => Some(connector(spec)?),
+    };
+    for f in 0..flows {
+        let heartbeat = Heartbeat::default();
+        let env = ClientEnv {
+            clock: MonotonicClock,
+            length,
+            heartbeat: heartbeat.clone(),
+        };
+        let (client, server) = match (&listener, pairs.as_mut()) {
+            (Some(l), _) => {
+                let dialer = l.dialer(f, flows);
+                let placeholder = dialer.placeholder().context("creating a crr socket")?;
+                let client = FlowSlot {
+                    conn: placeholder,
+                    flow: client_flow(spec, env, Some(dialer))?,
+                };
+                let server = FlowSlot {
+                    conn: l.listening_conn()?,
+                    flow: server_flow(spec, length, MonotonicClock),
+                };
+                if f == 0 {
+                    out.connection = (
+                        ConnInfo {
+                            peer: Some(l.address()),
+                            ..ConnInfo::default()
+                        },
+                        server.conn.info.clone(),
+                    );
+                }
+                (client, server)
+            }
+            (None, Some(c)) => {
+                let (cc, sc) = c
+                    .pair()
+                    .with_context(|| format!("connecting flow {f} of {flows}"))?;
+                if f == 0 {
+                    out.connection = (cc.info.clone(), sc.info.clone());
+                }
+                (
+                    FlowSlot {
+                        conn: cc,
+                        flow: client_flow(spec, env, None)?,
+                    },
+                    FlowSlot {
+                        conn: sc,
+                        flow: server_flow(spec, length, MonotonicClock),
+                    },
+                )
+            }
+            (None, None) => unreachable!("either a listener or a connector exists"),
+        };
+        out.heartbeats.push(heartbeat);
+        let t = f % threads;
+        out.clients[t].slots.push(client);
+        out.clients[t].flow_ids.push(f);
+        out.servers[t].slots.push(server);
+        out.servers[t].flow_ids.push(f);
+    }
+    out.listener = listener;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{EngineKind, Transport};
+
+    #[test]
+    fn flows_are_dealt_round_robin_to_threads() {
+        let mut spec = Spec::new(Transport::UnixStream);
+        spec.engine = EngineKind::Epoll;
+        spec.flows = 5;
+        spec.threads = 2;
+        let f = build(&spec, IterationLength::Count { messages: 1 }).unwrap();
+        assert_eq!(f.clients[0].flow_ids, vec![0, 2, 4]);
+        assert_eq!(f.clients[1].flow_ids, vec![1, 3]);
+        assert_eq!(f.servers[1].flow_ids, vec![1, 3]);
+        assert_eq!(f.heartbeats.len(), 5);
+    }
+
+    #[test]
+    fn the_soft_fd_limit_is_raised_and_a_low_hard_limit_named() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.flows = 10;
+        ensure_fd_limit(&spec).unwrap();
+        let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        assert!(soft >= fds_needed(&spec));
+        spec.flows = u32::MAX / 8;
+        let err = format!("{:#}", ensure_fd_limit(&spec).unwrap_err());
+        assert!(err.contains("hard limit of RLIMIT_NOFILE"), "{err}");
+        assert!(crate::error::is_usage_error(
+            &ensure_fd_limit(&spec).unwrap_err()
+        ));
+    }
+}

@@ -1,0 +1,318 @@
+//! Connection-per-transaction transports for `crr`: one listener per case that server flows
+//! accept from, and a [`Dialer`] per client flow that opens a fresh connection for every
+//! transaction (tcp4, tcp6, unix-stream, unix-seqpacket).
+//!
+//! Source addresses: with `--spread 127.0.0.2-127.0.0.50` each new client connection binds the
+//! next address of the range (flow `f` starts at entry `f`, then steps by the number of flows),
+//! with IP_BIND_ADDRESS_NO_PORT so the kernel picks the port at connect() time by the whole
+//! 4-tuple: every source address has its own ephemeral port range toward the server, so 49
+//! addresses give 49 times the ports before TIME_WAIT can exhaust them.
+//!
+//! TIME_WAIT: the client closes first, so its side holds TIME_WAIT (60 s on Linux). `--linger0`
+//! sets SO_LINGER {on, 0}: close() sends an RST and leaves nothing behind. Neither is silent:
+//! the record names which one a run used, the ephemeral port range and how many ports it used.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use super::tcp::{bind_error, server_ip};
+use super::unix::{fresh_abstract, remove_if_stale, sockaddr, socket_type};
+use super::{Conn, ConnInfo, options};
+use crate::error::UsageError;
+use crate::loopback::addr::Endpoint;
+use crate::loopback::spread::AddrRange;
+use crate::spec::{SocketOptions, Spec, Transport};
+
+/// Listen backlog of the crr listener: connections arrive as fast as the clients can open them.
+const BACKLOG: i32 = 4096;
+
+/// The listening side of a crr case.
+pub struct CrrListener {
+    listener: Socket,
+    server: SockAddr,
+    domain: Domain,
+    kind: Type,
+    tcp: bool,
+    options: SocketOptions,
+    client_ip: Option<IpAddr>,
+    spread: Option<AddrRange>,
+    linger0: bool,
+    created: Option<PathBuf>,
+}
+
+fn set_int(
+    sock: &Socket,
+    level: libc::c_int,
+    opt: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int whose size is passed; the fd is owned by `sock`.
+    let ret = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            opt,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+impl CrrListener {
+    /// Binds and listens on the spec's server address (no accept timeout: the watchdog's kick
+    /// interrupts a blocked accept).
+    pub fn open(spec: &Spec) -> Result<CrrListener> {
+        let tcp = matches!(spec.transport, Transport::Tcp4 | Transport::Tcp6);
+        let (listener, domain, kind, created) = if tcp {
+            let addr = SocketAddr::new(server_ip(spec)?, spec.port);
+            let domain = Domain::for_address(addr);
+            let sock = Socket::new(domain, Type::STREAM.cloexec(), Some(Protocol::TCP))
+                .context("creating a TCP socket")?;
+            options::apply_buffers(&sock, &spec.socket)?;
+            sock.set_reuse_address(true)?;
+            // Accepted connections inherit TCP_NODELAY from the listener.
+            sock.set_tcp_nodelay(spec.socket.nodelay)?;
+            if addr.is_ipv6() {
+                sock.set_only_v6(true)?;
+            }
+            sock.bind(&addr.into()).map_err(|e| bind_error(e, addr))?;
+            (sock, domain, Type::STREAM, None)
+        } else {
+            let at = spec.addr.clone().unwrap_or_else(|| fresh_abstract("crr"));
+            let created = match &at {
+                Endpoint::UnixPath(p) => {
+                    remove_if_stale(p)?;
+                    Some(p.clone())
+                }
+                _ => None,
+            };
+            let kind = socket_type(spec.transport);
+            let sock = Socket::new(Domain::UNIX, kind.cloexec(), None)
+                .context("creating a Unix socket")?;
+            options::apply_buffers(&sock, &spec.socket)?;
+            sock.bind(&sockaddr(&at)?).map_err(|e| {
+                UsageError(format!("could not bind {at}: {e}; pick another --addr"))
+            })?;
+            (sock, Domain::UNIX, kind, created)
+        };
+        listener
+            .listen(BACKLOG)
+            .context("listen() on the crr server socket")?;
+        let server = listener.local_addr()?;
+        Ok(CrrListener {
+            listener,
+            server,
+            domain,
+            kind,
+            tcp,
+            options: spec.socket,
+            client_ip: spec.client_addr,
+            spread: spec.extras.spread,
+            linger0: spec.extras.linger0,
+            created,
+        })
+    }
+
+    /// A listening connection for one server flow: its own fd (a dup), so every flow can wait
+    /// on it in its own engine.
+    pub fn listening_conn(&self) -> Result<Conn> {
+        let dup = self
+            .listener
+            .try_clone()
+            .context("duplicating the listener")?;
+        Ok(Conn::socket(dup.into(), options::info(&self.listener)))
+    }
+
+    /// The dialer of client flow `flow` of `flows`.
+    pub fn dialer(&self, flow: usize, flows: usize) -> Dialer {
+        Dialer {
+            server: self.server.clone(),
+            domain: self.domain,
+            kind: self.kind,
+            tcp: self.tcp,
+            options: self.options,
+            client_ip: self.client_ip,
+            spread: self.spread,
+            next_source: flow,
+            stride: flows.max(1),
+            linger0: self.linger0,
+        }
+    }
+
+    /// Accepts one connection, waiting at most until `deadline_ns` (CLOCK_MONOTONIC).
+    pub fn accept_until(&self, deadline_ns: u64) -> Result<Conn> {
+        let mut listening = self.listening_conn()?;
+        listening.set_nonblocking(true)?;
+        loop {
+            match listening.accept() {
+                Ok(mut conn) => {
+                    conn.set_nonblocking(false)?;
+                    if self.tcp {
+                        if let Some(fd) = conn.read_fd() {
+                            // SAFETY: the fd belongs to `conn`, alive for this borrow.
+                            let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                            socket2::SockRef::from(&b).set_tcp_nodelay(self.options.nodelay)?;
+                        }
+                    }
+                    return Ok(conn);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if crate::metrics::clock::monotonic_ns() >= deadline_ns {
+                        anyhow::bail!("no client connected to {} in time", self.address());
+                    }
+                    if let Some(fd) = listening.read_fd() {
+                        crate::engine::wait_fd(fd, crate::engine::Wait::Read, Some(deadline_ns))?;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).context("accepting a client"),
+            }
+        }
+    }
+
+    /// The address clients connect to.
+    pub fn address(&self) -> String {
+        options::info(&self.listener).local.unwrap_or_default()
+    }
+}
+
+impl Drop for CrrListener {
+    fn drop(&mut self) {
+        if let Some(p) = &self.created {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Opens the client connections of one crr flow.
+pub struct Dialer {
+    server: SockAddr,
+    domain: Domain,
+    kind: Type,
+    tcp: bool,
+    options: SocketOptions,
+    client_ip: Option<IpAddr>,
+    spread: Option<AddrRange>,
+    next_source: usize,
+    stride: usize,
+    linger0: bool,
+}
+
+/// Parses an address a server printed or a user gave (`127.0.0.1:9000`, `[::1]:9000`,
+/// `@name`, `/path`), refusing anything that is not loopback.
+pub fn parse_target(flag: &'static str, text: &str) -> Result<SockAddr> {
+    let t = text.trim();
+    if t.starts_with('@') || t.starts_with('/') || t.starts_with("./") {
+        let e = crate::loopback::addr::parse_endpoint(flag, t)?;
+        return sockaddr(&e);
+    }
+    let addr: SocketAddr = t.parse().map_err(|_| {
+        crate::error::ConfigError::Invalid(format!(
+            "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
+        ))
+    })?;
+    crate::loopback::addr::parse_ip(flag, &addr.ip().to_string())?;
+    Ok(addr.into())
+}
+
+impl Dialer {
+    /// A dialer to `server` for client flow `flow` of `flows`, with `spec`'s socket options.
+    pub fn to(spec: &Spec, server: SockAddr, flow: usize, flows: usize) -> Dialer {
+        let tcp = server.is_ipv4() || server.is_ipv6();
+        Dialer {
+            domain: server.domain(),
+            kind: if tcp {
+                Type::STREAM
+            } else {
+                socket_type(spec.transport)
+            },
+            server,
+            tcp,
+            options: spec.socket,
+            client_ip: spec.client_addr,
+            spread: spec.extras.spread,
+            next_source: flow,
+            stride: flows.max(1),
+            linger0: spec.extras.linger0,
+        }
+    }
+
+    /// A new socket that has started connecting to the server. In non-blocking mode the
+    /// connection may still be in progress (a write then returns `WouldBlock` until it is up).
+    pub fn dial(&mut self, nonblocking: bool) -> io::Result<Conn> {
+        let mut kind = self.kind.cloexec();
+        if nonblocking {
+            kind = kind.nonblocking();
+        }
+        let protocol = self.tcp.then_some(Protocol::TCP);
+        let sock = Socket::new(self.domain, kind, protocol)?;
+        if self.options.sndbuf.is_some() || self.options.rcvbuf.is_some() {
+            options::apply_buffers(&sock, &self.options).map_err(io::Error::other)?;
+        }
+        if self.tcp {
+            sock.set_tcp_nodelay(self.options.nodelay)?;
+            if self.linger0 {
+                sock.set_linger(Some(std::time::Duration::ZERO))?;
+            }
+            let source = match self.spread {
+                Some(range) => {
+                    let ip = range.nth(self.next_source);
+                    self.next_source = self.next_source.wrapping_add(self.stride);
+                    Some(ip)
+                }
+                None => self.client_ip,
+            };
+            if let Some(ip) = source {
+                // The port is chosen at connect() by the whole 4-tuple, not at bind().
+                set_int(&sock, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)?;
+                sock.bind(&SocketAddr::new(ip, 0).into())?;
+            }
+        }
+        match sock.connect(&self.server) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Conn::socket_in_mode(
+            sock.into(),
+            ConnInfo::default(),
+            nonblocking,
+        ))
+    }
+}
+
+impl Dialer {
+    /// An unconnected socket that stands in the client's slot until its first transaction
+    /// replaces it (engines set its blocking mode, which every dialed connection then follows).
+    pub fn placeholder(&self) -> io::Result<Conn> {
+        let protocol = self.tcp.then_some(Protocol::TCP);
+        let sock = Socket::new(self.domain, self.kind.cloexec(), protocol)?;
+        Ok(Conn::socket(sock.into(), ConnInfo::default()))
+    }
+}
+
+/// The local port of a connected TCP socket (getsockname), if it has one.
+pub fn local_port(conn: &Conn) -> Option<u16> {
+    let fd = conn.read_fd()?;
+    // SAFETY: the fd belongs to `conn`, which outlives this borrow.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let sock = socket2::SockRef::from(&borrowed);
+    sock.local_addr().ok()?.as_socket().map(|a| a.port())
+}
+
+/// The kernel's ephemeral port range (net.ipv4.ip_local_port_range).
+pub fn ephemeral_port_range() -> Option<(u16, u16)> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut it = text.split_whitespace().map(|x| x.parse().ok());
+    Some((it.next()??, it.next()??))
+}

@@ -1,0 +1,303 @@
+//! `crr`: connect, request, response, close — a fresh connection per transaction, as a web
+//! client without keep-alive does. The client records each transaction's latency, from socket
+//! creation to the last byte of the response (the close follows at once and counts in the
+//! connection rate), and every local port it used; the server accepts, answers, waits for the
+//! client's close and closes.
+//!
+//! The flows replace their slot's connection (the client dials a new one per transaction, the
+//! server swaps between its listener and the accepted connection) and keep the replaced one
+//! open until their next step (see [`Retired`]).
+
+use anyhow::{Context, Result, bail};
+
+use super::{ClientEnv, Heartbeat, IterationEnd};
+use crate::engine::{Flow, FlowReport, Retired, Wait, is_disconnect, is_transient};
+use crate::metrics::clock::Clock;
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::spec::Spec;
+use crate::transport::Conn;
+use crate::transport::dial::{Dialer, local_port};
+
+/// Which local ports a flow's connections used: one bit per port, sized up front.
+#[derive(Clone)]
+pub struct PortSet(Box<[u64; 1024]>);
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet(Box::new([0; 1024]))
+    }
+}
+
+impl std::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PortSet({} ports)", self.count())
+    }
+}
+
+impl PortSet {
+    /// Marks `port` used.
+    #[inline]
+    pub fn insert(&mut self, port: u16) {
+        self.0[usize::from(port) / 64] |= 1 << (port % 64);
+    }
+
+    /// Adds every port of `other`.
+    pub fn merge(&mut self, other: &PortSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a |= b;
+        }
+    }
+
+    /// Distinct ports used.
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Between transactions: dial the next connection.
+    Dial,
+    /// Writing the request; bytes written so far.
+    Sending(usize),
+    /// Reading the response; bytes read so far.
+    Receiving(usize),
+}
+
+/// The client side of a crr flow.
+pub struct CrrClient<C: Clock> {
+    clock: C,
+    dialer: Dialer,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    phase: Phase,
+    started_ns: u64,
+    end: IterationEnd,
+    timeout_ns: u64,
+    retired: Retired,
+    ports: Box<PortSet>,
+    histogram: LatencyHistogram,
+    counters: Counters,
+    heartbeat: Heartbeat,
+}
+
+impl<C: Clock> CrrClient<C> {
+    /// A client for `spec` that opens its connections with `dialer`.
+    pub fn new(spec: &Spec, env: ClientEnv<C>, dialer: Dialer) -> CrrClient<C> {
+        CrrClient {
+            clock: env.clock,
+            dialer,
+            request: vec![0x5a; spec.size],
+            response: vec![0; spec.response_size],
+            phase: Phase::Dial,
+            started_ns: 0,
+            end: IterationEnd::new(env.length),
+            timeout_ns: spec.timing.timeout_ns,
+            retired: Retired::default(),
+            ports: Box::default(),
+            histogram: new_histogram(),
+            counters: Counters::default(),
+            heartbeat: env.heartbeat,
+        }
+    }
+
+    /// Fails when one transaction has taken longer than --timeout.
+    fn check_stall(&self) -> Result<()> {
+        let waited = self.clock.now_ns().saturating_sub(self.started_ns);
+        if waited >= self.timeout_ns {
+            bail!(
+                "a connection made no progress for {:?} ({:?}); the server is stuck or gone",
+                std::time::Duration::from_nanos(self.timeout_ns),
+                self.phase
+            );
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, conn: &Conn) {
+        let now = self.clock.now_ns();
+        record(&mut self.histogram, now - self.started_ns);
+        self.counters.messages += 1;
+        self.counters.connections += 1;
+        self.counters.bytes_sent += self.request.len() as u64;
+        self.counters.bytes_received += self.response.len() as u64;
+        if let Some(port) = local_port(conn) {
+            self.ports.insert(port);
+        }
+        self.heartbeat.beat(self.counters.messages);
+        self.phase = Phase::Dial;
+    }
+}
+
+impl<C: Clock> Flow for CrrClient<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        self.retired.release();
+        loop {
+            match self.phase {
+                Phase::Dial => {
+                    let now = self.clock.now_ns();
+                    if self.end.reached(now, self.counters.messages) {
+                        return Ok(Wait::Done);
+                    }
+                    self.started_ns = now;
+                    match self.dialer.dial(conn.is_nonblocking()) {
+                        Ok(fresh) => {
+                            self.retired.keep(std::mem::replace(conn, fresh));
+                            self.phase = Phase::Sending(0);
+                            // Back to the engine: the next step closes the finished
+                            // connection (the server waits for that close) and sends once the
+                            // new one is writable (connected).
+                            return Ok(Wait::Write);
+                        }
+                        Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => {
+                            // Out of ephemeral ports: counted, never hidden; try again.
+                            self.counters.addr_not_avail += 1;
+                            return Ok(Wait::Write);
+                        }
+                        Err(e) if is_transient(&e) => return Ok(Wait::Write),
+                        Err(e) => return Err(e).context("connecting to the crr server"),
+                    }
+                }
+                Phase::Sending(off) => match conn.write(&self.request[off..]) {
+                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                    Ok(n) => self.phase = Phase::Sending(off + n),
+                    // Still connecting (non-blocking connect), or the buffer is full.
+                    Err(e) if is_transient(&e) || e.raw_os_error() == Some(libc::EALREADY) => {
+                        self.check_stall()?;
+                        return Ok(Wait::Write);
+                    }
+                    Err(e) => return Err(e).context("sending a crr request"),
+                },
+                Phase::Receiving(off) => match conn.read(&mut self.response[off..]) {
+                    Ok(0) => bail!("the server closed the connection before it answered"),
+                    Ok(n) if off + n == self.response.len() => self.complete(conn),
+                    Ok(n) => self.phase = Phase::Receiving(off + n),
+                    Err(e) if is_transient(&e) => {
+                        self.check_stall()?;
+                        return Ok(Wait::Read);
+                    }
+                    Err(e) => return Err(e).context("receiving a crr response"),
+                },
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            latency: Some(self.histogram),
+            counters: self.counters,
+            ports: Some(self.ports),
+            ..FlowReport::default()
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Serving {
+    /// Waiting on the listener.
+    Accepting,
+    /// Reading the request.
+    Receiving(usize),
+    /// Writing the response.
+    Sending(usize),
+    /// Waiting for the client's close.
+    Draining,
+}
+
+/// The server side of a crr flow: accept, answer, wait for the close, close.
+pub struct CrrServer {
+    request: Vec<u8>,
+    response: Vec<u8>,
+    state: Serving,
+    listener: Option<Conn>,
+    retired: Retired,
+    counters: Counters,
+}
+
+impl CrrServer {
+    /// A server for `spec`; its slot's connection starts as the listener.
+    pub fn new(spec: &Spec) -> CrrServer {
+        CrrServer {
+            request: vec![0; spec.size],
+            response: vec![0xa5; spec.response_size],
+            state: Serving::Accepting,
+            listener: None,
+            retired: Retired::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Puts the listener back into the slot; the served connection closes at the next step,
+    /// which comes at once (the caller returns to the engine, waiting on the listener).
+    fn finish(&mut self, conn: &mut Conn) -> Wait {
+        if let Some(listener) = self.listener.take() {
+            self.retired.keep(std::mem::replace(conn, listener));
+        }
+        self.state = Serving::Accepting;
+        Wait::Read
+    }
+}
+
+impl Flow for CrrServer {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        self.retired.release();
+        loop {
+            match self.state {
+                Serving::Accepting => match conn.accept() {
+                    Ok(accepted) => {
+                        self.listener = Some(std::mem::replace(conn, accepted));
+                        self.counters.connections += 1;
+                        self.state = Serving::Receiving(0);
+                    }
+                    Err(e) if is_transient(&e) || e.raw_os_error() == Some(libc::ECONNABORTED) => {
+                        return Ok(Wait::Read);
+                    }
+                    Err(e) => return Err(e).context("accepting a crr connection"),
+                },
+                Serving::Receiving(off) => match conn.read(&mut self.request[off..]) {
+                    Ok(0) => return Ok(self.finish(conn)),
+                    Ok(n) => {
+                        self.counters.bytes_received += n as u64;
+                        self.state = if off + n == self.request.len() {
+                            Serving::Sending(0)
+                        } else {
+                            Serving::Receiving(off + n)
+                        };
+                    }
+                    Err(e) if is_transient(&e) => return Ok(Wait::Read),
+                    Err(e) if is_disconnect(&e) => return Ok(self.finish(conn)),
+                    Err(e) => return Err(e).context("receiving a crr request"),
+                },
+                Serving::Sending(off) => match conn.write(&self.response[off..]) {
+                    Ok(n) => {
+                        self.counters.bytes_sent += n as u64;
+                        if off + n == self.response.len() {
+                            self.counters.messages += 1;
+                            self.state = Serving::Draining;
+                        } else {
+                            self.state = Serving::Sending(off + n);
+                        }
+                    }
+                    Err(e) if is_transient(&e) => return Ok(Wait::Write),
+                    Err(e) if is_disconnect(&e) => return Ok(self.finish(conn)),
+                    Err(e) => return Err(e).context("sending a crr response"),
+                },
+                Serving::Draining => match conn.read(&mut self.request) {
+                    Ok(0) => return Ok(self.finish(conn)),
+                    Ok(_) => bail!("a crr client sent more than one request on a connection"),
+                    Err(e) if is_transient(&e) => return Ok(Wait::Read),
+                    Err(e) if is_disconnect(&e) => return Ok(self.finish(conn)),
+                    Err(e) => return Err(e).context("waiting for the crr client's close"),
+                },
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            counters: self.counters,
+            ..FlowReport::default()
+        }
+    }
+}

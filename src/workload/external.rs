@@ -1,0 +1,150 @@
+//! The client of an existing local service (`loopbench client --connect`): closed-loop
+//! request/response on one connection per flow, with the request payload given by the user and
+//! the response framed by a fixed `--response-size` or by a `--response-delimiter` (the response
+//! ends with those bytes, e.g. `\r\n\r\n` for HTTP headers of a bodiless response). Lengths
+//! announced inside the response (HTTP's Content-Length, chunked encoding) are not parsed.
+
+use anyhow::{Context, Result, bail};
+
+use super::{ClientEnv, Heartbeat, IterationEnd};
+use crate::engine::{Flow, FlowReport, Wait, is_transient};
+use crate::metrics::clock::Clock;
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::spec::Spec;
+use crate::transport::Conn;
+
+/// Largest delimited response kept (the buffer is sized once, up front).
+pub const MAX_DELIMITED_RESPONSE: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Sending(usize),
+    Receiving(usize),
+}
+
+/// The client of one flow to an external service.
+pub struct ExternalClient<C: Clock> {
+    clock: C,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    delimiter: Option<Vec<u8>>,
+    phase: Phase,
+    sent_at_ns: u64,
+    end: IterationEnd,
+    timeout_ns: u64,
+    histogram: LatencyHistogram,
+    counters: Counters,
+    heartbeat: Heartbeat,
+}
+
+impl<C: Clock> ExternalClient<C> {
+    /// A client for `spec` (its `extras.request` and framing).
+    pub fn new(spec: &Spec, env: ClientEnv<C>) -> ExternalClient<C> {
+        let delimiter = spec.extras.response_delimiter.clone();
+        let response_len = if delimiter.is_some() {
+            MAX_DELIMITED_RESPONSE
+        } else {
+            spec.response_size
+        };
+        ExternalClient {
+            clock: env.clock,
+            request: spec
+                .extras
+                .request
+                .clone()
+                .unwrap_or_else(|| vec![0x5a; spec.size]),
+            response: vec![0; response_len],
+            delimiter,
+            phase: Phase::Idle,
+            sent_at_ns: 0,
+            end: IterationEnd::new(env.length),
+            timeout_ns: spec.timing.timeout_ns,
+            histogram: new_histogram(),
+            counters: Counters::default(),
+            heartbeat: env.heartbeat,
+        }
+    }
+
+    /// True when `len` bytes received make a whole response.
+    fn is_complete(&self, len: usize) -> bool {
+        match &self.delimiter {
+            Some(d) => self.response[..len].ends_with(d),
+            None => len == self.response.len(),
+        }
+    }
+
+    fn check_stall(&self) -> Result<()> {
+        if self.clock.now_ns().saturating_sub(self.sent_at_ns) >= self.timeout_ns {
+            bail!(
+                "the service sent no complete response within {:?} (--timeout); check --response-size / --response-delimiter",
+                std::time::Duration::from_nanos(self.timeout_ns)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl<C: Clock> Flow for ExternalClient<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        loop {
+            match self.phase {
+                Phase::Idle => {
+                    let now = self.clock.now_ns();
+                    if self.end.reached(now, self.counters.messages) {
+                        return Ok(Wait::Done);
+                    }
+                    self.sent_at_ns = now;
+                    self.phase = Phase::Sending(0);
+                }
+                Phase::Sending(off) => match conn.write(&self.request[off..]) {
+                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                    Ok(n) => self.phase = Phase::Sending(off + n),
+                    Err(e) if is_transient(&e) => {
+                        self.check_stall()?;
+                        return Ok(Wait::Write);
+                    }
+                    Err(e) => return Err(e).context("sending the request"),
+                },
+                Phase::Receiving(off) => {
+                    if off == self.response.len() {
+                        bail!(
+                            "a response exceeded {} bytes without the delimiter",
+                            self.response.len()
+                        );
+                    }
+                    match conn.read(&mut self.response[off..]) {
+                        Ok(0) => bail!("the service closed the connection"),
+                        Ok(n) => {
+                            let len = off + n;
+                            if self.is_complete(len) {
+                                record(&mut self.histogram, self.clock.now_ns() - self.sent_at_ns);
+                                self.counters.messages += 1;
+                                self.counters.bytes_sent += self.request.len() as u64;
+                                self.counters.bytes_received += len as u64;
+                                self.heartbeat.beat(self.counters.messages);
+                                self.phase = Phase::Idle;
+                            } else {
+                                self.phase = Phase::Receiving(len);
+                            }
+                        }
+                        Err(e) if is_transient(&e) => {
+                            self.check_stall()?;
+                            return Ok(Wait::Read);
+                        }
+                        Err(e) => return Err(e).context("receiving the response"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        FlowReport {
+            latency: Some(self.histogram),
+            counters: self.counters,
+            ..FlowReport::default()
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! `rate`: open-loop request/response. The client sends request `k` at its *intended* time
+//! `start + k / rate`, whether or not earlier responses came back (requests are pipelined on
+//! stream transports and numbered on datagram ones), and records two latencies per response:
+//!
+//! - from the intended send time (`latency`, coordinated-omission corrected): a stall anywhere,
+//!   including in the client that could not send on time, shows in it;
+//! - from the actual send time (`latency-actual`): what a closed-loop tool would report.
+//!
+//! The server is `rr`'s. At most `--max-in-flight` requests are outstanding (default: rate ×
+//! `--timeout`, bounded); when that many are, the sender waits, so a slow server delays the
+//! following sends and the corrected latency shows the backlog. Datagram requests unanswered
+//! within `--loss-timeout` are counted lost.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::{ClientEnv, Heartbeat, get_seq, put_seq};
+use crate::engine::{Flow, FlowReport, Wait, is_transient};
+use crate::metrics::clock::Clock;
+use crate::metrics::counters::Counters;
+use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::spec::{IterationLength, Spec};
+use crate::transport::Conn;
+
+/// Upper bound of the automatic in-flight window (per flow), so memory stays bounded.
+const MAX_AUTO_WINDOW: u64 = 1 << 20;
+
+/// How long the sender naps when it cannot send (window full, send buffer full) before it
+/// looks again; responses wake it earlier.
+const BLOCKED_RETRY_NS: u64 = 1_000_000;
+
+/// How the send schedule went, summed over flows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleStats {
+    /// Target request rate, summed over flows (requests per second).
+    pub target_per_sec: f64,
+    /// Requests sent.
+    pub sent: u64,
+    /// Responses received in time.
+    pub completed: u64,
+    /// Datagram requests without a response within the loss timeout.
+    pub lost: u64,
+    /// Longest time from the first intended send to the last response, over flows (ns).
+    pub span_ns: u64,
+    /// Largest delay of an actual send behind its intended time (ns).
+    pub max_send_lag_ns: u64,
+    /// Times a flow's sender had to wait because its in-flight window was full.
+    pub window_full: u64,
+}
+
+impl ScheduleStats {
+    /// Adds another flow's figures.
+    pub fn add(&mut self, o: &ScheduleStats) {
+        self.target_per_sec += o.target_per_sec;
+        self.sent += o.sent;
+        self.completed += o.completed;
+        self.lost += o.lost;
+        self.span_ns = self.span_ns.max(o.span_ns);
+        self.max_send_lag_ns = self.max_send_lag_ns.max(o.max_send_lag_ns);
+        self.window_full += o.window_full;
+    }
+}
+
+/// The open-loop client of one flow.
+pub struct RateClient<C: Clock> {
+    clock: C,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    datagram: bool,
+    rate_per_sec: u64,
+    /// Intended and actual send times, indexed by sequence number modulo the window.
+    intended: Vec<u64>,
+    actual: Vec<u64>,
+    answered: Vec<bool>,
+    start_ns: Option<u64>,
+    /// Requests to schedule in all (count-based iterations) and the end of the send phase.
+    total: Option<u64>,
+    send_for_ns: Option<u64>,
+    /// Sequence number of the next request to send (1-based) and of the oldest unresolved one.
+    next_seq: u64,
+    oldest: u64,
+    send_off: usize,
+    recv_off: usize,
+    window_waiting: bool,
+    deadline_ns: Option<u64>,
+    loss_timeout_ns: u64,
+    last_response_ns: u64,
+    stats: ScheduleStats,
+    corrected: LatencyHistogram,
+    uncorrected: LatencyHistogram,
+    counters: Counters,
+    heartbeat: Heartbeat,
+}
+
+impl<C: Clock> RateClient<C> {
+    /// A client for `spec`, whose iteration lasts `env.length` (a duration of sending, or a
+    /// number of requests).
+    pub fn new(spec: &Spec, env: ClientEnv<C>) -> RateClient<C> {
+        let rate = spec.extras.rate_per_sec.max(1);
+        let window = match spec.extras.max_in_flight {
+            0 => (rate.saturating_mul(spec.timing.timeout_ns) / 1_000_000_000)
+                .clamp(64, MAX_AUTO_WINDOW),
+            n => u64::from(n),
+        } as usize;
+        let (total, send_for_ns) = match env.length {
+            IterationLength::Count { messages } => (Some(messages), None),
+            IterationLength::Duration { duration_ns } => (None, Some(duration_ns)),
+        };
+        RateClient {
+            clock: env.clock,
+            request: vec![0x5a; spec.size],
+            response: vec![0; spec.response_size],
+            datagram: spec.transport.is_datagram(),
+            rate_per_sec: rate,
+            intended: vec![0; window],
+            actual: vec![0; window],
+            answered: vec![false; window],
+            start_ns: None,
+            total,
+            send_for_ns,
+            next_seq: 1,
+            oldest: 1,
+            send_off: 0,
+            recv_off: 0,
+            window_waiting: false,
+            deadline_ns: None,
+            loss_timeout_ns: spec.timing.loss_timeout_ns,
+            last_response_ns: 0,
+            stats: ScheduleStats {
+                target_per_sec: rate as f64,
+                ..ScheduleStats::default()
+            },
+            corrected: new_histogram(),
+            uncorrected: new_histogram(),
+            counters: Counters::default(),
+            heartbeat: env.heartbeat,
+        }
+    }
+
+    /// Intended send time of request `seq` (1-based), exact in integer nanoseconds.
+    #[inline]
+    fn intended_ns(&self, start: u64, seq: u64) -> u64 {
+        start + ((u128::from(seq - 1) * 1_000_000_000) / u128::from(self.rate_per_sec)) as u64
+    }
+
+    #[inline]
+    fn slot(&self, seq: u64) -> usize {
+        (seq % self.intended.len() as u64) as usize
+    }
+
+    /// True while request `seq` may still be scheduled.
+    #[inline]
+    fn schedules(&self, start: u64, seq: u64) -> bool {
+        match (self.total, self.send_for_ns) {
+            (Some(n), _) => seq <= n,
+            (None, Some(d)) => self.intended_ns(start, seq) < start + d,
+            (None, None) => false,
+        }
+    }
+
+    /// Records the response to `seq`.
+    fn complete(&mut self, seq: u64, now: u64) {
+        let i = self.slot(seq);
+        record(&mut self.corrected, now - self.intended[i]);
+        record(&mut self.uncorrected, now - self.actual[i]);
+        self.answered[i] = true;
+        self.stats.completed += 1;
+        self.counters.messages += 1;
+        self.counters.bytes_received += self.response.len() as u64;
+        self.last_response_ns = now;
+        self.advance_oldest();
+        self.heartbeat.beat(self.stats.completed + self.stats.lost);
+    }
+
+    /// Moves past every answered request at the front of the window.
+    #[inline]
+    fn advance_oldest(&mut self) {
+        while self.oldest < self.next_seq && self.answered[self.slot(self.oldest)] {
+            self.oldest += 1;
+        }
+    }
+
+    /// Datagram requests older than the loss timeout are given up.
+    fn expire(&mut self, now: u64) {
+        while self.oldest < self.next_seq {
+            let i = self.slot(self.oldest);
+            if !self.answered[i] && now.saturating_sub(self.actual[i]) < self.loss_timeout_ns {
+                break;
+            }
+            if !self.answered[i] {
+                self.answered[i] = true;
+                self.stats.lost += 1;
+                self.counters.lost += 1;
+                self.heartbeat.beat(self.stats.completed + self.stats.lost);
+            }
+            self.oldest += 1;
+        }
+    }
+
+    /// Reads every response that is there.
+    fn receive(&mut self, conn: &mut Conn) -> Result<()> {
+        loop {
+            match conn.read(&mut self.response[self.recv_off..]) {
+                Ok(0) => bail!("the server closed the connection in the middle of the iteration"),
+                Ok(n) if self.datagram => {
+                    if n != self.response.len() {
+                        bail!(
+                            "expected a {}-byte response datagram, got {n} bytes",
+                            self.response.len()
+                        );
+                    }
+                    let seq = get_seq(&self.response);
+                    let now = self.clock.now_ns();
+                    if seq >= self.oldest && seq < self.next_seq && !self.answered[self.slot(seq)] {
+                        self.complete(seq, now);
+                    } else if seq < self.next_seq {
+                        self.counters.late += 1;
+                    } else {
+                        bail!("response to request {seq} arrived before it was sent");
+                    }
+                }
+                Ok(n) => {
+                    self.recv_off += n;
+                    if self.recv_off == self.response.len() {
+                        self.recv_off = 0;
+                        if self.oldest >= self.next_seq {
+                            bail!("a response arrived with no request outstanding");
+                        }
+                        let now = self.clock.now_ns();
+                        self.complete(self.oldest, now);
+                    }
+                }
+                Err(e) if is_transient(&e) => return Ok(()),
+                Err(e) => return Err(e).context("receiving a response"),
+            }
+        }
+    }
+
+    /// Sends every request that is due; returns false when the connection would block.
+    fn send_due(&mut self, conn: &mut Conn, start: u64) -> Result<bool> {
+        loop {
+            let now = self.clock.now_ns();
+            if self.send_off == 0 {
+                if !self.schedules(start, self.next_seq) {
+                    return Ok(true);
+                }
+                let due = self.intended_ns(start, self.next_seq);
+                if due > now {
+                    return Ok(true);
+                }
+                if self.next_seq - self.oldest >= self.intended.len() as u64 {
+                    if !self.window_waiting {
+                        self.window_waiting = true;
+                        self.stats.window_full += 1;
+                    }
+                    return Ok(true);
+                }
+                self.window_waiting = false;
+                let i = self.slot(self.next_seq);
+                self.intended[i] = due;
+                self.actual[i] = now;
+                self.answered[i] = false;
+                self.stats.max_send_lag_ns = self.stats.max_send_lag_ns.max(now - due);
+                if self.datagram {
+                    put_seq(&mut self.request, self.next_seq);
+                }
+            }
+            match conn.write(&self.request[self.send_off..]) {
+                Ok(n) => {
+                    self.send_off += n;
+                    self.counters.bytes_sent += n as u64;
+                    if self.send_off == self.request.len() {
+                        self.send_off = 0;
+                        self.next_seq += 1;
+                        self.stats.sent += 1;
+                    }
+                }
+                Err(e) if is_transient(&e) => return Ok(false),
+                // A full receive queue on the peer: that datagram is lost, as on the wire.
+                Err(e) if self.datagram && e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.next_seq += 1;
+                    self.stats.sent += 1;
+                }
+                Err(e) => return Err(e).context("sending a request"),
+            }
+        }
+    }
+}
+
+impl<C: Clock> Flow for RateClient<C> {
+    fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        let start = *self.start_ns.get_or_insert_with(|| self.clock.now_ns());
+        self.receive(conn)?;
+        let flowing = self.send_due(conn, start)?;
+        let now = self.clock.now_ns();
+        if self.datagram {
+            self.expire(now);
+        }
+        let sending = self.send_off != 0 || self.schedules(start, self.next_seq);
+        if !sending && self.oldest >= self.next_seq {
+            self.deadline_ns = None;
+            return Ok(Wait::Done);
+        }
+        self.deadline_ns = if !flowing || self.window_waiting {
+            Some(now + BLOCKED_RETRY_NS)
+        } else if sending {
+            Some(self.intended_ns(start, self.next_seq))
+        } else if self.datagram {
+            // Draining: wake when the oldest outstanding datagram would count as lost.
+            Some(self.actual[self.slot(self.oldest)] + self.loss_timeout_ns)
+        } else {
+            None
+        };
+        Ok(Wait::Read)
+    }
+
+    fn timed(&self) -> bool {
+        true
+    }
+
+    fn deadline_ns(&self) -> Option<u64> {
+        self.deadline_ns
+    }
+
+    fn report(self: Box<Self>) -> FlowReport {
+        let mut stats = self.stats;
+        if let Some(start) = self.start_ns {
+            stats.span_ns = self.last_response_ns.saturating_sub(start);
+        }
+        FlowReport {
+            latency: Some(self.corrected),
+            latency_actual: Some(self.uncorrected),
+            schedule: Some(stats),
+            counters: self.counters,
+            ..FlowReport::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
