@@ -10,7 +10,7 @@
 //! - [`execute`]: checks first, then the rounds
 //! - [`hostcheck`]: the host before and after, byte for byte
 //! - [`record`]: study.json and variant.json
-//! - [`report`]: the comparison report
+//! - [`report`]: the comparison report, with [`plot`] for its charts
 
 pub mod cases;
 pub mod execute;
@@ -18,6 +18,7 @@ pub mod file;
 pub mod hostcheck;
 pub mod isolate;
 pub mod journal;
+pub mod plot;
 pub mod record;
 pub mod report;
 pub mod schedule;

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use super::plot::{FigureAxis, svg};
 use super::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
 use crate::report::format::{bandwidth, us};
 use crate::spec::{CaseId, Workload};
@@ -57,6 +58,35 @@ impl Figure {
         }
     }
 
+    fn axis(self) -> FigureAxis {
+        match self {
+            Figure::P50 | Figure::P99 => FigureAxis {
+                label: "round-trip latency (µs)",
+                scale: 1e-3,
+                log: true,
+            },
+            Figure::Throughput => FigureAxis {
+                label: "throughput (GiB/s)",
+                scale: 1.0 / (1u64 << 30) as f64,
+                log: false,
+            },
+            Figure::ReceiverCpu => FigureAxis {
+                label: "receiver CPU per message (ns)",
+                scale: 1.0,
+                log: false,
+            },
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50",
+            Figure::P99 => "p99",
+            Figure::Throughput => "throughput",
+            Figure::ReceiverCpu => "receiver-cpu",
+        }
+    }
+
     fn show(self, v: f64) -> String {
         match self {
             Figure::Throughput => bandwidth(v),
@@ -73,6 +103,8 @@ pub struct VariantSamples {
     pub runs: usize,
     /// One value per iteration.
     pub values: Vec<f64>,
+    /// The round of each value.
+    pub rounds: Vec<u32>,
 }
 
 /// The comparison of one variant with the baseline, from the regression gate's statistics.
@@ -172,8 +204,19 @@ fn para(text: &str, md: &mut String, html: &mut String) {
     let _ = writeln!(html, "<p>{}</p>", escape(text));
 }
 
-/// Renders the report of the study in `dir` as (markdown, html).
-pub fn render(dir: &Path) -> Result<(String, String)> {
+/// The rendered report: markdown, HTML, and the SVG charts they refer to (file name, document).
+pub struct Rendered {
+    /// report.md.
+    pub markdown: String,
+    /// report.html.
+    pub html: String,
+    /// plots/<name>.svg.
+    pub plots: Vec<(String, String)>,
+}
+
+/// Renders the report of the study in `dir`.
+pub fn render(dir: &Path) -> Result<Rendered> {
+    let mut plots = Vec::new();
     let record: StudyRecord = read_json(&dir.join("study.json"))?;
     let (samples, settings) = collect(dir, &record)?;
     let (mut md, mut html) = (String::new(), String::new());
@@ -235,7 +278,24 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
     }
     let mut k = 0;
     for ((case, f), by_variant) in &samples {
-        heading(2, &format!("{case} — {}", f.name()), &mut md, &mut html);
+        let title = format!("{case} — {}", f.name());
+        heading(2, &title, &mut md, &mut html);
+        let series: Vec<(String, super::plot::RoundSamples)> = names
+            .iter()
+            .map(|n| {
+                let s = by_variant.get(n).cloned().unwrap_or_default();
+                (n.clone(), s.rounds.into_iter().zip(s.values).collect())
+            })
+            .collect();
+        let file = format!("{case}-{}.svg", f.slug());
+        plots.push((file.clone(), svg(&title, &f.axis(), &series)?));
+        let _ = writeln!(md, "![{title}](plots/{file})\n");
+        let _ = writeln!(
+            html,
+            "<img src=\"plots/{}\" alt=\"{}\">",
+            escape(&file),
+            escape(&title)
+        );
         let mut rows = Vec::new();
         for (i, n) in names.iter().enumerate() {
             let s = by_variant.get(n).cloned().unwrap_or_default();
@@ -373,13 +433,22 @@ pub fn render(dir: &Path) -> Result<(String, String)> {
     }
 
     html.push_str("</body></html>\n");
-    Ok((md, html))
+    Ok(Rendered {
+        markdown: md,
+        html,
+        plots,
+    })
 }
 
-/// Writes `report.md` and `report.html` into the study directory.
+/// Writes `report.md`, `report.html` and `plots/*.svg` into the study directory.
 pub fn write(dir: &Path) -> Result<()> {
-    let (md, html) = render(dir)?;
-    write_atomic(&dir.join("report.md"), md.as_bytes())?;
-    write_atomic(&dir.join("report.html"), html.as_bytes())?;
+    let r = render(dir)?;
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    for (name, svg) in &r.plots {
+        write_atomic(&plots.join(name), svg.as_bytes())?;
+    }
+    write_atomic(&dir.join("report.md"), r.markdown.as_bytes())?;
+    write_atomic(&dir.join("report.html"), r.html.as_bytes())?;
     Ok(())
 }
