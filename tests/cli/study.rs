@@ -369,3 +369,52 @@ fn host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill() {
     assert_eq!(backlog(), original);
     assert!(!journal.exists());
 }
+
+#[test]
+fn host_changes_are_refused_while_irqbalance_runs_unless_forced() {
+    if !need_root("host_changes_are_refused_while_irqbalance_runs_unless_forced") {
+        return;
+    }
+    let _host = host_lock(); // the other host-change test must not see the stand-in
+    let dir = tempfile::tempdir().unwrap();
+    // A stand-in daemon: `sleep` under the name irqbalance (what /proc/PID/comm shows).
+    let fake = dir.path().join("irqbalance");
+    std::fs::copy("/bin/sleep", &fake).unwrap();
+    let mut daemon = None;
+    for _ in 0..50 {
+        match std::process::Command::new(&fake).arg("30").spawn() {
+            Ok(c) => {
+                daemon = Some(c);
+                break;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)), // ETXTBSY while copying
+        }
+    }
+    let mut daemon = daemon.expect("the stand-in daemon starts");
+    let file = study_file(
+        dir.path(),
+        "daemon",
+        &format!("[[variant]]\nname = \"v\"\nsysctl = {{ \"{BACKLOG}\" = 5000 }}\n"),
+    );
+    let journal = dir.path().join("j.json");
+    let base = || {
+        let mut c = loopbench();
+        c.arg("study")
+            .arg(&file)
+            .args(["--dry-run", "--allow-host-changes", "--journal"])
+            .arg(&journal);
+        c
+    };
+    let refused = base().assert().code(2);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    let forced = base().arg("--force").assert();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    assert!(
+        err.contains("irqbalance (pid") && err.contains("--force"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&forced.success().get_output().stdout).into_owned();
+    assert!(out.contains("dry run: nothing measured"), "{out}");
+    assert!(!journal.exists(), "a dry run changes nothing");
+}
