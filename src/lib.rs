@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod doctor;
 pub mod engine;
 pub mod environment;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod loopback;
 pub mod matrix;
 pub mod metrics;
 pub mod placement;
+pub mod procs;
 pub mod remote;
 pub mod report;
 pub mod runner;
@@ -23,7 +25,9 @@ pub mod session;
 pub mod setup;
 pub mod spec;
 pub mod store;
+pub mod study;
 pub mod suite;
+pub mod sysctl;
 pub mod transport;
 pub mod worker;
 pub mod workload;

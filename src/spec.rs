@@ -417,6 +417,10 @@ pub struct SocketOptions {
     pub rcvbuf: Option<usize>,
     /// TCP_NODELAY; on by default (a latency harness must not wait for Nagle).
     pub nodelay: bool,
+    /// TCP_NOTSENT_LOWAT in bytes: how much unsent data a TCP socket may hold before it stops
+    /// being writable.
+    #[serde(default)]
+    pub notsent_lowat: Option<u32>,
 }
 
 /// One case: everything needed to measure it, and nothing about how it was requested.
@@ -556,6 +560,9 @@ impl Spec {
         }
         if let Some(b) = self.socket.rcvbuf {
             id.push_str(&format!("-rcv{b}"));
+        }
+        if let Some(b) = self.socket.notsent_lowat {
+            id.push_str(&format!("-lowat{b}"));
         }
         if !self.socket.nodelay && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6) {
             id.push_str("-nagle");

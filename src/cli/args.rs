@@ -59,6 +59,10 @@ pub struct CaseArgs {
     /// SO_RCVBUF in bytes. Forced past net.core.rmem_max as root.
     #[arg(long, value_name = "BYTES")]
     pub rcvbuf: Option<String>,
+    /// TCP_NOTSENT_LOWAT in bytes on both TCP sockets (unsent data a socket may hold before it
+    /// stops being writable).
+    #[arg(long, value_name = "BYTES")]
+    pub notsent_lowat: Option<String>,
     /// Leave Nagle's algorithm on (TCP_NODELAY is on by default).
     #[arg(long)]
     pub nagle: bool,
@@ -137,6 +141,11 @@ impl CaseArgs {
         template.socket.nodelay = !self.nagle;
         template.socket.sndbuf = self.sndbuf.as_deref().map(parse_size).transpose()?;
         template.socket.rcvbuf = self.rcvbuf.as_deref().map(parse_size).transpose()?;
+        template.socket.notsent_lowat = self
+            .notsent_lowat
+            .as_deref()
+            .map(|t| parse_size(t).map(|b| b.min(u32::MAX as usize) as u32))
+            .transpose()?;
         template.server_delay_ns = self
             .server_delay
             .as_deref()

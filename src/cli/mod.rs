@@ -1,8 +1,10 @@
 //! The command line: clap definitions and one file per subcommand. `main.rs` only calls
 //! [`main_with_args`].
 
+mod alias;
 mod args;
 mod client;
+mod doctor;
 mod iface;
 mod interrupt;
 mod list;
@@ -12,7 +14,9 @@ mod report;
 mod run;
 mod server;
 mod show;
+mod study;
 mod suite;
+mod variant;
 mod workload_args;
 
 use std::ffi::OsString;
@@ -39,6 +43,11 @@ enum Command {
     List(list::ListArgs),
     Show(show::ShowArgs),
     Iface(iface::IfaceArgs),
+    Study(Box<study::StudyArgs>),
+    Alias(alias::AliasArgs),
+    Doctor(doctor::DoctorArgs),
+    #[command(name = "__variant", hide = true)]
+    Variant(variant::VariantArgs),
     Server(Box<server::ServerArgs>),
     Client(Box<client::ClientArgs>),
 }
@@ -76,6 +85,10 @@ where
         Command::List(a) => list::execute(a),
         Command::Show(a) => show::execute(a),
         Command::Iface(a) => iface::execute(a),
+        Command::Study(a) => study::execute_cmd(*a, command_line),
+        Command::Alias(a) => alias::execute(a),
+        Command::Doctor(a) => doctor::execute(a),
+        Command::Variant(a) => variant::execute(a),
         Command::Server(a) => server::execute(*a),
         Command::Client(a) => client::execute(*a, command_line),
     };

@@ -31,9 +31,9 @@ pub struct LoopbackInterface {
     pub up: bool,
     /// IFF_RUNNING.
     pub running: bool,
-    /// MTU in bytes, from /sys/class/net/NAME/mtu.
+    /// MTU in bytes, from rtnetlink (sysfs as a fallback).
     pub mtu: Option<u32>,
-    /// Transmit queue length, from /sys/class/net/NAME/tx_queue_len.
+    /// Transmit queue length, from rtnetlink (sysfs as a fallback).
     pub tx_queue_len: Option<u32>,
     /// Every address, IPv4 first.
     pub addresses: Vec<InterfaceAddress>,
@@ -69,6 +69,22 @@ fn prefix_len(mask: Option<IpAddr>) -> u8 {
     }
 }
 
+/// (MTU, tx queue length) of `name` in the calling thread's network namespace. rtnetlink first:
+/// /sys/class/net shows the namespace sysfs was mounted in, which inside a private network
+/// namespace is still the host's.
+fn link_numbers(name: &str) -> (Option<u32>, Option<u32>) {
+    let netlink = super::netlink::Rtnl::open()
+        .and_then(|mut r| super::link::get(&mut r, super::link::index_of(name)?))
+        .ok();
+    match netlink {
+        Some(l) => (Some(l.mtu), l.tx_queue_len),
+        None => (
+            read_sys_u32(name, "mtu"),
+            read_sys_u32(name, "tx_queue_len"),
+        ),
+    }
+}
+
 fn read_sys_u32(name: &str, file: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/sys/class/net/{name}/{file}"))
         .ok()?
@@ -90,17 +106,18 @@ pub fn loopback_interfaces() -> Result<Vec<LoopbackInterface>> {
             continue;
         }
         let name = base_name(&ifa.interface_name).to_string();
-        let entry = by_name
-            .entry(name.clone())
-            .or_insert_with(|| LoopbackInterface {
+        let entry = by_name.entry(name.clone()).or_insert_with(|| {
+            let (mtu, tx_queue_len) = link_numbers(&name);
+            LoopbackInterface {
                 index: nix::net::if_::if_nametoindex(name.as_str()).unwrap_or(0),
                 up: ifa.flags.contains(InterfaceFlags::IFF_UP),
                 running: ifa.flags.contains(InterfaceFlags::IFF_RUNNING),
-                mtu: read_sys_u32(&name, "mtu"),
-                tx_queue_len: read_sys_u32(&name, "tx_queue_len"),
+                mtu,
+                tx_queue_len,
                 addresses: Vec::new(),
                 name,
-            });
+            }
+        });
         let ip = ifa.address.as_ref().and_then(|a| {
             a.as_sockaddr_in()
                 .map(|v4| IpAddr::V4(v4.ip()))

@@ -63,6 +63,28 @@ pub fn apply_buffers(sock: &Socket, opts: &SocketOptions) -> Result<()> {
     Ok(())
 }
 
+/// TCP options of a connected socket: TCP_NODELAY, and TCP_NOTSENT_LOWAT when asked for.
+pub fn apply_tcp(sock: &Socket, opts: &SocketOptions) -> Result<()> {
+    sock.set_tcp_nodelay(opts.nodelay)
+        .context("setting TCP_NODELAY")?;
+    if let Some(bytes) = opts.notsent_lowat {
+        // SAFETY: `bytes` is a live u32 and its size is passed; the fd is owned by `sock`.
+        let ret = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                (&bytes as *const u32).cast(),
+                std::mem::size_of::<u32>() as libc::socklen_t,
+            )
+        };
+        if ret != 0 {
+            return Err(std::io::Error::last_os_error()).context("setting TCP_NOTSENT_LOWAT");
+        }
+    }
+    Ok(())
+}
+
 /// Describes a socket: addresses and the buffer sizes the kernel reports.
 pub fn info(sock: &Socket) -> ConnInfo {
     let show = |a: std::io::Result<socket2::SockAddr>| {
@@ -101,12 +123,39 @@ mod tests {
             sndbuf: Some(65536),
             rcvbuf: Some(131072),
             nodelay: true,
+            notsent_lowat: None,
         };
         apply_buffers(&sock, &opts).unwrap();
         let i = info(&sock);
         // Linux doubles the value to account for bookkeeping overhead.
         assert_eq!(i.sndbuf, Some(131072));
         assert_eq!(i.rcvbuf, Some(262144));
+    }
+
+    #[test]
+    fn tcp_notsent_lowat_is_applied() {
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        let opts = SocketOptions {
+            nodelay: true,
+            notsent_lowat: Some(16384),
+            ..Default::default()
+        };
+        apply_tcp(&sock, &opts).unwrap();
+        let mut v: u32 = 0;
+        let mut len = std::mem::size_of::<u32>() as libc::socklen_t;
+        // SAFETY: `v` and `len` are live and sized for the option.
+        let ret = unsafe {
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                (&mut v as *mut u32).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(ret, 0);
+        assert_eq!(v, 16384);
+        assert!(sock.tcp_nodelay().unwrap());
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl TcpConnector {
 impl Connector for TcpConnector {
     fn pair(&mut self) -> Result<(Conn, Conn)> {
         let client = new_socket(Domain::for_address(self.server), &self.options)?;
-        client.set_tcp_nodelay(self.options.nodelay)?;
+        options::apply_tcp(&client, &self.options)?;
         if let Some(ip) = self.client_ip {
             let from = SocketAddr::new(ip, 0);
             client.bind(&from.into()).map_err(|e| bind_error(e, from))?;
@@ -111,7 +111,7 @@ impl Connector for TcpConnector {
             if from.as_socket() != client_local.as_socket() {
                 continue;
             }
-            server.set_tcp_nodelay(self.options.nodelay)?;
+            options::apply_tcp(&server, &self.options)?;
             server.set_read_timeout(None)?;
             let (ci, si) = (options::info(&client), options::info(&server));
             return Ok((

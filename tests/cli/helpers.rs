@@ -26,6 +26,69 @@ pub fn run_json(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap()
 }
 
+/// A private network namespace that commands can be started in (the test process stays in the
+/// host's). `None`, after printing why, when this machine cannot create one.
+pub struct PrivateNet {
+    ns: std::fs::File,
+}
+
+impl PrivateNet {
+    /// Creates the namespace (with lo up), or says why not.
+    pub fn new(test: &str) -> Option<PrivateNet> {
+        let made = std::thread::spawn(|| -> anyhow::Result<std::fs::File> {
+            loopbench::loopback::netns::enter_private()?;
+            Ok(std::fs::File::open("/proc/thread-self/ns/net")?)
+        })
+        .join()
+        .unwrap();
+        match made {
+            Ok(ns) => Some(PrivateNet { ns }),
+            Err(e) => {
+                eprintln!("SKIPPED {test}: cannot create a network namespace: {e:#}");
+                None
+            }
+        }
+    }
+
+    /// `loopbench` started inside the namespace, optionally as another user (uid, gid).
+    pub fn loopbench(&self, user: Option<(u32, u32)>) -> Command {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = self.ns.as_raw_fd();
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("loopbench"));
+        // SAFETY: setns, setgroups, setgid and setuid are async-signal-safe system calls.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some((uid, gid)) = user {
+                    if libc::setgroups(0, std::ptr::null()) != 0
+                        || libc::setgid(gid) != 0
+                        || libc::setuid(uid) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let mut cmd = Command::from_std(cmd);
+        cmd.env("NO_COLOR", "1");
+        cmd
+    }
+}
+
+/// True when running as root; otherwise prints that `test` SKIPPED.
+pub fn need_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("SKIPPED {test}: needs root (network namespaces, lo settings)");
+    }
+    root
+}
+
 /// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within a minute; returns the
 /// directory (keep it alive) and the run's run.json.
 pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {

@@ -1,10 +1,13 @@
 //! End-to-end tests of the `loopbench` binary. One test binary (modules below) so it builds once.
 
+mod alias;
 mod bad_input;
+mod doctor;
 mod helpers;
 mod iface;
 mod processes;
 mod report;
 mod run;
+mod study;
 mod suite;
 mod workloads;

@@ -1,0 +1,147 @@
+//! `loopbench study`: run a study file's variants in private network namespaces, in shuffled
+//! rounds, and compare them; `--restore` puts back host settings after a crash; `--report`
+//! re-renders a study's report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use super::output::print;
+use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
+use crate::error::UsageError;
+use crate::placement::Topology;
+use crate::study::execute::{StudyOptions, execute, prepare};
+use crate::study::file::StudyFile;
+use crate::study::journal;
+use crate::study::record::RunStatus;
+
+/// Run a tuning study: the same cases under several variants of kernel settings.
+///
+/// Every variant runs in a fresh private network namespace (lo, its MTU, offloads and qdisc, and
+/// /proc/sys/net are the namespace's own), so the host's settings are never touched. Each
+/// setting is read back and a variant whose value did not take is refused before anything is
+/// measured. Variants run in rounds, their order shuffled per round (seeded). Results go to
+/// DIR/studies/<id>/: study.json, runs/<run-id>/ (run.json with the namespace's environment,
+/// variant.json with the settings as read back and the host's environment), report.md and
+/// report.html comparing every variant with the first one (the baseline).
+///
+/// Host-wide settings (sysctls with no per-namespace copy, such as net.core.busy_poll or
+/// net.core.netdev_max_backlog, and cpu_dma_latency_us) need --allow-host-changes: the previous
+/// values are written to a journal first and restored on exit, error, panic and Ctrl-C;
+/// `loopbench study --restore` restores them after a crash.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench study studies/lo-mtu.toml
+  loopbench study studies/tcp-buffers.toml --rounds 5 --seed 1 --output results
+  loopbench study studies/lo-mtu.toml --dry-run
+  loopbench study --restore
+  loopbench study --report results/studies/20261127T183705Z-4f2a-lo-mtu
+
+Exit codes: 0 ok, 1 a run or case failed (the rest is stored), 2 bad study file or a variant
+that cannot be applied (nothing measured), 130 interrupted.")]
+pub struct StudyArgs {
+    /// The study file (TOML; see studies/*.toml).
+    #[arg(required_unless_present_any = ["restore", "report"])]
+    file: Option<PathBuf>,
+    /// Rounds [default: the file's `rounds`, else 3].
+    #[arg(long, short = 'r')]
+    rounds: Option<u32>,
+    /// Results directory (the study goes to DIR/studies/<id>/).
+    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
+    output: PathBuf,
+    /// Seed of the shuffled round order (recorded in study.json).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Allow variants to change host-wide settings (journaled and restored).
+    #[arg(long)]
+    allow_host_changes: bool,
+    /// Change the host even while tuned or irqbalance is running.
+    #[arg(long)]
+    force: bool,
+    /// The host-change journal [default: /run/loopbench/host-changes.json].
+    #[arg(long, value_name = "PATH")]
+    journal: Option<PathBuf>,
+    /// Check the file and apply every variant in a throwaway namespace; measure nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Restore host settings from the journal of a study that did not finish.
+    #[arg(long, conflicts_with_all = ["file", "report", "dry_run"])]
+    restore: bool,
+    /// Re-render report.md and report.html of an existing study directory.
+    #[arg(long, value_name = "STUDY_DIR", conflicts_with_all = ["file", "dry_run"])]
+    report: Option<PathBuf>,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn execute_cmd(args: StudyArgs, command_line: Vec<String>) -> Result<ExitCode> {
+    let journal_path = args.journal.clone().unwrap_or_else(journal::default_path);
+    if args.restore {
+        for line in journal::restore_from(&journal_path)? {
+            print(&format!("{line}\n"))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(dir) = &args.report {
+        if !dir.join("study.json").is_file() {
+            bail!(UsageError(format!(
+                "{} has no study.json: give a directory under results/studies/",
+                dir.display()
+            )));
+        }
+        crate::study::report::write(dir)?;
+        print(&format!("{}\n", dir.join("report.md").display()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let file = args.file.clone().expect("clap requires FILE");
+    let study = StudyFile::load(&file, &Topology::detect())?;
+    let opts = StudyOptions {
+        file: Some(file),
+        rounds: args.rounds,
+        output: args.output.clone(),
+        seed: args.seed,
+        allow_host_changes: args.allow_host_changes,
+        force: args.force,
+        journal: journal_path,
+        exe: std::env::current_exe()?,
+        command_line,
+    };
+    let prepared = prepare(&study, &opts)?;
+    if args.dry_run {
+        for line in &prepared.checks {
+            print(&format!("{line}\n"))?;
+        }
+        print("dry run: nothing measured\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let interrupted = interrupt::install_patient();
+    let quiet = args.quiet;
+    let (dir, record) = execute(&study, &prepared, &opts, interrupted, &mut |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    print(&std::fs::read_to_string(dir.join("report.md"))?)?;
+    if !quiet {
+        eprintln!("results: {}", dir.display());
+    }
+    if let Some(d) = record.host_differences.as_ref().filter(|d| !d.is_empty()) {
+        eprintln!(
+            "warning: the host's network settings changed during the study: {}",
+            d.join("; ")
+        );
+    }
+    Ok(if record.interrupted {
+        eprintln!("interrupted: the runs finished so far are stored and in the report");
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if record.runs.iter().any(|r| r.status != RunStatus::Done) {
+        ExitCode::from(EXIT_CASE_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

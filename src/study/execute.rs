@@ -1,0 +1,410 @@
+//! Running a study: check every variant in a throwaway namespace before anything is measured,
+//! then run the rounds (one child process and namespace per variant and round), journal and
+//! restore host-wide changes, check the host is as it was, and write the report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+
+use super::file::StudyFile;
+use super::hostcheck::HostSnapshot;
+use super::isolate::{VariantJob, run_child};
+use super::journal::HostChanges;
+use super::record::{RunStatus, STUDY_SCHEMA_VERSION, StudyRecord, StudyRun, write_json};
+use super::schedule::schedule;
+use super::settings::{self, HostSettings, NamespaceSettings};
+use crate::environment::{Environment, RECORDED_SYSCTLS};
+use crate::error::{ConfigError, UsageError};
+use crate::loopback::netns::with_private;
+use crate::placement::Topology;
+use crate::runner::Plan;
+use crate::spec::{IterationLength, Spec};
+use crate::store::new_run_id;
+use crate::sysctl;
+
+/// How a study is run.
+#[derive(Clone, Debug)]
+pub struct StudyOptions {
+    /// The study file's path, recorded.
+    pub file: Option<PathBuf>,
+    /// Rounds (default: the file's, else 3).
+    pub rounds: Option<u32>,
+    /// Results directory; the study goes to `DIR/studies/<id>/`.
+    pub output: PathBuf,
+    /// Seed of the round order (random when `None`; recorded).
+    pub seed: Option<u64>,
+    /// Allow host-wide settings (journaled and restored).
+    pub allow_host_changes: bool,
+    /// Change the host even while tuned or irqbalance run.
+    pub force: bool,
+    /// The journal file.
+    pub journal: PathBuf,
+    /// The loopbench binary the variants run in.
+    pub exe: PathBuf,
+    /// The command line, recorded.
+    pub command_line: Vec<String>,
+}
+
+/// A variant split by scope, checked.
+#[derive(Clone, Debug)]
+pub struct PreparedVariant {
+    /// Its cases after overrides.
+    pub specs: Vec<Spec>,
+    /// Namespace settings.
+    pub namespace: NamespaceSettings,
+    /// Host settings.
+    pub host: HostSettings,
+}
+
+/// A study that passed every check.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// Per variant, in file order.
+    pub variants: Vec<PreparedVariant>,
+    /// Host values of per-namespace net sysctls to copy into each namespace.
+    pub inherit: BTreeMap<String, String>,
+    /// Every check's result, one line each, for `--dry-run`.
+    pub checks: Vec<String>,
+}
+
+/// Checks everything that can be checked before measuring: sysctl scopes, host-change permission,
+/// every variant's namespace settings applied and read back in a throwaway namespace, and every
+/// variant's cases planned. A variant that cannot be applied is refused here.
+pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
+    let names: BTreeSet<String> = study
+        .variants
+        .iter()
+        .flat_map(|v| v.settings.sysctls.keys().cloned())
+        .chain(RECORDED_SYSCTLS.iter().map(|s| s.to_string()))
+        .collect();
+    let (per_ns, writable_in_ns): (BTreeSet<String>, BTreeSet<String>) = with_private(|_| {
+        let per_ns: BTreeSet<String> = names
+            .iter()
+            .filter(|n| sysctl::is_per_namespace(n))
+            .cloned()
+            .collect();
+        let writable = per_ns
+            .iter()
+            .filter(|n| sysctl::is_writable(n))
+            .cloned()
+            .collect();
+        Ok((per_ns, writable))
+    })
+    .context("a study runs every variant in a private network namespace")?;
+    let inherit = if study.inherit_host_sysctls {
+        RECORDED_SYSCTLS
+            .iter()
+            .filter(|n| writable_in_ns.contains(**n))
+            .filter_map(|n| Some((n.to_string(), sysctl::read(n)?)))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut checks = vec![format!(
+        "private network namespaces: available; {} host net sysctl(s) copied into each",
+        inherit.len()
+    )];
+    let topology = Topology::detect();
+    let mut variants = Vec::new();
+    for v in &study.variants {
+        let (namespace, host) = v.settings.split(&|n| per_ns.contains(n));
+        for name in host.sysctls.keys() {
+            if sysctl::read(name).is_none() {
+                bail!(ConfigError::Invalid(format!(
+                    "variant '{}': sysctl {name} does not exist on this kernel",
+                    v.name
+                )));
+            }
+        }
+        if !host.is_empty() && !opts.allow_host_changes {
+            let mut what: Vec<String> = host.sysctls.keys().cloned().collect();
+            if host.cpu_dma_latency_us.is_some() {
+                what.push("cpu_dma_latency".into());
+            }
+            bail!(ConfigError::Invalid(format!(
+                "variant '{}' changes host-wide settings ({}): they have no per-namespace copy. \
+                 Rerun with --allow-host-changes (previous values are journaled and restored), \
+                 or drop them from the variant",
+                v.name,
+                what.join(", ")
+            )));
+        }
+        let specs = v.overrides.apply(&study.cases);
+        Plan::new(specs.clone(), &topology, 0, true)
+            .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
+        let applied = with_private(|ns| {
+            settings::inherit(ns, &inherit)?;
+            settings::apply(ns, &namespace)
+        })
+        .with_context(|| format!("variant '{}' refused before anything ran", v.name))?;
+        checks.push(format!(
+            "variant {}: {} namespace setting(s) applied and read back{}",
+            v.name,
+            applied.len(),
+            if host.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} host-wide",
+                    host.sysctls.len() + usize::from(host.cpu_dma_latency_us.is_some())
+                )
+            }
+        ));
+        variants.push(PreparedVariant {
+            specs,
+            namespace,
+            host,
+        });
+    }
+    if variants.iter().any(|v| !v.host.is_empty()) {
+        let daemons = crate::procs::running_named(crate::procs::TUNING_DAEMONS);
+        if !daemons.is_empty() && !opts.force {
+            let list: Vec<String> = daemons
+                .iter()
+                .map(|(p, c)| format!("{c} (pid {p})"))
+                .collect();
+            bail!(UsageError(format!(
+                "refusing host changes while {} runs: it retunes the host and may fight or undo \
+                 the study's settings. Stop it, or pass --force",
+                list.join(", ")
+            )));
+        }
+        super::journal::check_free(&opts.journal)?;
+        checks.push(format!(
+            "host changes: allowed, journal {}",
+            opts.journal.display()
+        ));
+    }
+    Ok(Prepared {
+        variants,
+        inherit,
+        checks,
+    })
+}
+
+/// The longest a variant's child may run: twice the planned time plus every watchdog.
+fn deadline(specs: &[Spec]) -> Duration {
+    let ns: u64 = specs
+        .iter()
+        .map(|s| {
+            let t = &s.timing;
+            let per = match t.length {
+                IterationLength::Duration { duration_ns } => duration_ns,
+                IterationLength::Count { .. } => t.timeout_ns,
+            };
+            (t.warmup_ns + per * u64::from(t.iterations)) * 2
+                + t.timeout_ns * u64::from(t.iterations + 1)
+        })
+        .sum();
+    Duration::from_nanos(ns) + Duration::from_secs(60)
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    s.split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Runs the study; `progress` gets one line per event. Returns the study directory and record.
+pub fn execute(
+    study: &StudyFile,
+    prepared: &Prepared,
+    opts: &StudyOptions,
+    interrupt: &AtomicBool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(PathBuf, StudyRecord)> {
+    let started = SystemTime::now();
+    let study_id = format!("{}-{}", new_run_id(started), slug(&study.name));
+    let dir = opts.output.join("studies").join(&study_id);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        UsageError(format!(
+            "cannot create {}: {e}; choose a writable --output directory",
+            dir.display()
+        ))
+    })?;
+    let seed = opts.seed.unwrap_or_else(rand::random);
+    let rounds = opts.rounds.or(study.rounds).unwrap_or(3).max(1);
+    let slots = schedule(study.variants.len(), rounds, seed);
+    let host_before = HostSnapshot::capture()?;
+    let host_environment = Environment::capture();
+    let mut record = StudyRecord {
+        schema_version: STUDY_SCHEMA_VERSION,
+        study_id: study_id.clone(),
+        name: study.name.clone(),
+        description: study.description.clone(),
+        file: opts.file.clone(),
+        source: study.source.clone(),
+        started_at: now(),
+        finished_at: None,
+        complete: false,
+        interrupted: false,
+        seed,
+        rounds,
+        inherit_host_sysctls: study.inherit_host_sysctls,
+        cases: study.cases.iter().map(Spec::case_id).collect(),
+        variants: study.variants.clone(),
+        runs: slots
+            .iter()
+            .map(|s| StudyRun {
+                round: s.round,
+                variant: study.variants[s.variant].name.clone(),
+                run_seed: s.run_seed,
+                status: RunStatus::Pending,
+                run_id: None,
+                error: None,
+            })
+            .collect(),
+        host_environment: host_environment.clone(),
+        host_differences: None,
+        journal: None,
+        host_restore: Vec::new(),
+    };
+    let study_json = dir.join("study.json");
+    write_json(&study_json, &record)?;
+    let host_names: BTreeSet<String> = prepared
+        .variants
+        .iter()
+        .flat_map(|v| v.host.sysctls.keys().cloned())
+        .collect();
+    let uses_dma = prepared
+        .variants
+        .iter()
+        .any(|v| v.host.cpu_dma_latency_us.is_some());
+    let mut host = if host_names.is_empty() && !uses_dma {
+        None
+    } else {
+        record.journal = Some(opts.journal.clone());
+        Some(HostChanges::begin(
+            &opts.journal,
+            &study_id,
+            &host_names,
+            uses_dma,
+        )?)
+    };
+    let result = run_slots(
+        study,
+        prepared,
+        opts,
+        &mut record,
+        &slots,
+        &mut host,
+        &dir,
+        interrupt,
+        progress,
+    );
+    if let Some(mut h) = host.take() {
+        match h.restore() {
+            Ok(lines) => record.host_restore = lines,
+            Err(e) => record.host_restore = vec![format!("FAILED: {e:#}")],
+        }
+    }
+    let host_after = HostSnapshot::capture()?;
+    record.host_differences = Some(host_after.differences(&host_before));
+    record.interrupted = interrupt.load(Ordering::SeqCst);
+    record.complete = record.runs.iter().all(|r| r.status == RunStatus::Done);
+    record.finished_at = Some(now());
+    write_json(&study_json, &record)?;
+    result?;
+    super::report::write(&dir)?;
+    Ok((dir, record))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_slots(
+    study: &StudyFile,
+    prepared: &Prepared,
+    opts: &StudyOptions,
+    record: &mut StudyRecord,
+    slots: &[super::schedule::Slot],
+    host: &mut Option<HostChanges>,
+    dir: &Path,
+    interrupt: &AtomicBool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    for (i, slot) in slots.iter().enumerate() {
+        if interrupt.load(Ordering::SeqCst) {
+            break;
+        }
+        let v = &prepared.variants[slot.variant];
+        let name = &study.variants[slot.variant].name;
+        progress(&format!(
+            "[{}/{}] round {} variant {name}",
+            i + 1,
+            slots.len(),
+            slot.round
+        ));
+        let host_settings = match host.as_mut() {
+            Some(h) => h.apply(&v.host)?,
+            None => Vec::new(),
+        };
+        let job = VariantJob {
+            study_id: record.study_id.clone(),
+            study_name: study.name.clone(),
+            variant: name.clone(),
+            round: slot.round,
+            run_seed: slot.run_seed,
+            specs: v.specs.clone(),
+            study_cases: record.cases.clone(),
+            namespace: v.namespace.clone(),
+            inherit: prepared.inherit.clone(),
+            host_settings,
+            host_environment: Environment::capture(),
+            study_dir: dir.to_path_buf(),
+            command_line: opts.command_line.clone(),
+        };
+        let outcome = run_child(&opts.exe, &job, interrupt, deadline(&v.specs));
+        let run = &mut record.runs[i];
+        match outcome {
+            Ok(o) => {
+                run.status = if o.interrupted {
+                    RunStatus::Interrupted
+                } else if o.case_errors.is_empty() {
+                    RunStatus::Done
+                } else {
+                    RunStatus::CaseFailed
+                };
+                run.error = (!o.case_errors.is_empty()).then(|| o.case_errors.join("; "));
+                run.run_id = Some(o.run_id);
+            }
+            Err(e) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(format!("{e:#}"));
+                write_json(&dir.join("study.json"), record)?;
+                return Err(e.context(format!("round {} variant {name}", slot.round)));
+            }
+        }
+        write_json(&dir.join("study.json"), record)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn study_ids_are_slugged() {
+        assert_eq!(slug("lo MTU: 65536 vs 1500"), "lo-mtu-65536-vs-1500");
+    }
+
+    #[test]
+    fn the_deadline_covers_the_planned_time() {
+        let mut s = Spec::new(crate::spec::Transport::Tcp4);
+        s.timing.iterations = 3;
+        let d = deadline(&[s]);
+        assert!(d > Duration::from_secs(3 + 60), "{d:?}");
+    }
+}

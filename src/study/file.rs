@@ -1,0 +1,427 @@
+//! The study file (TOML): a name, the cases (the dimensions and timing of `loopbench run`, each a
+//! value or a list), and the variants, the first of which is the baseline.
+//!
+//! ```toml
+//! name = "lo MTU"
+//! [cases]
+//! transport = ["tcp4"]
+//! workload = "stream"
+//! size = [65536]
+//! iterations = 3
+//! duration = "500ms"
+//!
+//! [[variant]]
+//! name = "default"
+//!
+//! [[variant]]
+//! name = "mtu1500-nooffload"
+//! lo_mtu = 1500
+//! lo_offloads = { tso = false, gso = false }
+//! sysctl = { "net.ipv4.tcp_rmem" = "4096 131072 6291456" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Deserialize;
+
+use super::cases::{CasesToml, Size, cases, u32_size};
+use super::settings::{CaseOverrides, Variant, VariantSettings};
+use crate::error::{ConfigError, UsageError};
+use crate::loopback::offload::Offload;
+use crate::loopback::qdisc::QdiscSpec;
+use crate::placement::Topology;
+use crate::spec::Spec;
+
+/// A parsed, validated study file.
+#[derive(Clone, Debug)]
+pub struct StudyFile {
+    /// The study's name.
+    pub name: String,
+    /// What it is about, when given.
+    pub description: Option<String>,
+    /// Rounds when the command line gives none.
+    pub rounds: Option<u32>,
+    /// True (the default) when each namespace starts from the host's values of the net sysctls
+    /// loopbench records; false to start from the kernel's defaults for a new namespace.
+    pub inherit_host_sysctls: bool,
+    /// The cases, before any variant's overrides.
+    pub cases: Vec<Spec>,
+    /// The variants; the first is the baseline.
+    pub variants: Vec<Variant>,
+    /// The file as written, stored with the study.
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SocketToml {
+    sndbuf: Option<Size>,
+    rcvbuf: Option<Size>,
+    notsent_lowat: Option<Size>,
+    nodelay: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum QdiscToml {
+    Kind(String),
+    Table(QdiscTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QdiscTable {
+    kind: String,
+    rate: Option<String>,
+    burst: Option<Size>,
+    limit: Option<Size>,
+    default_class: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariantToml {
+    name: String,
+    description: Option<String>,
+    lo_mtu: Option<u32>,
+    #[serde(default)]
+    lo_offloads: BTreeMap<String, bool>,
+    lo_qdisc: Option<QdiscToml>,
+    #[serde(default)]
+    sysctl: BTreeMap<String, toml::Value>,
+    socket: Option<SocketToml>,
+    placement: Option<String>,
+    engine: Option<String>,
+    cpu_dma_latency_us: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StudyToml {
+    name: String,
+    description: Option<String>,
+    rounds: Option<u32>,
+    inherit_host_sysctls: Option<bool>,
+    cases: CasesToml,
+    #[serde(default)]
+    variant: Vec<VariantToml>,
+}
+
+fn invalid(msg: String) -> ConfigError {
+    ConfigError::Invalid(msg)
+}
+
+/// A rate: bits per second with `bit`, `kbit`, `mbit`, `gbit`; bytes per second with `bps`,
+/// `kbps`, `mbps`, `gbps` (tc's spellings). Returns bytes per second.
+pub fn parse_rate(text: &str) -> Result<u64, ConfigError> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad_rate(text))?;
+    let (mult, bits) = match unit {
+        "bit" => (1.0, true),
+        "kbit" => (1e3, true),
+        "mbit" => (1e6, true),
+        "gbit" => (1e9, true),
+        "bps" => (1.0, false),
+        "kbps" => (1e3, false),
+        "mbps" => (1e6, false),
+        "gbps" => (1e9, false),
+        _ => return Err(bad_rate(text)),
+    };
+    let bytes = n * mult / if bits { 8.0 } else { 1.0 };
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(bad_rate(text));
+    }
+    Ok(bytes as u64)
+}
+
+fn bad_rate(text: &str) -> ConfigError {
+    invalid(format!(
+        "cannot read rate '{text}'; write it like 10gbit, 500mbit (bits/s) or 100mbps (bytes/s)"
+    ))
+}
+
+fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
+    let ctx = |e: ConfigError| invalid(format!("variant '{}': {e}", v.name));
+    let mut offloads = BTreeMap::new();
+    for (k, on) in &v.lo_offloads {
+        let f = Offload::ALL
+            .into_iter()
+            .find(|f| f.as_str() == k.as_str())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "variant '{}': lo_offloads has '{k}'; the offloads are tso, gso, gro",
+                    v.name
+                ))
+            })?;
+        offloads.insert(f, *on);
+    }
+    let qdisc = match v.lo_qdisc {
+        None => None,
+        Some(QdiscToml::Kind(kind)) => Some(QdiscSpec {
+            kind,
+            rate_bytes_per_sec: None,
+            burst_bytes: None,
+            limit: None,
+            default_class: None,
+        }),
+        Some(QdiscToml::Table(t)) => Some(QdiscSpec {
+            kind: t.kind,
+            rate_bytes_per_sec: t.rate.as_deref().map(parse_rate).transpose().map_err(ctx)?,
+            burst_bytes: t.burst.as_ref().map(u32_size).transpose().map_err(ctx)?,
+            limit: t.limit.as_ref().map(u32_size).transpose().map_err(ctx)?,
+            default_class: t.default_class,
+        }),
+    };
+    if let Some(q) = &qdisc {
+        q.validate().map_err(ctx)?;
+    }
+    let mut sysctls = BTreeMap::new();
+    for (k, val) in v.sysctl {
+        crate::sysctl::check_name(&k).map_err(ctx)?;
+        let text = match val {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => u8::from(b).to_string(),
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => {
+                return Err(invalid(format!(
+                    "variant '{}': sysctl {k} = {other}: give a string or a number",
+                    v.name
+                )));
+            }
+        };
+        sysctls.insert(k, crate::sysctl::normalize(&text));
+    }
+    if v.lo_mtu.is_some_and(|m| m < 68) {
+        return Err(invalid(format!(
+            "variant '{}': lo_mtu must be at least 68 (IPv4's minimum)",
+            v.name
+        )));
+    }
+    let socket = v.socket.unwrap_or(SocketToml {
+        sndbuf: None,
+        rcvbuf: None,
+        notsent_lowat: None,
+        nodelay: None,
+    });
+    Ok(Variant {
+        overrides: CaseOverrides {
+            placement: v
+                .placement
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(ctx)?,
+            engine: v
+                .engine
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(ctx)?,
+            sndbuf: socket
+                .sndbuf
+                .as_ref()
+                .map(Size::bytes)
+                .transpose()
+                .map_err(ctx)?,
+            rcvbuf: socket
+                .rcvbuf
+                .as_ref()
+                .map(Size::bytes)
+                .transpose()
+                .map_err(ctx)?,
+            notsent_lowat: socket
+                .notsent_lowat
+                .as_ref()
+                .map(u32_size)
+                .transpose()
+                .map_err(ctx)?,
+            nodelay: socket.nodelay,
+        },
+        settings: VariantSettings {
+            lo_mtu: v.lo_mtu,
+            lo_offloads: offloads,
+            lo_qdisc: qdisc,
+            sysctls,
+            cpu_dma_latency_us: v.cpu_dma_latency_us,
+        },
+        description: v.description,
+        name: v.name,
+    })
+}
+
+impl StudyFile {
+    /// Parses and validates study text (no machine access besides the CPU topology).
+    pub fn parse(text: &str, topology: &Topology) -> Result<StudyFile, ConfigError> {
+        let raw: StudyToml = toml::from_str(text)
+            .map_err(|e| invalid(format!("the study file is not valid: {e}")))?;
+        if raw.variant.is_empty() {
+            return Err(invalid(
+                "the study has no [[variant]]; add at least the baseline (the first variant)"
+                    .into(),
+            ));
+        }
+        let cases = cases(&raw.cases, topology)?;
+        let mut variants = Vec::new();
+        for v in raw.variant {
+            if v.name.trim().is_empty()
+                || !v
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(invalid(format!(
+                    "variant name '{}': use letters, digits, '-', '_' or '.' (it names files)",
+                    v.name
+                )));
+            }
+            if variants.iter().any(|x: &Variant| x.name == v.name) {
+                return Err(invalid(format!("two variants are named '{}'", v.name)));
+            }
+            variants.push(variant(v)?);
+        }
+        for v in &variants {
+            for spec in v.overrides.apply(&cases) {
+                spec.validate()
+                    .map_err(|e| invalid(format!("variant '{}': {e}", v.name)))?;
+            }
+        }
+        Ok(StudyFile {
+            name: raw.name,
+            description: raw.description,
+            rounds: raw.rounds,
+            inherit_host_sysctls: raw.inherit_host_sysctls.unwrap_or(true),
+            cases,
+            variants,
+            source: text.to_string(),
+        })
+    }
+
+    /// Reads and parses a study file.
+    pub fn load(path: &Path, topology: &Topology) -> Result<StudyFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read the study file {}: {e}; see studies/*.toml for examples",
+                path.display()
+            ))
+        })?;
+        StudyFile::parse(&text, topology)
+            .map_err(|e| anyhow::Error::new(e).context(format!("study file {}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ISSUE_EXAMPLE: &str = r#"
+name = "lo MTU"
+[cases]
+transport = ["tcp4"]
+workload = ["stream"]
+size = [65536]
+iterations = 3
+duration = "500ms"
+
+[[variant]]
+name = "default"
+
+[[variant]]
+name = "mtu1500-nooffload"
+lo_mtu = 1500
+lo_offloads = { tso = false, gso = false }
+sysctl = { "net.ipv4.tcp_rmem" = "4096 131072 6291456" }
+"#;
+
+    fn parse(text: &str) -> Result<StudyFile, ConfigError> {
+        StudyFile::parse(text, &Topology::detect())
+    }
+
+    #[test]
+    fn the_issue_example_parses() {
+        let s = parse(ISSUE_EXAMPLE).unwrap();
+        assert_eq!(s.name, "lo MTU");
+        assert_eq!(s.cases.len(), 1);
+        assert_eq!(s.cases[0].size, 65536);
+        assert_eq!(s.cases[0].timing.iterations, 3);
+        assert_eq!(s.variants.len(), 2);
+        let v = &s.variants[1].settings;
+        assert_eq!(v.lo_mtu, Some(1500));
+        assert_eq!(v.lo_offloads.get(&Offload::Tso), Some(&false));
+        assert_eq!(v.sysctls["net.ipv4.tcp_rmem"], "4096 131072 6291456");
+        assert!(s.inherit_host_sysctls);
+    }
+
+    #[test]
+    fn lists_and_scalars_and_units_are_accepted() {
+        let s = parse(
+            r#"
+name = "x"
+[cases]
+transport = "udp4"
+size = [64, "1k"]
+count = 100
+[[variant]]
+name = "a"
+[[variant]]
+name = "b"
+engine = "spin"
+socket = { sndbuf = "1M", notsent_lowat = 16384 }
+lo_qdisc = { kind = "tbf", rate = "10gbit", burst = "256k" }
+sysctl = { "net.unix.max_dgram_qlen" = 512 }
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.cases.len(), 2);
+        assert_eq!(s.cases[1].size, 1024);
+        let b = &s.variants[1];
+        assert_eq!(b.overrides.sndbuf, Some(1 << 20));
+        assert_eq!(b.settings.sysctls["net.unix.max_dgram_qlen"], "512");
+        let q = b.settings.lo_qdisc.as_ref().unwrap();
+        assert_eq!(q.rate_bytes_per_sec, Some(1_250_000_000));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases = "name = \"x\"\n[cases]\ntransport = \"tcp4\"\n";
+        let err = |extra: &str| parse(&format!("{cases}{extra}")).unwrap_err().to_string();
+        assert!(err("").contains("no [[variant]]"));
+        assert!(err("[[variant]]\nname = \"a\"\nlo_mtu = 10\n").contains("at least 68"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\nlo_offloads = { lro = false }\n")
+                .contains("tso, gso, gro")
+        );
+        assert!(err("[[variant]]\nname = \"a\"\nbogus = 1\n").contains("bogus"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\n[[variant]]\nname = \"a\"\n").contains("two variants")
+        );
+        assert!(err("[[variant]]\nname = \"a b\"\n").contains("variant name"));
+        assert!(
+            err("[[variant]]\nname = \"a\"\nsysctl = { \"net/x\" = 1 }\n").contains("sysctl name")
+        );
+        assert!(
+            err("[[variant]]\nname = \"a\"\nlo_qdisc = { kind = \"tbf\" }\n")
+                .contains("needs rate")
+        );
+        assert!(err("[[variant]]\nname = \"a\"\nengine = \"warp\"\n").contains("variant 'a'"));
+    }
+
+    #[test]
+    fn rates_parse_in_tc_units() {
+        assert_eq!(parse_rate("8bit").unwrap(), 1);
+        assert_eq!(parse_rate("10gbit").unwrap(), 1_250_000_000);
+        assert_eq!(parse_rate("100mbps").unwrap(), 100_000_000);
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("0gbit").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+use crate::helpers::{PrivateNet, need_root};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn alias_add_list_probe_del_inside_a_private_namespace() {
+    let test = "alias_add_list_probe_del_inside_a_private_namespace";
+    if !need_root(test) {
+        return;
+    }
+    let Some(net) = PrivateNet::new(test) else {
+        return;
+    };
+    let out = net
+        .loopbench(None)
+        .args(["alias", "add", "127.0.0.9/8"])
+        .assert()
+        .success();
+    let text = stdout(out.get_output());
+    assert!(text.contains("127.0.0.9/8 added to lo"), "{text}");
+    assert!(text.contains("probe: tcp ok, udp ok"), "{text}");
+    for manager in ["netplan", "ifupdown", "systemd-networkd"] {
+        assert!(text.contains(manager), "{text}");
+    }
+    let again = net
+        .loopbench(None)
+        .args(["alias", "add", "127.0.0.9/8"])
+        .assert()
+        .success();
+    assert!(stdout(again.get_output()).contains("was already on lo"));
+    let list = net
+        .loopbench(None)
+        .args(["alias", "list"])
+        .assert()
+        .success();
+    let text = stdout(list.get_output());
+    assert!(
+        text.contains("127.0.0.1/8") && text.contains("127.0.0.9/8"),
+        "{text}"
+    );
+    let json = net
+        .loopbench(None)
+        .args(["alias", "list", "--json"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["address"] == "127.0.0.9" && a["prefix_len"] == 8)
+    );
+    let del = net
+        .loopbench(None)
+        .args(["alias", "del", "127.0.0.9/8"])
+        .assert()
+        .success();
+    assert!(stdout(del.get_output()).contains("deleted from lo"));
+    let list = net
+        .loopbench(None)
+        .args(["alias", "list"])
+        .assert()
+        .success();
+    assert!(!stdout(list.get_output()).contains("127.0.0.9"));
+    let del = net
+        .loopbench(None)
+        .args(["alias", "del", "127.0.0.9/8"])
+        .assert()
+        .success();
+    assert!(stdout(del.get_output()).contains("was not on lo"));
+    // The host's lo never saw it.
+    let host = loopbench::loopback::alias::list().unwrap();
+    assert!(!host.iter().any(|a| a.address.to_string() == "127.0.0.9"));
+}
+
+#[test]
+fn alias_without_cap_net_admin_says_so() {
+    let test = "alias_without_cap_net_admin_says_so";
+    if !need_root(test) {
+        return;
+    }
+    let Some(net) = PrivateNet::new(test) else {
+        return;
+    };
+    let out = net
+        .loopbench(Some((65534, 65534)))
+        .args(["alias", "add", "127.0.0.9"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("needs CAP_NET_ADMIN") && err.contains("sudo"),
+        "{err}"
+    );
+}
+
+#[test]
+fn alias_refuses_addresses_outside_loopback_and_127_0_0_1() {
+    let out = crate::helpers::loopbench()
+        .args(["alias", "add", "10.0.0.1"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("only measures loopback"), "{err}");
+    let out = crate::helpers::loopbench()
+        .args(["alias", "del", "127.0.0.1/8"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("refusing to delete 127.0.0.1"), "{err}");
+}
