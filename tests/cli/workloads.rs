@@ -43,8 +43,12 @@ fn rate_stores_corrected_and_actual_histograms_and_the_schedule() {
         let id = case["case_id"].as_str().unwrap();
         assert!(id.ends_with("-rate5000"), "{id}");
         let s = &case["summary"];
-        assert_eq!(s["latency"]["count"], 600, "{id}");
-        assert_eq!(s["latency_actual"]["count"], 600, "{id}");
+        // Every request is answered or, on UDP, accounted as lost: a parallel test's bulk
+        // traffic can overflow the loopback backlog and drop a datagram on a busy machine.
+        let lost = s["client"]["counters"]["lost"].as_u64().unwrap();
+        assert!(id.starts_with("udp4") || lost == 0, "{id}");
+        assert_eq!(s["latency"]["count"].as_u64().unwrap() + lost, 600, "{id}");
+        assert_eq!(s["latency_actual"]["count"].as_u64().unwrap() + lost, 600, "{id}");
         assert_eq!(s["rate"]["target_per_sec"], 5000.0, "{id}");
         assert_eq!(s["rate"]["sent"], 600, "{id}");
         assert!(
