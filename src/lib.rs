@@ -16,6 +16,7 @@ pub mod extras;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;
+pub mod options;
 pub mod placement;
 pub mod procs;
 pub mod remote;

@@ -1,18 +1,12 @@
-//! Argument groups shared by the subcommands that measure (run, and later suite and study), and
-//! their conversion into a validated [`Matrix`].
+//! Argument groups shared by the subcommands that measure (run, client, server, suite), and
+//! their conversion into [`CaseOptions`], the description suite and study files share.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 
-use crate::error::ConfigError;
-use crate::loopback::addr::{parse_endpoint, parse_ip};
-use crate::matrix::Matrix;
-use crate::placement::Topology;
-use crate::spec::{
-    IterationLength, Placement, Spec, Transport, parse_duration, parse_list, parse_size,
-};
+use super::workload_args::WorkloadArgs;
+use crate::options::{CaseOptions, Values};
 
 /// What to measure: every dimension takes a comma list, and lists expand to a matrix.
 #[derive(Debug, Clone, Args)]
@@ -121,86 +115,43 @@ pub struct OutputArgs {
     pub no_report: bool,
 }
 
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// `5000` is nanoseconds; anything with a unit is a duration (`5us`, `1ms`).
-fn parse_ns(text: &str) -> Result<u64, ConfigError> {
-    match text.trim().parse::<u64>() {
-        Ok(ns) => Ok(ns),
-        Err(_) => parse_duration(text).map(nanos),
-    }
-}
-
-impl CaseArgs {
-    /// Builds the matrix; `timing` fills the template's timing.
-    pub fn matrix(&self, timing: &TimingArgs, topology: &Topology) -> Result<Matrix, ConfigError> {
-        let mut template = Spec::new(Transport::Tcp4);
-        template.port = self.port;
-        template.socket.nodelay = !self.nagle;
-        template.socket.sndbuf = self.sndbuf.as_deref().map(parse_size).transpose()?;
-        template.socket.rcvbuf = self.rcvbuf.as_deref().map(parse_size).transpose()?;
-        template.socket.notsent_lowat = self
-            .notsent_lowat
-            .as_deref()
-            .map(|t| parse_size(t).map(|b| b.min(u32::MAX as usize) as u32))
-            .transpose()?;
-        template.server_delay_ns = self
-            .server_delay
-            .as_deref()
-            .map(parse_ns)
-            .transpose()?
-            .unwrap_or(0);
-        template.server_drop_every = self.server_drop_every;
-        template.timing = timing.timing()?;
-        let placements = match (self.client_cpu, self.server_cpu, &self.placement) {
-            (Some(client), Some(server), _) => vec![Placement::Cpus { client, server }],
-            (_, _, Some(list)) => parse_list(list, str::parse)?,
-            _ => vec![topology.default_placement()],
-        };
-        Ok(Matrix {
-            transports: parse_list(&self.transport, str::parse)?,
-            workloads: parse_list(&self.workload, str::parse)?,
-            engines: parse_list(&self.engine, str::parse)?,
-            placements,
-            sizes: parse_list(&self.size, parse_size)?,
-            response_size: self.response_size.as_deref().map(parse_size).transpose()?,
-            addrs: match &self.addr {
-                Some(list) => parse_list(list, |a| parse_endpoint("--addr", a))?,
-                None => Vec::new(),
-            },
-            client_addr: self
-                .client_addr
-                .as_deref()
-                .map(|a| parse_ip("--client-addr", a))
-                .transpose()?,
-            template,
-        })
-    }
-}
-
-impl TimingArgs {
-    /// The timing these flags describe.
-    pub fn timing(&self) -> Result<crate::spec::Timing, ConfigError> {
-        let length = match self.count {
-            Some(messages) => IterationLength::Count { messages },
-            None => IterationLength::Duration {
-                duration_ns: nanos(parse_duration(&self.duration)?),
-            },
-        };
-        Ok(crate::spec::Timing {
-            warmup_ns: nanos(parse_duration(&self.warmup).or_else(|e| {
-                if self.warmup.trim() == "0" {
-                    Ok(Duration::ZERO)
-                } else {
-                    Err(e)
-                }
-            })?),
-            iterations: self.iterations,
-            length,
-            timeout_ns: nanos(parse_duration(&self.timeout)?),
-            loss_timeout_ns: nanos(parse_duration(&self.loss_timeout)?),
-        })
+/// The case options the measuring flags describe.
+pub fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -> CaseOptions {
+    let text = |s: &Option<String>| s.as_ref().map(Values::text);
+    CaseOptions {
+        note: None,
+        transport: Some(Values::text(&case.transport)),
+        workload: Some(Values::text(&case.workload)),
+        engine: Some(Values::text(&case.engine)),
+        placement: text(&case.placement),
+        client_cpu: case.client_cpu,
+        server_cpu: case.server_cpu,
+        client_cpus: text(&workload.client_cpus),
+        server_cpus: text(&workload.server_cpus),
+        size: Some(Values::text(&case.size)),
+        response_size: text(&case.response_size),
+        addr: text(&case.addr),
+        client_addr: case.client_addr.clone(),
+        port: Some(case.port),
+        sndbuf: text(&case.sndbuf),
+        rcvbuf: text(&case.rcvbuf),
+        notsent_lowat: text(&case.notsent_lowat),
+        nagle: Some(case.nagle),
+        server_delay: text(&case.server_delay),
+        server_drop_every: Some(case.server_drop_every),
+        flows: Some(workload.flows),
+        threads: Some(workload.threads),
+        rate: workload.rate,
+        max_in_flight: workload.max_in_flight,
+        spread: workload.spread.clone(),
+        linger0: Some(workload.linger0),
+        memory_load: workload.memory_load,
+        processes: Some(workload.processes),
+        iterations: Some(timing.iterations),
+        duration: timing.count.is_none().then(|| timing.duration.clone()),
+        count: timing.count,
+        warmup: Some(timing.warmup.clone()),
+        timeout: Some(timing.timeout.clone()),
+        loss_timeout: Some(timing.loss_timeout.clone()),
     }
 }

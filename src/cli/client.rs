@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{CaseArgs, OutputArgs, TimingArgs};
+use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
 use super::run::measure;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
@@ -102,8 +102,7 @@ fn transport_for(target: &str, asked: &str) -> Result<Transport, ConfigError> {
 /// Runs the command.
 pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let mut matrix = args.case.matrix(&args.timing, &topology)?;
-    args.workload.apply(&mut matrix)?;
+    let mut matrix = case_options(&args.case, &args.timing, &args.workload).matrix(&topology)?;
     matrix.transports = vec![transport_for(&args.connect, &args.case.transport)?];
     matrix.addrs.clear();
     let t = &mut matrix.template;
@@ -127,7 +126,7 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         .map(unescape)
         .transpose()?;
     let mut specs = matrix.expand()?;
-    WorkloadArgs::fit(&mut specs);
+    crate::options::fit(&mut specs);
     if let Some(req) = &matrix.template.extras.request {
         for s in &mut specs {
             s.size = req.len();

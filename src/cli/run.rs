@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::args::{CaseArgs, OutputArgs, TimingArgs};
+use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
 use super::output::print;
 use super::progress::Progress;
 use super::workload_args::WorkloadArgs;
@@ -54,10 +54,7 @@ pub struct RunArgs {
 /// Runs the command.
 pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let mut matrix = args.case.matrix(&args.timing, &topology)?;
-    args.workload.apply(&mut matrix)?;
-    let mut specs = matrix.expand()?;
-    WorkloadArgs::fit(&mut specs);
+    let specs = case_options(&args.case, &args.timing, &args.workload).specs(&topology)?;
     measure(specs, &args.output, args.json, command_line)
 }
 

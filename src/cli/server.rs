@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{CaseArgs, TimingArgs};
+use super::args::{CaseArgs, TimingArgs, case_options};
 use super::interrupt;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
@@ -52,9 +52,8 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
     let session: Session = match &args.session_json {
         Some(json) => serde_json::from_str(json).context("reading --session-json")?,
         None => {
-            let mut matrix = args.case.matrix(&args.timing, &topology)?;
-            args.workload.apply(&mut matrix)?;
-            let mut specs = matrix.expand()?;
+            let mut specs =
+                case_options(&args.case, &args.timing, &args.workload).specs(&topology)?;
             if specs.len() != 1 {
                 return Err(ConfigError::Invalid(format!(
                     "a server serves one case, but the flags describe {}; give one value per dimension",

@@ -1,12 +1,7 @@
-//! Flags of the multi-flow, `rate`, `crr`, interference and process options, applied on top of
-//! the matrix that [`CaseArgs`](super::args::CaseArgs) builds.
+//! Flags of the multi-flow, `rate`, `crr`, interference and process options; they become part of
+//! the [`CaseOptions`](crate::options::CaseOptions) with the other measuring flags.
 
 use clap::Args;
-
-use crate::error::ConfigError;
-use crate::matrix::Matrix;
-use crate::placement::parse_cpu_list;
-use crate::spec::{Placement, Spec, Transport, Workload};
 
 /// Flows, threads, CPU lists, and the options of the rate and crr workloads.
 #[derive(Debug, Clone, Args)]
@@ -45,55 +40,4 @@ pub struct WorkloadArgs {
     /// Run the server side as a separate process (`loopbench server`) instead of a thread.
     #[arg(long)]
     pub processes: bool,
-}
-
-fn cpus(flag: &str, text: &str) -> Result<Vec<usize>, ConfigError> {
-    parse_cpu_list(text)
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| {
-            ConfigError::Invalid(format!("{flag} {text}: write CPU ids like 0,1 or 0-3"))
-        })
-}
-
-impl WorkloadArgs {
-    /// Applies these flags to every case of `matrix`.
-    pub fn apply(&self, matrix: &mut Matrix) -> Result<(), ConfigError> {
-        let t = &mut matrix.template;
-        t.flows = self.flows;
-        t.threads = self.threads;
-        t.extras.rate_per_sec = self.rate.unwrap_or(0);
-        t.extras.max_in_flight = self.max_in_flight.unwrap_or(0);
-        t.extras.spread = self.spread.as_deref().map(str::parse).transpose()?;
-        t.extras.linger0 = self.linger0;
-        t.extras.memory_load_cpu = self.memory_load;
-        t.extras.processes = self.processes;
-        if let (Some(c), Some(s)) = (&self.client_cpus, &self.server_cpus) {
-            matrix.placements = vec![Placement::from_lists(
-                &cpus("--client-cpus", c)?,
-                &cpus("--server-cpus", s)?,
-            )?];
-        }
-        Ok(())
-    }
-
-    /// In a matrix that mixes workloads, `--rate` goes to the rate cases and `--spread`/
-    /// `--linger0` to the crr cases over TCP; alone, a misplaced option is still refused.
-    pub fn fit(specs: &mut [Spec]) {
-        let has = |w: Workload| specs.iter().any(|s| s.workload == w);
-        let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
-        for s in specs.iter_mut() {
-            if rate && s.workload != Workload::Rate {
-                s.extras.rate_per_sec = 0;
-                s.extras.max_in_flight = 0;
-            }
-            let crr_tcp = s.workload == Workload::Crr
-                && matches!(s.transport, Transport::Tcp4 | Transport::Tcp6);
-            if crr && !crr_tcp {
-                s.extras.linger0 = false;
-                if s.transport != Transport::Tcp4 || s.workload != Workload::Crr {
-                    s.extras.spread = None;
-                }
-            }
-        }
-    }
 }

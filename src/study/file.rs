@@ -26,11 +26,11 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::cases::{CasesToml, Size, cases, u32_size};
 use super::settings::{CaseOverrides, Variant, VariantSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::loopback::offload::Offload;
 use crate::loopback::qdisc::QdiscSpec;
+use crate::options::{CaseOptions, Scalar as Size};
 use crate::placement::Topology;
 use crate::spec::Spec;
 
@@ -104,9 +104,15 @@ struct StudyToml {
     description: Option<String>,
     rounds: Option<u32>,
     inherit_host_sysctls: Option<bool>,
-    cases: CasesToml,
+    cases: CaseOptions,
     #[serde(default)]
     variant: Vec<VariantToml>,
+}
+
+/// A size that must fit 32 bits (qdisc parameters, TCP_NOTSENT_LOWAT).
+fn u32_size(s: &Size) -> Result<u32, ConfigError> {
+    let b = s.bytes()?;
+    u32::try_from(b).map_err(|_| ConfigError::BadSize(format!("{b} (above 4 GiB)")))
 }
 
 fn invalid(msg: String) -> ConfigError {
@@ -271,7 +277,7 @@ impl StudyFile {
                     .into(),
             ));
         }
-        let cases = cases(&raw.cases, topology)?;
+        let cases = raw.cases.specs(topology)?;
         let mut variants = Vec::new();
         for v in raw.variant {
             if v.name.trim().is_empty()

@@ -12,7 +12,6 @@
 //! - [`record`]: study.json and variant.json
 //! - [`report`]: the comparison report, with [`plot`] for its charts
 
-pub mod cases;
 pub mod execute;
 pub mod file;
 pub mod hostcheck;

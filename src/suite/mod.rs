@@ -18,18 +18,15 @@
 //! Adding a workload to a suite (a `stream` size sweep, a `crr` case) is one more `[[cases]]`
 //! table: the values are parsed by the same code as the command line's flags.
 
-mod entry;
-
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::error::UsageError;
-use crate::matrix::Matrix;
+use crate::error::{ConfigError, UsageError};
+use crate::options::CaseOptions;
 use crate::placement::Topology;
 use crate::spec::Spec;
-use entry::Entry;
 
 /// The built-in suites, in order of size: name and TOML text.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -46,8 +43,8 @@ pub const DEFAULT_SUITE: &str = "quick";
 struct SuiteFile {
     description: Option<String>,
     #[serde(default)]
-    defaults: Entry,
-    cases: Vec<Entry>,
+    defaults: CaseOptions,
+    cases: Vec<CaseOptions>,
 }
 
 /// A parsed suite.
@@ -57,8 +54,8 @@ pub struct Suite {
     pub name: String,
     /// What it answers, from the file.
     pub description: String,
-    defaults: Entry,
-    entries: Vec<Entry>,
+    defaults: CaseOptions,
+    entries: Vec<CaseOptions>,
 }
 
 /// The cases of a suite on this machine.
@@ -134,16 +131,20 @@ impl Suite {
             entries: file.cases,
         };
         for i in 0..suite.entries.len() {
-            suite.entry_matrix(i, &Topology::default())?.expand()?;
+            suite.entry_specs(i, &Topology::default())?;
         }
         Ok(suite)
     }
 
-    fn entry_matrix(&self, i: usize, topology: &Topology) -> Result<Matrix> {
-        self.entries[i]
-            .over(&self.defaults)
-            .matrix(topology)
-            .with_context(|| format!("[[cases]] table {}", i + 1))
+    fn entry_specs(&self, i: usize, topology: &Topology) -> Result<Vec<Spec>> {
+        let options = self.entries[i].over(&self.defaults);
+        let specs = match options.transport {
+            None => Err(ConfigError::Invalid(
+                "a [[cases]] table needs a transport (or one in [defaults])".into(),
+            )),
+            Some(_) => options.specs(topology),
+        };
+        specs.with_context(|| format!("[[cases]] table {}", i + 1))
     }
 
     /// The notes of the `[[cases]]` tables that have one.
@@ -155,8 +156,7 @@ impl Suite {
     pub fn expand(&self, topology: &Topology) -> Result<Expanded> {
         let mut out = Expanded::default();
         for i in 0..self.entries.len() {
-            let matrix = self.entry_matrix(i, topology)?;
-            for spec in matrix.expand()? {
+            for spec in self.entry_specs(i, topology)? {
                 spec.validate().with_context(|| {
                     format!("[[cases]] table {}: case {}", i + 1, spec.case_id())
                 })?;

@@ -351,12 +351,14 @@ mod tests {
     fn datagram_losses_are_counted_exactly_and_never_hang() {
         let mut spec = Spec::new(Transport::Udp4);
         spec.server_drop_every = 10;
-        spec.timing.loss_timeout_ns = 2_000_000;
+        spec.timing.loss_timeout_ns = 30_000_000;
         let (client, server) = run_pair(&spec, 200);
-        // Requests 10, 20, ..., 200 are dropped by the server: 20 of 200.
-        assert_eq!(client.counters.lost, 20);
-        assert_eq!(client.counters.messages, 180);
-        assert_eq!(client.latency.unwrap().len(), 180);
+        // Requests 10, 20, ..., 200 are dropped by the server: 20 of 200. On a loaded machine an
+        // answer may also come after the loss timeout: it is counted lost, then late.
+        let c = client.counters;
+        assert_eq!(c.lost - c.late, 20, "{c:?}");
+        assert_eq!(c.messages + c.lost, 200, "{c:?}");
+        assert_eq!(client.latency.unwrap().len() as u64, c.messages);
         assert_eq!(server.counters.dropped_on_purpose, 20);
         assert_eq!(server.counters.lost, 0, "no request was lost on the way");
     }

@@ -48,7 +48,11 @@ fn rate_stores_corrected_and_actual_histograms_and_the_schedule() {
         let lost = s["client"]["counters"]["lost"].as_u64().unwrap();
         assert!(id.starts_with("udp4") || lost == 0, "{id}");
         assert_eq!(s["latency"]["count"].as_u64().unwrap() + lost, 600, "{id}");
-        assert_eq!(s["latency_actual"]["count"].as_u64().unwrap() + lost, 600, "{id}");
+        assert_eq!(
+            s["latency_actual"]["count"].as_u64().unwrap() + lost,
+            600,
+            "{id}"
+        );
         assert_eq!(s["rate"]["target_per_sec"], 5000.0, "{id}");
         assert_eq!(s["rate"]["sent"], 600, "{id}");
         assert!(
