@@ -714,7 +714,9 @@ mod tests {
                     out.throughput.bytes, got.bytes_received,
                     "{t} {e}: counted at the receiver"
                 );
-                assert!(out.throughput.elapsed_ns > 0, "{t} {e}");
+                // Two receptions make a span (a spinning UDP sender on a loaded machine can fill
+                // the receive queue before the receiver first runs).
+                assert!(got.messages < 2 || out.throughput.elapsed_ns > 0, "{t} {e}: {got:?}");
                 let sliced: u64 = out.server.slices.iter().map(|s| s.bytes).sum();
                 assert_eq!(sliced, got.bytes_received, "{t} {e}");
             }
