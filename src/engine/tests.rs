@@ -167,9 +167,14 @@ fn rate_over_udp_reports_requests_the_server_drops_exactly() {
         s.timing.loss_timeout_ns = 300_000_000;
         let out = run(&s, 300);
         let sched = out.schedule.unwrap();
-        assert_eq!(sched.lost, 30, "{e}");
-        assert_eq!(sched.completed, 270, "{e}");
-        assert_eq!(out.server.counters.dropped_on_purpose, 30, "{e}");
+        let srv = out.server.counters;
+        assert_eq!(srv.dropped_on_purpose, 30, "{e}");
+        // Every loss is accounted for: the 30 dropped on purpose, plus (only when parallel bulk
+        // traffic overflows the kernel's loopback backlog) requests that never reached the
+        // server and answers that never reached the client.
+        let lost_on_the_way = srv.lost + (srv.messages - sched.completed);
+        assert_eq!(sched.lost, 30 + lost_on_the_way, "{e}: {sched:?} {srv:?}");
+        assert_eq!(sched.completed + sched.lost, 300, "{e}");
     }
 }
 
