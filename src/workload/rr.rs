@@ -358,7 +358,7 @@ mod tests {
         let c = client.counters;
         assert_eq!(c.lost - c.late, 20, "{c:?}");
         assert_eq!(c.messages + c.lost, 200, "{c:?}");
-        assert_eq!(client.latency.unwrap().len() as u64, c.messages);
+        assert_eq!(client.latency.unwrap().len(), c.messages);
         assert_eq!(server.counters.dropped_on_purpose, 20);
         assert_eq!(server.counters.lost, 0, "no request was lost on the way");
     }
