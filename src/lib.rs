@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+pub mod ab;
+pub mod compare;
 pub mod engine;
 pub mod environment;
 pub mod error;

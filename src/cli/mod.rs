@@ -1,7 +1,10 @@
 //! The command line: clap definitions and one file per subcommand. `main.rs` only calls
 //! [`main_with_args`].
 
+mod ab;
 mod args;
+mod baseline;
+mod compare;
 mod iface;
 mod interrupt;
 mod output;
@@ -28,10 +31,15 @@ pub struct Cli {
 enum Command {
     Run(Box<run::RunArgs>),
     Iface(iface::IfaceArgs),
+    Compare(Box<compare::CompareArgs>),
+    Baseline(baseline::BaselineArgs),
+    Ab(Box<ab::AbArgs>),
 }
 
 /// Exit code when a case failed (its results, and every other case's, are still written).
 pub const EXIT_CASE_FAILED: u8 = 1;
+/// Exit code of `compare` and `ab` when the gate finds a regression.
+pub const EXIT_REGRESSION: u8 = 1;
 /// Exit code for anything the user can fix: bad flags, bad addresses, ports in use.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code after Ctrl-C or SIGTERM.
@@ -59,6 +67,9 @@ where
     let result = match cli.command {
         Command::Run(a) => run::execute(*a, command_line),
         Command::Iface(a) => iface::execute(a),
+        Command::Compare(a) => compare::execute(*a),
+        Command::Baseline(a) => baseline::execute(a),
+        Command::Ab(a) => ab::execute(*a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,110 @@
+//! The terminal table: one block per case, one row per metric, then unmatched cases,
+//! environment differences, warnings and the verdict line.
+
+use super::{change, columns, interval, iterations, method, p_holm, summary, unit_label, value};
+use crate::compare::Comparison;
+use crate::compare::gate::Verdict;
+
+/// Renders the comparison for a terminal.
+pub fn render(c: &Comparison) -> String {
+    let mut out = String::new();
+    for (side, runs) in [("base", &c.base), ("new", &c.new)] {
+        let load: Vec<String> = runs
+            .iter()
+            .filter_map(|r| r.loadavg_1m.map(|l| format!("{l:.1}")))
+            .collect();
+        out.push_str(&format!(
+            "{side}: {} run(s), {}{}\n",
+            runs.len(),
+            runs.first().map_or("-".into(), |r| r.tool.clone()),
+            if load.is_empty() {
+                String::new()
+            } else {
+                format!(", load {}", load.join("/"))
+            }
+        ));
+    }
+    out.push('\n');
+    let mut rows = vec![
+        [
+            "case / metric",
+            "n",
+            "base",
+            "new",
+            "change",
+            "95% CI",
+            "p (Holm)",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let ci_header = format!("{:.0}% CI", c.config.confidence * 100.0);
+    rows[0][5] = ci_header;
+    let mut notes = Vec::new();
+    for case in &c.cases {
+        let title = if case.base_case == case.new_case {
+            case.new_case.to_string()
+        } else {
+            format!("{} → {}", case.base_case, case.new_case)
+        };
+        rows.push(vec![title.clone()]);
+        for m in &case.metrics {
+            let verdict = match m.verdict {
+                Verdict::Regression | Verdict::Improvement => {
+                    format!(
+                        "{} (beyond ±{:.0}%)",
+                        m.verdict.label(),
+                        m.threshold * 100.0
+                    )
+                }
+                v => v.label().to_string(),
+            };
+            rows.push(vec![
+                format!("  {} {}", m.metric, unit_label(m.unit)),
+                iterations(m),
+                value(m.unit, m.base.median),
+                value(m.unit, m.new.median),
+                m.ratio.map_or("-".into(), |e| change(e.point)),
+                interval(m),
+                p_holm(m),
+                verdict,
+            ]);
+            if matches!(m.verdict, Verdict::Inconclusive) {
+                notes.push(format!("{title} {}: {}", m.metric, m.reason));
+            }
+        }
+        notes.extend(case.notes.iter().map(|n| format!("{title}: {n}")));
+    }
+    out.push_str(&columns(
+        &rows,
+        &[false, true, true, true, true, false, true, false],
+    ));
+    let mut section = |title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            out.push_str(&format!("\n{title}:\n"));
+            for l in lines {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+    };
+    section("Notes", notes);
+    section(
+        "Only in base (not compared)",
+        c.only_in_base.iter().map(|id| id.to_string()).collect(),
+    );
+    section(
+        "Only in new (not compared)",
+        c.only_in_new.iter().map(|id| id.to_string()).collect(),
+    );
+    section(
+        "Environment differences (base → new)",
+        c.environment
+            .iter()
+            .map(|d| format!("{}: {} → {}", d.setting, d.base, d.new))
+            .collect(),
+    );
+    section("Warnings", c.warnings.clone());
+    out.push_str(&format!("\nMethod: {}\n\n{}\n", method(c), summary(c)));
+    out
+}
