@@ -16,6 +16,7 @@ pub mod error;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;
+pub mod pair;
 pub mod placement;
 pub mod report;
 pub mod runner;

@@ -107,7 +107,7 @@ extern "C" fn ignore_kick(_: libc::c_int) {}
 
 /// Installs the no-op kick handler (once per process), without SA_RESTART so blocked system
 /// calls return EINTR.
-fn install_kick_handler() {
+pub(crate) fn install_kick_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: a zeroed sigaction with a valid handler and empty mask is a valid argument;
@@ -122,7 +122,7 @@ fn install_kick_handler() {
     });
 }
 
-fn kick(handle: &JoinHandle<()>) {
+pub(crate) fn kick(handle: &JoinHandle<()>) {
     use std::os::unix::thread::JoinHandleExt;
     // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
     // even if it already exited; pthread_kill on such a thread is defined.
