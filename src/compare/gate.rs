@@ -1,7 +1,8 @@
 //! The verdict: a change is a **regression** only if it is statistically significant (one-sided
 //! Mann–Whitney U, Holm-corrected over every gated metric of every case) AND its bootstrap
 //! confidence interval of the ratio of medians lies entirely beyond the metric's noise
-//! threshold. **Improvement** is the mirror image. Otherwise **no change**, or **inconclusive**
+//! threshold t, taken as a factor: above 1+t for a worse latency, below 1/(1+t) for a worse
+//! throughput. **Improvement** is the mirror image. Otherwise **no change**, or **inconclusive**
 //! when a side has fewer than the minimum number of iterations. Metrics that are not gated are
 //! reported with their interval but get no verdict.
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::{Gating, Metric, Thresholds, Unit};
 use super::stats::{
-    Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, ratio_of_medians_with,
+    Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, ratio_of_medians_clustered,
 };
 
 /// Default confidence level of the intervals.
@@ -83,8 +84,11 @@ impl Verdict {
 /// One side's values of one metric: one per iteration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Samples {
-    /// The per-iteration values.
+    /// The per-iteration values, run after run.
     pub values: Vec<f64>,
+    /// How many of `values` each run contributed, in order (empty: one run). The bootstrap
+    /// resamples runs first, then iterations within them.
+    pub runs: Vec<usize>,
     /// The fewest latency samples any of these iterations holds.
     pub min_latency_count: u64,
 }
@@ -113,6 +117,23 @@ pub struct SideStats {
     pub min: f64,
     /// Largest iteration value.
     pub max: f64,
+}
+
+impl Samples {
+    /// The values split into their runs.
+    pub fn clusters(&self) -> Vec<&[f64]> {
+        let mut out = Vec::new();
+        let mut rest = self.values.as_slice();
+        for &n in &self.runs {
+            let (head, tail) = rest.split_at(n.min(rest.len()));
+            out.push(head);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            out.push(rest);
+        }
+        out
+    }
 }
 
 impl SideStats {
@@ -224,7 +245,8 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
     let seed = config
         .seed
         .wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    match ratio_of_medians_with(b, n, config.confidence, seed, config.resamples) {
+    let (bc, nc) = (input.base.clusters(), input.new.clusters());
+    match ratio_of_medians_clustered(&bc, &nc, config.confidence, seed, config.resamples) {
         Ok(e) => r.ratio = Some(e),
         Err(e) => {
             r.verdict = Verdict::Inconclusive;
@@ -284,7 +306,9 @@ fn decide(r: &mut MetricResult, alpha: f64) {
     };
     let ci = e.confidence_interval;
     let t = r.threshold;
-    let (up, down) = (ci.lower_bound > 1.0 + t, ci.upper_bound < 1.0 - t);
+    // The threshold is a factor, the same both ways: ×1.05 up or ÷1.05 down. So a comparison
+    // that is a regression one way round is an improvement the other way round.
+    let (up, down) = (ci.lower_bound > 1.0 + t, ci.upper_bound < 1.0 / (1.0 + t));
     let (worse_beyond, better_beyond) = if r.metric.lower_is_better() {
         (up, down)
     } else {
@@ -333,8 +357,48 @@ mod tests {
     fn samples(values: &[f64], count: u64) -> Samples {
         Samples {
             values: values.to_vec(),
+            runs: Vec::new(),
             min_latency_count: count,
         }
+    }
+
+    #[test]
+    fn samples_split_into_their_runs() {
+        let s = Samples {
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            runs: vec![2, 3],
+            min_latency_count: 0,
+        };
+        assert_eq!(s.clusters(), vec![&[1.0, 2.0][..], &[3.0, 4.0, 5.0][..]]);
+        assert_eq!(samples(&[1.0, 2.0], 0).clusters(), vec![&[1.0, 2.0][..]]);
+    }
+
+    #[test]
+    fn a_shift_carried_by_one_slow_run_is_not_a_regression() {
+        // NEW's second run is 30 % slower as a whole (e.g. a noisy neighbour during it): the
+        // rank test finds the pooled values significantly larger, but resampling runs shows the
+        // interval is far too wide to call a regression.
+        let base = Samples {
+            values: [around(100.0, 6), around(100.0, 6)].concat(),
+            runs: vec![6, 6],
+            min_latency_count: 10,
+        };
+        let new = Samples {
+            values: [around(101.0, 6), around(130.0, 6)].concat(),
+            runs: vec![6, 6],
+            min_latency_count: 10,
+        };
+        let r = evaluate(
+            &[MetricInput {
+                metric: Metric::P50,
+                unit: Unit::Nanoseconds,
+                base,
+                new,
+            }],
+            &GateConfig::default(),
+        );
+        assert!(r[0].p_regression_holm.unwrap() <= 0.05, "{r:?}");
+        assert_eq!(r[0].verdict, Verdict::NoChange, "{r:?}");
     }
 
     /// `n` values around `center` with a ±1 % deterministic spread.
@@ -396,6 +460,17 @@ mod tests {
             &config,
         );
         assert_eq!(r[0].verdict, Verdict::Regression, "{r:?}");
+    }
+
+    #[test]
+    fn swapping_the_sides_turns_a_regression_into_an_improvement() {
+        // 5.2 % slower: beyond ×1.05 one way; the other way −4.9 %, beyond ÷1.05 (−4.8 %).
+        let (b, n) = (vec![100.0; 12], vec![105.2; 12]);
+        assert_eq!(
+            one(Metric::P50, b.clone(), n.clone()).verdict,
+            Verdict::Regression
+        );
+        assert_eq!(one(Metric::P50, n, b).verdict, Verdict::Improvement);
     }
 
     #[test]

@@ -124,6 +124,8 @@ pub struct PooledCase<'a> {
     pub spec: &'a Spec,
     /// Every measured iteration, run after run.
     pub iterations: Vec<&'a IterationRecord>,
+    /// How many of `iterations` each run contributed, in order.
+    pub per_run: Vec<usize>,
     /// Runs that hold the case.
     pub runs: usize,
     /// Errors recorded for the case, with the run they come from.
@@ -151,12 +153,14 @@ pub fn pool(side: &Side) -> BTreeMap<CaseId, PooledCase<'_>> {
                 .or_insert_with(|| PooledCase {
                     spec: &case.spec,
                     iterations: Vec::new(),
+                    per_run: Vec::new(),
                     runs: 0,
                     errors: Vec::new(),
                     lengths: Vec::new(),
                 });
             p.runs += 1;
             p.iterations.extend(case.iterations.iter());
+            p.per_run.push(case.iterations.len());
             p.errors.extend(
                 case.errors
                     .iter()

@@ -192,12 +192,19 @@ fn match_cases(
 
 fn samples(case: &PooledCase<'_>, metric: Metric) -> Samples {
     let workload = case.spec.workload;
+    let mut values = Vec::new();
+    let mut runs = Vec::new();
+    let mut rest = case.iterations.as_slice();
+    for &n in &case.per_run {
+        let (run, tail) = rest.split_at(n);
+        let before = values.len();
+        values.extend(run.iter().filter_map(|it| metric.value(it, workload)));
+        runs.push(values.len() - before);
+        rest = tail;
+    }
     Samples {
-        values: case
-            .iterations
-            .iter()
-            .filter_map(|it| metric.value(it, workload))
-            .collect(),
+        values,
+        runs,
         min_latency_count: case
             .iterations
             .iter()

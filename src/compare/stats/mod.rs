@@ -7,7 +7,8 @@
 //!
 //! - [`ratio_of_medians`]`(base, new, confidence, seed) -> Result<`[`Estimate`]`>`: the ratio
 //!   median(NEW)/median(BASE) with a percentile-bootstrap confidence interval
-//!   ([`DEFAULT_RESAMPLES`] resamples; [`ratio_of_medians_with`] takes the count).
+//!   ([`DEFAULT_RESAMPLES`] resamples; [`ratio_of_medians_with`] takes the count, and
+//!   [`ratio_of_medians_clustered`] resamples runs first, then iterations within them).
 //! - [`mann_whitney_u`]`(base, new, `[`Alternative`]`) -> Result<`[`MannWhitney`]`>`: the
 //!   one-sided rank-sum test; exact without ties for up to [`EXACT_MAX_N`] values per side,
 //!   otherwise the normal approximation with tie and continuity correction.
@@ -22,7 +23,9 @@ mod mann_whitney;
 
 use serde::{Deserialize, Serialize};
 
-pub use bootstrap::{DEFAULT_RESAMPLES, ratio_of_medians, ratio_of_medians_with};
+pub use bootstrap::{
+    DEFAULT_RESAMPLES, ratio_of_medians, ratio_of_medians_clustered, ratio_of_medians_with,
+};
 pub use holm::holm;
 pub use mann_whitney::{
     Alternative, EXACT_MAX_N, MannWhitney, MwuMethod, mann_whitney_u, min_attainable_p,
