@@ -18,17 +18,19 @@ use crate::spec::CaseId;
 pub const METHOD: &str = "\
 Method: the sample unit is one iteration (a fresh connection pair, interleaved with the other \
 cases), never an individual request (those are autocorrelated). Each side may pool several runs; \
-cases are matched by case id. For each case and metric (p50, p99, p99.9, throughput = msgs/s for \
-rr, bytes/s for stream) the gate computes the ratio of medians NEW/BASE with a percentile-bootstrap \
-confidence interval (default 95 %, 10000 resamples, seeded) and a one-sided Mann-Whitney U test in \
-each direction (exact without ties up to 50 iterations per side, else the normal approximation with \
-tie and continuity correction). Holm's correction spans every gated metric of every case (family-wise \
-alpha, default 0.05). A change is a REGRESSION only if it is significant AND its interval lies \
-entirely beyond the noise threshold (default 5 % for p50 and throughput, 10 % for p99); the same in \
-the other direction is an improvement; anything else is no change. p99 is gated only when every \
-iteration holds at least 100k samples; p99.9 is reported, never gated. With fewer than \
---min-iterations (default 5) iterations on a side a gated metric is inconclusive (exit 0, with a \
-note).";
+cases are matched by case id (or --pair). For each case and metric (p50, p99, p99.9, throughput = \
+msgs/s for rr, bytes/s for stream) the gate computes the ratio of medians NEW/BASE with a \
+percentile-bootstrap confidence interval (default 95 %, 10000 resamples, seeded; runs are resampled \
+first, then iterations within them, so a run that was slow as a whole widens the interval instead \
+of passing for a change) and a one-sided Mann-Whitney U test in each direction (exact without ties \
+up to 50 iterations per side, else the normal approximation with tie and continuity correction). \
+Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
+change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
+threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \
+x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change. \
+p99 is gated only when every iteration holds at least 100k samples; p99.9 is reported, never \
+gated. With fewer than --min-iterations (default 5) iterations on a side a gated metric is \
+inconclusive (exit 0, with a note).";
 
 /// Compare two sets of runs and decide whether NEW regressed against BASE.
 #[derive(Debug, Args)]

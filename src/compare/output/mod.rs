@@ -107,10 +107,11 @@ pub fn method(c: &Comparison) -> String {
     use super::metric::Metric::*;
     format!(
         "Sample unit: one iteration. Ratio of medians NEW/BASE with a {:.0}% percentile-bootstrap interval \
-         ({} resamples, seed {}); one-sided Mann–Whitney U per direction, Holm-corrected over {} gated \
-         comparisons at α = {}. A regression must be significant AND its interval must lie entirely beyond \
-         the noise threshold ({}, {}, {}; p99 gated only with ≥100k samples per iteration; p99.9 reported \
-         only). Fewer than {} iterations per side: inconclusive.",
+         ({} resamples, seed {}; runs resampled first, then their iterations); one-sided Mann–Whitney U per \
+         direction, Holm-corrected over {} gated comparisons at α = {}. A regression must be significant AND \
+         its interval must lie entirely beyond the noise threshold, a factor both ways ({}, {}, {}; p99 \
+         gated only with ≥100k samples per iteration; p99.9 reported only). Fewer than {} iterations per \
+         side: inconclusive.",
         g.confidence * 100.0,
         g.resamples,
         g.seed,
