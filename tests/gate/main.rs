@@ -158,16 +158,17 @@ fn describe(m: &Value) -> String {
     )
 }
 
-/// `loopbench compare` of an ab session's sides, swapped (NEW as base): the mirror image.
-fn compare_swapped(session: &Path) -> (i32, Value) {
-    let out = Command::new(LB)
-        .arg("compare")
-        .arg(session.join("new"))
-        .arg(session.join("base"))
-        .args(["--format", "json"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
+/// `loopbench compare BASE NEW --format json [--pair A=B]`: its exit code and comparison.
+fn compare_json(base: &Path, new: &Path, pair: Option<(&CaseId, &CaseId)>) -> (i32, Value) {
+    let mut cmd = Command::new(LB);
+    cmd.arg("compare")
+        .arg(base)
+        .arg(new)
+        .args(["--format", "json"]);
+    if let Some((a, b)) = pair {
+        cmd.arg("--pair").arg(format!("{a}={b}"));
+    }
+    let out = cmd.timeout(Duration::from_secs(120)).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
@@ -259,24 +260,6 @@ fn calibrate_p50_ns(results: &Path) -> f64 {
     p50[p50.len() / 2]
 }
 
-/// `loopbench compare RUN RUN --pair A=B` on one run that holds both cases.
-fn compare_cases(run: &Path, base: &CaseId, new: &CaseId) -> (i32, Value) {
-    let out = Command::new(LB)
-        .arg("compare")
-        .arg(run)
-        .arg(run)
-        .arg("--pair")
-        .arg(format!("{base}={new}"))
-        .args(["--format", "json"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
-    )
-}
-
 #[test]
 fn a_server_delay_of_ten_percent_is_a_p50_regression_and_its_removal_an_improvement() {
     let _lock = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
@@ -292,9 +275,9 @@ fn a_server_delay_of_ten_percent_is_a_p50_regression_and_its_removal_an_improvem
         let (base, new) = (tcp_rr(0, 20, ITERATION), tcp_rr(delay, 20, ITERATION));
         let (base_id, new_id) = (base.case_id(), new.case_id());
         let (run, _) = interleaved_run(dir.path(), vec![base, new]);
-        let (code, forward) = compare_cases(&run, &base_id, &new_id);
+        let (code, forward) = compare_json(&run, &run, Some((&base_id, &new_id)));
         let m = metric(&forward, "p50");
-        let (back_code, backward) = compare_cases(&run, &new_id, &base_id);
+        let (back_code, backward) = compare_json(&run, &run, Some((&new_id, &base_id)));
         Attempt {
             caught: m["verdict"] == "regression" && code == 1,
             reversed: metric(&backward, "p50")["verdict"] == "improvement" && back_code == 0,
@@ -358,7 +341,9 @@ fn a_loopback_with_mtu_1500_and_no_offloads_is_a_throughput_regression() {
                 env.contains("lo MTU") && env.contains("1500"),
                 "the MTU difference is listed: {env}"
             );
-            let (code, swapped) = compare_swapped(&out.session);
+            // The same data the other way round: NEW as the base.
+            let (code, swapped) =
+                compare_json(&out.session.join("new"), &out.session.join("base"), None);
             Attempt {
                 caught: t["verdict"] == "regression" && out.code == 1,
                 reversed: metric(&swapped, "throughput")["verdict"] == "improvement" && code == 0,

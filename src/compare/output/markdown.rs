@@ -1,7 +1,7 @@
 //! Markdown for a CI job summary or a pull-request comment: the verdict first, then one table
 //! row per metric, then what the reader must know (unmatched cases, environment, method).
 
-use super::{change, interval, iterations, method, p_holm, summary, unit_label, value};
+use super::{change, interval, iterations, method, p_holm, summary, trailer, unit_label, value};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -88,22 +88,9 @@ pub fn render(c: &Comparison) -> String {
         })
         .collect();
     list("Notes", notes);
-    list(
-        "Only in base (not compared)",
-        c.only_in_base.iter().map(|id| format!("`{id}`")).collect(),
-    );
-    list(
-        "Only in new (not compared)",
-        c.only_in_new.iter().map(|id| format!("`{id}`")).collect(),
-    );
-    list(
-        "Environment differences (base → new)",
-        c.environment
-            .iter()
-            .map(|d| format!("{}: `{}` → `{}`", d.setting, d.base, d.new))
-            .collect(),
-    );
-    list("Warnings", c.warnings.clone());
+    for (title, items) in trailer(c, |t| format!("`{t}`")) {
+        list(title, items);
+    }
     out.push_str(&format!(
         "\n<details><summary>Method</summary>\n\n{}\n\n</details>\n\n{}\n",
         method(c),

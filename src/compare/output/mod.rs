@@ -124,6 +124,24 @@ pub fn method(c: &Comparison) -> String {
     )
 }
 
+/// The lists after the table, titled: unmatched cases, environment differences, warnings. `code`
+/// marks up an id or a value (backticks in markdown, nothing on a terminal).
+pub fn trailer(c: &Comparison, code: fn(&str) -> String) -> Vec<(&'static str, Vec<String>)> {
+    let ids = |v: &[crate::spec::CaseId]| v.iter().map(|id| code(id.as_str())).collect();
+    vec![
+        ("Only in base (not compared)", ids(&c.only_in_base)),
+        ("Only in new (not compared)", ids(&c.only_in_new)),
+        (
+            "Environment differences (base → new)",
+            c.environment
+                .iter()
+                .map(|d| format!("{}: {} → {}", d.setting, code(&d.base), code(&d.new)))
+                .collect(),
+        ),
+        ("Warnings", c.warnings.clone()),
+    ]
+}
+
 /// The final line: counts and pass/fail.
 pub fn summary(c: &Comparison) -> String {
     let k = &c.counts;

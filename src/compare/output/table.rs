@@ -1,7 +1,9 @@
 //! The terminal table: one block per case, one row per metric, then unmatched cases,
 //! environment differences, warnings and the verdict line.
 
-use super::{change, columns, interval, iterations, method, p_holm, summary, unit_label, value};
+use super::{
+    change, columns, interval, iterations, method, p_holm, summary, trailer, unit_label, value,
+};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -89,22 +91,9 @@ pub fn render(c: &Comparison) -> String {
         }
     };
     section("Notes", notes);
-    section(
-        "Only in base (not compared)",
-        c.only_in_base.iter().map(|id| id.to_string()).collect(),
-    );
-    section(
-        "Only in new (not compared)",
-        c.only_in_new.iter().map(|id| id.to_string()).collect(),
-    );
-    section(
-        "Environment differences (base → new)",
-        c.environment
-            .iter()
-            .map(|d| format!("{}: {} → {}", d.setting, d.base, d.new))
-            .collect(),
-    );
-    section("Warnings", c.warnings.clone());
+    for (title, lines) in trailer(c, str::to_string) {
+        section(title, lines);
+    }
     out.push_str(&format!("\nMethod: {}\n\n{}\n", method(c), summary(c)));
     out
 }
