@@ -11,18 +11,18 @@ use crate::compare::gate::Verdict;
 pub fn render(c: &Comparison) -> String {
     let mut out = String::new();
     for (side, runs) in [("base", &c.base), ("new", &c.new)] {
-        let load: Vec<String> = runs
+        let load: Vec<f64> = runs.iter().filter_map(|r| r.loadavg_1m).collect();
+        let (lo, hi) = load
             .iter()
-            .filter_map(|r| r.loadavg_1m.map(|l| format!("{l:.1}")))
-            .collect();
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &l| (a.min(l), b.max(l)));
         out.push_str(&format!(
             "{side}: {} run(s), {}{}\n",
             runs.len(),
             runs.first().map_or("-".into(), |r| r.tool.clone()),
-            if load.is_empty() {
-                String::new()
-            } else {
-                format!(", load {}", load.join("/"))
+            match load.len() {
+                0 => String::new(),
+                _ if lo == hi => format!(", load average {lo:.1}"),
+                _ => format!(", load average {lo:.1}–{hi:.1}"),
             }
         ));
     }
