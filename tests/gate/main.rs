@@ -11,7 +11,7 @@
 //!
 //! `LOOPBENCH_AA_TRIALS` (default 20) and `LOOPBENCH_GATE_TRIALS` (default 1) repeat the A/A
 //! and the injected-regression experiments to measure rates, `LOOPBENCH_GATE_ATTEMPTS` (default
-//! 4) bounds the fresh measurements one detection trial may take; run with `--nocapture` to see
+//! 6) bounds the fresh measurements one detection trial may take; run with `--nocapture` to see
 //! the rates: `LOOPBENCH_GATE_TRIALS=20 LOOPBENCH_GATE_ATTEMPTS=1 cargo test --test gate --
 //! --nocapture`.
 
@@ -53,13 +53,13 @@ struct Attempt {
 }
 
 /// Runs `LOOPBENCH_GATE_TRIALS` trials (default 1) of up to `LOOPBENCH_GATE_ATTEMPTS` attempts
-/// each (default 4): a trial passes at its first attempt that catches the change and reports the
+/// each (default 6): a trial passes at its first attempt that catches the change and reports the
 /// reverse as an improvement. A fresh attempt is a fresh measurement: on a machine busy enough
 /// that one comparison cannot resolve the change, the gate rightly says "no change" (its
 /// interval is wide), and the next minute may be quieter. Prints the per-attempt detection rate.
 fn must_catch(what: &str, mut attempt: impl FnMut() -> Attempt) {
     let trials_n = trials("LOOPBENCH_GATE_TRIALS", 1);
-    let attempts = trials("LOOPBENCH_GATE_ATTEMPTS", 4);
+    let attempts = trials("LOOPBENCH_GATE_ATTEMPTS", 6);
     let (mut caught_trials, mut tried, mut notes) = (0, 0, Vec::new());
     for _ in 0..trials_n {
         for _ in 0..attempts {
@@ -99,7 +99,9 @@ struct AbOutcome {
     session: PathBuf,
 }
 
+/// Runs `loopbench ab` with its session in a fresh directory under `results`.
 fn ab(results: &Path, rounds: u32, base: &str, new: &str, extra: &[&str]) -> AbOutcome {
+    let own = tempfile::tempdir_in(results).unwrap().keep();
     let out = Command::new(LB)
         .args([
             "ab",
@@ -112,7 +114,7 @@ fn ab(results: &Path, rounds: u32, base: &str, new: &str, extra: &[&str]) -> AbO
         .args(["--base-cmd", base, "--new-cmd", new])
         .args(extra)
         .arg("-o")
-        .arg(results)
+        .arg(&own)
         .timeout(Duration::from_secs(300))
         .output()
         .unwrap();
@@ -121,15 +123,16 @@ fn ab(results: &Path, rounds: u32, base: &str, new: &str, extra: &[&str]) -> AbO
     assert!(code == 0 || code == 1, "ab failed ({code}): {stderr}");
     let comparison: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("ab printed no JSON ({e}): {stderr}"));
-    let mut sessions: Vec<PathBuf> = std::fs::read_dir(results.join("ab"))
+    let session = std::fs::read_dir(own.join("ab"))
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    sessions.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        .next()
+        .expect("one session")
+        .unwrap()
+        .path();
     AbOutcome {
         code,
         comparison,
-        session: sessions.pop().unwrap(),
+        session,
     }
 }
 
@@ -218,7 +221,7 @@ fn a_a_comparisons_do_not_flag_regressions() {
 }
 
 /// Length of one iteration of the in-run experiments.
-const ITERATION: Duration = Duration::from_millis(20);
+const ITERATION: Duration = Duration::from_millis(10);
 
 /// TCP rr 64 B on one CPU, as `loopbench run -t tcp4 -p same-core` would measure it.
 fn tcp_rr(delay_ns: u64, iterations: u32, duration: Duration) -> Spec {
@@ -266,10 +269,10 @@ fn a_server_delay_of_ten_percent_is_a_p50_regression_and_its_removal_an_improvem
     let dir = tempfile::tempdir().unwrap();
     must_catch("server delay +10 % on TCP rr p50", || {
         // Both configurations in one short run, their iterations shuffled together: whatever
-        // else the machine does lands on both alike. Short, because this machine switches
-        // between speed regimes every few seconds (p50 6 µs or 9 µs for minutes on end, as its
-        // neighbours come and go); a run inside one regime resolves a 10 % change easily, a run
-        // split half and half cannot, and the gate then rightly says no change.
+        // else the machine does lands on both alike. Short, because a shared VM switches between
+        // speed regimes (here p50 about 6 µs or 9 µs, for seconds or minutes at a time, with the
+        // host's load): a run inside one regime resolves a 10 % change easily, a run split half
+        // and half cannot, and the gate then rightly says no change.
         let p50 = calibrate_p50_ns(dir.path());
         let delay = (p50 * 0.10).round() as u64;
         let (base, new) = (tcp_rr(0, 20, ITERATION), tcp_rr(delay, 20, ITERATION));
@@ -288,7 +291,7 @@ fn a_server_delay_of_ten_percent_is_a_p50_regression_and_its_removal_an_improvem
 
 /// Why the namespace test cannot run here, if it cannot.
 fn netns_unavailable() -> Option<String> {
-    if !nix_is_root() {
+    if !is_root() {
         return Some("needs root for unshare(CLONE_NEWNET) and ethtool".into());
     }
     let probe = std::process::Command::new("unshare")
@@ -305,7 +308,7 @@ fn netns_unavailable() -> Option<String> {
     }
 }
 
-fn nix_is_root() -> bool {
+fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
