@@ -1,7 +1,7 @@
 //! Markdown for a CI job summary or a pull-request comment: the verdict first, then one table
 //! row per metric, then what the reader must know (unmatched cases, environment, method).
 
-use super::{change, interval, iterations, method, p_holm, summary, trailer, unit_label, value};
+use super::{cells, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -50,15 +50,10 @@ pub fn render(c: &Comparison) -> String {
                 v => v.label().to_string(),
             };
             out.push_str(&format!(
-                "| {title} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {title} | {} ({}) | {} | {} |\n",
                 m.metric,
                 unit_label(m.unit),
-                iterations(m),
-                value(m.unit, m.base.median),
-                value(m.unit, m.new.median),
-                m.ratio.map_or("-".into(), |e| change(e.point)),
-                interval(m),
-                p_holm(m),
+                cells(m).join(" | "),
                 cell(&verdict)
             ));
         }

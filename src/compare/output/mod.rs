@@ -100,6 +100,18 @@ pub fn iterations(m: &MetricResult) -> String {
     format!("{}/{}", m.base.iterations, m.new.iterations)
 }
 
+/// The numeric cells of a metric's row: n, base, new, change, interval, p (Holm).
+pub fn cells(m: &MetricResult) -> [String; 6] {
+    [
+        iterations(m),
+        value(m.unit, m.base.median),
+        value(m.unit, m.new.median),
+        m.ratio.map_or("-".into(), |e| change(e.point)),
+        interval(m),
+        p_holm(m),
+    ]
+}
+
 /// One sentence describing the method and its settings.
 pub fn method(c: &Comparison) -> String {
     let g = &c.config;

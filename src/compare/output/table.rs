@@ -1,9 +1,7 @@
 //! The terminal table: one block per case, one row per metric, then unmatched cases,
 //! environment differences, warnings and the verdict line.
 
-use super::{
-    change, columns, interval, iterations, method, p_holm, summary, trailer, unit_label, value,
-};
+use super::{cells, columns, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -62,16 +60,10 @@ pub fn render(c: &Comparison) -> String {
                 }
                 v => v.label().to_string(),
             };
-            rows.push(vec![
-                format!("  {} {}", m.metric, unit_label(m.unit)),
-                iterations(m),
-                value(m.unit, m.base.median),
-                value(m.unit, m.new.median),
-                m.ratio.map_or("-".into(), |e| change(e.point)),
-                interval(m),
-                p_holm(m),
-                verdict,
-            ]);
+            let mut row = vec![format!("  {} {}", m.metric, unit_label(m.unit))];
+            row.extend(cells(m));
+            row.push(verdict);
+            rows.push(row);
             if matches!(m.verdict, Verdict::Inconclusive) {
                 notes.push(format!("{title} {}: {}", m.metric, m.reason));
             }
