@@ -291,7 +291,6 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
             n.len(),
             config.min_iterations
         );
-        r.p_regression = None;
         return r;
     }
     r.gated = true;
