@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+pub mod ab;
+pub mod compare;
 pub mod doctor;
 pub mod engine;
 pub mod environment;
@@ -17,6 +19,7 @@ pub mod loopback;
 pub mod matrix;
 pub mod metrics;
 pub mod options;
+pub mod pair;
 pub mod placement;
 pub mod procs;
 pub mod remote;

@@ -145,7 +145,7 @@ extern "C" fn ignore_kick(_: libc::c_int) {}
 
 /// Installs the no-op kick handler (once per process), without SA_RESTART so blocked system
 /// calls return EINTR.
-fn install_kick_handler() {
+pub(crate) fn install_kick_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: a zeroed sigaction with a valid handler and empty mask is a valid argument;
@@ -160,7 +160,7 @@ fn install_kick_handler() {
     });
 }
 
-fn kick(handle: &JoinHandle<()>) {
+pub(crate) fn kick(handle: &JoinHandle<()>) {
     use std::os::unix::thread::JoinHandleExt;
     // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
     // even if it already exited; pthread_kill on such a thread is defined.
@@ -716,7 +716,10 @@ mod tests {
                 );
                 // Two receptions make a span (a spinning UDP sender on a loaded machine can fill
                 // the receive queue before the receiver first runs).
-                assert!(got.messages < 2 || out.throughput.elapsed_ns > 0, "{t} {e}: {got:?}");
+                assert!(
+                    got.messages < 2 || out.throughput.elapsed_ns > 0,
+                    "{t} {e}: {got:?}"
+                );
                 let sliced: u64 = out.server.slices.iter().map(|s| s.bytes).sum();
                 assert_eq!(sliced, got.bytes_received, "{t} {e}");
             }

@@ -1,9 +1,12 @@
 //! The command line: clap definitions and one file per subcommand. `main.rs` only calls
 //! [`main_with_args`].
 
+mod ab;
 mod alias;
 mod args;
+mod baseline;
 mod client;
+mod compare;
 mod doctor;
 mod iface;
 mod interrupt;
@@ -50,10 +53,15 @@ enum Command {
     Variant(variant::VariantArgs),
     Server(Box<server::ServerArgs>),
     Client(Box<client::ClientArgs>),
+    Compare(Box<compare::CompareArgs>),
+    Baseline(baseline::BaselineArgs),
+    Ab(Box<ab::AbArgs>),
 }
 
 /// Exit code when a case failed (its results, and every other case's, are still written).
 pub const EXIT_CASE_FAILED: u8 = 1;
+/// Exit code of `compare` and `ab` when the gate finds a regression.
+pub const EXIT_REGRESSION: u8 = 1;
 /// Exit code for anything the user can fix: bad flags, bad addresses, ports in use.
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code after Ctrl-C or SIGTERM.
@@ -91,6 +99,9 @@ where
         Command::Variant(a) => variant::execute(a),
         Command::Server(a) => server::execute(*a),
         Command::Client(a) => client::execute(*a, command_line),
+        Command::Compare(a) => compare::execute(*a),
+        Command::Baseline(a) => baseline::execute(a),
+        Command::Ab(a) => ab::execute(*a),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 //! `cases/<case-id>/latency.hgrm` and `latency.hlog`. Every file is written atomically (temp file
 //! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
 
+pub mod baseline;
 pub mod extras;
 pub mod find;
 pub mod hgrm;

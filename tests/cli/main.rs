@@ -2,6 +2,7 @@
 
 mod alias;
 mod bad_input;
+mod compare;
 mod doctor;
 mod helpers;
 mod iface;

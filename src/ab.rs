@@ -1,0 +1,420 @@
+//! A/B in one job: two commands (two builds of loopbench, or two configurations) run in K
+//! rounds on the same machine, each round running both in a random order. Every run lands in the
+//! session directory (`<results>/ab/<id>/{base,new}/runs/`), the rounds of one side are pooled as
+//! that side's samples, and the two sides are compared with the gate.
+//!
+//! Why: comparing blocks measured minutes apart on a shared machine mistakes drift for
+//! regressions; randomized interleaving spreads the drift over both sides.
+//!
+//! Each command runs under `sh -c` with `LOOPBENCH_OUTPUT` set to its side's directory (the
+//! default of `loopbench run --output`), and `{out}` in the command replaced by that directory
+//! (for builds that predate the variable). Its output goes to a log file next to the runs.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::UsageError;
+use crate::store::write_atomic;
+
+/// The environment variable that tells `loopbench run` where to put its runs.
+pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
+
+/// How often a running command is checked (exit, interrupt, timeout).
+const POLL: Duration = Duration::from_millis(50);
+
+/// How long an interrupted command gets to store what it measured before it is killed.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
+/// When an interrupted command is still running after this long, it is sent SIGTERM too: a
+/// SIGINT that lands while the shell is starting is occasionally lost (seen about once in 15
+/// tries on a loaded machine). loopbench itself stores what it finished on either signal.
+const INTERRUPT_REPEAT: Duration = Duration::from_secs(2);
+
+/// One of the two configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arm {
+    /// The reference (e.g. the base commit).
+    Base,
+    /// The candidate.
+    New,
+}
+
+impl Arm {
+    /// `base` or `new`: also the side's directory name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arm::Base => "base",
+            Arm::New => "new",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AbRequest {
+    /// The base command (a shell command line).
+    pub base_cmd: String,
+    /// The new command.
+    pub new_cmd: String,
+    /// Rounds; each runs both commands once.
+    pub rounds: u32,
+    /// Seed of the order within rounds.
+    pub seed: u64,
+    /// The session directory.
+    pub dir: PathBuf,
+    /// Longest one command may run.
+    pub command_timeout: Duration,
+}
+
+/// One command execution.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Invocation {
+    /// Round, from 1.
+    pub round: u32,
+    /// Which side.
+    pub arm: Arm,
+    /// The command as run (after `{out}` substitution).
+    pub command: String,
+    /// Its log file (stdout and stderr).
+    pub log: PathBuf,
+    /// Run ids it wrote.
+    pub runs: Vec<String>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// `ab.json`: the request, and every invocation in the order it ran.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AbSession {
+    /// What was asked.
+    pub request: AbRequest,
+    /// What ran.
+    pub invocations: Vec<Invocation>,
+    /// True when every round finished.
+    pub complete: bool,
+}
+
+/// The order of the two commands in every round: a seeded coin flip per round.
+pub fn schedule(rounds: u32, seed: u64) -> Vec<[Arm; 2]> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..rounds)
+        .map(|_| {
+            let mut pair = [Arm::Base, Arm::New];
+            pair.shuffle(&mut rng);
+            pair
+        })
+        .collect()
+}
+
+/// The directory a side's runs go to.
+pub fn side_dir(session: &Path, arm: Arm) -> PathBuf {
+    session.join(arm.name())
+}
+
+/// Quotes `s` for `sh`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The command with `{out}` replaced by the (quoted) side directory.
+pub fn expand(cmd: &str, out: &Path) -> String {
+    cmd.replace("{out}", &shell_quote(&out.to_string_lossy()))
+}
+
+/// Run ids under `<side>/runs`.
+fn run_ids(side: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(side.join("runs"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().join("run.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// Sends `sig` to the process group led by `child`.
+fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), sig);
+}
+
+/// Runs `cmd` under `sh -c` in its own process group, logging to `log`, until it exits, the
+/// timeout passes (killed: an error) or `interrupt` is set (SIGINT, then SIGKILL after a grace
+/// period: [`crate::runner::Interrupted`]).
+fn run_command(
+    cmd: &str,
+    out: &Path,
+    log: &Path,
+    timeout: Duration,
+    interrupt: &AtomicBool,
+) -> Result<ExitStatus> {
+    use nix::sys::signal::Signal;
+    let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env(OUTPUT_ENV, out)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .context("cannot start sh")?;
+    let started = Instant::now();
+    let mut interrupted_at: Option<Instant> = None;
+    let mut termed = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if interrupted_at.is_some() {
+                return Err(crate::runner::Interrupted.into());
+            }
+            return Ok(status);
+        }
+        if interrupt.load(Ordering::Relaxed) {
+            let at = *interrupted_at.get_or_insert_with(|| {
+                signal_group(child.id(), Signal::SIGINT);
+                Instant::now()
+            });
+            if at.elapsed() > INTERRUPT_GRACE {
+                signal_group(child.id(), Signal::SIGKILL);
+            } else if at.elapsed() > INTERRUPT_REPEAT && !termed {
+                termed = true;
+                signal_group(child.id(), Signal::SIGTERM);
+            }
+        } else if started.elapsed() > timeout {
+            signal_group(child.id(), Signal::SIGKILL);
+            let _ = child.wait();
+            bail!(
+                "did not finish within {} (--command-timeout) and was killed; see {}",
+                humantime::format_duration(timeout),
+                log.display()
+            );
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The last `n` lines of a log, for error messages.
+fn tail(log: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Runs every round, writing `ab.json` after each invocation. `progress` hears about each
+/// invocation as it finishes. Fails (as a usage error, naming the log) when a command fails or
+/// writes no run.
+pub fn run_ab(
+    request: &AbRequest,
+    interrupt: &AtomicBool,
+    progress: &mut dyn FnMut(&Invocation),
+) -> Result<AbSession> {
+    let mut session = AbSession {
+        request: request.clone(),
+        invocations: Vec::new(),
+        complete: false,
+    };
+    let logs = request.dir.join("logs");
+    for dir in [
+        logs.clone(),
+        side_dir(&request.dir, Arm::Base),
+        side_dir(&request.dir, Arm::New),
+    ] {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            UsageError(format!(
+                "cannot create {}: {e}; choose a writable --output directory",
+                dir.display()
+            ))
+        })?;
+    }
+    let save =
+        |s: &AbSession| write_atomic(&request.dir.join("ab.json"), &serde_json::to_vec_pretty(s)?);
+    save(&session)?;
+    for (r, order) in schedule(request.rounds, request.seed)
+        .into_iter()
+        .enumerate()
+    {
+        let round = r as u32 + 1;
+        for arm in order {
+            let out = side_dir(&request.dir, arm);
+            let template = match arm {
+                Arm::Base => &request.base_cmd,
+                Arm::New => &request.new_cmd,
+            };
+            let command = expand(template, &out);
+            let log = logs.join(format!("round-{round:03}-{}.log", arm.name()));
+            let before = run_ids(&out);
+            let started = Instant::now();
+            let status = run_command(&command, &out, &log, request.command_timeout, interrupt)
+                .with_context(|| format!("the {} command of round {round}", arm.name()));
+            let runs: Vec<String> = run_ids(&out)
+                .into_iter()
+                .filter(|id| !before.contains(id))
+                .collect();
+            let inv = Invocation {
+                round,
+                arm,
+                command,
+                log: log.clone(),
+                runs,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            session.invocations.push(inv.clone());
+            save(&session)?;
+            let status = status?;
+            if !status.success() {
+                return Err(UsageError(format!(
+                    "the {} command of round {round} failed ({status}): {}\nlast lines of {}:\n{}",
+                    arm.name(),
+                    inv.command,
+                    log.display(),
+                    tail(&log, 8)
+                ))
+                .into());
+            }
+            if inv.runs.is_empty() {
+                return Err(UsageError(format!(
+                    "the {} command of round {round} wrote no run into {}: make it a `loopbench run ...` command \
+                     (ab sets {OUTPUT_ENV}), or pass `--output {{out}}` to it",
+                    arm.name(),
+                    out.display()
+                ))
+                .into());
+            }
+            progress(&inv);
+        }
+    }
+    session.complete = true;
+    save(&session)?;
+    Ok(session)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_round_runs_both_arms_in_a_seeded_random_order() {
+        let s = schedule(40, 9);
+        assert!(
+            s.iter()
+                .all(|r| r.contains(&Arm::Base) && r.contains(&Arm::New))
+        );
+        let base_first = s.iter().filter(|r| r[0] == Arm::Base).count();
+        assert!((8..=32).contains(&base_first), "{base_first} of 40");
+        assert_eq!(s, schedule(40, 9));
+        assert_ne!(s, schedule(40, 10));
+    }
+
+    #[test]
+    fn out_placeholders_are_quoted_for_the_shell() {
+        assert_eq!(
+            expand("lb run -o {out}", Path::new("/tmp/a b/it's")),
+            "lb run -o '/tmp/a b/it'\\''s'"
+        );
+        assert_eq!(expand("lb run", Path::new("/x")), "lb run");
+    }
+
+    fn request(dir: &Path, base: &str, new: &str) -> AbRequest {
+        AbRequest {
+            base_cmd: base.into(),
+            new_cmd: new.into(),
+            rounds: 2,
+            seed: 1,
+            dir: dir.to_path_buf(),
+            command_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// A fake "run": writes an (empty) run.json into the side directory the variable names.
+    const FAKE_RUN: &str =
+        r#"d="$LOOPBENCH_OUTPUT/runs/r$(date +%s%N)"; mkdir -p "$d" && echo '{}' > "$d/run.json""#;
+
+    #[test]
+    fn commands_run_interleaved_and_their_runs_are_attributed() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let s = run_ab(&request(dir.path(), FAKE_RUN, FAKE_RUN), &never, &mut |i| {
+            seen.push((i.round, i.arm))
+        })
+        .unwrap();
+        assert!(s.complete);
+        assert_eq!(seen.len(), 4);
+        assert!(s.invocations.iter().all(|i| i.runs.len() == 1), "{s:?}");
+        assert_eq!(run_ids(&side_dir(dir.path(), Arm::Base)).len(), 2);
+        assert_eq!(run_ids(&side_dir(dir.path(), Arm::New)).len(), 2);
+        let saved: AbSession =
+            serde_json::from_slice(&std::fs::read(dir.path().join("ab.json")).unwrap()).unwrap();
+        assert_eq!(saved.invocations.len(), 4);
+    }
+
+    #[test]
+    fn a_failing_command_stops_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let err = run_ab(
+            &request(dir.path(), FAKE_RUN, "echo broken build >&2; exit 3"),
+            &never,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("new command") && text.contains("broken build"),
+            "{text}"
+        );
+        assert!(crate::error::is_usage_error(&err));
+    }
+
+    #[test]
+    fn a_command_that_writes_no_run_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let err = run_ab(&request(dir.path(), "true", "true"), &never, &mut |_| {}).unwrap_err();
+        assert!(format!("{err:#}").contains("wrote no run"), "{err:#}");
+    }
+
+    #[test]
+    fn a_hanging_command_is_killed_at_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let mut req = request(dir.path(), "sleep 30", "sleep 30");
+        req.command_timeout = Duration::from_millis(300);
+        let started = Instant::now();
+        let err = run_ab(&req, &never, &mut |_| {}).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_running_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let interrupted = AtomicBool::new(true);
+        let started = Instant::now();
+        let err = run_ab(
+            &request(dir.path(), "sleep 30", "sleep 30"),
+            &interrupted,
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(
+            err.chain()
+                .any(|c| c.downcast_ref::<crate::runner::Interrupted>().is_some())
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! `loopbench ab --base-cmd ... --new-cmd ...`: two configurations interleaved in one job, then
+//! compared with the gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::compare::{GateArgs, as_usage};
+use super::{EXIT_INTERRUPTED, interrupt};
+use crate::ab::{AbRequest, Arm, run_ab, side_dir};
+use crate::compare::input::load_side;
+use crate::compare::output::{Format, render};
+use crate::runner::Interrupted;
+use crate::spec::parse_duration;
+use crate::store::{new_run_id, write_atomic};
+
+/// Run two commands interleaved (randomized order, same machine) and compare their runs.
+///
+/// Each of --rounds rounds runs both commands once, in a random order. Each command runs under
+/// `sh -c` with LOOPBENCH_OUTPUT set to its side's directory (the default of `loopbench run
+/// --output`); `{out}` in a command is replaced by that directory. All rounds of one side are
+/// pooled as that side's samples and compared as `loopbench compare` does (same options). The
+/// session (runs, logs, ab.json, comparison.md, comparison.json) is kept in DIR/ab/<id>/.
+#[derive(Debug, Args)]
+#[command(after_help = format!("{}\n\n{}", super::compare::METHOD, "\
+Examples:
+  loopbench ab --base-cmd 'loopbench run -t tcp4 -n 3' --new-cmd 'loopbench run -t tcp4 -n 3 --sndbuf 1M' \\
+      --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-snd1048576
+  loopbench ab --rounds 8 --base-cmd './base/loopbench run -t tcp4,unix-stream -n 3 -o {out}' \\
+      --new-cmd './target/release/loopbench run -t tcp4,unix-stream -n 3 -o {out}' --format markdown
+
+Exit codes: 0 no regression, 1 regression, 2 usage error or a command failed, 130 interrupted."))]
+pub struct AbArgs {
+    /// The base command (a shell command line that runs `loopbench run`).
+    #[arg(long, value_name = "CMD")]
+    base_cmd: String,
+    /// The new command.
+    #[arg(long, value_name = "CMD")]
+    new_cmd: String,
+    /// Rounds; each runs both commands once in a random order.
+    #[arg(long, default_value_t = 6, value_name = "K")]
+    rounds: u32,
+    /// Seed of the order within rounds [default: random; recorded in ab.json].
+    #[arg(long)]
+    schedule_seed: Option<u64>,
+    /// Longest one command may run before it is killed.
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    command_timeout: String,
+    /// Results directory; the session goes to DIR/ab/<id>/.
+    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
+    output: PathBuf,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    #[command(flatten)]
+    gate: GateArgs,
+}
+
+/// Runs the command.
+pub fn execute(args: AbArgs) -> Result<ExitCode> {
+    match run(&args) {
+        Err(e) if e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some()) => {
+            eprintln!("interrupted: the runs finished so far are kept");
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        other => other.map_err(as_usage),
+    }
+}
+
+fn run(args: &AbArgs) -> Result<ExitCode> {
+    args.gate.options()?;
+    if args.rounds == 0 {
+        return Err(
+            crate::error::ConfigError::Invalid("--rounds must be at least 1".into()).into(),
+        );
+    }
+    let dir = args
+        .output
+        .join("ab")
+        .join(new_run_id(std::time::SystemTime::now()));
+    let request = AbRequest {
+        base_cmd: args.base_cmd.clone(),
+        new_cmd: args.new_cmd.clone(),
+        rounds: args.rounds,
+        seed: args.schedule_seed.unwrap_or_else(rand::random),
+        dir: dir.clone(),
+        command_timeout: parse_duration(&args.command_timeout)?,
+    };
+    let interrupted = interrupt::install();
+    let quiet = args.quiet;
+    let rounds = args.rounds;
+    if !quiet {
+        eprintln!("ab session: {}", dir.display());
+    }
+    run_ab(&request, interrupted, &mut |inv| {
+        if !quiet {
+            eprintln!(
+                "round {}/{rounds}: {} ({:.1} s, run {})",
+                inv.round,
+                inv.arm.name(),
+                inv.seconds,
+                inv.runs.join(", ")
+            );
+        }
+    })?;
+    let side = |arm: Arm| vec![side_dir(&dir, arm).to_string_lossy().into_owned()];
+    let base = load_side("BASE", &side(Arm::Base), &args.output)?;
+    let new = load_side("NEW", &side(Arm::New), &args.output)?;
+    let (comparison, code) = args.gate.compare_and_print(&base, &new)?;
+    write_atomic(
+        &dir.join("comparison.md"),
+        render(&comparison, Format::Markdown).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("comparison.json"),
+        render(&comparison, Format::Json).as_bytes(),
+    )?;
+    if !quiet {
+        eprintln!(
+            "session: {} (comparison.md, comparison.json)",
+            dir.display()
+        );
+    }
+    Ok(code)
+}

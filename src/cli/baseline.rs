@@ -1,0 +1,137 @@
+//! `loopbench baseline save NAME RUN...` and `baseline list`: named runs for the gate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use super::compare::as_usage;
+use super::output::print;
+use crate::error::UsageError;
+use crate::store::baseline::{self, BaselineInfo};
+
+/// Keep runs under a name (results/baselines/NAME/) for `loopbench compare NAME NEW`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  loopbench baseline save main results/runs/20261127T183705Z-4f2a
+  loopbench baseline save main latest --force
+  loopbench baseline save v0.3 results/runs/A results/runs/B
+  loopbench baseline list
+  loopbench compare main latest-run-dir")]
+pub struct BaselineArgs {
+    #[command(subcommand)]
+    action: Action,
+    /// Results directory (baselines live in DIR/baselines).
+    #[arg(long, global = true, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::ab::OUTPUT_ENV)]
+    results: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Copy one or more runs into results/baselines/NAME/ (checked, complete or not, atomically).
+    Save {
+        /// The baseline's name (letters, digits, '.', '_', '-').
+        name: String,
+        /// Run directories or run.json files; `latest` is the newest run in results/runs.
+        #[arg(required = true)]
+        runs: Vec<String>,
+        /// Replace an existing baseline of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the saved baselines.
+    List {
+        /// Print the manifests as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn describe(b: &BaselineInfo) -> Vec<String> {
+    let revs: Vec<String> = b
+        .runs
+        .iter()
+        .filter_map(|r| r.git_revision.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    vec![
+        b.name.clone(),
+        b.runs.len().to_string(),
+        b.runs
+            .iter()
+            .map(|r| r.cases)
+            .max()
+            .unwrap_or(0)
+            .to_string(),
+        b.saved_at.clone(),
+        if revs.is_empty() {
+            "-".into()
+        } else {
+            revs.join(",")
+        },
+    ]
+}
+
+/// Runs the command.
+pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
+    let results = &args.results;
+    let result = match args.action {
+        Action::Save { name, runs, force } => {
+            let paths = runs
+                .iter()
+                .map(|r| {
+                    if r == "latest" {
+                        baseline::latest_run(results).ok_or_else(|| {
+                            UsageError(format!(
+                                "`latest`: there is no run under {}",
+                                results.join("runs").display()
+                            ))
+                        })
+                    } else {
+                        Ok(PathBuf::from(r))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            baseline::save(results, &name, &paths, force).map(|info| {
+                eprintln!(
+                    "saved baseline '{}': {} run(s) ({}) in {}",
+                    info.name,
+                    info.runs.len(),
+                    info.runs
+                        .iter()
+                        .map(|r| r.run_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    baseline::baselines_dir(results).join(&info.name).display()
+                );
+            })
+        }
+        Action::List { json } => baseline::list(results).and_then(|all| {
+            if json {
+                return print(&(serde_json::to_string_pretty(&all)? + "\n"));
+            }
+            if all.is_empty() {
+                eprintln!(
+                    "no baselines in {}; save one with `loopbench baseline save NAME RUN`",
+                    baseline::baselines_dir(results).display()
+                );
+                return Ok(());
+            }
+            let mut rows = vec![
+                ["name", "runs", "cases", "saved", "git revision"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
+            rows.extend(all.iter().map(describe));
+            print(&crate::compare::output::columns(
+                &rows,
+                &[false, true, true, false, false],
+            ))
+        }),
+    };
+    result.map_err(as_usage)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,284 @@
+//! Comparing runs: `loopbench compare BASE NEW` and the regression gate.
+//!
+//! The method (also in the README and `loopbench compare --help`):
+//!
+//! - The sample unit is one **iteration** (a fresh connection pair, interleaved with the other
+//!   cases), never an individual request: requests within an iteration are autocorrelated.
+//!   Each side may pool several runs.
+//! - Per case and metric (p50, p99, p99.9, throughput) the ratio of medians NEW/BASE gets a
+//!   bootstrap confidence interval ([`stats::ratio_of_medians`]) and a one-sided Mann–Whitney U
+//!   test in each direction ([`stats::mann_whitney_u`]); Holm's correction ([`stats::holm`])
+//!   spans every gated metric of every case.
+//! - [`gate`] decides: regression only when significant AND the interval lies entirely beyond
+//!   the metric's noise threshold.
+//!
+//! [`stats`] is the reusable part: plain functions over `&[f64]`.
+
+pub mod comparison;
+pub mod env;
+pub mod gate;
+pub mod input;
+pub mod metric;
+pub mod output;
+pub mod stats;
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use crate::error::UsageError;
+use crate::spec::CaseId;
+pub use comparison::{CaseComparison, Comparison, FORMAT_VERSION, RunSummary, VerdictCounts};
+use gate::{GateConfig, MetricInput, Samples, Verdict, evaluate};
+use input::{PooledCase, Side, pool};
+use metric::Metric;
+
+/// What to compare and how.
+#[derive(Clone, Debug, Default)]
+pub struct CompareOptions {
+    /// The statistics and thresholds.
+    pub gate: GateConfig,
+    /// Cases to compare although their ids differ: (BASE id, NEW id).
+    pub pairs: Vec<(CaseId, CaseId)>,
+    /// Refuse to compare when the environments differ.
+    pub strict_env: bool,
+}
+
+fn run_summaries(side: &Side) -> Vec<RunSummary> {
+    side.runs
+        .iter()
+        .map(|r| RunSummary {
+            path: r.path.display().to_string(),
+            run_id: r.record.run_id.clone(),
+            tool: format!(
+                "{} {}{}",
+                r.record.tool.name,
+                r.record.tool.version,
+                r.record
+                    .tool
+                    .git_revision
+                    .as_ref()
+                    .map(|g| format!(" ({g})"))
+                    .unwrap_or_default()
+            ),
+            complete: r.record.complete,
+            loadavg_1m: r.record.environment.loadavg_1m,
+        })
+        .collect()
+}
+
+/// The cases to compare: explicit pairs first, then every id both sides have.
+fn match_cases(
+    base: &BTreeMap<CaseId, PooledCase<'_>>,
+    new: &BTreeMap<CaseId, PooledCase<'_>>,
+    pairs: &[(CaseId, CaseId)],
+) -> Result<Vec<(CaseId, CaseId)>> {
+    let list = |m: &BTreeMap<CaseId, PooledCase<'_>>| {
+        m.keys()
+            .map(|k| k.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut matched = Vec::new();
+    for (b, n) in pairs {
+        for (id, side, map) in [(b, "BASE", base), (n, "NEW", new)] {
+            if !map.contains_key(id) {
+                return Err(UsageError(format!(
+                    "--pair: {side} has no case {id}; it has: {}",
+                    list(map)
+                ))
+                .into());
+            }
+        }
+        matched.push((b.clone(), n.clone()));
+    }
+    for id in base.keys() {
+        let taken = matched.iter().any(|(b, n)| b == id || n == id);
+        if !taken && new.contains_key(id) {
+            matched.push((id.clone(), id.clone()));
+        }
+    }
+    if matched.is_empty() {
+        return Err(UsageError(format!(
+            "BASE and NEW have no case in common. BASE has: {}. NEW has: {}. \
+             To compare cases whose ids differ, pass --pair BASE_ID=NEW_ID",
+            list(base),
+            list(new)
+        ))
+        .into());
+    }
+    Ok(matched)
+}
+
+fn samples(case: &PooledCase<'_>, metric: Metric) -> Samples {
+    let workload = case.spec.workload;
+    let mut values = Vec::new();
+    let mut runs = Vec::new();
+    let mut rest = case.iterations.as_slice();
+    for &n in &case.per_run {
+        let (run, tail) = rest.split_at(n);
+        let before = values.len();
+        values.extend(run.iter().filter_map(|it| metric.value(it, workload)));
+        runs.push(values.len() - before);
+        rest = tail;
+    }
+    Samples {
+        values,
+        runs,
+        min_latency_count: case
+            .iterations
+            .iter()
+            .map(|it| it.latency.count)
+            .min()
+            .unwrap_or(0),
+    }
+}
+
+fn notes(b: &PooledCase<'_>, n: &PooledCase<'_>) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for (side, c) in [("base", b), ("new", n)] {
+        notes.extend(c.errors.iter().map(|e| format!("{side}: {e}")));
+        if c.lengths.len() > 1 {
+            notes.push(format!(
+                "{side} pools iterations of different lengths ({})",
+                c.lengths.join(", ")
+            ));
+        }
+    }
+    if b.lengths != n.lengths {
+        notes.push(format!(
+            "iteration length differs (base {}, new {}): tails and throughput may not be comparable",
+            b.lengths.join("/"),
+            n.lengths.join("/")
+        ));
+    }
+    notes
+}
+
+fn environments(side: &Side) -> Vec<&crate::environment::Environment> {
+    side.runs.iter().map(|r| &r.record.environment).collect()
+}
+
+/// Compares two sides; fails (as a usage error) on no common case, an unknown `--pair` id, or
+/// differing environments under `strict_env`.
+pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comparison> {
+    let environment = env::differences(&environments(base), &environments(new));
+    if options.strict_env && !environment.is_empty() {
+        let what: Vec<String> = environment
+            .iter()
+            .map(|d| format!("{} ({} vs {})", d.setting, d.base, d.new))
+            .collect();
+        return Err(UsageError(format!(
+            "--strict-env: the environments differ in {}; measure both sides on the same setup, or drop --strict-env",
+            what.join("; ")
+        ))
+        .into());
+    }
+    let (bp, np) = (pool(base), pool(new));
+    let matched = match_cases(&bp, &np, &options.pairs)?;
+    let mut inputs: Vec<(usize, MetricInput)> = Vec::new();
+    for (i, (b, n)) in matched.iter().enumerate() {
+        let (bc, nc) = (&bp[b], &np[n]);
+        for metric in Metric::ALL {
+            let (bs, ns) = (samples(bc, metric), samples(nc, metric));
+            if bs.values.is_empty() && ns.values.is_empty() {
+                continue; // e.g. latency of a stream case
+            }
+            let unit = metric.unit(nc.spec.workload);
+            inputs.push((
+                i,
+                MetricInput {
+                    metric,
+                    unit,
+                    base: bs,
+                    new: ns,
+                },
+            ));
+        }
+    }
+    let results = evaluate(
+        &inputs.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
+        &options.gate,
+    );
+    let mut cases: Vec<CaseComparison> = matched
+        .iter()
+        .map(|(b, n)| CaseComparison {
+            base_case: b.clone(),
+            new_case: n.clone(),
+            metrics: Vec::new(),
+            notes: notes(&bp[b], &np[n]),
+        })
+        .collect();
+    let mut counts = VerdictCounts::default();
+    for ((i, _), r) in inputs.iter().zip(results) {
+        match r.verdict {
+            Verdict::Regression => counts.regressions += 1,
+            Verdict::Improvement => counts.improvements += 1,
+            Verdict::NoChange => counts.no_change += 1,
+            Verdict::Inconclusive => counts.inconclusive += 1,
+            Verdict::NotGated => counts.not_gated += 1,
+        }
+        cases[*i].metrics.push(r);
+    }
+    let holm_family = cases
+        .iter()
+        .flat_map(|c| &c.metrics)
+        .filter(|m| m.gated)
+        .count();
+    let in_pairs = |id: &CaseId| matched.iter().any(|(b, n)| b == id || n == id);
+    let only = |m: &BTreeMap<CaseId, PooledCase<'_>>| {
+        m.keys()
+            .filter(|k| !in_pairs(k))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let mut comparison = Comparison {
+        format_version: FORMAT_VERSION,
+        config: options.gate.clone(),
+        holm_family,
+        base: run_summaries(base),
+        new: run_summaries(new),
+        only_in_base: only(&bp),
+        only_in_new: only(&np),
+        cases,
+        environment,
+        warnings: Vec::new(),
+        counts,
+    };
+    comparison.warnings = warnings(&comparison);
+    Ok(comparison)
+}
+
+/// Caveats: incomplete runs, and too few iterations for Holm's correction to ever reject.
+fn warnings(c: &Comparison) -> Vec<String> {
+    let mut w = Vec::new();
+    for (side, runs) in [("base", &c.base), ("new", &c.new)] {
+        for r in runs.iter().filter(|r| !r.complete) {
+            w.push(format!(
+                "{side} run {} is incomplete (interrupted or still running); its finished iterations are used",
+                r.run_id
+            ));
+        }
+    }
+    if c.holm_family > 0 {
+        let level = c.config.alpha / c.holm_family as f64;
+        let blind = c
+            .cases
+            .iter()
+            .flat_map(|k| &k.metrics)
+            .filter(|m| m.gated)
+            .filter(|m| stats::min_attainable_p(m.base.iterations, m.new.iterations) > level)
+            .count();
+        if blind > 0 {
+            let need = (1..1000)
+                .find(|&n| stats::min_attainable_p(n, n) <= level)
+                .unwrap_or(1000);
+            w.push(format!(
+                "{blind} of {} gated comparisons have too few iterations to ever be significant: Holm's first step \
+                 needs p ≤ {level:.1e}; run at least {need} iterations per side",
+                c.holm_family
+            ));
+        }
+    }
+    w
+}

@@ -1,0 +1,9 @@
+//! The whole [`Comparison`] as pretty JSON (`format_version` 1): ratios with their intervals,
+//! raw and Holm-adjusted p-values, verdicts with reasons, environment differences.
+
+use crate::compare::Comparison;
+
+/// Renders the comparison as JSON, with a final newline.
+pub fn render(c: &Comparison) -> String {
+    serde_json::to_string_pretty(c).expect("a comparison always serializes") + "\n"
+}

@@ -1,0 +1,438 @@
+//! `loopbench compare`, `baseline` and the plumbing of `ab`. Verdicts are tested on runs whose
+//! per-iteration values are rewritten to known numbers, so they never depend on this machine's
+//! noise (the measuring tests are in tests/gate).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{loopbench, only_run};
+
+/// A real run of two quick cases (pipe and unix-stream rr, 6 iterations), made once.
+fn template() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        loopbench()
+            .args([
+                "run",
+                "-t",
+                "pipe,unix-stream",
+                "-p",
+                "unpinned",
+                "-c",
+                "50",
+            ])
+            .args(["-n", "6", "--warmup", "0", "-q", "-o"])
+            .arg(dir.path())
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success();
+        let run = only_run(dir.path());
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap()
+    })
+}
+
+/// Writes a copy of the template as run `id` under `dir/runs/`, with every iteration's p50
+/// (and the tails) set to `p50(i)` and throughput to `rate(i)`; returns the run directory.
+fn fake_run(
+    dir: &Path,
+    id: &str,
+    p50: impl Fn(usize) -> f64,
+    rate: impl Fn(usize) -> f64,
+) -> PathBuf {
+    let mut run = template().clone();
+    run["run_id"] = Value::String(id.into());
+    for case in run["cases"].as_array_mut().unwrap() {
+        for (i, it) in case["iterations"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .enumerate()
+        {
+            let v = p50(i);
+            it["latency"]["p50_ns"] = (v as u64).into();
+            it["latency"]["p99_ns"] = ((v * 2.0) as u64).into();
+            it["latency"]["p999_ns"] = ((v * 3.0) as u64).into();
+            it["msgs_per_sec"] = rate(i).into();
+        }
+    }
+    let path = dir.join("runs").join(id);
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(
+        path.join("run.json"),
+        serde_json::to_vec_pretty(&run).unwrap(),
+    )
+    .unwrap();
+    path
+}
+
+/// Values around `center` with a ±1 % spread, different per iteration.
+fn around(center: f64) -> impl Fn(usize) -> f64 {
+    move |i| center * (1.0 + ((i * 7) % 5) as f64 / 250.0 - 0.008)
+}
+
+fn compare(base: &Path, new: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    loopbench()
+        .arg("compare")
+        .arg(base)
+        .arg(new)
+        .args(extra)
+        .timeout(Duration::from_secs(60))
+        .assert()
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn the_same_numbers_on_both_sides_are_no_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(5000.0), around(1e5));
+    let out = compare(&a, &b, &[]).code(0);
+    let text = stdout(&out);
+    assert!(text.contains("pass: 0 regression(s)"), "{text}");
+    assert!(text.contains("pipe-rr-blocking-unpinned-64B"), "{text}");
+    assert!(
+        text.contains("Mann–Whitney"),
+        "the method is stated: {text}"
+    );
+}
+
+#[test]
+fn a_slower_p50_fails_the_gate_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(6000.0), around(1e5));
+    let table = stdout(&compare(&a, &b, &[]).code(1));
+    assert!(
+        table.contains("REGRESSION") && table.contains("+20.0%"),
+        "{table}"
+    );
+    assert!(
+        table.contains("FAIL: 2 regression(s)"),
+        "both cases: {table}"
+    );
+    let md = stdout(&compare(&a, &b, &["--format", "markdown"]).code(1));
+    assert!(
+        md.starts_with("### loopbench compare: :x: 2 regression(s)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| `pipe-rr-blocking-unpinned-64B` | p50 (µs) |"),
+        "{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&stdout(&compare(&a, &b, &["--format", "json"]).code(1))).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["counts"]["regressions"], 2);
+    let p50 = &json["cases"][0]["metrics"][0];
+    assert_eq!(p50["metric"], "p50");
+    assert_eq!(p50["verdict"], "regression");
+    let ci = &p50["ratio"]["confidence_interval"];
+    assert!(ci["lower_bound"].as_f64().unwrap() > 1.05, "{ci}");
+    assert!(p50["p_regression_holm"].as_f64().unwrap() <= 0.05);
+    assert_eq!(json["holm_family"], 4, "p50 and throughput of two cases");
+}
+
+#[test]
+fn a_faster_p50_and_more_throughput_are_improvements_and_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(6000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(5000.0), around(1.3e5));
+    let json: Value =
+        serde_json::from_str(&stdout(&compare(&a, &b, &["--format", "json"]).code(0))).unwrap();
+    assert_eq!(json["counts"]["improvements"], 4, "{json:#}");
+    assert_eq!(json["counts"]["regressions"], 0);
+}
+
+#[test]
+fn a_lower_throughput_is_a_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(5000.0), around(0.8e5));
+    let json: Value =
+        serde_json::from_str(&stdout(&compare(&a, &b, &["--format", "json"]).code(1))).unwrap();
+    let t = &json["cases"][0]["metrics"][3];
+    assert_eq!(
+        (t["metric"].as_str(), t["verdict"].as_str()),
+        (Some("throughput"), Some("regression"))
+    );
+    assert_eq!(t["unit"], "msgs_per_sec");
+}
+
+#[test]
+fn a_change_inside_the_threshold_passes_and_a_lower_threshold_catches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(5150.0), around(1e5));
+    let text = stdout(&compare(&a, &b, &[]).code(0));
+    assert!(
+        text.contains("+3.0%") && text.contains("no change"),
+        "{text}"
+    );
+    compare(&a, &b, &["--threshold", "1"]).code(1);
+    compare(&a, &b, &["--threshold", "throughput=1"]).code(0);
+}
+
+#[test]
+fn several_runs_per_side_are_pooled_and_too_few_iterations_are_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let a1 = fake_run(dir.path(), "a1", around(5000.0), around(1e5));
+    let a2 = fake_run(dir.path(), "a2", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(9000.0), around(1e5));
+    let both = format!("{},{}", a1.display(), a2.join("run.json").display());
+    let out = loopbench()
+        .args(["compare", &both])
+        .arg(&b)
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("12/6"), "{}", stdout(&out));
+    let json: Value = serde_json::from_str(&stdout(
+        &compare(&a1, &b, &["--min-iterations", "7", "--format", "json"]).code(0),
+    ))
+    .unwrap();
+    assert_eq!(json["counts"]["inconclusive"], 4, "{json:#}");
+    let reason = json["cases"][0]["metrics"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("at least 7"), "{reason}");
+}
+
+#[test]
+fn unmatched_cases_and_environment_differences_are_listed_and_strict_env_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(5000.0), around(1e5));
+    let mut json: Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("run.json")).unwrap()).unwrap();
+    json["cases"][1]["case_id"] = "unix-stream-rr-blocking-unpinned-128B".into();
+    json["environment"]["kernel_release"] = "9.9.9-test".into();
+    json["environment"]["loopback"][0]["mtu"] = 1500.into();
+    std::fs::write(b.join("run.json"), serde_json::to_vec(&json).unwrap()).unwrap();
+    let text = stdout(&compare(&a, &b, &[]).code(0));
+    assert!(
+        text.contains("Only in base (not compared):\n  unix-stream-rr-blocking-unpinned-64B"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Only in new (not compared):\n  unix-stream-rr-blocking-unpinned-128B"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kernel: ") && text.contains("→ 9.9.9-test"),
+        "{text}"
+    );
+    assert!(text.contains("lo MTU: 65536 → 1500"), "{text}");
+    let err = stderr(&compare(&a, &b, &["--strict-env"]).code(2));
+    assert!(
+        err.contains("--strict-env") && err.contains("lo MTU"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_inputs_exit_2_and_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let missing = dir.path().join("nope");
+    let err = stderr(&compare(&a, &missing, &[]).code(2));
+    assert!(
+        err.contains("'") && err.contains("nope") && err.contains("baseline"),
+        "{err}"
+    );
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir_all(&corrupt).unwrap();
+    std::fs::write(
+        corrupt.join("run.json"),
+        "{\"schema_version\": 1, \"cases\": [",
+    )
+    .unwrap();
+    let err = stderr(&compare(&a, &corrupt, &[]).code(2));
+    assert!(
+        err.contains("corrupt/run.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    std::fs::write(corrupt.join("run.json"), "{\"schema_version\": 99}").unwrap();
+    let err = stderr(&compare(&a, &corrupt, &[]).code(2));
+    assert!(
+        err.contains("schema_version 99") && err.contains("upgrade"),
+        "{err}"
+    );
+    let err = stderr(&compare(&a, &a, &["--format", "xml"]).code(2));
+    assert!(err.contains("xml"), "{err}");
+    let err = stderr(&compare(&a, &a, &["--threshold", "p42=3"]).code(2));
+    assert!(err.contains("p42"), "{err}");
+    let err = stderr(&compare(&a, &a, &["--pair", "x=y"]).code(2));
+    assert!(err.contains("BASE has no case x"), "{err}");
+}
+
+#[test]
+fn baselines_are_saved_listed_and_compared_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path();
+    let a = fake_run(
+        results,
+        "20260101T000000Z-aaaa",
+        around(5000.0),
+        around(1e5),
+    );
+    let b = fake_run(
+        results,
+        "20260102T000000Z-bbbb",
+        around(7000.0),
+        around(1e5),
+    );
+    let baseline = |args: &[&str]| {
+        loopbench()
+            .arg("baseline")
+            .args(args)
+            .arg("--results")
+            .arg(results)
+            .assert()
+    };
+    baseline(&["save", "main"]).code(2);
+    std::fs::create_dir_all(a.join("cases/x")).unwrap();
+    std::fs::write(a.join("cases/x/latency.hgrm"), "histogram").unwrap();
+    let saved = stderr(&baseline(&["save", "main", &a.to_string_lossy()]).code(0));
+    assert!(saved.contains("saved baseline 'main'"), "{saved}");
+    assert!(
+        results
+            .join("baselines/main/20260101T000000Z-aaaa/run.json")
+            .is_file()
+    );
+    let hgrm = results.join("baselines/main/20260101T000000Z-aaaa/cases/x/latency.hgrm");
+    assert_eq!(
+        std::fs::read_to_string(hgrm).unwrap(),
+        "histogram",
+        "histograms too"
+    );
+    let again = stderr(&baseline(&["save", "main", &b.to_string_lossy()]).code(2));
+    assert!(again.contains("--force"), "{again}");
+    baseline(&["save", "newest", "latest"]).code(0);
+    let list = stdout(&baseline(&["list"]).code(0));
+    assert!(list.contains("main") && list.contains("newest"), "{list}");
+    let json: Value =
+        serde_json::from_str(&stdout(&baseline(&["list", "--json"]).code(0))).unwrap();
+    assert_eq!(
+        json[1]["runs"][0]["run_id"], "20260102T000000Z-bbbb",
+        "latest is the newest run"
+    );
+    let out = loopbench()
+        .args(["compare", "main", "newest", "--results"])
+        .arg(results)
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("+40.0%"), "{}", stdout(&out));
+    baseline(&["save", "bad/name", &a.to_string_lossy()]).code(2);
+}
+
+#[test]
+fn ab_interleaves_two_commands_and_keeps_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let lb = assert_cmd::cargo::cargo_bin("loopbench");
+    let cmd = format!(
+        "{} run -t pipe -p unpinned -c 100 -n 3 --warmup 0 -q",
+        lb.display()
+    );
+    let out = loopbench()
+        .args([
+            "ab",
+            "--rounds",
+            "2",
+            "--schedule-seed",
+            "3",
+            "--threshold",
+            "60",
+        ])
+        .args([
+            "--base-cmd",
+            &cmd,
+            "--new-cmd",
+            &cmd,
+            "--format",
+            "markdown",
+            "-o",
+        ])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains("no regression"), "{}", stdout(&out));
+    let sessions: Vec<PathBuf> = std::fs::read_dir(dir.path().join("ab"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    let ab: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("ab.json")).unwrap()).unwrap();
+    assert_eq!(ab["complete"], true);
+    assert_eq!(ab["invocations"].as_array().unwrap().len(), 4);
+    for side in ["base", "new"] {
+        assert_eq!(
+            std::fs::read_dir(s.join(side).join("runs"))
+                .unwrap()
+                .count(),
+            2,
+            "{side}"
+        );
+    }
+    assert!(
+        std::fs::read_to_string(s.join("comparison.md"))
+            .unwrap()
+            .contains("| n |")
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("comparison.json")).unwrap()).unwrap();
+    assert_eq!(json["cases"][0]["metrics"][0]["base"]["iterations"], 6);
+}
+
+#[test]
+fn ab_reports_a_failing_command_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = stderr(
+        &loopbench()
+            .args([
+                "ab",
+                "--rounds",
+                "1",
+                "--base-cmd",
+                "true",
+                "--new-cmd",
+                "exit 4",
+                "-q",
+                "-o",
+            ])
+            .arg(dir.path())
+            .assert()
+            .code(2),
+    );
+    assert!(err.contains("command of round 1"), "{err}");
+}
+
+#[test]
+fn help_explains_the_method_and_has_examples() {
+    for cmd in ["compare", "ab"] {
+        let out = loopbench().args([cmd, "--help"]).assert().success();
+        let text = stdout(&out);
+        for want in [
+            "Mann-Whitney",
+            "Holm",
+            "bootstrap",
+            "100k",
+            "Examples:",
+            "Exit codes",
+        ] {
+            assert!(text.contains(want), "{cmd} --help lacks {want}: {text}");
+        }
+    }
+    let out = loopbench().args(["baseline", "--help"]).assert().success();
+    assert!(stdout(&out).contains("Examples:"));
+}
