@@ -27,6 +27,11 @@ pub enum Metric {
     /// counts them.
     #[serde(rename = "throughput")]
     Throughput,
+    /// The receiver's CPU time per message (`stream`): what the path costs the receiving side,
+    /// steadier than throughput when other load takes CPU time away. Studies compare it;
+    /// `compare` reports the four above.
+    #[serde(rename = "receiver-cpu")]
+    ReceiverCpu,
 }
 
 /// When a metric takes part in the verdict.
@@ -64,6 +69,7 @@ impl Metric {
             Metric::P99 => "p99",
             Metric::P999 => "p99.9",
             Metric::Throughput => "throughput",
+            Metric::ReceiverCpu => "receiver-cpu",
         }
     }
 
@@ -75,7 +81,7 @@ impl Metric {
     /// The default noise threshold as a fraction: 5 % for p50 and throughput, 10 % for tails.
     pub fn default_threshold(self) -> f64 {
         match self {
-            Metric::P50 | Metric::Throughput => 0.05,
+            Metric::P50 | Metric::Throughput | Metric::ReceiverCpu => 0.05,
             Metric::P99 | Metric::P999 => 0.10,
         }
     }
@@ -83,7 +89,7 @@ impl Metric {
     /// When the metric is gated.
     pub fn gating(self) -> Gating {
         match self {
-            Metric::P50 | Metric::Throughput => Gating::Always,
+            Metric::P50 | Metric::Throughput | Metric::ReceiverCpu => Gating::Always,
             Metric::P99 => Gating::MinSamples(100_000),
             Metric::P999 => Gating::Never,
         }
@@ -110,6 +116,9 @@ impl Metric {
                 Workload::Stream => it.bytes_per_sec,
                 _ => it.msgs_per_sec,
             }),
+            Metric::ReceiverCpu => {
+                (workload == Workload::Stream).then_some(it.server.usage.cpu_ns_per_msg)
+            }
         }
     }
 }
@@ -128,10 +137,11 @@ impl FromStr for Metric {
             "p99" => Ok(Metric::P99),
             "p99.9" | "p999" => Ok(Metric::P999),
             "throughput" | "msgs/s" | "bytes/s" => Ok(Metric::Throughput),
+            "receiver-cpu" => Ok(Metric::ReceiverCpu),
             _ => Err(ConfigError::UnknownValue {
                 dimension: "metric",
                 value: s.to_string(),
-                expected: "p50, p99, p99.9, throughput".into(),
+                expected: "p50, p99, p99.9, throughput, receiver-cpu".into(),
             }),
         }
     }

@@ -10,6 +10,10 @@ use anyhow::Result;
 
 use super::plot::{FigureAxis, svg};
 use super::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
+use crate::compare::gate::{
+    GateConfig, MetricInput, Samples as GateSamples, Verdict, evaluate, format_p,
+};
+use crate::compare::metric::Metric;
 use crate::report::format::{bandwidth, us};
 use crate::spec::{CaseId, Workload};
 use crate::store::load_run;
@@ -37,6 +41,24 @@ impl Figure {
             &[Figure::Throughput, Figure::ReceiverCpu]
         } else {
             &[Figure::P50, Figure::P99]
+        }
+    }
+
+    /// The gate's metric for this figure.
+    fn metric(self) -> Metric {
+        match self {
+            Figure::P50 => Metric::P50,
+            Figure::P99 => Metric::P99,
+            Figure::Throughput => Metric::Throughput,
+            Figure::ReceiverCpu => Metric::ReceiverCpu,
+        }
+    }
+
+    /// The workload the figure belongs to (for the metric's unit).
+    fn workload(self) -> Workload {
+        match self {
+            Figure::Throughput | Figure::ReceiverCpu => Workload::Stream,
+            Figure::P50 | Figure::P99 => Workload::Rr,
         }
     }
 
@@ -105,6 +127,27 @@ pub struct VariantSamples {
     pub values: Vec<f64>,
     /// The round of each value.
     pub rounds: Vec<u32>,
+    /// The fewest latency samples any of these iterations holds (p99 is gated only with
+    /// ≥ 100k).
+    pub min_latency_count: Option<u64>,
+}
+
+impl VariantSamples {
+    /// The values for the gate, grouped by run (consecutive values of one round).
+    fn samples(&self) -> GateSamples {
+        let mut runs: Vec<usize> = Vec::new();
+        for (i, r) in self.rounds.iter().enumerate() {
+            match runs.last_mut() {
+                Some(n) if i > 0 && self.rounds[i - 1] == *r => *n += 1,
+                _ => runs.push(1),
+            }
+        }
+        GateSamples {
+            values: self.values.clone(),
+            runs,
+            min_latency_count: self.min_latency_count.unwrap_or(0),
+        }
+    }
 }
 
 /// The comparison of one variant with the baseline, from the regression gate's statistics.
@@ -118,13 +161,41 @@ pub struct Comparison {
     pub verdict: String,
 }
 
-/// Compares each (baseline, variant) pair of samples with the regression gate's statistics
-/// (bootstrap CI of the ratio of medians, Mann–Whitney U, Holm over all pairs).
-///
-/// Not wired yet: the gate's statistics (`src/compare/`) are not on this branch's main. Until
-/// they are, the report shows medians and ranges and says that the comparison is missing.
-pub fn compare(_pairs: &[(Figure, &[f64], &[f64])]) -> Option<Vec<Comparison>> {
-    None
+/// Compares each (baseline, variant) pair of samples with the regression gate's statistics:
+/// bootstrap interval of the ratio of medians variant/baseline (runs resampled first, then their
+/// iterations), one-sided Mann–Whitney U per direction, Holm over every pair of the study, and
+/// the gate's verdict (beyond its noise threshold both ways). Results in the order of `pairs`.
+pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Comparison> {
+    let inputs: Vec<MetricInput> = pairs
+        .iter()
+        .map(|(f, base, variant)| MetricInput {
+            metric: f.metric(),
+            unit: f.metric().unit(f.workload()),
+            base: base.samples(),
+            new: variant.samples(),
+        })
+        .collect();
+    evaluate(&inputs, &GateConfig::default())
+        .into_iter()
+        .map(|r| Comparison {
+            ratio: r.ratio.map_or("-".into(), |e| {
+                let ci = e.confidence_interval;
+                format!(
+                    "×{:.3} [{:.3}, {:.3}]",
+                    e.point, ci.lower_bound, ci.upper_bound
+                )
+            }),
+            p: match (r.p_regression_holm, r.p_improvement_holm) {
+                (Some(a), Some(b)) => format_p(a.min(b)),
+                _ => "-".into(),
+            },
+            verdict: match r.verdict {
+                Verdict::Regression => format!("worse (beyond {:.0}%)", r.threshold * 100.0),
+                Verdict::Improvement => format!("better (beyond {:.0}%)", r.threshold * 100.0),
+                v => v.label().to_string(),
+            },
+        })
+        .collect()
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -159,8 +230,12 @@ fn collect(
                     .entry(run.variant.clone())
                     .or_default();
                 s.runs += 1;
-                s.values
-                    .extend(case.iterations.iter().map(|it| f.value(it)));
+                for it in &case.iterations {
+                    s.values.push(f.value(it));
+                    s.rounds.push(run.round);
+                    let n = it.latency.count;
+                    s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));
+                }
             }
         }
         settings.entry(run.variant.clone()).or_insert(variant);
@@ -255,27 +330,23 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
     let mut pairs = Vec::new();
     for ((_, f), by_variant) in &samples {
-        let base = by_variant
-            .get(&baseline)
-            .map(|s| s.values.as_slice())
-            .unwrap_or(&[]);
+        let base = by_variant.get(&baseline).cloned().unwrap_or_default();
         for n in names.iter().skip(1) {
-            let v = by_variant
-                .get(n)
-                .map(|s| s.values.as_slice())
-                .unwrap_or(&[]);
-            pairs.push((*f, base, v));
+            let v = by_variant.get(n).cloned().unwrap_or_default();
+            pairs.push((*f, base.clone(), v));
         }
     }
     let comparisons = compare(&pairs);
-    if comparisons.is_none() {
-        para(
-            "Ratios with confidence intervals are missing: they need the regression gate's \
-             statistics (src/compare), which are not part of this build yet.",
-            &mut md,
-            &mut html,
-        );
-    }
+    para(
+        "Each variant against the baseline with the regression gate's statistics: ratio of \
+         medians variant/baseline with a 95% bootstrap interval (rounds resampled first, then \
+         their iterations), one-sided Mann–Whitney U, Holm-corrected over every comparison of the \
+         study; worse or better only when significant and the whole interval lies beyond the noise \
+         threshold (5% for p50, throughput and receiver CPU, 10% for p99, which needs ≥100k \
+         samples per iteration).",
+        &mut md,
+        &mut html,
+    );
     let mut k = 0;
     for ((case, f), by_variant) in &samples {
         let title = format!("{case} — {}", f.name());
@@ -319,9 +390,7 @@ pub fn render(dir: &Path) -> Result<Rendered> {
                     format!("{} – {}", f.show(range.min), f.show(range.max))
                 },
             ];
-            let cmp = (i > 0)
-                .then(|| comparisons.as_ref().map(|c| c[k].clone()))
-                .flatten();
+            let cmp = (i > 0).then(|| comparisons[k].clone());
             if i > 0 {
                 k += 1;
             }

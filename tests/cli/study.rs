@@ -63,7 +63,7 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
     let out = loopbench()
         .arg("study")
         .arg(&file)
-        .args(["--rounds", "2", "--seed", "3", "-q", "-o"])
+        .args(["--rounds", "3", "--seed", "3", "-q", "-o"])
         .arg(dir.path())
         .timeout(Duration::from_secs(120))
         .assert()
@@ -76,7 +76,7 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
     assert_eq!(record["complete"], true);
     assert_eq!(record["host_differences"].as_array().unwrap().len(), 0);
     let runs = record["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 6);
     let mut cpu: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for r in runs {
         assert_eq!(r["status"], "done", "{r}");
@@ -135,6 +135,14 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
             .unwrap()
             .contains("<table>")
     );
+    // The gate's statistics see it too: the variant is worse on receiver CPU per message
+    // (significant, and beyond the 5 % noise threshold).
+    let cpu_row = report
+        .lines()
+        .skip_while(|l| !l.contains("receiver CPU ns per message"))
+        .find(|l| l.starts_with("| mtu1500-nooffload |"))
+        .unwrap_or_else(|| panic!("no receiver CPU row for the variant: {report}"));
+    assert!(cpu_row.contains("worse (beyond 5%)"), "{cpu_row}");
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert_eq!(stdout, report, "the report is printed");
     std::fs::remove_file(study.join("report.md")).unwrap();
