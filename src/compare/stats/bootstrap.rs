@@ -64,33 +64,103 @@ pub fn ratio_of_medians_clustered(
     if base_median == 0.0 {
         return Err(StatsError::ZeroBase);
     }
+    // A zero base median in a resample makes the ratio infinite: it sorts to the end and only
+    // widens the interval, which is the honest outcome.
     let point = median(&all_new) / base_median;
+    Ok(resample(
+        &base,
+        &new,
+        point,
+        confidence,
+        seed,
+        resamples,
+        |b, n| n / b,
+    ))
+}
+
+/// median(`new`) − median(`base`) with a `confidence` percentile-bootstrap interval from
+/// [`DEFAULT_RESAMPLES`] resamples (e.g. what one layer of the loopback anatomy adds).
+pub fn difference_of_medians(
+    base: &[f64],
+    new: &[f64],
+    confidence: f64,
+    seed: u64,
+) -> Result<Estimate, StatsError> {
+    check(base, "base")?;
+    check(new, "new")?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(StatsError::BadConfidence(confidence));
+    }
+    let point = median(new) - median(base);
+    Ok(resample(
+        &[base],
+        &[new],
+        point,
+        confidence,
+        seed,
+        DEFAULT_RESAMPLES,
+        |b, n| n - b,
+    ))
+}
+
+/// The median of `values` with a `confidence` percentile-bootstrap interval.
+pub fn median_with_interval(
+    values: &[f64],
+    confidence: f64,
+    seed: u64,
+) -> Result<Estimate, StatsError> {
+    check(values, "values")?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(StatsError::BadConfidence(confidence));
+    }
+    let point = median(values);
+    Ok(resample(
+        &[&[0.0]],
+        &[values],
+        point,
+        confidence,
+        seed,
+        DEFAULT_RESAMPLES,
+        |_, n| n,
+    ))
+}
+
+/// Draws `resamples` two-stage resamples of both sides, applies `stat(base median, new median)`
+/// and returns the percentile interval around `point`.
+fn resample(
+    base: &[&[f64]],
+    new: &[&[f64]],
+    point: f64,
+    confidence: f64,
+    seed: u64,
+    resamples: usize,
+    stat: impl Fn(f64, f64) -> f64,
+) -> Estimate {
     let resamples = resamples.max(2);
     let mut rng = SmallRng::seed_from_u64(seed);
-    let mut scratch = Vec::with_capacity(all_base.len().max(all_new.len()) * 2);
-    let mut ratios = Vec::with_capacity(resamples);
+    let longest = base.iter().chain(new).map(|c| c.len()).sum::<usize>();
+    let mut scratch = Vec::with_capacity(longest * 2);
+    let mut values = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        let b = resampled_median(&base, &mut scratch, &mut rng);
-        let n = resampled_median(&new, &mut scratch, &mut rng);
-        // A zero base median in a resample makes the ratio infinite: it sorts to the end and
-        // only widens the interval, which is the honest outcome.
-        ratios.push(n / b);
+        let b = resampled_median(base, &mut scratch, &mut rng);
+        let n = resampled_median(new, &mut scratch, &mut rng);
+        values.push(stat(b, n));
     }
-    ratios.sort_by(f64::total_cmp);
+    values.sort_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
-    let finite: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite()).collect();
+    let finite: Vec<f64> = values.iter().copied().filter(|r| r.is_finite()).collect();
     let mean = finite.iter().sum::<f64>() / finite.len().max(1) as f64;
     let var =
         finite.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (finite.len().max(2) - 1) as f64;
-    Ok(Estimate {
+    Estimate {
         point,
         confidence_interval: ConfidenceInterval {
             confidence_level: confidence,
-            lower_bound: quantile_sorted(&ratios, tail),
-            upper_bound: quantile_sorted(&ratios, 1.0 - tail),
+            lower_bound: quantile_sorted(&values, tail),
+            upper_bound: quantile_sorted(&values, 1.0 - tail),
         },
         standard_error: var.sqrt(),
-    })
+    }
 }
 
 /// The median of one two-stage resample of `clusters`, drawn into `scratch`.
@@ -295,5 +365,23 @@ mod tests {
             let c = coverage(n, true_ratio, sigma, 0.95, seed);
             prop_assert!((0.88..=0.995).contains(&c), "coverage {c} for n={n}");
         }
+    }
+
+    #[test]
+    fn differences_and_single_medians_get_intervals_around_the_point() {
+        let base: Vec<f64> = (0..9).map(|i| 100.0 + i as f64).collect();
+        let new: Vec<f64> = (0..9).map(|i| 130.0 + i as f64).collect();
+        let d = difference_of_medians(&base, &new, 0.95, 1).unwrap();
+        assert_eq!(d.point, 30.0);
+        let ci = d.confidence_interval;
+        assert!(ci.lower_bound <= 30.0 && 30.0 <= ci.upper_bound, "{ci:?}");
+        assert!(ci.lower_bound > 20.0 && ci.upper_bound < 40.0, "{ci:?}");
+        let m = median_with_interval(&base, 0.95, 1).unwrap();
+        assert_eq!(m.point, 104.0);
+        assert!(
+            m.confidence_interval.lower_bound >= 100.0
+                && m.confidence_interval.upper_bound <= 108.0
+        );
+        assert!(difference_of_medians(&[], &new, 0.95, 1).is_err());
     }
 }

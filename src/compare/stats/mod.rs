@@ -24,7 +24,8 @@ mod mann_whitney;
 use serde::{Deserialize, Serialize};
 
 pub use bootstrap::{
-    DEFAULT_RESAMPLES, ratio_of_medians, ratio_of_medians_clustered, ratio_of_medians_with,
+    DEFAULT_RESAMPLES, difference_of_medians, median_with_interval, ratio_of_medians,
+    ratio_of_medians_clustered, ratio_of_medians_with,
 };
 pub use holm::holm;
 pub use mann_whitney::{

@@ -1,8 +1,17 @@
-//! The uncertainty of the anatomy's layers: a deliberately simple spread from the per-iteration
-//! medians that run.json already holds. This file is the one place to switch to the regression
-//! gate's bootstrap (`compare`) once that exists.
+//! The uncertainty of the anatomy's layers, from the per-iteration medians in run.json, with the
+//! regression gate's bootstrap: each level is the median of a case's per-iteration p50s with its
+//! 95 % percentile-bootstrap interval, each layer the difference of two such medians with the
+//! bootstrap interval of that difference.
 
-/// A value with a rough interval, in nanoseconds.
+use crate::compare::stats::{difference_of_medians, median_with_interval};
+
+/// Confidence level of every interval the anatomy shows.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// Bootstrap seed: the same run always gives the same chart.
+const SEED: u64 = 1;
+
+/// A value with its interval, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Estimate {
     /// The point estimate.
@@ -18,37 +27,32 @@ impl Estimate {
     pub fn half_width_ns(&self) -> f64 {
         (self.high_ns - self.low_ns) / 2.0
     }
+
+    fn from(
+        e: Result<crate::compare::stats::Estimate, crate::compare::stats::StatsError>,
+    ) -> Estimate {
+        match e {
+            Ok(e) => Estimate {
+                point_ns: e.point,
+                low_ns: e.confidence_interval.lower_bound,
+                high_ns: e.confidence_interval.upper_bound,
+            },
+            // No usable values: a zero with no width, which the chart shows as missing data.
+            Err(_) => Estimate {
+                point_ns: 0.0,
+                low_ns: 0.0,
+                high_ns: 0.0,
+            },
+        }
+    }
 }
 
-fn median_and_half_range(values: &[f64]) -> (f64, f64) {
-    let s = crate::store::record::Spread::of(values.iter().copied());
-    (s.median, (s.max - s.min) / 2.0)
-}
-
-/// The level of one case: the median of its per-iteration medians, ± half their range.
+/// The level of one case: the median of its per-iteration medians with its interval.
 pub fn level(per_iteration_p50_ns: &[f64]) -> Estimate {
-    let (m, h) = median_and_half_range(per_iteration_p50_ns);
-    Estimate {
-        point_ns: m,
-        low_ns: m - h,
-        high_ns: m + h,
-    }
+    Estimate::from(median_with_interval(per_iteration_p50_ns, CONFIDENCE, SEED))
 }
 
-/// The difference `upper − lower` of two cases' levels, with the half-ranges of their
-/// per-iteration medians combined in quadrature.
-///
-/// This is a deliberately simple, documented spread (not a confidence interval): with 5
-/// iterations half the range is roughly one to two standard errors of the median. It is the one
-/// place to switch to the gate's bootstrap (`compare`) once that exists.
+/// The difference `upper − lower` of two cases' levels with its interval.
 pub fn difference(upper: &[f64], lower: &[f64]) -> Estimate {
-    let (a, ha) = median_and_half_range(upper);
-    let (b, hb) = median_and_half_range(lower);
-    let d = a - b;
-    let h = (ha * ha + hb * hb).sqrt();
-    Estimate {
-        point_ns: d,
-        low_ns: d - h,
-        high_ns: d + h,
-    }
+    Estimate::from(difference_of_medians(lower, upper, CONFIDENCE, SEED))
 }

@@ -257,26 +257,28 @@ mod tests {
     }
 
     #[test]
-    fn layers_are_differences_of_medians_with_combined_spread() {
+    fn layers_are_differences_of_medians_with_bootstrap_intervals() {
         let a = anatomy(&fixture::anatomy_run().record).unwrap();
         assert_eq!(a.size, 64);
         assert_eq!(a.panels.len(), 4);
         let (sc, b) = (Placement::SameCore, EngineKind::Blocking);
         let floor = step(&a, sc, b, Layer::Floor);
         assert_eq!(floor.base_ns, 0.0);
-        assert_eq!(
-            floor.estimate.unwrap(),
-            Estimate {
-                point_ns: 1000.0,
-                low_ns: 900.0,
-                high_ns: 1100.0
-            }
+        let f = floor.estimate.unwrap();
+        assert_eq!(f.point_ns, 1000.0);
+        assert!(
+            f.low_ns >= 900.0 && f.low_ns < 1000.0 && f.high_ns > 1000.0 && f.high_ns <= 1100.0,
+            "{f:?}"
         );
         let wake = step(&a, sc, b, Layer::Wakeup);
         assert_eq!(wake.base_ns, 1000.0);
         let e = wake.estimate.unwrap();
         assert_eq!(e.point_ns, 2000.0);
-        assert!((e.half_width_ns() - 100.0 * 2f64.sqrt()).abs() < 1e-9);
+        assert!(e.low_ns < 2000.0 && e.high_ns > 2000.0, "{e:?}");
+        assert!(
+            e.half_width_ns() <= 200.0,
+            "within the per-iteration ranges: {e:?}"
+        );
         assert_eq!(
             step(&a, sc, b, Layer::Tcp).estimate.unwrap().point_ns,
             4000.0

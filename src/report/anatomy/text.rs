@@ -67,4 +67,4 @@ pub fn missing(a: &Anatomy) -> Vec<CaseId> {
 }
 
 /// How to read the anatomy's numbers, for every output.
-pub const EXPLANATION: &str = "µs per round trip; each layer is the difference of the medians of two cases (floor: the shm median itself), ± half the range of each case's per-iteration medians, combined in quadrature (a rough spread, not a confidence interval)";
+pub const EXPLANATION: &str = "µs per round trip; each layer is the difference of the medians of two cases (floor: the shm median itself), ± half its 95% percentile-bootstrap interval over the per-iteration medians";
