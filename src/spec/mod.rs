@@ -1,0 +1,348 @@
+//! A [`Spec`] is one measured case: transport × workload × engine × placement × sizes × addresses
+//! × timing. Its canonical slug, the [`CaseId`], names the case everywhere (files, JSON, comparisons).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::loopback::addr::Endpoint;
+use crate::loopback::spread::AddrRange;
+
+mod dimensions;
+mod parse;
+mod placement;
+mod validate;
+
+pub use dimensions::{AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload};
+pub use parse::{parse_duration, parse_list, parse_size};
+pub use placement::{CpuList, Placement};
+
+/// When an iteration ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IterationLength {
+    /// After this much wall time.
+    Duration {
+        /// Length of one iteration in nanoseconds.
+        duration_ns: u64,
+    },
+    /// After this many messages (round trips for `rr`).
+    Count {
+        /// Messages per iteration.
+        messages: u64,
+    },
+}
+
+/// Warm-up, iterations and watchdog settings of a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Warm-up before the first measured iteration, discarded (nanoseconds).
+    pub warmup_ns: u64,
+    /// Number of measured iterations; each uses a fresh connection pair.
+    pub iterations: u32,
+    /// When each iteration ends.
+    pub length: IterationLength,
+    /// Longest a worker may wait for its peer before the case fails (nanoseconds).
+    pub timeout_ns: u64,
+    /// How long a datagram client waits for a response before counting the round trip as lost.
+    pub loss_timeout_ns: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            warmup_ns: 500_000_000,
+            iterations: 5,
+            length: IterationLength::Duration {
+                duration_ns: 1_000_000_000,
+            },
+            timeout_ns: 5_000_000_000,
+            loss_timeout_ns: 20_000_000,
+        }
+    }
+}
+
+impl Timing {
+    /// Longest a duration-based iteration (or the warm-up) may take before the watchdog declares
+    /// it stuck; count-based iterations have no overall deadline (the no-progress watchdog covers
+    /// them).
+    pub fn iteration_deadline(&self, length: IterationLength) -> Option<Duration> {
+        match length {
+            IterationLength::Duration { duration_ns } => Some(Duration::from_nanos(
+                duration_ns
+                    .saturating_add(self.timeout_ns)
+                    .saturating_add(1_000_000_000),
+            )),
+            IterationLength::Count { .. } => None,
+        }
+    }
+}
+
+/// Socket options applied to every socket of a case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketOptions {
+    /// SO_SNDBUF request in bytes (SO_SNDBUFFORCE when root and above net.core.wmem_max).
+    pub sndbuf: Option<usize>,
+    /// SO_RCVBUF request in bytes (SO_RCVBUFFORCE when root and above net.core.rmem_max).
+    pub rcvbuf: Option<usize>,
+    /// TCP_NODELAY; on by default (a latency harness must not wait for Nagle).
+    pub nodelay: bool,
+    /// TCP_NOTSENT_LOWAT in bytes: how much unsent data a TCP socket may hold before it stops
+    /// being writable.
+    #[serde(default)]
+    pub notsent_lowat: Option<u32>,
+}
+
+/// One case: everything needed to measure it, and nothing about how it was requested.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// How the workers are connected.
+    pub transport: Transport,
+    /// What they exchange.
+    pub workload: Workload,
+    /// How each worker waits.
+    pub engine: EngineKind,
+    /// Where the workers run.
+    pub placement: Placement,
+    /// Request (or write) size in bytes.
+    pub size: usize,
+    /// Response size in bytes (`rr`).
+    pub response_size: usize,
+    /// Server address: an IP loopback address or a Unix path/abstract name; none for pipe/shm.
+    pub addr: Option<Endpoint>,
+    /// Client source address (IP transports).
+    pub client_addr: Option<IpAddr>,
+    /// Server port; 0 picks a free ephemeral port.
+    pub port: u16,
+    /// Time the server busy-waits before answering each request (simulated service time).
+    pub server_delay_ns: u64,
+    /// Fault injection: the server silently drops every Nth request (0 = never). Used to test
+    /// loss accounting; a datagram client counts each as lost.
+    pub server_drop_every: u64,
+    /// Socket options.
+    pub socket: SocketOptions,
+    /// Warm-up, iterations and watchdog.
+    pub timing: Timing,
+    /// Connections (flows) per iteration, spread round-robin over the worker threads.
+    #[serde(default = "one")]
+    pub flows: u32,
+    /// Worker threads per side; flow `i` runs on thread `i % threads` of each side.
+    #[serde(default = "one")]
+    pub threads: u32,
+    /// Workload-specific settings (`rate`, `crr`) and measurement extras.
+    #[serde(default)]
+    pub extras: Extras,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Settings of the newer workloads and of the interference and process options; all default to
+/// "off".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extras {
+    /// `rate`: requests per second per flow (the send schedule).
+    #[serde(default)]
+    pub rate_per_sec: u64,
+    /// `rate`: most requests in flight per flow; 0 picks rate x --timeout (bounded). The sender
+    /// waits when it is reached, so a slow server shows in the corrected latency.
+    #[serde(default)]
+    pub max_in_flight: u32,
+    /// `crr`: client source addresses, used in turn (TCP over IPv4 only).
+    #[serde(default)]
+    pub spread: Option<AddrRange>,
+    /// `crr`: close with SO_LINGER 0 (an RST instead of a FIN), so no TIME_WAIT is left behind.
+    #[serde(default)]
+    pub linger0: bool,
+    /// A competing memcpy stream pinned to this CPU during every measured iteration.
+    #[serde(default)]
+    pub memory_load_cpu: Option<usize>,
+    /// Run the server side in a separate process (`loopbench server`) instead of a thread.
+    #[serde(default)]
+    pub processes: bool,
+    /// Measure a service that is already listening at this loopback address (`loopbench
+    /// client --connect`): no server is started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Vec<u8>>,
+    /// A response from a `--connect` target ends with these bytes (instead of being exactly
+    /// `--response-size` long).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_delimiter: Option<Vec<u8>>,
+}
+
+impl Spec {
+    /// A spec with the CLI's defaults for everything but the transport.
+    pub fn new(transport: Transport) -> Spec {
+        Spec {
+            transport,
+            workload: Workload::Rr,
+            engine: EngineKind::Blocking,
+            placement: Placement::CrossCore,
+            size: 64,
+            response_size: 64,
+            addr: None,
+            client_addr: None,
+            port: 0,
+            server_delay_ns: 0,
+            server_drop_every: 0,
+            socket: SocketOptions {
+                nodelay: true,
+                ..SocketOptions::default()
+            },
+            timing: Timing::default(),
+            flows: 1,
+            threads: 1,
+            extras: Extras::default(),
+        }
+    }
+
+    /// The canonical case id: the default dimensions always, the rest only when not default.
+    ///
+    /// `tcp4-rr-blocking-cross-core-64B`, `udp4-rr-spin-same-core-64B-resp1024B-delay5000ns`.
+    pub fn case_id(&self) -> CaseId {
+        let mut id = format!(
+            "{}-{}-{}-{}-{}B",
+            self.transport, self.workload, self.engine, self.placement, self.size
+        );
+        if self.response_size != self.size {
+            id.push_str(&format!("-resp{}B", self.response_size));
+        }
+        if self.server_delay_ns != 0 {
+            id.push_str(&format!("-delay{}ns", self.server_delay_ns));
+        }
+        if self.server_drop_every != 0 {
+            id.push_str(&format!("-drop{}", self.server_drop_every));
+        }
+        if let Some(addr) = &self.addr {
+            if !addr.is_default_for(self.transport) {
+                id.push_str(&format!("-at-{}", addr.slug()));
+            }
+        }
+        if let Some(client) = self.client_addr {
+            id.push_str(&format!("-from-{}", Endpoint::Ip(client).slug()));
+        }
+        if let Some(b) = self.socket.sndbuf {
+            id.push_str(&format!("-snd{b}"));
+        }
+        if let Some(b) = self.socket.rcvbuf {
+            id.push_str(&format!("-rcv{b}"));
+        }
+        if let Some(b) = self.socket.notsent_lowat {
+            id.push_str(&format!("-lowat{b}"));
+        }
+        if !self.socket.nodelay && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6) {
+            id.push_str("-nagle");
+        }
+        if self.flows != 1 {
+            id.push_str(&format!("-flows{}", self.flows));
+        }
+        if self.threads != 1 {
+            id.push_str(&format!("-threads{}", self.threads));
+        }
+        let x = &self.extras;
+        if x.rate_per_sec != 0 {
+            id.push_str(&format!("-rate{}", x.rate_per_sec));
+        }
+        if x.max_in_flight != 0 {
+            id.push_str(&format!("-inflight{}", x.max_in_flight));
+        }
+        if let Some(spread) = x.spread {
+            id.push_str(&format!("-spread{spread}"));
+        }
+        if x.linger0 {
+            id.push_str("-linger0");
+        }
+        if let Some(cpu) = x.memory_load_cpu {
+            id.push_str(&format!("-memload{cpu}"));
+        }
+        if x.processes {
+            id.push_str("-processes");
+        }
+        if let Some(target) = &x.connect {
+            let safe: String = target
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            id.push_str(&format!("-to-{safe}"));
+        }
+        if x.response_delimiter.is_some() {
+            id.push_str("-delimited");
+        }
+        CaseId(id)
+    }
+}
+
+/// The canonical slug of a [`Spec`], used for file names, JSON keys and matching across runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub String);
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl CaseId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_uses_the_cli_spelling() {
+        let spec = Spec::new(Transport::UnixStream);
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["transport"], "unix-stream");
+        assert_eq!(json["placement"], "cross-core");
+        assert_eq!(json["engine"], "blocking");
+        let back: Spec = serde_json::from_value(json).unwrap();
+        assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn case_id_names_default_dimensions_and_only_non_default_extras() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        assert_eq!(spec.case_id().as_str(), "tcp4-rr-blocking-cross-core-64B");
+        spec.response_size = 1024;
+        spec.server_delay_ns = 5000;
+        spec.engine = EngineKind::Spin;
+        spec.placement = Placement::SameCore;
+        assert_eq!(
+            spec.case_id().as_str(),
+            "tcp4-rr-spin-same-core-64B-resp1024B-delay5000ns"
+        );
+        spec.addr = Some(Endpoint::Ip("127.0.0.2".parse().unwrap()));
+        spec.client_addr = Some("127.0.0.3".parse().unwrap());
+        assert!(
+            spec.case_id()
+                .as_str()
+                .ends_with("-at-127.0.0.2-from-127.0.0.3")
+        );
+    }
+
+    #[test]
+    fn default_address_does_not_change_the_case_id() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        let plain = spec.case_id();
+        spec.addr = Some(Endpoint::Ip("127.0.0.1".parse().unwrap()));
+        assert_eq!(spec.case_id(), plain);
+    }
+}

@@ -1,0 +1,220 @@
+//! Checking a [`Spec`] before anything touches the machine: every rule names the flag and says
+//! what to do.
+
+use super::{EngineKind, IterationLength, SEQ_BYTES, Spec, Transport, Workload};
+use crate::error::ConfigError;
+use crate::loopback::addr::Endpoint;
+
+impl Spec {
+    /// Checks everything that can be checked without touching the machine.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.size == 0 {
+            return Err(ConfigError::ZeroSize { flag: "--size" });
+        }
+        if self.response_size == 0 {
+            return Err(ConfigError::ZeroSize {
+                flag: "--response-size",
+            });
+        }
+        if let Some(max) = self.transport.max_message() {
+            for (flag, v) in [
+                ("--size", self.size),
+                ("--response-size", self.response_size),
+            ] {
+                if v > max {
+                    return Err(ConfigError::TooLarge {
+                        flag,
+                        value: v,
+                        transport: self.transport,
+                        max,
+                    });
+                }
+            }
+        }
+        if self.transport.is_datagram() {
+            for (flag, v) in [
+                ("--size", self.size),
+                ("--response-size", self.response_size),
+            ] {
+                if v < SEQ_BYTES {
+                    return Err(ConfigError::TooSmallForSequence {
+                        flag,
+                        value: v,
+                        transport: self.transport,
+                    });
+                }
+            }
+        }
+        if self.transport == Transport::Shm
+            && !matches!(self.engine, EngineKind::Spin | EngineKind::Blocking)
+        {
+            return Err(ConfigError::EngineUnsupported {
+                engine: self.engine,
+                transport: self.transport,
+            });
+        }
+        self.validate_flows()?;
+        self.validate_workload()?;
+        if self.server_drop_every != 0 && !self.transport.is_datagram() {
+            return Err(ConfigError::Invalid(format!(
+                "--server-drop-every needs a datagram transport (udp4, udp6, unix-dgram): on {} a \
+                 dropped request would stall the connection",
+                self.transport
+            )));
+        }
+        if self.timing.iterations == 0 {
+            return Err(ConfigError::ZeroIterations);
+        }
+        match self.timing.length {
+            IterationLength::Duration { duration_ns: 0 } => return Err(ConfigError::ZeroLength),
+            IterationLength::Count { messages: 0 } => return Err(ConfigError::ZeroLength),
+            _ => {}
+        }
+        if let Some(addr) = &self.addr {
+            addr.check_family(self.transport)?;
+        }
+        if let Some(client) = self.client_addr {
+            Endpoint::Ip(client).check_family(self.transport)?;
+        }
+        Ok(())
+    }
+}
+
+impl Spec {
+    /// Flows and threads: at least one each, no idle threads, and one flow per thread for the
+    /// blocking engine (it sleeps in one read at a time).
+    fn validate_flows(&self) -> Result<(), ConfigError> {
+        if self.flows == 0 || self.threads == 0 {
+            return Err(ConfigError::Invalid(
+                "--flows and --threads must be at least 1".into(),
+            ));
+        }
+        if self.threads > self.flows {
+            return Err(ConfigError::Invalid(format!(
+                "--threads {} is more than --flows {}: a thread without a flow would only idle; use --flows {} or fewer threads",
+                self.threads, self.flows, self.threads
+            )));
+        }
+        if self.engine == EngineKind::Blocking && self.flows > self.threads {
+            return Err(ConfigError::Invalid(format!(
+                "the blocking engine drives one flow per thread, but --flows {} runs on --threads {}; use --threads {} or --engine epoll (or spin, tokio)",
+                self.flows, self.threads, self.flows
+            )));
+        }
+        Ok(())
+    }
+
+    /// What each workload needs from the transport and its options.
+    fn validate_workload(&self) -> Result<(), ConfigError> {
+        let x = &self.extras;
+        let is_rate = self.workload == Workload::Rate;
+        if is_rate && x.rate_per_sec == 0 {
+            return Err(ConfigError::Invalid(
+                "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
+            ));
+        }
+        if !is_rate && (x.rate_per_sec != 0 || x.max_in_flight != 0) {
+            return Err(ConfigError::Invalid(format!(
+                "--rate and --max-in-flight only apply to -w rate, not {}",
+                self.workload
+            )));
+        }
+        if is_rate && self.transport == Transport::Shm && self.engine == EngineKind::Blocking {
+            return Err(ConfigError::Invalid(
+                "rate over shm needs --engine spin: the blocking shm engine cannot wake up for the send schedule".into(),
+            ));
+        }
+        if self.workload == Workload::Crr
+            && !matches!(
+                self.transport,
+                Transport::Tcp4
+                    | Transport::Tcp6
+                    | Transport::UnixStream
+                    | Transport::UnixSeqpacket
+            )
+        {
+            return Err(ConfigError::Invalid(format!(
+                "crr (connect/request/response/close) needs a connection-oriented transport (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
+                self.transport
+            )));
+        }
+        let crr_tcp4 = self.workload == Workload::Crr && self.transport == Transport::Tcp4;
+        if x.spread.is_some() && !crr_tcp4 {
+            return Err(ConfigError::Invalid(
+                "--spread (client source addresses) applies to -w crr over tcp4".into(),
+            ));
+        }
+        if x.spread.is_some() && self.client_addr.is_some() {
+            return Err(ConfigError::Invalid(
+                "--spread and --client-addr both set the client source address; give one".into(),
+            ));
+        }
+        let crr_tcp = self.workload == Workload::Crr
+            && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6);
+        if x.linger0 && !crr_tcp {
+            return Err(ConfigError::Invalid(
+                "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
+            ));
+        }
+        if (x.processes || x.connect.is_some()) && !self.transport.crosses_processes() {
+            return Err(ConfigError::Invalid(format!(
+                "--processes and --connect need a connection-oriented transport with an address (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
+                self.transport
+            )));
+        }
+        if (x.request.is_some() || x.response_delimiter.is_some()) && x.connect.is_none() {
+            return Err(ConfigError::Invalid(
+                "--request, --request-file and --response-delimiter apply to `loopbench client --connect`".into(),
+            ));
+        }
+        if x.connect.is_some() && x.processes {
+            return Err(ConfigError::Invalid(
+                "--connect measures a service that already runs; --processes starts one: give one"
+                    .into(),
+            ));
+        }
+        if self.server_drop_every != 0 && !matches!(self.workload, Workload::Rr | Workload::Rate) {
+            return Err(ConfigError::Invalid(format!(
+                "--server-drop-every applies to the request/response workloads (rr, rate), not {}",
+                self.workload
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Spec;
+
+    #[test]
+    fn validation_rejects_impossible_sizes() {
+        let mut spec = Spec::new(Transport::Udp4);
+        spec.size = 0;
+        assert!(matches!(spec.validate(), Err(ConfigError::ZeroSize { .. })));
+        spec.size = 65508;
+        assert!(matches!(spec.validate(), Err(ConfigError::TooLarge { .. })));
+        spec.size = 65507;
+        spec.response_size = 65507;
+        spec.validate().unwrap();
+        spec.size = 4;
+        assert!(matches!(
+            spec.validate(),
+            Err(ConfigError::TooSmallForSequence { .. })
+        ));
+        let mut tcp = Spec::new(Transport::Tcp4);
+        tcp.size = 1;
+        tcp.response_size = 1;
+        tcp.validate().unwrap();
+    }
+
+    #[test]
+    fn validation_rejects_wrong_address_family() {
+        let mut spec = Spec::new(Transport::Tcp6);
+        spec.addr = Some(Endpoint::Ip("127.0.0.1".parse().unwrap()));
+        assert!(spec.validate().is_err());
+        spec.addr = Some(Endpoint::Ip("::1".parse().unwrap()));
+        spec.validate().unwrap();
+    }
+}
