@@ -1,0 +1,198 @@
+//! The watchdog: winds servers down, enforces deadlines and the no-progress limit, and interrupts
+//! blocked system calls with a signal ("kick").
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+
+use super::outcome::{Side, WorkerReport};
+use crate::engine::{Control, RunState};
+use crate::workload::Heartbeat;
+
+/// How often the watchdog looks at the workers, and re-sends kicks.
+const WATCH_INTERVAL: Duration = Duration::from_millis(10);
+
+/// How long aborted workers get to stop before they are abandoned.
+const ABORT_GRACE: Duration = Duration::from_secs(3);
+
+/// The signal used to interrupt blocked workers. A real-time signal, so it does not collide
+/// with SIGUSR1/2 that an embedding program may use; its handler does nothing.
+fn kick_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
+}
+
+extern "C" fn ignore_kick(_: libc::c_int) {}
+
+/// Installs the no-op kick handler (once per process), without SA_RESTART so blocked system
+/// calls return EINTR.
+pub(crate) fn install_kick_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction with a valid handler and empty mask is a valid argument;
+        // the handler is async-signal-safe (it does nothing).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = ignore_kick as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(kick_signal(), &sa, std::ptr::null_mut());
+        }
+    });
+}
+
+pub(crate) fn kick(handle: &JoinHandle<()>) {
+    use std::os::unix::thread::JoinHandleExt;
+    // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
+    // even if it already exited; pthread_kill on such a thread is defined.
+    unsafe { libc::pthread_kill(handle.as_pthread_t(), kick_signal()) };
+}
+
+/// When the watchdog steps in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// The whole iteration must end by then (duration-based iterations).
+    pub(crate) deadline: Option<Duration>,
+    /// Some client flow must complete a message at least this often.
+    pub(crate) stall: Duration,
+    /// Datagram loss timeout: a client without progress for this long is kicked so it can count
+    /// the loss and go on.
+    pub(crate) loss: Option<Duration>,
+    /// Stream transports: servers finish on their own at end of stream, after draining all data
+    /// the clients wrote. Datagram transports have no end of stream: their servers are wound
+    /// down (drain what is queued, then stop) once the clients are done.
+    pub(crate) servers_end_at_eof: bool,
+}
+
+/// Waits for every worker, winding the servers down once the clients are done, and enforcing the
+/// deadline, the no-progress limit and the interrupt flag.
+pub(crate) fn watch(
+    control: &Control,
+    rx: &mpsc::Receiver<WorkerReport>,
+    handles: &mut [(Side, JoinHandle<()>, bool)],
+    heartbeats: &[Heartbeat],
+    limits: Limits,
+    interrupt: &AtomicBool,
+    clients_gone: Option<&AtomicBool>,
+) -> Result<Vec<WorkerReport>> {
+    let started = Instant::now();
+    let clients = handles.iter().filter(|h| h.0 == Side::Client).count();
+    let mut reports: Vec<WorkerReport> = Vec::new();
+    let mut aborted_at: Option<Instant> = None;
+    let mut failure: Option<String> = None;
+    let beats = || heartbeats.iter().map(Heartbeat::read).sum::<u64>();
+    let (mut last_beats, mut last_move) = (beats(), Instant::now());
+    let mut last_loss_kick = Instant::now();
+    let mut clients_done_at: Option<Instant> = None;
+    while reports.len() < handles.len() {
+        match rx.recv_timeout(WATCH_INTERVAL) {
+            Ok(r) => {
+                if let Some(h) = handles
+                    .iter_mut()
+                    .find(|h| h.0 == r.side && !h.2 && index_of(h, &r))
+                {
+                    h.2 = true;
+                }
+                reports.push(r);
+                if clients_done_at.is_none()
+                    && reports.iter().filter(|r| r.side == Side::Client).count() == clients
+                {
+                    clients_done_at = Some(Instant::now());
+                    if !limits.servers_end_at_eof {
+                        control.set(RunState::WindDown);
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if interrupt.load(Ordering::Relaxed) {
+            control.set(RunState::Abort);
+        }
+        // A server process: its clients are in another process, which says when they are done.
+        if clients == 0 && clients_done_at.is_none() {
+            if clients_gone.is_some_and(|g| g.load(Ordering::Relaxed)) {
+                clients_done_at = Some(Instant::now());
+                if !limits.servers_end_at_eof {
+                    control.set(RunState::WindDown);
+                }
+            } else {
+                last_move = Instant::now();
+            }
+        }
+        let now_beats = beats();
+        if now_beats != last_beats {
+            (last_beats, last_move) = (now_beats, Instant::now());
+        }
+        if failure.is_none() && control.state() == RunState::Running {
+            if limits.deadline.is_some_and(|d| started.elapsed() > d) {
+                failure = Some(format!(
+                    "the iteration did not finish within {:?} (its length + --timeout): a worker is stuck",
+                    limits.deadline.unwrap_or_default()
+                ));
+            } else if let Some(done) = clients_done_at {
+                if done.elapsed() > limits.stall {
+                    failure = Some(format!(
+                        "the server did not reach end of stream within {:?} (--timeout) after the client closed",
+                        limits.stall
+                    ));
+                }
+            } else if last_move.elapsed() > limits.stall {
+                failure = Some(format!(
+                    "no message completed for {:?} (--timeout): the peer is stuck or gone",
+                    limits.stall
+                ));
+            }
+            if failure.is_some() {
+                control.set(RunState::Abort);
+            }
+        }
+        if let Some(loss) = limits.loss {
+            if control.state() == RunState::Running
+                && last_move.elapsed() >= loss
+                && last_loss_kick.elapsed() >= loss
+            {
+                last_loss_kick = Instant::now();
+                for (side, handle, reported) in handles.iter() {
+                    if *side == Side::Client && !reported {
+                        kick(handle);
+                    }
+                }
+            }
+        }
+        if control.state() != RunState::Running {
+            // Wake whoever still sleeps in a system call; repeated, because a kick that lands
+            // just before a thread blocks is lost.
+            for (_, handle, reported) in handles.iter() {
+                if !reported {
+                    kick(handle);
+                }
+            }
+        }
+        if control.state() == RunState::Abort {
+            let at = *aborted_at.get_or_insert_with(Instant::now);
+            if at.elapsed() > ABORT_GRACE {
+                return Err(anyhow!(
+                    "{} worker thread(s) did not stop within {ABORT_GRACE:?} of being aborted; they were abandoned",
+                    handles.len() - reports.len()
+                ));
+            }
+        }
+    }
+    if let Some(f) = failure {
+        return Err(anyhow!(f));
+    }
+    if interrupt.load(Ordering::Relaxed) {
+        return Err(crate::runner::Interrupted.into());
+    }
+    Ok(reports)
+}
+
+fn index_of(h: &(Side, JoinHandle<()>, bool), r: &WorkerReport) -> bool {
+    h.1.thread()
+        .name()
+        .is_some_and(|n| n.ends_with(&format!("-{}", r.index)))
+}
