@@ -6,7 +6,7 @@
 use crate::spec::{EngineKind, Transport};
 
 /// A request that cannot be measured as given.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A dimension value that does not exist.
     #[error("unknown {dimension} '{value}'; expected one of: {expected}")]

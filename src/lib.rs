@@ -9,12 +9,15 @@
 #![warn(missing_docs)]
 
 pub mod ab;
+pub mod builder;
 pub mod compare;
 pub mod doctor;
 pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod extras;
+pub mod framing;
+pub mod handler;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;

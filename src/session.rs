@@ -11,7 +11,8 @@ use crate::environment::Environment;
 use crate::metrics::clock::check_timer;
 use crate::placement::Topology;
 use crate::runner::{CaseHistograms, Event, Observer, Plan, execute};
-use crate::spec::Spec;
+use crate::spec::{CaseId, Spec};
+use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
 use crate::store::{RunDir, StoreObserver, new_run_id};
 
@@ -48,6 +49,94 @@ impl RunResult {
     /// True when some case recorded an error.
     pub fn has_errors(&self) -> bool {
         self.record.cases.iter().any(|c| !c.errors.is_empty())
+    }
+
+    /// Every case's record (summaries, iterations, errors) with its histograms.
+    pub fn cases(&self) -> impl Iterator<Item = (&CaseRecord, &CaseHistograms)> {
+        self.record.cases.iter().zip(&self.histograms)
+    }
+
+    /// The case with this id.
+    pub fn case(&self, id: &CaseId) -> Option<(&CaseRecord, &CaseHistograms)> {
+        self.cases().find(|(c, _)| &c.case_id == id)
+    }
+}
+
+/// Running cases from code, the way `loopbench run` does.
+///
+/// ```no_run
+/// use loopbench::session::Run;
+/// use loopbench::spec::{Spec, Transport};
+///
+/// let spec = Spec::builder(Transport::UnixStream).iterations(3).build()?;
+/// let result = Run::new([spec]).seed(7).results_dir("results").execute()?;
+/// for (case, histograms) in result.cases() {
+///     println!("{}: p50 {} ns over {} round trips", case.case_id,
+///              histograms.merged.value_at_quantile(0.5), histograms.merged.len());
+/// }
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a Run does nothing until execute() is called"]
+pub struct Run {
+    request: RunRequest,
+}
+
+impl Run {
+    /// A run of `specs`, interleaved, with a random seed and nothing written to disk.
+    pub fn new(specs: impl IntoIterator<Item = Spec>) -> Run {
+        Run {
+            request: RunRequest {
+                specs: specs.into_iter().collect(),
+                interleave: true,
+                ..RunRequest::default()
+            },
+        }
+    }
+
+    /// Seeds the shuffled schedule (recorded either way).
+    pub fn seed(mut self, seed: u64) -> Run {
+        self.request.seed = Some(seed);
+        self
+    }
+
+    /// Runs the cases one after another instead of interleaving their iterations.
+    pub fn sequential(mut self) -> Run {
+        self.request.interleave = false;
+        self
+    }
+
+    /// Stores the run under `dir/runs/<run-id>/` exactly as the command line does, so
+    /// `loopbench report`, `show` and `compare` work on it.
+    pub fn results_dir(mut self, dir: impl Into<PathBuf>) -> Run {
+        self.request.results_dir = Some(dir.into());
+        self
+    }
+
+    /// A label stored with the run.
+    pub fn label(mut self, label: impl Into<String>) -> Run {
+        self.request.label = Some(label.into());
+        self
+    }
+
+    /// Measures every case and returns the results (and writes them, with
+    /// [`Run::results_dir`]). Each case's failure is recorded in it; an error here means nothing
+    /// could be measured (an invalid spec, a port in use).
+    pub fn execute(self) -> Result<RunResult> {
+        self.execute_with(&mut crate::runner::NoObserver, &AtomicBool::new(false))
+    }
+
+    /// [`Run::execute`], telling `observer` about every slot and stopping early when `interrupt`
+    /// becomes true.
+    pub fn execute_with(
+        mut self,
+        observer: &mut dyn Observer,
+        interrupt: &AtomicBool,
+    ) -> Result<RunResult> {
+        if self.request.command_line.is_empty() {
+            self.request.command_line = std::env::args().collect();
+        }
+        run(self.request, observer, interrupt)
     }
 }
 

@@ -42,8 +42,13 @@ pub struct ClientArgs {
     request_file: Option<PathBuf>,
     /// A response ends with these bytes (escapes as in --request) instead of being exactly
     /// --response-size bytes long.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "length_prefix")]
     response_delimiter: Option<String>,
+    /// Requests and responses start with a length prefix of this shape (u8, u16be, u16le, u32be,
+    /// u32le, u64be, u64le): the response ends after the length it announces. Without
+    /// --request, the request is a --size-byte frame.
+    #[arg(long, value_name = "SHAPE")]
+    length_prefix: Option<String>,
     #[command(flatten)]
     case: CaseArgs,
     #[command(flatten)]
@@ -125,14 +130,18 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         .as_deref()
         .map(unescape)
         .transpose()?;
+    t.extras.length_prefix = args.length_prefix.as_deref().map(str::parse).transpose()?;
     let mut specs = matrix.expand()?;
     crate::options::fit(&mut specs);
     if let Some(req) = &matrix.template.extras.request {
         for s in &mut specs {
             s.size = req.len();
-            if args.case.response_size.is_none() && s.extras.response_delimiter.is_none() {
+            if args.case.response_size.is_none()
+                && s.extras.response_delimiter.is_none()
+                && s.extras.length_prefix.is_none()
+            {
                 return Err(ConfigError::Invalid(
-                    "say how a response ends: --response-size BYTES or --response-delimiter TEXT"
+                    "say how a response ends: --response-size BYTES, --response-delimiter TEXT or --length-prefix SHAPE"
                         .into(),
                 )
                 .into());

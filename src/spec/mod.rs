@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::framing::LengthPrefix;
+use crate::handler::ServerHandler;
 use crate::loopback::addr::Endpoint;
 use crate::loopback::spread::AddrRange;
 
@@ -134,6 +136,11 @@ pub struct Spec {
     /// Workload-specific settings (`rate`, `crr`) and measurement extras.
     #[serde(default)]
     pub extras: Extras,
+    /// Your code on the server side (library use only): each request is answered by a handler
+    /// this factory makes, instead of the workload's own server. Not stored in run.json; its name
+    /// is part of the case id.
+    #[serde(skip)]
+    pub server_handler: Option<ServerHandler>,
 }
 
 fn one() -> u32 {
@@ -174,6 +181,10 @@ pub struct Extras {
     /// `--response-size` long).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_delimiter: Option<Vec<u8>>,
+    /// Requests and responses start with a length prefix (`u32be`, ...): how a custom client
+    /// and a [`ServerHandler`] find where each message ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_prefix: Option<LengthPrefix>,
 }
 
 impl Spec {
@@ -199,6 +210,7 @@ impl Spec {
             flows: 1,
             threads: 1,
             extras: Extras::default(),
+            server_handler: None,
         }
     }
 
@@ -279,6 +291,12 @@ impl Spec {
         }
         if x.response_delimiter.is_some() {
             id.push_str("-delimited");
+        }
+        if let Some(p) = x.length_prefix {
+            id.push_str(&format!("-prefix{p}"));
+        }
+        if let Some(h) = &self.server_handler {
+            id.push_str(&format!("-handler-{}", h.name()));
         }
         CaseId(id)
     }

@@ -162,10 +162,31 @@ impl Spec {
                 self.transport
             )));
         }
-        if (x.request.is_some() || x.response_delimiter.is_some()) && x.connect.is_none() {
+        let custom_server = x.connect.is_some() || self.server_handler.is_some();
+        let custom_framing =
+            x.request.is_some() || x.response_delimiter.is_some() || x.length_prefix.is_some();
+        if custom_framing && !custom_server {
             return Err(ConfigError::Invalid(
-                "--request, --request-file and --response-delimiter apply to `loopbench client --connect`".into(),
+                "--request, --request-file, --response-delimiter and --length-prefix apply to `loopbench client --connect` (or a server handler)".into(),
             ));
+        }
+        if self.server_handler.is_some() {
+            if self.workload != Workload::Rr {
+                return Err(ConfigError::Invalid(format!(
+                    "a server handler answers request/response traffic: use the rr workload, not {}",
+                    self.workload
+                )));
+            }
+            if x.processes || x.connect.is_some() {
+                return Err(ConfigError::Invalid(
+                    "a server handler runs on the server thread of this process: it does not go with --processes or --connect".into(),
+                ));
+            }
+            if self.server_delay_ns != 0 || self.server_drop_every != 0 {
+                return Err(ConfigError::Invalid(
+                    "--server-delay and --server-drop-every belong to the built-in server; put service time in your handler".into(),
+                ));
+            }
         }
         if x.connect.is_some() && x.processes {
             return Err(ConfigError::Invalid(

@@ -1,13 +1,16 @@
-//! The client of an existing local service (`loopbench client --connect`): closed-loop
-//! request/response on one connection per flow, with the request payload given by the user and
-//! the response framed by a fixed `--response-size` or by a `--response-delimiter` (the response
-//! ends with those bytes, e.g. `\r\n\r\n` for HTTP headers of a bodiless response). Lengths
-//! announced inside the response (HTTP's Content-Length, chunked encoding) are not parsed.
+//! The client of a custom protocol: an existing local service (`loopbench client --connect`) or
+//! a user handler. Closed-loop request/response on one connection per flow, with the request
+//! payload given by the user and the response framed by a fixed `--response-size`, a
+//! `--response-delimiter` (e.g. `\r\n\r\n` for HTTP headers of a bodiless response), or a length
+//! prefix (`--length-prefix u32be`). Lengths announced inside an HTTP response (Content-Length,
+//! chunked encoding) are not parsed.
 
 use anyhow::{Context, Result, bail};
 
+use super::handler::{request_payload, response_framing};
 use super::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Wait, is_transient};
+use crate::framing::Framing;
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
@@ -29,7 +32,7 @@ pub struct ExternalClient<C: Clock> {
     clock: C,
     request: Vec<u8>,
     response: Vec<u8>,
-    delimiter: Option<Vec<u8>>,
+    framing: Framing,
     phase: Phase,
     sent_at_ns: u64,
     end: IterationEnd,
@@ -42,21 +45,16 @@ pub struct ExternalClient<C: Clock> {
 impl<C: Clock> ExternalClient<C> {
     /// A client for `spec` (its `extras.request` and framing).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> ExternalClient<C> {
-        let delimiter = spec.extras.response_delimiter.clone();
-        let response_len = if delimiter.is_some() {
-            MAX_DELIMITED_RESPONSE
-        } else {
-            spec.response_size
+        let framing = response_framing(spec);
+        let response_len = match framing {
+            Framing::Fixed(n) => n,
+            _ => MAX_DELIMITED_RESPONSE,
         };
         ExternalClient {
             clock: env.clock,
-            request: spec
-                .extras
-                .request
-                .clone()
-                .unwrap_or_else(|| vec![0x5a; spec.size]),
+            request: request_payload(spec),
             response: vec![0; response_len],
-            delimiter,
+            framing,
             phase: Phase::Idle,
             sent_at_ns: 0,
             end: IterationEnd::new(env.length),
@@ -64,14 +62,6 @@ impl<C: Clock> ExternalClient<C> {
             histogram: new_histogram(),
             counters: Counters::default(),
             heartbeat: env.heartbeat,
-        }
-    }
-
-    /// True when `len` bytes received make a whole response.
-    fn is_complete(&self, len: usize) -> bool {
-        match &self.delimiter {
-            Some(d) => self.response[..len].ends_with(d),
-            None => len == self.response.len(),
         }
     }
 
@@ -109,16 +99,26 @@ impl<C: Clock> Flow for ExternalClient<C> {
                 },
                 Phase::Receiving(off) => {
                     if off == self.response.len() {
-                        bail!(
-                            "a response exceeded {} bytes without the delimiter",
-                            self.response.len()
-                        );
+                        match self.framing.needed(&self.response[..off]) {
+                            // A length-prefixed response larger than the buffer: grow it once.
+                            Some(n) if n > off => self.response.resize(n, 0),
+                            _ => bail!(
+                                "a response exceeded {} bytes without being complete; check the framing",
+                                self.response.len()
+                            ),
+                        }
                     }
                     match conn.read(&mut self.response[off..]) {
                         Ok(0) => bail!("the service closed the connection"),
                         Ok(n) => {
                             let len = off + n;
-                            if self.is_complete(len) {
+                            if let Some(m) = self.framing.complete(&self.response[..len]) {
+                                if m != len {
+                                    bail!(
+                                        "{} bytes arrived after a complete response: the framing does not match what the server sends",
+                                        len - m
+                                    );
+                                }
                                 record(&mut self.histogram, self.clock.now_ns() - self.sent_at_ns);
                                 self.counters.messages += 1;
                                 self.counters.bytes_sent += self.request.len() as u64;

@@ -4,6 +4,7 @@
 
 pub mod crr;
 pub mod external;
+pub mod handler;
 pub mod rate;
 pub mod rr;
 pub mod stream;
@@ -80,7 +81,11 @@ pub fn client_flow<C: Clock + 'static>(
     env: ClientEnv<C>,
     dialer: Option<Dialer>,
 ) -> anyhow::Result<Box<dyn Flow>> {
-    let custom = spec.extras.request.is_some() || spec.extras.response_delimiter.is_some();
+    let x = &spec.extras;
+    let custom = x.request.is_some()
+        || x.response_delimiter.is_some()
+        || x.length_prefix.is_some()
+        || spec.server_handler.is_some();
     Ok(match spec.workload {
         Workload::Rr if custom => Box::new(external::ExternalClient::new(spec, env)),
         Workload::Rr => Box::new(rr::RrClient::new(spec, env)),
@@ -99,6 +104,9 @@ pub fn server_flow<C: Clock + 'static>(
     length: IterationLength,
     clock: C,
 ) -> Box<dyn Flow> {
+    if let Some(h) = &spec.server_handler {
+        return Box::new(handler::HandlerServer::new(spec, h.make()));
+    }
     match spec.workload {
         Workload::Rr | Workload::Rate => Box::new(rr::RrServer::new(spec, clock)),
         Workload::Stream => Box::new(stream::StreamServer::new(spec, length, clock)),

@@ -1,0 +1,277 @@
+//! Building a [`Spec`] in code, with the same dimensions and defaults as `loopbench run`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use loopbench::spec::{EngineKind, Placement, Spec, Transport};
+//!
+//! let spec = Spec::builder(Transport::Tcp4)
+//!     .engine(EngineKind::Spin)
+//!     .placement(Placement::SameCore)
+//!     .size(256)
+//!     .iterations(3)
+//!     .duration(Duration::from_millis(200))
+//!     .addr("127.0.0.2")
+//!     .build()?;
+//! assert_eq!(spec.case_id().as_str(), "tcp4-rr-spin-same-core-256B-at-127.0.0.2");
+//! # Ok::<(), loopbench::error::ConfigError>(())
+//! ```
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::framing::LengthPrefix;
+use crate::handler::{Handler, ServerHandler};
+use crate::loopback::addr::{parse_endpoint, parse_ip};
+use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
+
+/// Builds a [`Spec`]; every setting starts at the command line's default. Mistakes (a
+/// non-loopback address, a size of zero) are reported by [`SpecBuilder::build`].
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct SpecBuilder {
+    spec: Spec,
+    error: Option<ConfigError>,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Spec {
+    /// A builder for a case over `transport`, with the command line's defaults for the rest.
+    pub fn builder(transport: Transport) -> SpecBuilder {
+        SpecBuilder {
+            spec: Spec::new(transport),
+            error: None,
+        }
+    }
+}
+
+impl SpecBuilder {
+    fn set(mut self, f: impl FnOnce(&mut Spec)) -> SpecBuilder {
+        f(&mut self.spec);
+        self
+    }
+
+    fn fail(mut self, e: ConfigError) -> SpecBuilder {
+        self.error.get_or_insert(e);
+        self
+    }
+
+    /// What the workers exchange [rr].
+    pub fn workload(self, w: Workload) -> SpecBuilder {
+        self.set(|s| s.workload = w)
+    }
+
+    /// How each worker waits [blocking].
+    pub fn engine(self, e: EngineKind) -> SpecBuilder {
+        self.set(|s| s.engine = e)
+    }
+
+    /// Where the workers run [cross-core].
+    pub fn placement(self, p: Placement) -> SpecBuilder {
+        self.set(|s| s.placement = p)
+    }
+
+    /// Pins the client and the server to these CPUs.
+    pub fn cpus(self, client: usize, server: usize) -> SpecBuilder {
+        self.set(|s| s.placement = Placement::Cpus { client, server })
+    }
+
+    /// Request (or write) size in bytes, and the response size too unless set after [64].
+    pub fn size(self, bytes: usize) -> SpecBuilder {
+        self.set(|s| {
+            s.size = bytes;
+            s.response_size = bytes;
+        })
+    }
+
+    /// Response size in bytes.
+    pub fn response_size(self, bytes: usize) -> SpecBuilder {
+        self.set(|s| s.response_size = bytes)
+    }
+
+    /// Server address: `127.0.0.2`, `::1`, `/path/to.sock` or `@abstract`.
+    pub fn addr(self, addr: &str) -> SpecBuilder {
+        match parse_endpoint("addr", addr) {
+            Ok(e) => self.set(|s| s.addr = Some(e)),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Client source address (IP transports).
+    pub fn client_addr(self, addr: &str) -> SpecBuilder {
+        match parse_ip("client_addr", addr) {
+            Ok(ip) => self.set(|s| s.client_addr = Some(ip)),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Server port [0: a free one].
+    pub fn port(self, port: u16) -> SpecBuilder {
+        self.set(|s| s.port = port)
+    }
+
+    /// SO_SNDBUF / SO_RCVBUF in bytes.
+    pub fn buffers(self, sndbuf: usize, rcvbuf: usize) -> SpecBuilder {
+        self.set(|s| {
+            s.socket.sndbuf = Some(sndbuf);
+            s.socket.rcvbuf = Some(rcvbuf);
+        })
+    }
+
+    /// Flows per iteration and worker threads per side [1, 1].
+    pub fn flows(self, flows: u32, threads: u32) -> SpecBuilder {
+        self.set(|s| {
+            s.flows = flows;
+            s.threads = threads;
+        })
+    }
+
+    /// Requests per second per flow (the `rate` workload).
+    pub fn rate(self, per_sec: u64) -> SpecBuilder {
+        self.set(|s| {
+            s.workload = Workload::Rate;
+            s.extras.rate_per_sec = per_sec;
+        })
+    }
+
+    /// The built-in server busy-waits this long per request (simulated service time).
+    pub fn server_delay(self, d: Duration) -> SpecBuilder {
+        self.set(|s| s.server_delay_ns = nanos(d))
+    }
+
+    /// Measured iterations [5]; each uses fresh connections and is one statistical sample.
+    pub fn iterations(self, n: u32) -> SpecBuilder {
+        self.set(|s| s.timing.iterations = n)
+    }
+
+    /// Length of one iteration [1 s].
+    pub fn duration(self, d: Duration) -> SpecBuilder {
+        self.set(|s| {
+            s.timing.length = IterationLength::Duration {
+                duration_ns: nanos(d),
+            }
+        })
+    }
+
+    /// Ends each iteration after this many messages instead.
+    pub fn count(self, messages: u64) -> SpecBuilder {
+        self.set(|s| s.timing.length = IterationLength::Count { messages })
+    }
+
+    /// Warm-up before the case's first iteration [500 ms].
+    pub fn warmup(self, d: Duration) -> SpecBuilder {
+        self.set(|s| s.timing.warmup_ns = nanos(d))
+    }
+
+    /// Longest wait for the peer before the case fails [5 s].
+    pub fn timeout(self, d: Duration) -> SpecBuilder {
+        self.set(|s| s.timing.timeout_ns = nanos(d))
+    }
+
+    /// Requests and responses carry a length prefix (`LengthPrefix::U32_BE`, ...).
+    pub fn length_prefix(self, p: LengthPrefix) -> SpecBuilder {
+        self.set(|s| s.extras.length_prefix = Some(p))
+    }
+
+    /// The request payload (a whole frame when the case has a length prefix).
+    pub fn request(self, bytes: impl Into<Vec<u8>>) -> SpecBuilder {
+        let bytes = bytes.into();
+        self.set(|s| {
+            s.size = bytes.len();
+            s.extras.request = Some(bytes);
+        })
+    }
+
+    /// Answers requests with your handler on the server's pinned thread; `make` is called once
+    /// per server flow. `name` goes into the case id.
+    pub fn handler<H: Handler + 'static>(
+        self,
+        name: &str,
+        make: impl Fn() -> H + Send + Sync + 'static,
+    ) -> SpecBuilder {
+        let h = ServerHandler::new(name, make);
+        self.set(|s| s.server_handler = Some(h))
+    }
+
+    /// Measures a service already listening at this loopback address (`127.0.0.1:8080`,
+    /// `/run/app.sock`): no server is started. Give the request with [`SpecBuilder::request`]
+    /// and the response's end with [`SpecBuilder::response_size`] or a length prefix.
+    pub fn connect(self, target: &str) -> SpecBuilder {
+        let (host, _) = target.rsplit_once(':').unwrap_or((target, ""));
+        let check = if target.starts_with('/') || target.starts_with('@') {
+            parse_endpoint("connect", target).map(|_| ())
+        } else {
+            parse_ip("connect", host).map(|_| ())
+        };
+        match check {
+            Ok(()) => self.set(|s| s.extras.connect = Some(target.to_string())),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Escape hatch: any other field of the spec.
+    pub fn with(self, f: impl FnOnce(&mut Spec)) -> SpecBuilder {
+        self.set(f)
+    }
+
+    /// The spec, validated as `loopbench run` validates it.
+    pub fn build(self) -> Result<Spec, ConfigError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        self.spec.validate()?;
+        Ok(self.spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_command_lines() {
+        let built = Spec::builder(Transport::Tcp4).build().unwrap();
+        assert_eq!(built, Spec::new(Transport::Tcp4));
+    }
+
+    #[test]
+    fn mistakes_surface_at_build() {
+        let e = Spec::builder(Transport::Tcp4)
+            .addr("10.0.0.1")
+            .size(64)
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("only measures loopback"), "{e}");
+        assert!(Spec::builder(Transport::Udp4).size(70_000).build().is_err());
+        assert!(
+            Spec::builder(Transport::Tcp4)
+                .connect("192.168.0.1:80")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn handlers_and_framing_make_a_custom_rr_case() {
+        let spec = Spec::builder(Transport::UnixStream)
+            .length_prefix(LengthPrefix::U32_BE)
+            .handler("echo", crate::handler::echo)
+            .size(100)
+            .build()
+            .unwrap();
+        assert!(
+            spec.case_id()
+                .as_str()
+                .ends_with("-prefixu32be-handler-echo"),
+            "{}",
+            spec.case_id()
+        );
+        let bad = Spec::builder(Transport::Tcp4)
+            .workload(Workload::Stream)
+            .handler("echo", crate::handler::echo)
+            .build();
+        assert!(bad.unwrap_err().to_string().contains("rr workload"));
+    }
+}
