@@ -58,17 +58,17 @@ impl SpecBuilder {
         self
     }
 
-    /// What the workers exchange [rr].
+    /// What the workers exchange (default: rr).
     pub fn workload(self, w: Workload) -> SpecBuilder {
         self.set(|s| s.workload = w)
     }
 
-    /// How each worker waits [blocking].
+    /// How each worker waits (default: blocking).
     pub fn engine(self, e: EngineKind) -> SpecBuilder {
         self.set(|s| s.engine = e)
     }
 
-    /// Where the workers run [cross-core].
+    /// Where the workers run (default: cross-core).
     pub fn placement(self, p: Placement) -> SpecBuilder {
         self.set(|s| s.placement = p)
     }
@@ -78,7 +78,7 @@ impl SpecBuilder {
         self.set(|s| s.placement = Placement::Cpus { client, server })
     }
 
-    /// Request (or write) size in bytes, and the response size too unless set after [64].
+    /// Request (or write) size in bytes, and the response size too unless set after (default: 64).
     pub fn size(self, bytes: usize) -> SpecBuilder {
         self.set(|s| {
             s.size = bytes;
@@ -107,7 +107,7 @@ impl SpecBuilder {
         }
     }
 
-    /// Server port [0: a free one].
+    /// Server port (default: 0: a free one).
     pub fn port(self, port: u16) -> SpecBuilder {
         self.set(|s| s.port = port)
     }
@@ -120,7 +120,7 @@ impl SpecBuilder {
         })
     }
 
-    /// Flows per iteration and worker threads per side [1, 1].
+    /// Flows per iteration and worker threads per side (default: 1, 1).
     pub fn flows(self, flows: u32, threads: u32) -> SpecBuilder {
         self.set(|s| {
             s.flows = flows;
@@ -141,12 +141,12 @@ impl SpecBuilder {
         self.set(|s| s.server_delay_ns = nanos(d))
     }
 
-    /// Measured iterations [5]; each uses fresh connections and is one statistical sample.
+    /// Measured iterations (default: 5); each uses fresh connections and is one statistical sample.
     pub fn iterations(self, n: u32) -> SpecBuilder {
         self.set(|s| s.timing.iterations = n)
     }
 
-    /// Length of one iteration [1 s].
+    /// Length of one iteration (default: 1 s).
     pub fn duration(self, d: Duration) -> SpecBuilder {
         self.set(|s| {
             s.timing.length = IterationLength::Duration {
@@ -160,12 +160,12 @@ impl SpecBuilder {
         self.set(|s| s.timing.length = IterationLength::Count { messages })
     }
 
-    /// Warm-up before the case's first iteration [500 ms].
+    /// Warm-up before the case's first iteration (default: 500 ms).
     pub fn warmup(self, d: Duration) -> SpecBuilder {
         self.set(|s| s.timing.warmup_ns = nanos(d))
     }
 
-    /// Longest wait for the peer before the case fails [5 s].
+    /// Longest wait for the peer before the case fails (default: 5 s).
     pub fn timeout(self, d: Duration) -> SpecBuilder {
         self.set(|s| s.timing.timeout_ns = nanos(d))
     }

@@ -11,6 +11,10 @@
 pub mod ab;
 pub mod builder;
 pub mod compare;
+#[cfg(feature = "criterion")]
+pub mod criterion;
+pub mod custom;
+#[cfg(feature = "netlink")]
 pub mod doctor;
 pub mod engine;
 pub mod environment;
@@ -32,7 +36,9 @@ pub mod session;
 pub mod setup;
 pub mod spec;
 pub mod store;
+#[cfg(feature = "study")]
 pub mod study;
+#[cfg(feature = "cli")]
 pub mod suite;
 pub mod sysctl;
 pub mod transport;

@@ -74,13 +74,13 @@ impl Values {
 pub struct CaseOptions {
     /// Free text describing the group (shown by `suite --list`); not used to measure.
     pub note: Option<String>,
-    /// Transports [tcp4].
+    /// Transports (default: tcp4).
     pub transport: Option<Values>,
-    /// Workloads [rr].
+    /// Workloads (default: rr).
     pub workload: Option<Values>,
-    /// Engines [blocking].
+    /// Engines (default: blocking).
     pub engine: Option<Values>,
-    /// Placements [cross-core when the machine has two cores].
+    /// Placements (default: cross-core when the machine has two cores).
     pub placement: Option<Values>,
     /// Explicit client CPU (with `server_cpu`; overrides `placement`).
     pub client_cpu: Option<usize>,
@@ -90,15 +90,15 @@ pub struct CaseOptions {
     pub client_cpus: Option<Values>,
     /// CPUs of the server threads (with `client_cpus`).
     pub server_cpus: Option<Values>,
-    /// Request sizes [64].
+    /// Request sizes (default: 64).
     pub size: Option<Values>,
-    /// Response size [the request size].
+    /// Response size (default: the request size).
     pub response_size: Option<Values>,
     /// Server addresses (each transport uses those of its family).
     pub addr: Option<Values>,
     /// Client source address.
     pub client_addr: Option<String>,
-    /// Server port [0: a free one].
+    /// Server port (default: 0: a free one).
     pub port: Option<u16>,
     /// SO_SNDBUF.
     pub sndbuf: Option<Values>,
@@ -112,9 +112,9 @@ pub struct CaseOptions {
     pub server_delay: Option<Values>,
     /// Fault injection: drop every Nth datagram request.
     pub server_drop_every: Option<u64>,
-    /// Flows per iteration [1].
+    /// Flows per iteration (default: 1).
     pub flows: Option<u32>,
-    /// Worker threads per side [1].
+    /// Worker threads per side (default: 1).
     pub threads: Option<u32>,
     /// `rate`: requests per second per flow.
     pub rate: Option<u64>,
@@ -128,17 +128,17 @@ pub struct CaseOptions {
     pub memory_load: Option<usize>,
     /// Run the server side as a separate process.
     pub processes: Option<bool>,
-    /// Measured iterations per case [5].
+    /// Measured iterations per case (default: 5).
     pub iterations: Option<u32>,
-    /// Length of one iteration [1s] (one of duration and count).
+    /// Length of one iteration (default: 1s) (one of duration and count).
     pub duration: Option<String>,
     /// Messages per iteration instead of a duration.
     pub count: Option<u64>,
-    /// Warm-up per case [500ms].
+    /// Warm-up per case (default: 500ms).
     pub warmup: Option<String>,
-    /// Longest wait for the peer [5s].
+    /// Longest wait for the peer (default: 5s).
     pub timeout: Option<String>,
-    /// Datagram loss timeout [20ms].
+    /// Datagram loss timeout (default: 20ms).
     pub loss_timeout: Option<String>,
 }
 

@@ -11,7 +11,9 @@ use loopbench::spec::{Placement, Spec, Transport};
 
 /// A tiny length-prefixed protocol: the handler answers `len:u32be body` with the body reversed,
 /// under the same kind of prefix, and counts what it served.
-fn reverse_handler(served: Arc<AtomicU64>) -> impl Fn() -> Box<dyn FnMut(&[u8], &mut Vec<u8>) + Send> {
+type BoxedHandler = Box<dyn FnMut(&[u8], &mut Vec<u8>) + Send>;
+
+fn reverse_handler(served: Arc<AtomicU64>) -> impl Fn() -> BoxedHandler {
     move || {
         let served = served.clone();
         Box::new(move |request: &[u8], response: &mut Vec<u8>| {
@@ -42,8 +44,21 @@ fn a_custom_handler_answers_every_round_trip_over_two_transports() {
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let result = Run::new(specs).seed(1).results_dir(dir.path()).execute().expect("the run");
-    assert!(!result.has_errors(), "{:?}", result.record.cases.iter().map(|c| &c.errors).collect::<Vec<_>>());
+    let result = Run::new(specs)
+        .seed(1)
+        .results_dir(dir.path())
+        .execute()
+        .expect("the run");
+    assert!(
+        !result.has_errors(),
+        "{:?}",
+        result
+            .record
+            .cases
+            .iter()
+            .map(|c| &c.errors)
+            .collect::<Vec<_>>()
+    );
     let mut total = 0;
     for (case, histograms) in result.cases() {
         let summary = case.summary.as_ref().expect("measured");
@@ -51,11 +66,24 @@ fn a_custom_handler_answers_every_round_trip_over_two_transports() {
         assert_eq!(summary.latency.count, 600, "{}", case.case_id);
         assert_eq!(histograms.iterations.len(), 2);
         assert!(histograms.iterations.iter().all(|h| h.len() == 300));
-        assert_eq!(summary.server.counters.messages, 600, "the handler's server answered each");
+        assert_eq!(
+            summary.server.counters.messages, 600,
+            "the handler's server answered each"
+        );
         total += histograms.merged.len();
-        assert!(case.case_id.as_str().ends_with("-prefixu32be-handler-reverse"), "{}", case.case_id);
+        assert!(
+            case.case_id
+                .as_str()
+                .ends_with("-prefixu32be-handler-reverse"),
+            "{}",
+            case.case_id
+        );
     }
-    assert_eq!(served.load(Ordering::Relaxed), total, "the handler ran once per round trip");
+    assert_eq!(
+        served.load(Ordering::Relaxed),
+        total,
+        "the handler ran once per round trip"
+    );
     // Stored exactly like the command line stores runs.
     let run_dir = result.dir.expect("stored");
     let back = loopbench::store::load_run(&run_dir).unwrap();

@@ -6,6 +6,7 @@
 pub mod blocking;
 pub mod epoll;
 pub mod spin;
+#[cfg(feature = "tokio")]
 pub mod tokio;
 
 use std::io;
@@ -189,10 +190,39 @@ pub fn engine_for(kind: EngineKind) -> &'static dyn Engine {
         EngineKind::Blocking => &blocking::Blocking,
         EngineKind::Spin => &spin::Spin,
         EngineKind::Epoll => &epoll::Epoll,
+        #[cfg(feature = "tokio")]
         EngineKind::Tokio => &tokio::Tokio {
             multi_thread: false,
         },
+        #[cfg(feature = "tokio")]
         EngineKind::TokioMt => &tokio::Tokio { multi_thread: true },
+        #[cfg(not(feature = "tokio"))]
+        EngineKind::Tokio => &NotBuilt(EngineKind::Tokio),
+        #[cfg(not(feature = "tokio"))]
+        EngineKind::TokioMt => &NotBuilt(EngineKind::TokioMt),
+    }
+}
+
+/// True when this build has the engine (the tokio engines need the `tokio` feature).
+pub fn is_built(kind: EngineKind) -> bool {
+    cfg!(feature = "tokio") || !matches!(kind, EngineKind::Tokio | EngineKind::TokioMt)
+}
+
+/// An engine this build leaves out; validation refuses it first, this is the last line.
+#[cfg(not(feature = "tokio"))]
+struct NotBuilt(EngineKind);
+
+#[cfg(not(feature = "tokio"))]
+impl Engine for NotBuilt {
+    fn kind(&self) -> EngineKind {
+        self.0
+    }
+
+    fn drive(&self, _: &mut Vec<FlowSlot>, _: &Control, _: Duration) -> Result<ThreadUsage> {
+        anyhow::bail!(
+            "the {} engine is not in this build: enable loopbench's `tokio` feature",
+            self.0
+        )
     }
 }
 

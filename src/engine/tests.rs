@@ -9,6 +9,13 @@ use crate::worker::{IterationOutcome, run_iteration};
 
 const POLLING: [EngineKind; 3] = [EngineKind::Epoll, EngineKind::Tokio, EngineKind::TokioMt];
 
+/// The engines of `list` this build has (the tokio ones need the `tokio` feature).
+fn built(list: impl IntoIterator<Item = EngineKind>) -> Vec<EngineKind> {
+    list.into_iter()
+        .filter(|&e| crate::engine::is_built(e))
+        .collect()
+}
+
 fn unpinned() -> ResolvedPlacement {
     Topology::detect().resolve(Placement::Unpinned).unwrap()
 }
@@ -40,7 +47,7 @@ fn spec(t: Transport, w: Workload, e: EngineKind) -> Spec {
 #[test]
 fn polling_engines_complete_rr_on_every_fd_transport() {
     for &t in Transport::ALL.iter().filter(|t| t.has_fd()) {
-        for e in POLLING {
+        for e in built(POLLING) {
             let out = run(&spec(t, Workload::Rr, e), 200);
             assert_eq!(out.latency.len(), 200, "{t} {e}");
             assert_eq!(out.server.counters.messages, 200, "{t} {e}");
@@ -51,7 +58,7 @@ fn polling_engines_complete_rr_on_every_fd_transport() {
 #[test]
 fn polling_engines_stream_every_byte_to_the_receiver() {
     for t in [Transport::Tcp4, Transport::UnixStream, Transport::Pipe] {
-        for e in POLLING {
+        for e in built(POLLING) {
             let mut s = spec(t, Workload::Stream, e);
             s.size = 8192;
             let out = run(&s, 500);
@@ -62,7 +69,7 @@ fn polling_engines_stream_every_byte_to_the_receiver() {
 
 #[test]
 fn shm_refuses_engines_that_need_a_file_descriptor() {
-    for e in POLLING {
+    for e in built(POLLING) {
         let err = spec(Transport::Shm, Workload::Rr, e)
             .validate()
             .unwrap_err()
@@ -79,12 +86,12 @@ fn crr_completes_transactions_on_fresh_connections_with_every_engine() {
         Transport::UnixStream,
         Transport::UnixSeqpacket,
     ] {
-        for e in [
+        for e in built([
             EngineKind::Blocking,
             EngineKind::Spin,
             EngineKind::Epoll,
             EngineKind::Tokio,
-        ] {
+        ]) {
             let out = run(&spec(t, Workload::Crr, e), 50);
             assert_eq!(out.latency.len(), 50, "{t} {e}");
             assert_eq!(out.client.counters.connections, 50, "{t} {e}");
@@ -130,12 +137,12 @@ fn crr_spreads_connections_over_source_addresses() {
 #[test]
 fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
     for t in [Transport::Tcp4, Transport::Udp4, Transport::UnixStream] {
-        for e in [
+        for e in built([
             EngineKind::Blocking,
             EngineKind::Spin,
             EngineKind::Epoll,
             EngineKind::Tokio,
-        ] {
+        ]) {
             let mut s = spec(t, Workload::Rate, e);
             s.extras.rate_per_sec = 20_000;
             let out = run(&s, 400);
@@ -159,7 +166,7 @@ fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
 
 #[test]
 fn rate_over_udp_reports_requests_the_server_drops_exactly() {
-    for e in [EngineKind::Blocking, EngineKind::Epoll] {
+    for e in built([EngineKind::Blocking, EngineKind::Epoll]) {
         let mut s = spec(Transport::Udp4, Workload::Rate, e);
         s.extras.rate_per_sec = 10_000;
         s.server_drop_every = 10;
@@ -180,7 +187,7 @@ fn rate_over_udp_reports_requests_the_server_drops_exactly() {
 
 #[test]
 fn many_flows_over_few_threads_are_all_counted_per_flow() {
-    for e in [EngineKind::Spin, EngineKind::Epoll, EngineKind::Tokio] {
+    for e in built([EngineKind::Spin, EngineKind::Epoll, EngineKind::Tokio]) {
         let mut s = spec(Transport::UnixStream, Workload::Rr, e);
         s.flows = 6;
         s.threads = 2;

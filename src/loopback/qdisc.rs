@@ -292,7 +292,7 @@ pub fn delete_root(_ns: &PrivateNetns, rtnl: &mut Rtnl, index: u32) -> Result<()
     Ok(())
 }
 
-/// The kinds of [`CANDIDATE_KINDS`] this kernel has, found by trying each as lo's root qdisc in
+/// The kinds of `CANDIDATE_KINDS` this kernel has, found by trying each as lo's root qdisc in
 /// the private namespace (ENOENT means unknown; any other answer means the kernel has it).
 pub fn available_kinds(ns: &PrivateNetns, rtnl: &mut Rtnl, index: u32) -> Vec<&'static str> {
     let mut kinds = Vec::new();

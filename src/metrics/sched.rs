@@ -11,7 +11,7 @@ pub fn thread_migrations() -> Option<u64> {
     parse_migrations(&text)
 }
 
-/// Reads `se.nr_migrations` from a /proc/<pid>/task/<tid>/sched text.
+/// Reads `se.nr_migrations` from a `/proc/<pid>/task/<tid>/sched` text.
 pub fn parse_migrations(text: &str) -> Option<u64> {
     text.lines().find_map(|l| {
         let (key, value) = l.split_once(':')?;

@@ -53,6 +53,12 @@ impl Spec {
                 transport: self.transport,
             });
         }
+        if !crate::engine::is_built(self.engine) {
+            return Err(ConfigError::Invalid(format!(
+                "the {} engine is not in this build of loopbench: enable its `tokio` feature",
+                self.engine
+            )));
+        }
         self.validate_flows()?;
         self.validate_workload()?;
         if self.server_drop_every != 0 && !self.transport.is_datagram() {

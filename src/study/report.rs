@@ -285,7 +285,7 @@ pub struct Rendered {
     pub markdown: String,
     /// report.html.
     pub html: String,
-    /// plots/<name>.svg.
+    /// `plots/<name>.svg`.
     pub plots: Vec<(String, String)>,
 }
 

@@ -1,4 +1,4 @@
-//! The server of a case with a user [`Handler`](crate::handler::Handler): reads each request
+//! The server of a case with a user [`Handler`]: reads each request
 //! (framed by the case's length prefix, or `--size` bytes, or one datagram), hands it to the
 //! handler on the server's pinned thread, and writes back whatever the handler answered. The
 //! client is the custom-protocol client ([`ExternalClient`](super::external::ExternalClient)) with

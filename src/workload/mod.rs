@@ -1,5 +1,5 @@
 //! Workloads: what the two sides exchange. Each is one file with a client and a server
-//! [`Flow`](crate::engine::Flow); the table in [`client_flow`]/[`server_flow`] is the only place
+//! [`Flow`]; the table in [`client_flow`]/[`server_flow`] is the only place
 //! that knows them all.
 
 pub mod crr;
