@@ -24,7 +24,10 @@ percentile-bootstrap confidence interval (default 95 %, 10000 resamples, seeded;
 first, then iterations within them, so a run that was slow as a whole widens the interval instead \
 of passing for a change) and a one-sided Mann-Whitney U test in each direction (exact without ties \
 up to 50 iterations per side, else the normal approximation with tie and continuity correction). \
-Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
+Cases measured interleaved in the same run(s) (compare RUN RUN --pair A=B) are time-paired: each NEW \
+iteration with the BASE iteration that ran closest in time; the ratio is then the median of the \
+per-pair ratios (bootstrap interval over pairs) and the test an exact sign test, which cancels drift \
+of the machine between speed regimes. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
 change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
 threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \
 x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change. \

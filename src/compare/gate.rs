@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::{Gating, Metric, Thresholds, Unit};
 use super::stats::{
-    Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, ratio_of_medians_clustered,
+    Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, paired_ratio,
+    ratio_of_medians_clustered, sign_test,
 };
 
 /// Default confidence level of the intervals.
@@ -104,6 +105,10 @@ pub struct MetricInput {
     pub base: Samples,
     /// NEW values.
     pub new: Samples,
+    /// (BASE, NEW) values of iterations measured interleaved in one run, each NEW iteration
+    /// with the BASE iteration that ran closest in time; empty when the sides are separate runs.
+    /// When present, the gate uses the paired ratios and the sign test.
+    pub paired: Vec<(f64, f64)>,
 }
 
 /// Median and range of one side.
@@ -245,8 +250,14 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
     let seed = config
         .seed
         .wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let (bc, nc) = (input.base.clusters(), input.new.clusters());
-    match ratio_of_medians_clustered(&bc, &nc, config.confidence, seed, config.resamples) {
+    let paired = &input.paired;
+    let ratio = if paired.is_empty() {
+        let (bc, nc) = (input.base.clusters(), input.new.clusters());
+        ratio_of_medians_clustered(&bc, &nc, config.confidence, seed, config.resamples)
+    } else {
+        paired_ratio(paired, config.confidence, seed)
+    };
+    match ratio {
         Ok(e) => r.ratio = Some(e),
         Err(e) => {
             r.verdict = Verdict::Inconclusive;
@@ -259,10 +270,16 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
     } else {
         (Alternative::Less, Alternative::Greater)
     };
-    if let (Ok(w), Ok(bt)) = (mann_whitney_u(b, n, worse), mann_whitney_u(b, n, better)) {
-        r.p_regression = Some(w.p_value);
-        r.p_improvement = Some(bt.p_value);
-        r.test_method = Some(w.method);
+    if paired.is_empty() {
+        if let (Ok(w), Ok(bt)) = (mann_whitney_u(b, n, worse), mann_whitney_u(b, n, better)) {
+            r.p_regression = Some(w.p_value);
+            r.p_improvement = Some(bt.p_value);
+            r.test_method = Some(w.method);
+        }
+    } else if let (Ok(w), Ok(bt)) = (sign_test(paired, worse), sign_test(paired, better)) {
+        r.p_regression = Some(w);
+        r.p_improvement = Some(bt);
+        r.test_method = Some(MwuMethod::PairedSign);
     }
     match metric.gating() {
         Gating::Never => {
@@ -283,7 +300,12 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         }
         Gating::Always => {}
     }
-    if b.len() < config.min_iterations || n.len() < config.min_iterations {
+    let too_few = if paired.is_empty() {
+        b.len() < config.min_iterations || n.len() < config.min_iterations
+    } else {
+        paired.len() < config.min_iterations
+    };
+    if too_few {
         r.verdict = Verdict::Inconclusive;
         r.reason = format!(
             "too few iterations ({} base, {} new): the gate needs at least {} per side",
@@ -393,6 +415,7 @@ mod tests {
                 unit: Unit::Nanoseconds,
                 base,
                 new,
+                paired: Vec::new(),
             }],
             &GateConfig::default(),
         );
@@ -413,7 +436,26 @@ mod tests {
             unit: Unit::Nanoseconds,
             base: samples(&base, count),
             new: samples(&new, count),
+            paired: Vec::new(),
         }
+    }
+
+    #[test]
+    fn time_paired_iterations_see_through_a_drifting_machine() {
+        // Each iteration runs in a slow or a fast regime; NEW is 10 % slower than the BASE
+        // iteration beside it. Unpaired, the regimes drown the change; paired, it is clear.
+        let regime = |i: usize| if (i / 3) % 2 == 0 { 100.0 } else { 150.0 };
+        let base: Vec<f64> = (0..20).map(regime).collect();
+        let new: Vec<f64> = (0..20)
+            .map(|i| regime(i) * 1.10 * (1.0 + i as f64 * 1e-4))
+            .collect();
+        let unpaired = one(Metric::P50, base.clone(), new.clone());
+        assert_ne!(unpaired.verdict, Verdict::Regression, "{unpaired:?}");
+        let mut paired = input(Metric::P50, base.clone(), new.clone(), 1000);
+        paired.paired = base.into_iter().zip(new).collect();
+        let r = evaluate(&[paired], &GateConfig::default()).remove(0);
+        assert_eq!(r.verdict, Verdict::Regression, "{r:?}");
+        assert_eq!(r.test_method, Some(MwuMethod::PairedSign));
     }
 
     fn one(metric: Metric, base: Vec<f64>, new: Vec<f64>) -> MetricResult {

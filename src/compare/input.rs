@@ -126,6 +126,8 @@ pub struct PooledCase<'a> {
     pub iterations: Vec<&'a IterationRecord>,
     /// How many of `iterations` each run contributed, in order.
     pub per_run: Vec<usize>,
+    /// The run id of each entry of `per_run`.
+    pub run_ids: Vec<&'a str>,
     /// Runs that hold the case.
     pub runs: usize,
     /// Errors recorded for the case, with the run they come from.
@@ -154,6 +156,7 @@ pub fn pool(side: &Side) -> BTreeMap<CaseId, PooledCase<'_>> {
                     spec: &case.spec,
                     iterations: Vec::new(),
                     per_run: Vec::new(),
+                    run_ids: Vec::new(),
                     runs: 0,
                     errors: Vec::new(),
                     lengths: Vec::new(),
@@ -161,6 +164,7 @@ pub fn pool(side: &Side) -> BTreeMap<CaseId, PooledCase<'_>> {
             p.runs += 1;
             p.iterations.extend(case.iterations.iter());
             p.per_run.push(case.iterations.len());
+            p.run_ids.push(&run.record.run_id);
             p.errors.extend(
                 case.errors
                     .iter()

@@ -8,7 +8,9 @@
 //! - Per case and metric (p50, p99, p99.9, throughput) the ratio of medians NEW/BASE gets a
 //!   bootstrap confidence interval ([`stats::ratio_of_medians`]) and a one-sided Mann–Whitney U
 //!   test in each direction ([`stats::mann_whitney_u`]); Holm's correction ([`stats::holm`])
-//!   spans every gated metric of every case.
+//!   spans every gated metric of every case. Cases measured interleaved in the same run(s) are
+//!   time-paired instead: the median of per-pair ratios with a bootstrap interval
+//!   ([`stats::paired_ratio`]) and an exact sign test ([`stats::sign_test`]).
 //! - [`gate`] decides: regression only when significant AND the interval lies entirely beyond
 //!   the metric's noise threshold.
 //!
@@ -134,6 +136,54 @@ fn samples(case: &PooledCase<'_>, metric: Metric) -> Samples {
     }
 }
 
+/// The iterations of one run of a pooled case, with the run's id.
+fn by_run<'a>(
+    case: &'a PooledCase<'a>,
+) -> Vec<(&'a str, &'a [&'a crate::store::record::IterationRecord])> {
+    let mut out = Vec::new();
+    let mut rest = case.iterations.as_slice();
+    for (&n, &id) in case.per_run.iter().zip(&case.run_ids) {
+        let (run, tail) = rest.split_at(n);
+        out.push((id, run));
+        rest = tail;
+    }
+    out
+}
+
+/// When both cases were measured in the same runs (interleaved), each NEW iteration with the
+/// BASE iteration of its run that started closest in time; empty otherwise.
+fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f64, f64)> {
+    let mut bi: Vec<&str> = b.run_ids.clone();
+    let mut ni: Vec<&str> = n.run_ids.clone();
+    bi.sort_unstable();
+    ni.sort_unstable();
+    if bi != ni {
+        return Vec::new();
+    }
+    let (bw, nw) = (b.spec.workload, n.spec.workload);
+    let mut pairs = Vec::new();
+    for ((_, base_its), (_, new_its)) in by_run(b).into_iter().zip(by_run(n)) {
+        for it in new_its {
+            let Some(nv) = metric.value(it, nw) else {
+                continue;
+            };
+            let closest = base_its
+                .iter()
+                .filter_map(|bt| {
+                    Some((
+                        bt.started_offset_ns.abs_diff(it.started_offset_ns),
+                        metric.value(bt, bw)?,
+                    ))
+                })
+                .min_by_key(|&(gap, _)| gap);
+            if let Some((_, bv)) = closest {
+                pairs.push((bv, nv));
+            }
+        }
+    }
+    pairs
+}
+
 fn notes(b: &PooledCase<'_>, n: &PooledCase<'_>) -> Vec<String> {
     let mut notes: Vec<String> = Vec::new();
     for (side, c) in [("base", b), ("new", n)] {
@@ -185,6 +235,12 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
                 continue; // e.g. latency of a stream case
             }
             let unit = metric.unit(nc.spec.workload);
+            // A case compared with itself has nothing to pair (and is an A/A check).
+            let paired = if b == n {
+                Vec::new()
+            } else {
+                time_pairs(bc, nc, metric)
+            };
             inputs.push((
                 i,
                 MetricInput {
@@ -192,6 +248,7 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
                     unit,
                     base: bs,
                     new: ns,
+                    paired,
                 },
             ));
         }

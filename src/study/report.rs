@@ -173,6 +173,8 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
             unit: f.metric().unit(f.workload()),
             base: base.samples(),
             new: variant.samples(),
+            // Variants run in separate namespaces and processes: independent samples.
+            paired: Vec::new(),
         })
         .collect();
     evaluate(&inputs, &GateConfig::default())

@@ -289,6 +289,34 @@ fn a_server_delay_of_ten_percent_is_a_p50_regression_and_its_removal_an_improvem
     });
 }
 
+#[test]
+fn time_paired_a_a_comparisons_within_one_run_do_not_flag_regressions() {
+    // The same configuration twice in one interleaved run (a 1 ns server delay only makes the
+    // case ids differ), compared time-paired: the paired analysis is far more sensitive than the
+    // unpaired one, so it must show that it stays quiet on noise too.
+    let _lock = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let n = trials("LOOPBENCH_AA_TRIALS", 20);
+    let dir = tempfile::tempdir().unwrap();
+    let mut false_fails = Vec::new();
+    for trial in 0..n {
+        let (base, new) = (tcp_rr(0, 20, ITERATION), tcp_rr(1, 20, ITERATION));
+        let (base_id, new_id) = (base.case_id(), new.case_id());
+        let (run, _) = interleaved_run(dir.path(), vec![base, new]);
+        let (code, c) = compare_json(&run, &run, Some((&base_id, &new_id)));
+        assert_eq!(metric(&c, "p50")["test_method"], "paired_sign", "the comparison is time-paired");
+        if code != 0 {
+            false_fails.push(format!("trial {trial}: {}", describe(metric(&c, "p50"))));
+        }
+    }
+    eprintln!(
+        "paired A/A: {} false regression(s) in {n} trials ({:.1} %); {}",
+        false_fails.len(),
+        100.0 * false_fails.len() as f64 / n as f64,
+        false_fails.join("; ")
+    );
+    assert!(false_fails.len() <= n / 20, "{false_fails:#?}");
+}
+
 /// Why the namespace test cannot run here, if it cannot.
 fn netns_unavailable() -> Option<String> {
     if !is_root() {

@@ -120,7 +120,8 @@ pub fn method(c: &Comparison) -> String {
     format!(
         "Sample unit: one iteration. Ratio of medians NEW/BASE with a {:.0}% percentile-bootstrap interval \
          ({} resamples, seed {}; runs resampled first, then their iterations); one-sided Mann–Whitney U per \
-         direction, Holm-corrected over {} gated comparisons at α = {}. A regression must be significant AND \
+         direction (cases interleaved in the same run: time-paired iterations, median of the per-pair ratios, \
+         exact sign test), Holm-corrected over {} gated comparisons at α = {}. A regression must be significant AND \
          its interval must lie entirely beyond the noise threshold, a factor both ways ({}, {}, {}; p99 \
          gated only with ≥100k samples per iteration; p99.9 reported only). Fewer than {} iterations per \
          side: inconclusive.",

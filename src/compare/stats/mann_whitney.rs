@@ -33,6 +33,8 @@ pub enum MwuMethod {
     Exact,
     /// The normal approximation with tie and continuity correction.
     Normal,
+    /// Not Mann–Whitney: the exact sign test on time-paired iterations (see `paired`).
+    PairedSign,
 }
 
 /// The outcome of [`mann_whitney_u`].

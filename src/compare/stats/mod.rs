@@ -20,6 +20,7 @@
 mod bootstrap;
 mod holm;
 mod mann_whitney;
+mod paired;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,7 @@ pub use holm::holm;
 pub use mann_whitney::{
     Alternative, EXACT_MAX_N, MannWhitney, MwuMethod, mann_whitney_u, min_attainable_p,
 };
+pub use paired::{paired_ratio, sign_test};
 
 /// A two-sided confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
