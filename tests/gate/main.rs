@@ -303,7 +303,11 @@ fn time_paired_a_a_comparisons_within_one_run_do_not_flag_regressions() {
         let (base_id, new_id) = (base.case_id(), new.case_id());
         let (run, _) = interleaved_run(dir.path(), vec![base, new]);
         let (code, c) = compare_json(&run, &run, Some((&base_id, &new_id)));
-        assert_eq!(metric(&c, "p50")["test_method"], "paired_sign", "the comparison is time-paired");
+        assert_eq!(
+            metric(&c, "p50")["test_method"],
+            "paired_sign",
+            "the comparison is time-paired"
+        );
         if code != 0 {
             false_fails.push(format!("trial {trial}: {}", describe(metric(&c, "p50"))));
         }
