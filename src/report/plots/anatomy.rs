@@ -190,7 +190,7 @@ pub fn render(anatomy: &Anatomy) -> Result<String> {
         let (title, grid) = root.split_vertically(band);
         title.draw(&Text::new(
             format!(
-                "Loopback anatomy of a {} B round trip: median per layer (µs), whiskers ± spread",
+                "Loopback anatomy of a {} B round trip: median per layer (µs), whiskers: 95% bootstrap interval",
                 anatomy.size
             ),
             (12, 10),
