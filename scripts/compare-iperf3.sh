@@ -10,12 +10,15 @@
 # Both receivers read up to 128 KiB (iperf3) / 256 KiB (loopbench) per read call.
 #
 # Usage: scripts/compare-iperf3.sh [ROUNDS] [SECONDS]     (defaults: 7 rounds of 5 s)
-# Env: CLIENT_CPU (default 0), SERVER_CPU (default 1), LOOPBENCH (binary path).
+# Env: CLIENT_CPU (default 0), SERVER_CPU (default 1), LOOPBENCH (binary path), ENGINE (loopbench's
+# engine, default blocking: the same waits as iperf3's; `spin` shows what a receiver that never
+# sleeps gains, which iperf3 cannot do).
 set -euo pipefail
 rounds=${1:-7}
 secs=${2:-5}
 ccpu=${CLIENT_CPU:-0}
 scpu=${SERVER_CPU:-1}
+engine=${ENGINE:-blocking}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${LOOPBENCH:-$here/target/release/loopbench}
 command -v iperf3 >/dev/null || { echo "iperf3 is not installed: apt-get install iperf3" >&2; exit 2; }
@@ -25,7 +28,7 @@ trap 'rm -rf "$out"; kill $(jobs -p) 2>/dev/null || true' EXIT
 port=$((20000 + RANDOM % 20000))
 
 lb() { # -> receiver Gbit/s
-  "$bin" run -w stream -t tcp4 -s 128KiB --client-cpu "$ccpu" --server-cpu "$scpu" -n 1 -d "${secs}s" \
+  "$bin" run -w stream -t tcp4 -s 128KiB -e "$engine" --client-cpu "$ccpu" --server-cpu "$scpu" -n 1 -d "${secs}s" \
       --warmup 0 -q -o "$out/lb" --json \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["cases"][0]["summary"]["bytes_per_sec"]*8/1e9)'
 }
