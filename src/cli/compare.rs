@@ -24,10 +24,12 @@ percentile-bootstrap confidence interval (default 95 %, 10000 resamples, seeded;
 first, then iterations within them, so a run that was slow as a whole widens the interval instead \
 of passing for a change) and a one-sided Mann-Whitney U test in each direction (exact without ties \
 up to 50 iterations per side, else the normal approximation with tie and continuity correction). \
-Cases measured interleaved in the same run(s) (compare RUN RUN --pair A=B) are time-paired: each NEW \
-iteration with the BASE iteration that ran closest in time; the ratio is then the median of the \
-per-pair ratios (bootstrap interval over pairs) and the test an exact sign test, which cancels drift \
-of the machine between speed regimes. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
+Comparisons are time-paired where the measurement allows it, which cancels drift of the machine \
+between speed regimes: cases measured interleaved in the same run(s) (compare RUN RUN --pair A=B) \
+pair each NEW iteration with the BASE iteration that ran closest in time; separate runs measured in \
+BASE/NEW rounds (loopbench ab: the runs, in start order, form consecutive BASE/NEW couples) pair \
+each round's run medians (--unpaired turns this off). A paired comparison takes the median of the \
+per-pair ratios (bootstrap interval over the pairs) and an exact one-sided sign test. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
 change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
 threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \
 x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change. \
@@ -90,6 +92,10 @@ pub struct GateArgs {
     /// loopback MTU, sysctls, mitigations, ...).
     #[arg(long)]
     strict_env: bool,
+    /// Compare separate runs as independent samples even when they came in BASE/NEW rounds
+    /// (by default such rounds are paired: each round's NEW run with its BASE run).
+    #[arg(long)]
+    unpaired: bool,
     /// Output format: table, markdown, json.
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     format: String,
@@ -139,6 +145,7 @@ impl GateArgs {
                 gate,
                 pairs,
                 strict_env: self.strict_env,
+                unpaired: self.unpaired,
             },
             self.format.parse()?,
         ))

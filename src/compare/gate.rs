@@ -179,6 +179,9 @@ pub struct MetricResult {
     pub p_improvement_holm: Option<f64>,
     /// How the p-values were computed.
     pub test_method: Option<MwuMethod>,
+    /// Time pairs the paired analysis used (0: the sides were independent samples).
+    #[serde(default)]
+    pub pairs: usize,
     /// The outcome.
     pub verdict: Verdict,
     /// Why, in one sentence.
@@ -244,6 +247,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         p_improvement: None,
         p_improvement_holm: None,
         test_method: None,
+        pairs: input.paired.len(),
         verdict: Verdict::NotGated,
         reason: String::new(),
     };

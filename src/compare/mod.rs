@@ -44,6 +44,8 @@ pub struct CompareOptions {
     pub pairs: Vec<(CaseId, CaseId)>,
     /// Refuse to compare when the environments differ.
     pub strict_env: bool,
+    /// Treat separate runs as independent samples even when they were measured in rounds.
+    pub unpaired: bool,
 }
 
 fn run_summaries(side: &Side) -> Vec<RunSummary> {
@@ -184,6 +186,54 @@ fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f6
     pairs
 }
 
+/// (run id, true, median of the run's values of `metric`) for each run of a pooled case.
+fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, bool, f64)> {
+    by_run(case)
+        .into_iter()
+        .filter_map(|(id, its)| {
+            let v: Vec<f64> = its
+                .iter()
+                .filter_map(|it| metric.value(it, case.spec.workload))
+                .collect();
+            (!v.is_empty()).then(|| (id, true, stats::median(&v)))
+        })
+        .collect()
+}
+
+/// When the two sides are separate runs measured in rounds (`loopbench ab`: each round runs a
+/// BASE and a NEW run back to back, in a random order), each round's NEW run with its BASE run:
+/// (median of the BASE run's values, median of the NEW run's). Empty unless the runs, taken in
+/// order of start time, fall into consecutive BASE/NEW couples.
+fn round_pairs(
+    b: &PooledCase<'_>,
+    n: &PooledCase<'_>,
+    starts: &BTreeMap<&str, &str>,
+    metric: Metric,
+) -> Vec<(f64, f64)> {
+    let (base, new) = (run_medians(b, metric), run_medians(n, metric));
+    if base.len() != new.len()
+        || base.len() < 2
+        || base.iter().any(|r| new.iter().any(|s| s.0 == r.0))
+    {
+        return Vec::new();
+    }
+    let mut all: Vec<(&str, bool, f64)> = base
+        .into_iter()
+        .chain(new.into_iter().map(|(id, _, v)| (id, false, v)))
+        .collect();
+    all.sort_by_key(|(id, _, _)| starts.get(id).copied().unwrap_or(""));
+    let mut pairs = Vec::new();
+    for couple in all.chunks(2) {
+        match couple {
+            [(_, true, bv), (_, false, nv)] | [(_, false, nv), (_, true, bv)] => {
+                pairs.push((*bv, *nv))
+            }
+            _ => return Vec::new(),
+        }
+    }
+    pairs
+}
+
 fn notes(b: &PooledCase<'_>, n: &PooledCase<'_>) -> Vec<String> {
     let mut notes: Vec<String> = Vec::new();
     for (side, c) in [("base", b), ("new", n)] {
@@ -226,6 +276,12 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
     }
     let (bp, np) = (pool(base), pool(new));
     let matched = match_cases(&bp, &np, &options.pairs)?;
+    let starts: BTreeMap<&str, &str> = base
+        .runs
+        .iter()
+        .chain(&new.runs)
+        .map(|r| (r.record.run_id.as_str(), r.record.started_at.as_str()))
+        .collect();
     let mut inputs: Vec<(usize, MetricInput)> = Vec::new();
     for (i, (b, n)) in matched.iter().enumerate() {
         let (bc, nc) = (&bp[b], &np[n]);
@@ -236,10 +292,14 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
             }
             let unit = metric.unit(nc.spec.workload);
             // A case compared with itself has nothing to pair (and is an A/A check).
-            let paired = if b == n {
+            let paired = if b == n && bc.run_ids == nc.run_ids {
+                Vec::new()
+            } else if bc.run_ids == nc.run_ids {
+                time_pairs(bc, nc, metric)
+            } else if options.unpaired {
                 Vec::new()
             } else {
-                time_pairs(bc, nc, metric)
+                round_pairs(bc, nc, &starts, metric)
             };
             inputs.push((
                 i,
@@ -324,7 +384,14 @@ fn warnings(c: &Comparison) -> Vec<String> {
             .iter()
             .flat_map(|k| &k.metrics)
             .filter(|m| m.gated)
-            .filter(|m| stats::min_attainable_p(m.base.iterations, m.new.iterations) > level)
+            .filter(|m| {
+                let best = if m.pairs > 0 {
+                    0.5f64.powi(m.pairs as i32)
+                } else {
+                    stats::min_attainable_p(m.base.iterations, m.new.iterations)
+                };
+                best > level
+            })
             .count();
         if blind > 0 {
             let need = (1..1000)
