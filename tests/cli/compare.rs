@@ -436,3 +436,98 @@ fn help_explains_the_method_and_has_examples() {
     let out = loopbench().args(["baseline", "--help"]).assert().success();
     assert!(stdout(&out).contains("Examples:"));
 }
+
+/// Sets a fake run's start time (runs are paired by round in start order).
+fn set_started_at(run: &Path, started_at: &str) {
+    let file = run.join("run.json");
+    let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    json["started_at"] = started_at.into();
+    std::fs::write(&file, serde_json::to_vec(&json).unwrap()).unwrap();
+}
+
+#[test]
+fn separate_runs_measured_in_rounds_are_paired_by_round() {
+    // Eight ab-style rounds on a machine whose speed drifts ±40 % between rounds; in every round
+    // NEW is 10 % slower than the BASE run next to it. Pooled as independent samples the drift
+    // hides the change; paired by round it is a clear regression.
+    let dir = tempfile::tempdir().unwrap();
+    let drift = [1.0, 1.6, 0.8, 1.4, 0.9, 1.7, 1.1, 0.7];
+    let (mut base, mut new) = (Vec::new(), Vec::new());
+    for (round, d) in drift.iter().enumerate() {
+        let b = fake_run(
+            dir.path(),
+            &format!("base{round}"),
+            around(5000.0 * d),
+            around(1e5),
+        );
+        let n = fake_run(
+            dir.path(),
+            &format!("new{round}"),
+            around(5500.0 * d),
+            around(1e5),
+        );
+        // The order within a round is random in `ab`: alternate it.
+        let (first, second) = if round % 2 == 0 { (&b, &n) } else { (&n, &b) };
+        set_started_at(first, &format!("2026-01-01T00:{:02}:00Z", 2 * round));
+        set_started_at(second, &format!("2026-01-01T00:{:02}:00Z", 2 * round + 1));
+        base.push(b.display().to_string());
+        new.push(n.display().to_string());
+    }
+    let (base, new) = (base.join(","), new.join(","));
+    let json = |extra: &[&str], code: i32| -> Value {
+        let out = loopbench()
+            .args(["compare", &base, &new, "--format", "json"])
+            .args(extra)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(code);
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let p50 = |c: &Value| c["cases"][0]["metrics"][0].clone();
+    let paired = json(&[], 1);
+    assert_eq!(p50(&paired)["test_method"], "paired_sign", "{paired:#}");
+    assert_eq!(p50(&paired)["verdict"], "regression", "{paired:#}");
+    let unpaired = json(&["--unpaired"], 0);
+    assert_ne!(p50(&unpaired)["test_method"], "paired_sign", "{unpaired:#}");
+    assert_eq!(p50(&unpaired)["verdict"], "no_change", "{unpaired:#}");
+}
+
+#[test]
+fn runs_that_do_not_alternate_by_round_are_not_paired() {
+    // All BASE runs first, then all NEW runs (two blocks, e.g. a baseline saved last week): there
+    // are no rounds, so the runs stay independent samples.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut base, mut new) = (Vec::new(), Vec::new());
+    for round in 0..4 {
+        let b = fake_run(
+            dir.path(),
+            &format!("b{round}"),
+            around(5000.0),
+            around(1e5),
+        );
+        let n = fake_run(
+            dir.path(),
+            &format!("n{round}"),
+            around(5000.0),
+            around(1e5),
+        );
+        set_started_at(&b, &format!("2026-01-01T00:00:{round:02}Z"));
+        set_started_at(&n, &format!("2026-01-02T00:00:{round:02}Z"));
+        base.push(b.display().to_string());
+        new.push(n.display().to_string());
+    }
+    let out = loopbench()
+        .args([
+            "compare",
+            &base.join(","),
+            &new.join(","),
+            "--format",
+            "json",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(0);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let p50 = &json["cases"][0]["metrics"][0];
+    assert_ne!(p50["test_method"], "paired_sign", "{json:#}");
+}
