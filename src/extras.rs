@@ -4,7 +4,7 @@
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
 use crate::placement::ResolvedPlacement;
-use crate::spec::{Spec, Workload};
+use crate::spec::{EngineKind, Spec, Workload};
 use crate::store::extras::{
     ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,
     fairness,
@@ -34,6 +34,17 @@ fn collisions(cpu: usize, cpus: &ResolvedPlacement) -> Vec<String> {
     out
 }
 
+/// A CPU both sides are pinned to while they busy-poll, if any.
+fn busy_polled_shared_cpu(spec: &Spec, cpus: &ResolvedPlacement) -> Option<usize> {
+    if spec.engine != EngineKind::Spin {
+        return None;
+    }
+    cpus.client
+        .iter()
+        .copied()
+        .find(|c| cpus.server.contains(c))
+}
+
 /// Notes a case carries from the start: what its options mean on this machine.
 pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
     let mut notes = Vec::new();
@@ -49,6 +60,11 @@ pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
                 "--memory-load {cpu} with unpinned workers: the scheduler may put a worker on CPU {cpu}"
             ));
         }
+    }
+    if let Some(cpu) = busy_polled_shared_cpu(spec, cpus) {
+        notes.push(format!(
+            "spin with client and server on CPU {cpu}: two busy-polling workers on one CPU only take turns when the scheduler's time slice ends, so this latency measures the scheduler, not loopback (spin across CPUs, or block on one)"
+        ));
     }
     if crate::metrics::sched::thread_migrations().is_none() {
         notes.push(
@@ -215,5 +231,30 @@ mod tests {
                 .any(|n| n.contains("competes"))
         );
         assert_eq!(collisions(0, &apart), vec!["client", "server"]);
+    }
+
+    #[test]
+    fn busy_polling_peers_on_one_cpu_are_called_out() {
+        let one = ResolvedPlacement {
+            client: vec![1],
+            server: vec![1],
+        };
+        let two = ResolvedPlacement {
+            client: vec![0],
+            server: vec![1],
+        };
+        let mut spin = Spec::new(Transport::Tcp4);
+        spin.engine = EngineKind::Spin;
+        let says = |spec: &Spec, cpus: &ResolvedPlacement| {
+            case_notes(spec, cpus)
+                .iter()
+                .any(|n| n.contains("CPU 1") && n.contains("time slice"))
+        };
+        assert!(says(&spin, &one));
+        assert!(!says(&spin, &two));
+        assert!(
+            !says(&Spec::new(Transport::Tcp4), &one),
+            "blocking waits sleep"
+        );
     }
 }

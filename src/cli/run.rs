@@ -89,10 +89,8 @@ pub(super) fn measure(
 /// its report (unless `report` is false), and turns the outcome into the exit code. A report that
 /// fails to write is an error (exit 1) that leaves the measured run in place.
 pub(super) fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
-    for c in &result.record.cases {
-        for note in &c.notes {
-            eprintln!("note: {}: {note}", c.case_id);
-        }
+    for note in crate::report::case_notes(&result.record) {
+        eprintln!("note: {note}");
     }
     let mut report_failed = false;
     if let Some(dir) = &result.dir {

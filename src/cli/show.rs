@@ -9,7 +9,9 @@ use clap::Args;
 
 use super::output::print;
 use crate::error::UsageError;
-use crate::report::anatomy::{EXPLANATION, absent, anatomy, missing, table as anatomy_table};
+use crate::report::anatomy::{
+    EXPLANATION, anatomy, notes as anatomy_notes, table as anatomy_table,
+};
 use crate::report::export::run_line;
 use crate::report::run_notes;
 use crate::report::table::{align, iterations, percentiles, render};
@@ -86,13 +88,8 @@ pub(super) fn run_text(r: &RunRecord) -> String {
             a.size,
             align(&header, &rows)
         );
-        let gone = absent(&a);
-        if !gone.is_empty() {
-            let _ = writeln!(out, "not in this run: {}", gone.join(", "));
-        }
-        let lacking: Vec<String> = missing(&a).iter().map(|c| c.to_string()).collect();
-        if !lacking.is_empty() {
-            let _ = writeln!(out, "missing cases: {}", lacking.join(", "));
+        for n in anatomy_notes(&a) {
+            let _ = writeln!(out, "{n}");
         }
     }
     for n in run_notes(r) {

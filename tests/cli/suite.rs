@@ -43,7 +43,7 @@ fn a_suite_file_runs_and_writes_the_run_with_its_report_and_every_chart() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("not in this run: same-core blocking, same-core spin"),
+        stdout.contains("Not in this run: same-core blocking, same-core spin"),
         "{stdout}"
     );
     let run = only_run(dir.path());

@@ -7,7 +7,7 @@ mod estimate;
 mod text;
 
 pub use estimate::{Estimate, difference, level};
-pub use text::{EXPLANATION, absent, missing, table};
+pub use text::{EXPLANATION, absent, missing, notes, table};
 
 use crate::spec::{CaseId, EngineKind, Placement, Spec, Transport, Workload};
 use crate::store::record::{CaseRecord, RunRecord};
@@ -99,6 +99,14 @@ impl Panel {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// Why the panel does not show what its layers are named for, when it does not: two workers
+    /// busy-polling one CPU only take turns when the scheduler's time slice ends.
+    pub fn caveat(&self) -> Option<&'static str> {
+        (self.engine == EngineKind::Spin && self.placement == Placement::SameCore).then_some(
+            "both workers busy-poll one CPU and only take turns when the scheduler's time slice ends: this row measures the scheduler, not the layers",
+        )
     }
 
     /// True when no layer could be computed.
@@ -308,6 +316,21 @@ mod tests {
             );
         }
         assert!(step(&a, cc, s, Layer::Tcp).estimate.is_some());
+    }
+
+    #[test]
+    fn the_notes_name_the_panel_that_measures_the_scheduler_and_what_is_missing() {
+        let mut data = fixture::anatomy_run();
+        data.record
+            .cases
+            .retain(|c| c.case_id.as_str() != "pipe-rr-blocking-cross-core-64B");
+        let notes = text::notes(&anatomy(&data.record).unwrap());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("At same-core with spin: ") && notes[0].contains("time slice"),
+            "{notes:?}"
+        );
+        assert_eq!(notes[1], "Missing cases: pipe-rr-blocking-cross-core-64B");
     }
 
     #[test]

@@ -68,3 +68,30 @@ pub fn missing(a: &Anatomy) -> Vec<CaseId> {
 
 /// How to read the anatomy's numbers, for every output.
 pub const EXPLANATION: &str = "µs per round trip; each layer is the difference of the medians of two cases (floor: the shm median itself), ± half its 95% percentile-bootstrap interval over the per-iteration medians";
+
+/// What a reader must know beside the table, one sentence each: panels that measure something
+/// else than their layers, placements and engines not in the run, cases the panels lack.
+pub fn notes(a: &Anatomy) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .panels
+        .iter()
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            Some(format!(
+                "At {} with {}: {}",
+                p.placement,
+                p.engine,
+                p.caveat()?
+            ))
+        })
+        .collect();
+    let gone = absent(a);
+    if !gone.is_empty() {
+        out.push(format!("Not in this run: {}", gone.join(", ")));
+    }
+    let lacking: Vec<String> = missing(a).iter().map(|c| c.to_string()).collect();
+    if !lacking.is_empty() {
+        out.push(format!("Missing cases: {}", lacking.join(", ")));
+    }
+    out
+}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::{Exporter, run_line};
-use crate::report::anatomy::{EXPLANATION, absent, missing, table};
+use crate::report::anatomy::{self, EXPLANATION, table};
 use crate::report::plots::{Place, Plot};
 use crate::report::{PLOTS_DIR, Report, table as cases};
 use crate::store::record::{CaseRecord, RunRecord};
@@ -217,17 +217,8 @@ impl Exporter for Html {
                 let (header, rows) = table(a);
                 o.push_str(&html_table(&header, &rows));
                 let _ = writeln!(o, "<p class=\"muted\">{}.</p>", esc(EXPLANATION));
-                let gone = absent(a);
-                if !gone.is_empty() {
-                    let _ = writeln!(o, "<p>Not in this run: {}.</p>", esc(&gone.join(", ")));
-                }
-                let lacking: Vec<String> = missing(a).iter().map(|c| c.to_string()).collect();
-                if !lacking.is_empty() {
-                    let _ = writeln!(
-                        o,
-                        "<p>Missing cases: <code>{}</code></p>",
-                        esc(&lacking.join(", "))
-                    );
+                for n in anatomy::notes(a) {
+                    let _ = writeln!(o, "<p>{}.</p>", esc(&n));
                 }
             }
             Err(why) => {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::{Exporter, run_line};
-use crate::report::anatomy::{EXPLANATION, absent, missing, table};
+use crate::report::anatomy::{EXPLANATION, notes, table};
 use crate::report::{Report, table as cases};
 
 /// The markdown export.
@@ -59,14 +59,8 @@ impl Exporter for Markdown {
                 md_table(&header, &rows)
             );
             let _ = writeln!(out, "{EXPLANATION}.\n");
-            let gone = absent(a);
-            if !gone.is_empty() {
-                let _ = writeln!(out, "Not in this run: {}.\n", gone.join(", "));
-            }
-            let lacking = missing(a);
-            if !lacking.is_empty() {
-                let ids: Vec<String> = lacking.iter().map(|c| format!("`{c}`")).collect();
-                let _ = writeln!(out, "Missing cases: {}.\n", ids.join(", "));
+            for n in notes(a) {
+                let _ = writeln!(out, "{n}.\n");
             }
         }
         let header: Vec<String> = cases::HEADER.iter().map(|h| h.to_string()).collect();

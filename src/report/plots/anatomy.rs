@@ -64,6 +64,9 @@ fn y_range(panel: &Panel) -> (f64, f64) {
     )
 }
 
+/// The panel's line for [`Panel::caveat`], short enough for one panel's width.
+const SCHEDULER_CAVEAT: &str = "two busy pollers on one CPU: this measures the scheduler tick";
+
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     panel: &Panel,
@@ -72,8 +75,9 @@ where
     DB::ErrorType: 'static,
 {
     let missing = panel.missing();
-    let (body, foot) =
-        area.split_vertically(area.dim_in_pixel().1 - 18 * missing.len().min(3) as u32);
+    let caveat = panel.caveat().map(|_| SCHEDULER_CAVEAT);
+    let foot_lines = missing.len().min(3) + usize::from(caveat.is_some());
+    let (body, foot) = area.split_vertically(area.dim_in_pixel().1 - 18 * foot_lines as u32);
     let (y0, y1) = y_range(panel);
     let n = Layer::ALL.len() as f64;
     let total = panel
@@ -151,14 +155,21 @@ where
             style::text(TICK_SIZE - 1),
         )])?;
     }
-    for (i, id) in missing.iter().take(3).enumerate() {
-        let more = if i == 2 && missing.len() > 3 {
-            format!(" and {} more", missing.len() - 3)
-        } else {
-            String::new()
-        };
+    let lines =
+        caveat
+            .map(str::to_string)
+            .into_iter()
+            .chain(missing.iter().take(3).enumerate().map(|(i, id)| {
+                let more = if i == 2 && missing.len() > 3 {
+                    format!(" and {} more", missing.len() - 3)
+                } else {
+                    String::new()
+                };
+                format!("missing: {id}{more}")
+            }));
+    for (i, line) in lines.enumerate() {
         foot.draw(&Text::new(
-            format!("missing: {id}{more}"),
+            line,
             (60, 2 + 18 * i as i32),
             style::text(TICK_SIZE - 1).color(&style::color(3)),
         ))?;
@@ -238,6 +249,7 @@ mod tests {
             "same-core, spin: tcp4 round trip 9.00 µs",
             "cross-core, spin: tcp4 round trip 9.00 µs",
             "missing: udp4-rr-spin-same-core-64B",
+            SCHEDULER_CAVEAT,
         ] {
             assert!(
                 texts.iter().any(|t| t == text),
@@ -247,6 +259,11 @@ mod tests {
         assert!(
             texts.iter().any(|t| t.starts_with("+2.00 ±")),
             "a layer with its interval: {texts:?}"
+        );
+        assert_eq!(
+            texts.iter().filter(|t| *t == SCHEDULER_CAVEAT).count(),
+            1,
+            "only the same-core spin panel measures the scheduler"
         );
         // 4 panels × 5 layers, one missing: 19 bars.
         assert_eq!(
