@@ -9,7 +9,7 @@ use crate::engine::FlowSlot;
 use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
 use crate::spec::{IterationLength, Spec, Workload};
-use crate::transport::dial::CrrListener;
+use crate::transport::dial::{CrrListener, Dialer};
 use crate::transport::{ConnInfo, connector};
 use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
 
@@ -93,7 +93,7 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
         };
         let (client, server) = match (&listener, pairs.as_mut()) {
             (Some(l), _) => {
-                let dialer = l.dialer(f, flows);
+                let dialer = Dialer::to(spec, l.server().clone(), f, flows);
                 let placeholder = dialer.placeholder().context("creating a crr socket")?;
                 let client = FlowSlot {
                     conn: placeholder,

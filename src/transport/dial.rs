@@ -35,13 +35,8 @@ const BACKLOG: i32 = 4096;
 pub struct CrrListener {
     listener: Socket,
     server: SockAddr,
-    domain: Domain,
-    kind: Type,
     tcp: bool,
     options: SocketOptions,
-    client_ip: Option<IpAddr>,
-    spread: Option<AddrRange>,
-    linger0: bool,
     created: Option<PathBuf>,
 }
 
@@ -73,7 +68,7 @@ impl CrrListener {
     /// interrupts a blocked accept).
     pub fn open(spec: &Spec) -> Result<CrrListener> {
         let tcp = matches!(spec.transport, Transport::Tcp4 | Transport::Tcp6);
-        let (listener, domain, kind, created) = if tcp {
+        let (listener, created) = if tcp {
             let addr = SocketAddr::new(server_ip(spec)?, spec.port);
             let domain = Domain::for_address(addr);
             let sock = Socket::new(domain, Type::STREAM.cloexec(), Some(Protocol::TCP))
@@ -86,7 +81,7 @@ impl CrrListener {
                 sock.set_only_v6(true)?;
             }
             sock.bind(&addr.into()).map_err(|e| bind_error(e, addr))?;
-            (sock, domain, Type::STREAM, None)
+            (sock, None)
         } else {
             let at = spec.addr.clone().unwrap_or_else(|| fresh_abstract("crr"));
             let created = match &at {
@@ -103,7 +98,7 @@ impl CrrListener {
             sock.bind(&sockaddr(&at)?).map_err(|e| {
                 UsageError(format!("could not bind {at}: {e}; pick another --addr"))
             })?;
-            (sock, Domain::UNIX, kind, created)
+            (sock, created)
         };
         listener
             .listen(BACKLOG)
@@ -112,13 +107,8 @@ impl CrrListener {
         Ok(CrrListener {
             listener,
             server,
-            domain,
-            kind,
             tcp,
             options: spec.socket,
-            client_ip: spec.client_addr,
-            spread: spec.extras.spread,
-            linger0: spec.extras.linger0,
             created,
         })
     }
@@ -133,20 +123,9 @@ impl CrrListener {
         Ok(Conn::socket(dup.into(), options::info(&self.listener)))
     }
 
-    /// The dialer of client flow `flow` of `flows`.
-    pub fn dialer(&self, flow: usize, flows: usize) -> Dialer {
-        Dialer {
-            server: self.server.clone(),
-            domain: self.domain,
-            kind: self.kind,
-            tcp: self.tcp,
-            options: self.options,
-            client_ip: self.client_ip,
-            spread: self.spread,
-            next_source: flow,
-            stride: flows.max(1),
-            linger0: self.linger0,
-        }
+    /// The address clients connect to (for [`Dialer::to`]).
+    pub fn server(&self) -> &SockAddr {
+        &self.server
     }
 
     /// Accepts one connection, waiting at most until `deadline_ns` (CLOCK_MONOTONIC).

@@ -89,8 +89,8 @@ pub fn need_root(test: &str) -> bool {
     root
 }
 
-/// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within a minute; returns the
-/// directory (keep it alive) and the run's run.json.
+/// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within two minutes; returns
+/// the directory (keep it alive) and the run's run.json.
 pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     loopbench()
@@ -99,7 +99,7 @@ pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
         .arg("-q")
         .arg("-o")
         .arg(dir.path())
-        .timeout(std::time::Duration::from_secs(60))
+        .timeout(std::time::Duration::from_secs(120))
         .assert()
         .success();
     let json = run_json(&only_run(dir.path()));

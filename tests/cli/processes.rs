@@ -5,33 +5,23 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::helpers::{loopbench, only_run, run_json};
+use crate::helpers::{loopbench, only_run, run_json, run_ok};
 
 #[test]
 fn run_processes_puts_the_server_in_a_child_and_records_both_sides() {
-    let dir = tempfile::tempdir().unwrap();
-    loopbench()
-        .args([
-            "run",
-            "--processes",
-            "-t",
-            "tcp4,unix-stream",
-            "-w",
-            "rr,crr",
-            "-n",
-            "2",
-            "-c",
-            "100",
-            "--warmup",
-            "0",
-            "-q",
-        ])
-        .arg("-o")
-        .arg(dir.path())
-        .timeout(Duration::from_secs(120))
-        .assert()
-        .success();
-    let json = run_json(&only_run(dir.path()));
+    let (_dir, json) = run_ok(&[
+        "--processes",
+        "-t",
+        "tcp4,unix-stream",
+        "-w",
+        "rr,crr",
+        "-n",
+        "2",
+        "-c",
+        "100",
+        "--warmup",
+        "0",
+    ]);
     for case in json["cases"].as_array().unwrap() {
         let id = case["case_id"].as_str().unwrap();
         assert!(id.ends_with("-processes"), "{id}");

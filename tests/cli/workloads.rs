@@ -1,22 +1,8 @@
 //! crr, rate, multi-flow and the new engines end to end: what lands in run.json and on disk.
-
-use std::time::Duration;
-
-use crate::helpers::{loopbench, only_run, run_json};
+use crate::helpers::{only_run, run_ok};
 
 fn run(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
-    loopbench()
-        .arg("run")
-        .args(args)
-        .args(["--warmup", "0", "-q"])
-        .arg("-o")
-        .arg(dir.path())
-        .timeout(Duration::from_secs(120))
-        .assert()
-        .success();
-    let json = run_json(&only_run(dir.path()));
-    (dir, json)
+    run_ok(&[args, &["--warmup", "0"]].concat())
 }
 
 #[test]
