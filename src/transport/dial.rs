@@ -14,15 +14,15 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::options::{self, Buffers};
 use super::tcp::{bind_error, server_ip};
 use super::unix::{fresh_abstract, remove_if_stale, sockaddr, socket_type};
-use super::{Conn, ConnInfo, options};
+use super::{Conn, ConnInfo};
 use crate::error::UsageError;
 use crate::loopback::addr::Endpoint;
 use crate::loopback::spread::AddrRange;
@@ -40,29 +40,6 @@ pub struct CrrListener {
     created: Option<PathBuf>,
 }
 
-fn set_int(
-    sock: &Socket,
-    level: libc::c_int,
-    opt: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: `value` is a live c_int whose size is passed; the fd is owned by `sock`.
-    let ret = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            opt,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if ret == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 impl CrrListener {
     /// Binds and listens on the spec's server address (no accept timeout: the watchdog's kick
     /// interrupts a blocked accept).
@@ -75,8 +52,8 @@ impl CrrListener {
                 .context("creating a TCP socket")?;
             options::apply_buffers(&sock, &spec.socket)?;
             sock.set_reuse_address(true)?;
-            // Accepted connections inherit TCP_NODELAY from the listener.
-            sock.set_tcp_nodelay(spec.socket.nodelay)?;
+            // Accepted connections inherit TCP_NODELAY and TCP_NOTSENT_LOWAT from the listener.
+            options::apply_tcp(&sock, &spec.socket)?;
             if addr.is_ipv6() {
                 sock.set_only_v6(true)?;
             }
@@ -140,7 +117,7 @@ impl CrrListener {
                         if let Some(fd) = conn.read_fd() {
                             // SAFETY: the fd belongs to `conn`, alive for this borrow.
                             let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-                            socket2::SockRef::from(&b).set_tcp_nodelay(self.options.nodelay)?;
+                            options::apply_tcp(&socket2::SockRef::from(&b), &self.options)?;
                         }
                     }
                     return Ok(conn);
@@ -180,6 +157,7 @@ pub struct Dialer {
     kind: Type,
     tcp: bool,
     options: SocketOptions,
+    buffers: Buffers,
     client_ip: Option<IpAddr>,
     spread: Option<AddrRange>,
     next_source: usize,
@@ -218,12 +196,18 @@ impl Dialer {
             server,
             tcp,
             options: spec.socket,
+            buffers: Buffers::resolve(&spec.socket),
             client_ip: spec.client_addr,
             spread: spec.extras.spread,
             next_source: flow,
             stride: flows.max(1),
             linger0: spec.extras.linger0,
         }
+    }
+
+    /// True for TCP (connections with ports), false for Unix sockets.
+    pub fn is_tcp(&self) -> bool {
+        self.tcp
     }
 
     /// A new socket that has started connecting to the server. In non-blocking mode the
@@ -235,11 +219,9 @@ impl Dialer {
         }
         let protocol = self.tcp.then_some(Protocol::TCP);
         let sock = Socket::new(self.domain, kind, protocol)?;
-        if self.options.sndbuf.is_some() || self.options.rcvbuf.is_some() {
-            options::apply_buffers(&sock, &self.options).map_err(io::Error::other)?;
-        }
+        self.buffers.apply(&sock).map_err(io::Error::other)?;
         if self.tcp {
-            sock.set_tcp_nodelay(self.options.nodelay)?;
+            options::apply_tcp(&sock, &self.options).map_err(io::Error::other)?;
             if self.linger0 {
                 sock.set_linger(Some(std::time::Duration::ZERO))?;
             }
@@ -253,7 +235,7 @@ impl Dialer {
             };
             if let Some(ip) = source {
                 // The port is chosen at connect() by the whole 4-tuple, not at bind().
-                set_int(&sock, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)?;
+                options::set_int(&sock, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1)?;
                 sock.bind(&SocketAddr::new(ip, 0).into())?;
             }
         }
@@ -294,4 +276,53 @@ pub fn ephemeral_port_range() -> Option<(u16, u16)> {
     let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
     let mut it = text.split_whitespace().map(|x| x.parse().ok());
     Some((it.next()??, it.next()??))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int_option(conn: &Conn, level: libc::c_int, option: libc::c_int) -> libc::c_int {
+        let fd = conn.read_fd().unwrap();
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `value` and `len` are live and sized for a c_int; `fd` belongs to `conn`.
+        let ret = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                option,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(ret, 0, "{}", io::Error::last_os_error());
+        value
+    }
+
+    #[test]
+    fn dialed_and_accepted_connections_carry_the_tcp_options() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.socket.notsent_lowat = Some(16384);
+        spec.socket.sndbuf = Some(65536);
+        let listener = CrrListener::open(&spec).unwrap();
+        let mut dialer = Dialer::to(&spec, listener.server().clone(), 0, 1);
+        let client = dialer.dial(false).unwrap();
+        let deadline = crate::metrics::clock::monotonic_ns() + 5_000_000_000;
+        let server = listener.accept_until(deadline).unwrap();
+        for (side, conn) in [("client", &client), ("server", &server)] {
+            let lowat = int_option(conn, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT);
+            assert_eq!(lowat, 16384, "{side}: TCP_NOTSENT_LOWAT");
+            assert_eq!(
+                int_option(conn, libc::IPPROTO_TCP, libc::TCP_NODELAY),
+                1,
+                "{side}"
+            );
+        }
+        // The kernel doubles SO_SNDBUF for its bookkeeping.
+        assert_eq!(
+            int_option(&client, libc::SOL_SOCKET, libc::SO_SNDBUF),
+            2 * 65536
+        );
+    }
 }

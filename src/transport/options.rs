@@ -22,13 +22,19 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-fn force(sock: &Socket, option: libc::c_int, bytes: usize) -> std::io::Result<()> {
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+/// Sets an integer socket option (values above `c_int::MAX` are clamped to it).
+pub fn set_int(
+    sock: &Socket,
+    level: libc::c_int,
+    option: libc::c_int,
+    value: impl TryInto<libc::c_int>,
+) -> std::io::Result<()> {
+    let value: libc::c_int = value.try_into().unwrap_or(libc::c_int::MAX);
     // SAFETY: `value` is a live c_int and its size is passed; the fd is owned by `sock`.
     let ret = unsafe {
         libc::setsockopt(
             sock.as_raw_fd(),
-            libc::SOL_SOCKET,
+            level,
             option,
             (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
@@ -41,26 +47,60 @@ fn force(sock: &Socket, option: libc::c_int, bytes: usize) -> std::io::Result<()
     }
 }
 
-/// Sets SO_SNDBUF/SO_RCVBUF as asked. Above net.core.{w,r}mem_max the kernel would silently clamp;
-/// as root the FORCE variants are used instead so the value asked for is the value measured.
+/// SO_SNDBUF/SO_RCVBUF as asked, resolved once: above net.core.{w,r}mem_max the kernel would
+/// silently clamp, so as root the FORCE variants are used instead and the value asked for is the
+/// value measured. Resolving reads the sysctls; applying is only the setsockopt calls (sockets
+/// opened per transaction, as crr's, resolve once and apply many times).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Buffers {
+    send: Option<(libc::c_int, &'static str, usize)>,
+    recv: Option<(libc::c_int, &'static str, usize)>,
+}
+
+impl Buffers {
+    /// The options `opts` asks for, on this machine.
+    pub fn resolve(opts: &SocketOptions) -> Buffers {
+        let pick = |bytes: usize, cap: &str, plain, forced, names: [&'static str; 2]| {
+            if is_root() && sysctl_usize(cap).is_some_and(|cap| bytes > cap) {
+                (forced, names[1], bytes)
+            } else {
+                (plain, names[0], bytes)
+            }
+        };
+        Buffers {
+            send: opts.sndbuf.map(|b| {
+                pick(
+                    b,
+                    "net/core/wmem_max",
+                    libc::SO_SNDBUF,
+                    libc::SO_SNDBUFFORCE,
+                    ["setting SO_SNDBUF (--sndbuf)", "setting SO_SNDBUFFORCE"],
+                )
+            }),
+            recv: opts.rcvbuf.map(|b| {
+                pick(
+                    b,
+                    "net/core/rmem_max",
+                    libc::SO_RCVBUF,
+                    libc::SO_RCVBUFFORCE,
+                    ["setting SO_RCVBUF (--rcvbuf)", "setting SO_RCVBUFFORCE"],
+                )
+            }),
+        }
+    }
+
+    /// Sets them on `sock`.
+    pub fn apply(&self, sock: &Socket) -> Result<()> {
+        for (option, what, bytes) in self.send.iter().chain(&self.recv) {
+            set_int(sock, libc::SOL_SOCKET, *option, *bytes).context(*what)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets SO_SNDBUF/SO_RCVBUF as asked (see [`Buffers`]).
 pub fn apply_buffers(sock: &Socket, opts: &SocketOptions) -> Result<()> {
-    if let Some(bytes) = opts.sndbuf {
-        if is_root() && sysctl_usize("net/core/wmem_max").is_some_and(|cap| bytes > cap) {
-            force(sock, libc::SO_SNDBUFFORCE, bytes).context("setting SO_SNDBUFFORCE")?;
-        } else {
-            sock.set_send_buffer_size(bytes)
-                .context("setting SO_SNDBUF (--sndbuf)")?;
-        }
-    }
-    if let Some(bytes) = opts.rcvbuf {
-        if is_root() && sysctl_usize("net/core/rmem_max").is_some_and(|cap| bytes > cap) {
-            force(sock, libc::SO_RCVBUFFORCE, bytes).context("setting SO_RCVBUFFORCE")?;
-        } else {
-            sock.set_recv_buffer_size(bytes)
-                .context("setting SO_RCVBUF (--rcvbuf)")?;
-        }
-    }
-    Ok(())
+    Buffers::resolve(opts).apply(sock)
 }
 
 /// TCP options of a connected socket: TCP_NODELAY, and TCP_NOTSENT_LOWAT when asked for.
@@ -68,19 +108,8 @@ pub fn apply_tcp(sock: &Socket, opts: &SocketOptions) -> Result<()> {
     sock.set_tcp_nodelay(opts.nodelay)
         .context("setting TCP_NODELAY")?;
     if let Some(bytes) = opts.notsent_lowat {
-        // SAFETY: `bytes` is a live u32 and its size is passed; the fd is owned by `sock`.
-        let ret = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NOTSENT_LOWAT,
-                (&bytes as *const u32).cast(),
-                std::mem::size_of::<u32>() as libc::socklen_t,
-            )
-        };
-        if ret != 0 {
-            return Err(std::io::Error::last_os_error()).context("setting TCP_NOTSENT_LOWAT");
-        }
+        set_int(sock, libc::IPPROTO_TCP, libc::TCP_NOTSENT_LOWAT, bytes)
+            .context("setting TCP_NOTSENT_LOWAT")?;
     }
     Ok(())
 }

@@ -122,8 +122,11 @@ impl<C: Clock> CrrClient<C> {
         self.counters.connections += 1;
         self.counters.bytes_sent += self.request.len() as u64;
         self.counters.bytes_received += self.response.len() as u64;
-        if let Some(port) = local_port(conn) {
-            self.ports.insert(port);
+        // Unix sockets have no ports: no getsockname per transaction for them.
+        if self.dialer.is_tcp() {
+            if let Some(port) = local_port(conn) {
+                self.ports.insert(port);
+            }
         }
         self.heartbeat.beat(self.counters.messages);
         self.phase = Phase::Dial;
