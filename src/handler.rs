@@ -35,25 +35,28 @@ impl<F: FnMut(&[u8], &mut Vec<u8>) + Send> Handler for F {
 }
 
 /// The allocation-free form: the closure writes its response into a buffer of `capacity` bytes and
-/// returns how many it wrote.
+/// returns how many it wrote. The buffer is the handler's own, reused from call to call (it still
+/// holds the previous response).
 pub struct InPlace<F> {
-    capacity: usize,
+    buffer: Box<[u8]>,
     write: F,
 }
 
 impl<F: FnMut(&[u8], &mut [u8]) -> usize + Send> InPlace<F> {
     /// A handler writing at most `capacity` bytes per response.
     pub fn new(capacity: usize, write: F) -> InPlace<F> {
-        InPlace { capacity, write }
+        InPlace {
+            buffer: vec![0; capacity].into_boxed_slice(),
+            write,
+        }
     }
 }
 
 impl<F: FnMut(&[u8], &mut [u8]) -> usize + Send> Handler for InPlace<F> {
     fn handle(&mut self, request: &[u8], response: &mut Vec<u8>) {
-        // The buffer keeps its capacity between calls: this resize allocates only the first time.
-        response.resize(self.capacity, 0);
-        let n = (self.write)(request, response).min(self.capacity);
-        response.truncate(n);
+        // Only the bytes written are copied out; the buffer is allocated and zeroed once.
+        let n = (self.write)(request, &mut self.buffer).min(self.buffer.len());
+        response.extend_from_slice(&self.buffer[..n]);
     }
 }
 

@@ -56,10 +56,10 @@ impl SliceRecorder {
         }
     }
 
-    /// Sets time zero (the first call wins).
+    /// Sets time zero (the first call wins; `now_ns` is only called then).
     #[inline]
-    pub fn start(&mut self, now_ns: u64) {
-        self.start_ns.get_or_insert(now_ns);
+    pub fn start(&mut self, now_ns: impl FnOnce() -> u64) {
+        self.start_ns.get_or_insert_with(now_ns);
     }
 
     /// Adds what arrived at `now_ns`. Past the pre-sized end it counts into the last slice.
@@ -117,7 +117,7 @@ mod tests {
         let mut r = SliceRecorder::new(IterationLength::Duration {
             duration_ns: 1_000_000_000,
         });
-        r.start(1_000);
+        r.start(|| 1_000);
         r.record(1_000 + 10, 1, 100);
         r.record(1_000 + 150_000_000, 2, 200);
         r.record(1_000 + 250_000_000, 3, 300);
@@ -138,7 +138,7 @@ mod tests {
             duration_ns: 100_000_000,
         });
         let cap = r.slices.capacity();
-        r.start(0);
+        r.start(|| 0);
         r.record(10 * SLICE_NS, 1, 1);
         assert_eq!(r.slices.capacity(), cap);
         let s = r.finish();

@@ -147,7 +147,7 @@ impl<C: Clock> StreamServer<C> {
 
 impl<C: Clock> Flow for StreamServer<C> {
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
-        self.slices.start(self.clock.now_ns());
+        self.slices.start(|| self.clock.now_ns());
         loop {
             match conn.read(&mut self.buf) {
                 Ok(0) => return Ok(Wait::Done),
