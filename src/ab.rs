@@ -134,16 +134,11 @@ pub fn expand(cmd: &str, out: &Path) -> String {
 
 /// Run ids under `<side>/runs`.
 fn run_ids(side: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(side.join("runs"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().join("run.json").is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
+    crate::store::find::run_dirs(side)
+        .into_iter()
+        .filter(|d| d.join("run.json").is_file())
+        .filter_map(|d| Some(d.file_name()?.to_string_lossy().into_owned()))
+        .collect()
 }
 
 /// Sends `sig` to the process group led by `child`.

@@ -3,6 +3,7 @@
 //! `crr`'s connections and ports, NET_RX softirqs per CPU, the memory load, and the notes a
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
+use crate::metrics::per_sec;
 use crate::placement::ResolvedPlacement;
 use crate::spec::{EngineKind, Spec, Workload};
 use crate::store::extras::{
@@ -13,14 +14,6 @@ use crate::store::record::IterationRecord;
 use crate::transport::dial::ephemeral_port_range;
 use crate::worker::IterationOutcome;
 use crate::workload::counted_by_server;
-
-fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
-    if elapsed_ns == 0 {
-        0.0
-    } else {
-        x as f64 * 1e9 / elapsed_ns as f64
-    }
-}
 
 /// Which workers share `cpu` with the memory load.
 fn collisions(cpu: usize, cpus: &ResolvedPlacement) -> Vec<String> {

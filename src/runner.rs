@@ -16,6 +16,7 @@ use rand::seq::SliceRandom;
 
 use crate::error::ConfigError;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
 use crate::placement::{ResolvedPlacement, Topology};
 use crate::spec::{CaseId, IterationLength, Spec};
@@ -255,14 +256,6 @@ fn side_record(side: &SideOutcome, messages: u64, elapsed_ns: u64) -> SideRecord
         counters: side.counters,
         cpus: side.cpus.clone(),
         migrations: side.migrations,
-    }
-}
-
-fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
-    if elapsed_ns == 0 {
-        0.0
-    } else {
-        x as f64 * 1e9 / elapsed_ns as f64
     }
 }
 

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 
 use super::compare::as_usage;
 use super::output::print;
-use crate::error::UsageError;
 use crate::store::baseline::{self, BaselineInfo};
+use crate::store::find::{LATEST, resolve_run};
 
 /// Keep runs under a name (results/baselines/NAME/) for `loopbench compare NAME NEW`.
 #[derive(Debug, Args)]
@@ -83,18 +83,13 @@ pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
             let paths = runs
                 .iter()
                 .map(|r| {
-                    if r == "latest" {
-                        baseline::latest_run(results).ok_or_else(|| {
-                            UsageError(format!(
-                                "`latest`: there is no run under {}",
-                                results.join("runs").display()
-                            ))
-                        })
+                    if r == LATEST {
+                        resolve_run(LATEST, results)
                     } else {
                         Ok(PathBuf::from(r))
                     }
                 })
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>>>()?;
             baseline::save(results, &name, &paths, force).map(|info| {
                 eprintln!(
                     "saved baseline '{}': {} run(s) ({}) in {}",

@@ -13,6 +13,7 @@ use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::placement::Topology;
 use crate::report::table;
 use crate::session::{RunRequest, RunResult, run};
+use crate::store::record::RunRecord;
 
 /// Measure a matrix of cases and store the run.
 ///
@@ -75,23 +76,35 @@ pub(super) fn measure(
         command_line,
         results_dir: Some(output.output.clone()),
     };
+    measure_request(request, output, |record| {
+        for note in crate::report::case_notes(record) {
+            eprintln!("note: {note}");
+        }
+        Ok(if json {
+            serde_json::to_string_pretty(record)? + "\n"
+        } else {
+            table::render(record)
+        })
+    })
+}
+
+/// Measures `request`, prints what `render` makes of the run, and finishes (see [`finish`]);
+/// shared by `run`, `client` and `suite`.
+pub(super) fn measure_request(
+    request: RunRequest,
+    output: &OutputArgs,
+    render: impl FnOnce(&RunRecord) -> Result<String>,
+) -> Result<ExitCode> {
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
-    if json {
-        print(&(serde_json::to_string_pretty(&result.record)? + "\n"))?;
-    } else {
-        print(&table::render(&result.record))?;
-    }
+    print(&render(&result.record)?)?;
     finish(&result, output.quiet, !output.no_report)
 }
 
-/// The end of every measuring command: prints the cases' notes, says where the run is, writes
-/// its report (unless `report` is false), and turns the outcome into the exit code. A report that
-/// fails to write is an error (exit 1) that leaves the measured run in place.
-pub(super) fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
-    for note in crate::report::case_notes(&result.record) {
-        eprintln!("note: {note}");
-    }
+/// The end of every measuring command: says where the run is, writes its report (unless
+/// `report` is false), and turns the outcome into the exit code. A report that fails to write is
+/// an error (exit 1) that leaves the measured run in place.
+fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
     let mut report_failed = false;
     if let Some(dir) = &result.dir {
         if !quiet {

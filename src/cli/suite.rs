@@ -9,13 +9,12 @@ use clap::Args;
 
 use super::args::OutputArgs;
 use super::output::print;
-use super::progress::Progress;
-use super::run::finish;
-use super::{interrupt, show};
+use super::run::measure_request;
+use super::show;
 use crate::placement::Topology;
 use crate::report::table::align;
 use crate::runner::Plan;
-use crate::session::{RunRequest, run};
+use crate::session::RunRequest;
 use crate::spec::IterationLength;
 use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};
 
@@ -46,8 +45,10 @@ command line's spellings and takes what it does not set from [defaults]:
   engine = [\"blocking\", \"spin\"]
   placement = \"cross-core\"
   size = [64, \"16KiB\"]
-Keys: transport workload engine placement size response_size server_delay sndbuf rcvbuf
-iterations duration count warmup timeout loss_timeout note.
+Keys: every `loopbench run` option, spelled with `_` for `-` (transport, workload, engine,
+placement, size, response_size, flows, threads, rate, spread, sndbuf, iterations, duration,
+count, warmup, timeout, ...), each a value or a list where the flag takes a list, plus note
+(free text shown by --list). An unknown key is an error that names it.
 
 Exit codes: 0 ok, 1 a case failed (the rest is still stored), 2 bad input, 130 interrupted.")]
 pub struct SuiteArgs {
@@ -159,8 +160,5 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         command_line,
         results_dir: Some(args.output.output.clone()),
     };
-    let interrupted = interrupt::install();
-    let result = run(request, &mut Progress::new(args.output.quiet), interrupted)?;
-    print(&show::run_text(&result.record))?;
-    finish(&result, args.output.quiet, !args.output.no_report)
+    measure_request(request, &args.output, |record| Ok(show::run_text(record)))
 }

@@ -9,3 +9,12 @@ pub mod rusage;
 pub mod sched;
 pub mod sequence;
 pub mod series;
+
+/// `x` events over `elapsed_ns` as a rate per second (0 when nothing elapsed).
+pub fn per_sec(x: u64, elapsed_ns: u64) -> f64 {
+    if elapsed_ns == 0 {
+        0.0
+    } else {
+        x as f64 * 1e9 / elapsed_ns as f64
+    }
+}

@@ -183,18 +183,6 @@ pub fn list(results: &Path) -> Result<Vec<BaselineInfo>> {
     Ok(out)
 }
 
-/// The newest run under `results/runs` (run ids sort by start time).
-pub fn latest_run(results: &Path) -> Option<PathBuf> {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(results.join("runs"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("run.json").is_file())
-        .collect();
-    runs.sort();
-    runs.pop()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,7 +202,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(list(dir.path()).unwrap().is_empty());
         assert!(find(dir.path(), "main").is_none());
-        assert!(latest_run(dir.path()).is_none());
     }
 
     #[test]

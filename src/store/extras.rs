@@ -68,11 +68,7 @@ pub struct RateRecord {
 impl RateRecord {
     /// The record of a schedule (summed over flows) that ran over `stats.span_ns`.
     pub fn of(stats: &ScheduleStats) -> RateRecord {
-        let achieved = if stats.span_ns == 0 {
-            0.0
-        } else {
-            stats.completed as f64 * 1e9 / stats.span_ns as f64
-        };
+        let achieved = crate::metrics::per_sec(stats.completed, stats.span_ns);
         RateRecord {
             target_per_sec: stats.target_per_sec,
             achieved_per_sec: achieved,

@@ -32,6 +32,14 @@ pub fn run_dirs(results: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The newest run under `results/runs` that has a run.json.
+pub fn latest_run(results: &Path) -> Option<PathBuf> {
+    run_dirs(results)
+        .into_iter()
+        .rev()
+        .find(|d| d.join("run.json").is_file())
+}
+
 /// Resolves `what` to a run directory: an existing run directory or run.json path, a run id
 /// under `results/runs`, or `latest`.
 pub fn resolve_run(what: &str, results: &Path) -> Result<PathBuf> {
@@ -44,18 +52,14 @@ pub fn resolve_run(what: &str, results: &Path) -> Result<PathBuf> {
     }
     let runs = runs_dir(results);
     if what == LATEST {
-        return run_dirs(results)
-            .into_iter()
-            .rev()
-            .find(|d| d.join("run.json").is_file())
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "no runs in {} yet; measure one with `loopbench suite` or `loopbench run`, or \
+        return latest_run(results).ok_or_else(|| {
+            UsageError(format!(
+                "no runs in {} yet; measure one with `loopbench suite` or `loopbench run`, or \
                      point --output at another results directory",
-                    runs.display()
-                ))
-                .into()
-            });
+                runs.display()
+            ))
+            .into()
+        });
     }
     let by_id = runs.join(what);
     if by_id.join("run.json").is_file() {

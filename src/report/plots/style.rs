@@ -77,25 +77,6 @@ where
     Ok(out)
 }
 
-/// Lower and upper bounds of positive values for a log axis, padded a little; `(1, 10)` when
-/// there are none.
-pub fn log_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .into_iter()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if lo > hi {
-        return (1.0, 10.0);
-    }
-    let (lo, hi) = (lo / 1.3, hi * 1.3);
-    if hi / lo < 10.0 {
-        let mid = (lo * hi).sqrt();
-        (mid / 3.2, mid * 3.2)
-    } else {
-        (lo, hi)
-    }
-}
-
 /// A latency in µs for an axis: `0.5`, `12`, `1.2k`.
 pub fn us_label(us: f64) -> String {
     if us >= 1000.0 {
@@ -145,12 +126,5 @@ mod tests {
         assert_eq!(us_label(1200.0), "1.2k");
         assert_eq!(size_label(16384.0), "16 KiB");
         assert_eq!(size_label(65000.0), "65000 B");
-    }
-
-    #[test]
-    fn log_ranges_span_at_least_a_decade() {
-        let (lo, hi) = log_range([5.0, 6.0]);
-        assert!(hi / lo >= 10.0 && lo < 5.0 && hi > 6.0);
-        assert_eq!(log_range([0.0, f64::NAN]), (1.0, 10.0));
     }
 }
