@@ -128,8 +128,6 @@ pub struct PooledCase<'a> {
     pub per_run: Vec<usize>,
     /// The run id of each entry of `per_run`.
     pub run_ids: Vec<&'a str>,
-    /// Runs that hold the case.
-    pub runs: usize,
     /// Errors recorded for the case, with the run they come from.
     pub errors: Vec<String>,
     /// Distinct iteration lengths seen (more than one makes the pool questionable).
@@ -157,11 +155,9 @@ pub fn pool(side: &Side) -> BTreeMap<CaseId, PooledCase<'_>> {
                     iterations: Vec::new(),
                     per_run: Vec::new(),
                     run_ids: Vec::new(),
-                    runs: 0,
                     errors: Vec::new(),
                     lengths: Vec::new(),
                 });
-            p.runs += 1;
             p.iterations.extend(case.iterations.iter());
             p.per_run.push(case.iterations.len());
             p.run_ids.push(&run.record.run_id);

@@ -152,16 +152,10 @@ fn by_run<'a>(
     out
 }
 
-/// When both cases were measured in the same runs (interleaved), each NEW iteration with the
-/// BASE iteration of its run that started closest in time; empty otherwise.
+/// For two cases measured in the same runs (interleaved; the caller checks), each NEW iteration
+/// with the BASE iteration of its run that started closest in time.
 fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f64, f64)> {
-    let mut bi: Vec<&str> = b.run_ids.clone();
-    let mut ni: Vec<&str> = n.run_ids.clone();
-    bi.sort_unstable();
-    ni.sort_unstable();
-    if bi != ni {
-        return Vec::new();
-    }
+    debug_assert_eq!(b.run_ids, n.run_ids);
     let (bw, nw) = (b.spec.workload, n.spec.workload);
     let mut pairs = Vec::new();
     for ((_, base_its), (_, new_its)) in by_run(b).into_iter().zip(by_run(n)) {
@@ -186,8 +180,8 @@ fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f6
     pairs
 }
 
-/// (run id, true, median of the run's values of `metric`) for each run of a pooled case.
-fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, bool, f64)> {
+/// (run id, median of the run's values of `metric`) for each run of a pooled case.
+fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, f64)> {
     by_run(case)
         .into_iter()
         .filter_map(|(id, its)| {
@@ -195,7 +189,7 @@ fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, bo
                 .iter()
                 .filter_map(|it| metric.value(it, case.spec.workload))
                 .collect();
-            (!v.is_empty()).then(|| (id, true, stats::median(&v)))
+            (!v.is_empty()).then(|| (id, stats::median(&v)))
         })
         .collect()
 }
@@ -219,7 +213,8 @@ fn round_pairs(
     }
     let mut all: Vec<(&str, bool, f64)> = base
         .into_iter()
-        .chain(new.into_iter().map(|(id, _, v)| (id, false, v)))
+        .map(|(id, v)| (id, true, v))
+        .chain(new.into_iter().map(|(id, v)| (id, false, v)))
         .collect();
     all.sort_by_key(|(id, _, _)| starts.get(id).copied().unwrap_or(""));
     let mut pairs = Vec::new();
