@@ -259,7 +259,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         let (bc, nc) = (input.base.clusters(), input.new.clusters());
         ratio_of_medians_clustered(&bc, &nc, config.confidence, seed, config.resamples)
     } else {
-        paired_ratio(paired, config.confidence, seed)
+        paired_ratio(paired, config.confidence, seed, config.resamples)
     };
     match ratio {
         Ok(e) => r.ratio = Some(e),
@@ -457,9 +457,19 @@ mod tests {
         assert_ne!(unpaired.verdict, Verdict::Regression, "{unpaired:?}");
         let mut paired = input(Metric::P50, base.clone(), new.clone(), 1000);
         paired.paired = base.into_iter().zip(new).collect();
-        let r = evaluate(&[paired], &GateConfig::default()).remove(0);
+        let r = evaluate(std::slice::from_ref(&paired), &GateConfig::default()).remove(0);
         assert_eq!(r.verdict, Verdict::Regression, "{r:?}");
         assert_eq!(r.test_method, Some(MwuMethod::PairedSign));
+        // --resamples reaches the paired interval too.
+        let few = GateConfig {
+            resamples: 2,
+            ..GateConfig::default()
+        };
+        let f = evaluate(&[paired], &few).remove(0);
+        assert_ne!(
+            f.ratio.unwrap().confidence_interval,
+            r.ratio.unwrap().confidence_interval
+        );
     }
 
     fn one(metric: Metric, base: Vec<f64>, new: Vec<f64>) -> MetricResult {

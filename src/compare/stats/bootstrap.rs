@@ -103,11 +103,13 @@ pub fn difference_of_medians(
     ))
 }
 
-/// The median of `values` with a `confidence` percentile-bootstrap interval.
+/// The median of `values` with a `confidence` percentile-bootstrap interval from `resamples`
+/// resamples.
 pub fn median_with_interval(
     values: &[f64],
     confidence: f64,
     seed: u64,
+    resamples: usize,
 ) -> Result<Estimate, StatsError> {
     check(values, "values")?;
     if !(confidence > 0.0 && confidence < 1.0) {
@@ -120,7 +122,7 @@ pub fn median_with_interval(
         point,
         confidence,
         seed,
-        DEFAULT_RESAMPLES,
+        resamples,
         |_, n| n,
     ))
 }
@@ -376,7 +378,7 @@ mod tests {
         let ci = d.confidence_interval;
         assert!(ci.lower_bound <= 30.0 && 30.0 <= ci.upper_bound, "{ci:?}");
         assert!(ci.lower_bound > 20.0 && ci.upper_bound < 40.0, "{ci:?}");
-        let m = median_with_interval(&base, 0.95, 1).unwrap();
+        let m = median_with_interval(&base, 0.95, 1, DEFAULT_RESAMPLES).unwrap();
         assert_eq!(m.point, 104.0);
         assert!(
             m.confidence_interval.lower_bound >= 100.0

@@ -12,12 +12,13 @@ pub fn paired_ratio(
     pairs: &[(f64, f64)],
     confidence: f64,
     seed: u64,
+    resamples: usize,
 ) -> Result<Estimate, StatsError> {
     if pairs.iter().any(|&(b, _)| b == 0.0) {
         return Err(StatsError::ZeroBase);
     }
     let ratios: Vec<f64> = pairs.iter().map(|&(b, n)| n / b).collect();
-    median_with_interval(&ratios, confidence, seed)
+    median_with_interval(&ratios, confidence, seed, resamples)
 }
 
 /// The exact one-sided sign test: the probability, if NEW and BASE were exchangeable within each
@@ -88,7 +89,7 @@ mod tests {
                 (100.0 * regime, 110.0 * regime * (1.0 + 0.001 * i as f64))
             })
             .collect();
-        let e = paired_ratio(&pairs, 0.95, 1).unwrap();
+        let e = paired_ratio(&pairs, 0.95, 1, crate::compare::stats::DEFAULT_RESAMPLES).unwrap();
         assert!((e.point - 1.11).abs() < 0.01, "{e:?}");
         assert!(
             e.confidence_interval.lower_bound > 1.10 && e.confidence_interval.upper_bound < 1.12,

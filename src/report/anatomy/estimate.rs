@@ -3,7 +3,7 @@
 //! 95 % percentile-bootstrap interval, each layer the difference of two such medians with the
 //! bootstrap interval of that difference.
 
-use crate::compare::stats::{difference_of_medians, median_with_interval};
+use crate::compare::stats::{DEFAULT_RESAMPLES, difference_of_medians, median_with_interval};
 
 /// Confidence level of every interval the anatomy shows.
 pub const CONFIDENCE: f64 = 0.95;
@@ -49,7 +49,12 @@ impl Estimate {
 
 /// The level of one case: the median of its per-iteration medians with its interval.
 pub fn level(per_iteration_p50_ns: &[f64]) -> Estimate {
-    Estimate::from(median_with_interval(per_iteration_p50_ns, CONFIDENCE, SEED))
+    Estimate::from(median_with_interval(
+        per_iteration_p50_ns,
+        CONFIDENCE,
+        SEED,
+        DEFAULT_RESAMPLES,
+    ))
 }
 
 /// The difference `upper − lower` of two cases' levels with its interval.
