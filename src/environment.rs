@@ -103,8 +103,7 @@ fn read(path: &str) -> Option<String> {
 
 /// Reads one sysctl by its dotted name.
 pub fn read_sysctl(name: &str) -> Option<String> {
-    read(&format!("/proc/sys/{}", name.replace('.', "/")))
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+    crate::sysctl::read(name).filter(|v| !v.is_empty())
 }
 
 /// The hypervisor's CPUID vendor signature, if the CPU reports running under one.

@@ -273,8 +273,8 @@ pub fn local_port(conn: &Conn) -> Option<u16> {
 
 /// The kernel's ephemeral port range (net.ipv4.ip_local_port_range).
 pub fn ephemeral_port_range() -> Option<(u16, u16)> {
-    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-    let mut it = text.split_whitespace().map(|x| x.parse().ok());
+    let text = crate::sysctl::read("net.ipv4.ip_local_port_range")?;
+    let mut it = text.split(' ').map(|x| x.parse().ok());
     Some((it.next()??, it.next()??))
 }
 
