@@ -199,15 +199,10 @@ impl SpecBuilder {
     /// `/run/app.sock`): no server is started. Give the request with [`SpecBuilder::request`]
     /// and the response's end with [`SpecBuilder::response_size`] or a length prefix.
     pub fn connect(self, target: &str) -> SpecBuilder {
-        let (host, _) = target.rsplit_once(':').unwrap_or((target, ""));
-        let check = if target.starts_with('/') || target.starts_with('@') {
-            parse_endpoint("connect", target).map(|_| ())
-        } else {
-            parse_ip("connect", host).map(|_| ())
-        };
-        match check {
-            Ok(()) => self.set(|s| s.extras.connect = Some(target.to_string())),
-            Err(e) => self.fail(e),
+        // The CLI's own parser: what `client --connect` accepts, the builder accepts.
+        match crate::transport::dial::parse_target("connect", target) {
+            Ok(_) => self.set(|s| s.extras.connect = Some(target.to_string())),
+            Err(e) => self.fail(ConfigError::Invalid(format!("{e:#}"))),
         }
     }
 
@@ -251,6 +246,11 @@ mod tests {
                 .build()
                 .is_err()
         );
+        // The same targets as `client --connect`: a port is needed, relative paths are fine.
+        let connect = |t: &str| Spec::builder(Transport::Tcp4).connect(t).build();
+        assert!(connect("127.0.0.1").is_err());
+        assert!(connect("127.0.0.1:8080").is_ok());
+        assert!(connect("./app.sock").is_ok());
     }
 
     #[test]
