@@ -344,8 +344,9 @@ impl CaseOptions {
     }
 }
 
-/// In a matrix that mixes workloads, `rate` goes to the rate cases and `spread`/`linger0` to the
-/// crr cases over TCP; alone, a misplaced option is still refused by validation.
+/// In a matrix that mixes workloads or transports, `rate` goes to the rate cases, `linger0` to
+/// the crr cases over TCP and `spread` to those over tcp4; alone, a misplaced option is still
+/// refused by validation.
 pub fn fit(specs: &mut [Spec]) {
     let has = |w: Workload| specs.iter().any(|s| s.workload == w);
     let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
@@ -354,13 +355,11 @@ pub fn fit(specs: &mut [Spec]) {
             s.extras.rate_per_sec = 0;
             s.extras.max_in_flight = 0;
         }
-        let crr_tcp =
-            s.workload == Workload::Crr && matches!(s.transport, Transport::Tcp4 | Transport::Tcp6);
-        if crr && !crr_tcp {
+        if crr && !s.takes_linger0() {
             s.extras.linger0 = false;
-            if s.transport != Transport::Tcp4 || s.workload != Workload::Crr {
-                s.extras.spread = None;
-            }
+        }
+        if crr && !s.takes_spread() {
+            s.extras.spread = None;
         }
     }
 }
@@ -419,6 +418,26 @@ mod tests {
         assert!(rate.extras.spread.is_none() && !rate.extras.linger0);
         assert_eq!(crr.extras.rate_per_sec, 0);
         assert!(crr.extras.spread.is_some() && crr.extras.linger0);
+    }
+
+    #[test]
+    fn spread_goes_to_crr_over_tcp4_and_linger0_to_crr_over_both_tcps() {
+        let o = toml(
+            r#"
+            transport = ["tcp4", "tcp6"]
+            workload = "crr"
+            spread = "127.0.0.2-127.0.0.9"
+            linger0 = true
+            "#,
+        );
+        let specs = o.specs(&Topology::detect()).unwrap();
+        let of = |t: Transport| specs.iter().find(|s| s.transport == t).unwrap();
+        assert!(of(Transport::Tcp4).extras.spread.is_some());
+        assert!(of(Transport::Tcp6).extras.spread.is_none());
+        assert!(of(Transport::Tcp4).extras.linger0 && of(Transport::Tcp6).extras.linger0);
+        for s in &specs {
+            s.validate().unwrap();
+        }
     }
 
     #[test]

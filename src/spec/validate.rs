@@ -110,6 +110,17 @@ impl Spec {
         Ok(())
     }
 
+    /// Whether `--spread` applies: crr over tcp4 (source addresses from 127/8).
+    pub fn takes_spread(&self) -> bool {
+        self.workload == Workload::Crr && self.transport == Transport::Tcp4
+    }
+
+    /// Whether `--linger0` applies: crr over TCP.
+    pub fn takes_linger0(&self) -> bool {
+        self.workload == Workload::Crr
+            && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6)
+    }
+
     /// What each workload needs from the transport and its options.
     fn validate_workload(&self) -> Result<(), ConfigError> {
         let x = &self.extras;
@@ -144,8 +155,7 @@ impl Spec {
                 self.transport
             )));
         }
-        let crr_tcp4 = self.workload == Workload::Crr && self.transport == Transport::Tcp4;
-        if x.spread.is_some() && !crr_tcp4 {
+        if x.spread.is_some() && !self.takes_spread() {
             return Err(ConfigError::Invalid(
                 "--spread (client source addresses) applies to -w crr over tcp4".into(),
             ));
@@ -155,9 +165,7 @@ impl Spec {
                 "--spread and --client-addr both set the client source address; give one".into(),
             ));
         }
-        let crr_tcp = self.workload == Workload::Crr
-            && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6);
-        if x.linger0 && !crr_tcp {
+        if x.linger0 && !self.takes_linger0() {
             return Err(ConfigError::Invalid(
                 "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
             ));
