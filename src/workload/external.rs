@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::handler::{request_payload, response_framing};
+use super::rr::Phase;
 use super::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Wait, is_transient};
 use crate::framing::Framing;
@@ -19,13 +20,6 @@ use crate::transport::Conn;
 
 /// Largest delimited response kept (the buffer is sized once, up front).
 pub const MAX_DELIMITED_RESPONSE: usize = 1 << 20;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    Idle,
-    Sending(usize),
-    Receiving(usize),
-}
 
 /// The client of one flow to an external service.
 pub struct ExternalClient<C: Clock> {

@@ -164,12 +164,12 @@ impl<C: Clock> RateClient<C> {
         record(&mut self.corrected, now - self.intended[i]);
         record(&mut self.uncorrected, now - self.actual[i]);
         self.answered[i] = true;
-        self.stats.completed += 1;
         self.counters.messages += 1;
         self.counters.bytes_received += self.response.len() as u64;
         self.last_response_ns = now;
         self.advance_oldest();
-        self.heartbeat.beat(self.stats.completed + self.stats.lost);
+        self.heartbeat
+            .beat(self.counters.messages + self.counters.lost);
     }
 
     /// Moves past every answered request at the front of the window.
@@ -189,9 +189,9 @@ impl<C: Clock> RateClient<C> {
             }
             if !self.answered[i] {
                 self.answered[i] = true;
-                self.stats.lost += 1;
                 self.counters.lost += 1;
-                self.heartbeat.beat(self.stats.completed + self.stats.lost);
+                self.heartbeat
+                    .beat(self.counters.messages + self.counters.lost);
             }
             self.oldest += 1;
         }
@@ -324,6 +324,9 @@ impl<C: Clock> Flow for RateClient<C> {
 
     fn report(self: Box<Self>) -> FlowReport {
         let mut stats = self.stats;
+        // Completed and lost are the counters' figures.
+        stats.completed = self.counters.messages;
+        stats.lost = self.counters.lost;
         if let Some(start) = self.start_ns {
             stats.span_ns = self.last_response_ns.saturating_sub(start);
         }

@@ -16,8 +16,9 @@ use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::spec::Spec;
 use crate::transport::Conn;
 
+/// Where a request/response client is in its round trip (rr and external clients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
     /// Ready to send the next request.
     Idle,
     /// Writing the request; bytes written so far.
