@@ -10,10 +10,11 @@ use anyhow::Result;
 
 use super::plot::{FigureAxis, svg};
 use super::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
-use crate::compare::gate::{
-    GateConfig, MetricInput, Samples as GateSamples, Verdict, evaluate, format_p,
-};
+use crate::compare::gate::{GateConfig, MetricInput, Samples as GateSamples, Verdict, evaluate};
 use crate::compare::metric::Metric;
+use crate::compare::output::p_holm;
+use crate::report::export::html::{esc, html_table};
+use crate::report::export::markdown::md_table;
 use crate::report::format::{bandwidth, us};
 use crate::spec::{CaseId, Workload};
 use crate::store::load_run;
@@ -187,10 +188,7 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
                     e.point, ci.lower_bound, ci.upper_bound
                 )
             }),
-            p: match (r.p_regression_holm, r.p_improvement_holm) {
-                (Some(a), Some(b)) => format_p(a.min(b)),
-                _ => "-".into(),
-            },
+            p: p_holm(&r),
             verdict: match r.verdict {
                 Verdict::Regression => format!("worse (beyond {:.0}%)", r.threshold * 100.0),
                 Verdict::Improvement => format!("better (beyond {:.0}%)", r.threshold * 100.0),
@@ -246,39 +244,20 @@ fn collect(
 }
 
 fn table(header: &[&str], rows: &[Vec<String>], md: &mut String, html: &mut String) {
-    let _ = writeln!(md, "| {} |", header.join(" | "));
-    let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
-    html.push_str("<table>\n<tr>");
-    for h in header {
-        let _ = write!(html, "<th>{}</th>", escape(h));
-    }
-    html.push_str("</tr>\n");
-    for r in rows {
-        let _ = writeln!(md, "| {} |", r.join(" | "));
-        html.push_str("<tr>");
-        for c in r {
-            let _ = write!(html, "<td>{}</td>", escape(c));
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</table>\n");
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    md.push_str(&md_table(&header, rows));
     md.push('\n');
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    html.push_str(&html_table(&header, rows));
 }
 
 fn heading(level: usize, text: &str, md: &mut String, html: &mut String) {
     let _ = writeln!(md, "{} {text}\n", "#".repeat(level));
-    let _ = writeln!(html, "<h{level}>{}</h{level}>", escape(text));
+    let _ = writeln!(html, "<h{level}>{}</h{level}>", esc(text));
 }
 
 fn para(text: &str, md: &mut String, html: &mut String) {
     let _ = writeln!(md, "{text}\n");
-    let _ = writeln!(html, "<p>{}</p>", escape(text));
+    let _ = writeln!(html, "<p>{}</p>", esc(text));
 }
 
 /// The rendered report: markdown, HTML, and the SVG charts they refer to (file name, document).
@@ -366,8 +345,8 @@ pub fn render(dir: &Path) -> Result<Rendered> {
         let _ = writeln!(
             html,
             "<img src=\"plots/{}\" alt=\"{}\">",
-            escape(&file),
-            escape(&title)
+            esc(&file),
+            esc(&title)
         );
         let mut rows = Vec::new();
         for (i, n) in names.iter().enumerate() {

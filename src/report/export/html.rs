@@ -39,7 +39,8 @@ pub fn esc(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
+/// An HTML table with a header row, every cell escaped.
+pub fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
         let _ = write!(out, "<th>{}</th>", esc(h));
