@@ -169,41 +169,6 @@ pub fn summary(c: &Comparison) -> String {
     )
 }
 
-/// Aligns rows of cells into columns; `right[i]` right-aligns column i. A row of one cell is a
-/// heading: printed as it is, it does not widen the first column.
-pub fn columns(rows: &[Vec<String>], right: &[bool]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let width = |i: usize| {
-        rows.iter()
-            .filter(|r| r.len() > 1)
-            .filter_map(|r| r.get(i))
-            .map(|c| c.chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..n).map(width).collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if right.get(i).copied().unwrap_or(false) {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,23 +180,6 @@ mod tests {
         assert_eq!(value(Unit::BytesPerSec, 2.5e9), "20.00");
         assert_eq!(change(1.104), "+10.4%");
         assert_eq!(change(0.9), "-10.0%");
-    }
-
-    #[test]
-    fn columns_align() {
-        let rows = vec![
-            vec!["a".to_string(), "1".to_string()],
-            vec!["long".to_string(), "100".to_string()],
-        ];
-        assert_eq!(columns(&rows, &[false, true]), "a       1\nlong  100\n");
-        let with_heading = vec![
-            vec!["a heading wider than the rest".to_string()],
-            rows[0].clone(),
-        ];
-        assert_eq!(
-            columns(&with_heading, &[false, true]),
-            "a heading wider than the rest\na  1\n"
-        );
     }
 
     #[test]

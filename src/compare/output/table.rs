@@ -1,9 +1,10 @@
 //! The terminal table: one block per case, one row per metric, then unmatched cases,
 //! environment differences, warnings and the verdict line.
 
-use super::{cells, columns, method, summary, trailer, unit_label};
+use super::{cells, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
+use crate::report::table::columns;
 
 /// Renders the comparison for a terminal.
 pub fn render(c: &Comparison) -> String {
