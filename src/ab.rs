@@ -24,7 +24,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::store::write_atomic;
+use crate::store::write_json;
 
 /// The environment variable that tells `loopbench run` where to put its runs.
 pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
@@ -235,8 +235,7 @@ pub fn run_ab(
             ))
         })?;
     }
-    let save =
-        |s: &AbSession| write_atomic(&request.dir.join("ab.json"), &serde_json::to_vec_pretty(s)?);
+    let save = |s: &AbSession| write_json(&request.dir.join("ab.json"), s);
     save(&session)?;
     for (r, order) in schedule(request.rounds, request.seed)
         .into_iter()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{load_run, write_atomic};
+use super::{load_run, write_json};
 use crate::error::UsageError;
 
 /// The manifest file of a baseline.
@@ -138,10 +138,7 @@ pub fn save(results: &Path, name: &str, runs: &[PathBuf], replace: bool) -> Resu
             git_revision: record.tool.git_revision.clone(),
         });
     }
-    write_atomic(
-        &tmp.path().join(MANIFEST),
-        &serde_json::to_vec_pretty(&info)?,
-    )?;
+    write_json(&tmp.path().join(MANIFEST), &info)?;
     let staged = tmp.keep();
     if dest.exists() {
         let old = root.join(format!(".old-{name}-{}", std::process::id()));

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
 use crate::runner::{Event, Observer};
@@ -46,6 +47,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .with_context(|| format!("cannot rename into {}", path.display()))?;
     Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, &serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads a JSON file into `T`.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a valid record", path.display()))
 }
 
 /// Reads a run from its directory or its run.json, checking the schema version.
@@ -119,8 +133,7 @@ impl RunDir {
 
     /// (Re)writes run.json.
     pub fn write_record(&self, record: &RunRecord) -> Result<()> {
-        let json = serde_json::to_vec_pretty(record).context("serializing run.json")?;
-        write_atomic(&self.root.join("run.json"), &json)
+        write_json(&self.root.join("run.json"), record)
     }
 
     /// Writes a case's hgrm and hlog and returns their paths relative to the run directory.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::{AppliedSetting, HostSettings, Scope};
 use crate::error::{ConfigError, UsageError};
-use crate::store::write_atomic;
+use crate::store::write_json;
 use crate::sysctl;
 
 /// Where the journal goes by default. /run is emptied at boot, exactly when the kernel forgets
@@ -152,8 +152,7 @@ impl HostChanges {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        write_atomic(path, &serde_json::to_vec_pretty(&journal)?)
-            .context("writing the host-change journal")?;
+        write_json(path, &journal).context("writing the host-change journal")?;
         Ok(HostChanges {
             path: path.to_path_buf(),
             journal,
@@ -336,7 +335,7 @@ mod tests {
             std::mem::forget(h);
             let mut j = Journal::load(&path)?;
             j.comm = "gone-process".into();
-            write_atomic(&path, &serde_json::to_vec(&j)?)?;
+            write_json(&path, &j)?;
             let err = HostChanges::begin(&path, "t", &BTreeSet::new(), false)
                 .err()
                 .unwrap();

@@ -2,15 +2,13 @@
 //! beside each run's run.json, `variant.json` (the variant's settings as applied and read back,
 //! and the host's environment at the time).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::settings::{AppliedSetting, Variant};
 use crate::environment::Environment;
 use crate::spec::CaseId;
-use crate::store::write_atomic;
 
 /// Layout version of study.json and variant.json.
 pub const STUDY_SCHEMA_VERSION: u32 = 1;
@@ -125,15 +123,4 @@ pub struct VariantRunRecord {
     pub host_environment: Environment,
 }
 
-/// Writes any of these records as pretty JSON, atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_atomic(path, &serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads a JSON record.
-pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not a valid record", path.display()))
-}
+pub use crate::store::{read_json, write_json};
