@@ -83,16 +83,7 @@ impl ServerHandler {
         name: &str,
         make: impl Fn() -> H + Send + Sync + 'static,
     ) -> ServerHandler {
-        let name = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = crate::spec::sanitize(name, "._-");
         ServerHandler {
             name,
             make: Arc::new(move || Box::new(make()) as Box<dyn Handler>),

@@ -132,15 +132,7 @@ impl Endpoint {
 }
 
 fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::spec::sanitize(text, "._")
 }
 
 impl fmt::Display for Endpoint {

@@ -277,17 +277,7 @@ impl Spec {
             id.push_str("-processes");
         }
         if let Some(target) = &x.connect {
-            let safe: String = target
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            id.push_str(&format!("-to-{safe}"));
+            id.push_str(&format!("-to-{}", sanitize(target, "._")));
         }
         if x.response_delimiter.is_some() {
             id.push_str("-delimited");
@@ -300,6 +290,20 @@ impl Spec {
         }
         CaseId(id)
     }
+}
+
+/// `text` with every character but ASCII letters, digits and those in `keep` replaced by `_`, so
+/// case ids and the file names made from them stay portable.
+pub fn sanitize(text: &str, keep: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || keep.contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The canonical slug of a [`Spec`], used for file names, JSON keys and matching across runs.

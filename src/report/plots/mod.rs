@@ -56,17 +56,7 @@ pub struct Plots {
 
 /// A file name from a case id or group key: anything but `[A-Za-z0-9._-]` becomes `_`.
 pub fn file_name(kind: &str, key: &str) -> String {
-    let safe: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{kind}-{safe}.svg")
+    format!("{kind}-{}.svg", crate::spec::sanitize(key, "._-"))
 }
 
 /// One line per case of `group` that has a histogram, labelled and coloured by its transport.
