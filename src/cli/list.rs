@@ -12,6 +12,7 @@ use crate::report::export::html;
 use crate::report::table::align;
 use crate::store::find::{run_dirs, runs_dir};
 use crate::store::load_run;
+use crate::store::record::{run_state, short_time};
 
 /// List the runs in the results directory: id, start, suite, cases, completeness.
 #[derive(Debug, Args)]
@@ -81,16 +82,11 @@ fn entry(dir: PathBuf) -> Entry {
 }
 
 fn row(e: &Entry) -> Vec<String> {
-    let state = match (&e.unreadable, e.complete, e.interrupted) {
-        (Some(why), _, _) => format!("unreadable: {why}"),
-        (None, true, _) => "complete".into(),
-        (None, false, true) => "interrupted".into(),
-        (None, false, false) => "incomplete".into(),
+    let state = match &e.unreadable {
+        Some(why) => format!("unreadable: {why}"),
+        None => run_state(e.complete, e.interrupted).into(),
     };
-    let started = e
-        .started_at
-        .as_deref()
-        .map(|s| s.get(..19).unwrap_or(s).replace('T', " "));
+    let started = e.started_at.as_deref().map(short_time);
     let what = match (&e.suite, &e.label) {
         (Some(s), Some(l)) => format!("{s} ({l})"),
         (Some(s), None) => s.clone(),

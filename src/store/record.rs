@@ -88,6 +88,21 @@ pub struct RunRecord {
     pub schedule: Vec<ScheduledSlot>,
 }
 
+/// How a run ended, in a word: complete, interrupted (Ctrl-C) or incomplete (stopped early or
+/// still running).
+pub fn run_state(complete: bool, interrupted: bool) -> &'static str {
+    match (complete, interrupted) {
+        (true, _) => "complete",
+        (false, true) => "interrupted",
+        (false, false) => "incomplete",
+    }
+}
+
+/// A start time as people read it: `2026-11-27 22:56:04` from the RFC 3339 timestamp.
+pub fn short_time(rfc3339: &str) -> String {
+    rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
+}
+
 /// Where a case's histogram files are, relative to the run directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseFiles {

@@ -9,7 +9,7 @@ pub mod markdown;
 use anyhow::Result;
 
 use super::Report;
-use crate::store::record::RunRecord;
+use crate::store::record::{RunRecord, run_state, short_time};
 
 /// One output format.
 pub trait Exporter {
@@ -37,19 +37,10 @@ pub fn run_line(r: &RunRecord) -> String {
         (None, Some(l)) => l.clone(),
         (None, None) => "loopbench run".into(),
     };
-    let state = if r.complete {
-        "complete"
-    } else if r.interrupted {
-        "interrupted"
-    } else {
-        "incomplete"
-    };
     format!(
-        "{what} · {} · {state} · {} cases · {} {} · {}, {} CPUs, kernel {}",
-        r.started_at
-            .get(..19)
-            .unwrap_or(&r.started_at)
-            .replace('T', " "),
+        "{what} · {} · {} · {} cases · {} {} · {}, {} CPUs, kernel {}",
+        short_time(&r.started_at),
+        run_state(r.complete, r.interrupted),
         r.cases.len(),
         r.tool.name,
         r.tool.git_revision.as_deref().unwrap_or(&r.tool.version),
