@@ -119,33 +119,34 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         })?),
         (None, None) => None,
     };
-    if let Some(req) = &t.extras.request {
-        if req.is_empty() {
-            return Err(ConfigError::ZeroSize { flag: "--request" }.into());
-        }
-        t.size = req.len();
-    }
     t.extras.response_delimiter = args
         .response_delimiter
         .as_deref()
         .map(unescape)
         .transpose()?;
     t.extras.length_prefix = args.length_prefix.as_deref().map(str::parse).transpose()?;
+    if let Some(req) = &t.extras.request {
+        if req.is_empty() {
+            return Err(ConfigError::ZeroSize { flag: "--request" }.into());
+        }
+        if args.case.response_size.is_none()
+            && t.extras.response_delimiter.is_none()
+            && t.extras.length_prefix.is_none()
+        {
+            return Err(ConfigError::Invalid(
+                "say how a response ends: --response-size BYTES, --response-delimiter TEXT or --length-prefix SHAPE"
+                    .into(),
+            )
+            .into());
+        }
+    }
+    let request_len = t.extras.request.as_ref().map(Vec::len);
     let mut specs = matrix.expand()?;
     crate::options::fit(&mut specs);
-    if let Some(req) = &matrix.template.extras.request {
+    if let Some(len) = request_len {
+        // The request is the message: its length is the size of every case.
         for s in &mut specs {
-            s.size = req.len();
-            if args.case.response_size.is_none()
-                && s.extras.response_delimiter.is_none()
-                && s.extras.length_prefix.is_none()
-            {
-                return Err(ConfigError::Invalid(
-                    "say how a response ends: --response-size BYTES, --response-delimiter TEXT or --length-prefix SHAPE"
-                        .into(),
-                )
-                .into());
-            }
+            s.size = len;
         }
     }
     measure(specs, &args.output, args.json, command_line)
