@@ -137,3 +137,24 @@ fn spread_outside_loopback() {
 fn epoll_on_shm() {
     refused(&["-t", "shm", "-e", "epoll"], "shm has no file descriptor");
 }
+
+#[test]
+fn a_client_request_without_response_framing() {
+    let dir = tempfile::tempdir().unwrap();
+    loopbench()
+        .args([
+            "client",
+            "--connect",
+            "127.0.0.1:1",
+            "--request",
+            "hi",
+            "-q",
+            "-o",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(contains("say how a response ends: --response-size"))
+        .stderr(contains("panicked").not());
+    assert!(!dir.path().join("runs").exists());
+}
