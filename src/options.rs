@@ -287,14 +287,13 @@ impl CaseOptions {
 
     /// The matrix these options describe.
     pub fn matrix(&self, topology: &Topology) -> Result<Matrix, ConfigError> {
-        let list = |v: &Option<Values>, default: &str| {
-            v.as_ref().map_or(default.to_string(), Values::joined)
-        };
+        // Unset options keep the defaults of a new spec (those of the command line).
+        let list = |v: &Option<Values>, default: String| v.as_ref().map_or(default, Values::joined);
         let size =
             |name: &str, v: &Option<Values>| v.as_ref().map(|v| one_size(name, v)).transpose();
         let mut t = Spec::new(Transport::Tcp4);
-        t.port = self.port.unwrap_or(0);
-        t.socket.nodelay = !self.nagle.unwrap_or(false);
+        t.port = self.port.unwrap_or(t.port);
+        t.socket.nodelay = self.nagle.map_or(t.socket.nodelay, |nagle| !nagle);
         t.socket.sndbuf = size("sndbuf", &self.sndbuf)?;
         t.socket.rcvbuf = size("rcvbuf", &self.rcvbuf)?;
         t.socket.notsent_lowat =
@@ -304,23 +303,23 @@ impl CaseOptions {
             .as_ref()
             .map(|v| delay_ns(&v.joined()))
             .transpose()?
-            .unwrap_or(0);
-        t.server_drop_every = self.server_drop_every.unwrap_or(0);
-        t.flows = self.flows.unwrap_or(1);
-        t.threads = self.threads.unwrap_or(1);
-        t.extras.rate_per_sec = self.rate.unwrap_or(0);
-        t.extras.max_in_flight = self.max_in_flight.unwrap_or(0);
+            .unwrap_or(t.server_delay_ns);
+        t.server_drop_every = self.server_drop_every.unwrap_or(t.server_drop_every);
+        t.flows = self.flows.unwrap_or(t.flows);
+        t.threads = self.threads.unwrap_or(t.threads);
+        t.extras.rate_per_sec = self.rate.unwrap_or(t.extras.rate_per_sec);
+        t.extras.max_in_flight = self.max_in_flight.unwrap_or(t.extras.max_in_flight);
         t.extras.spread = self.spread.as_deref().map(str::parse).transpose()?;
-        t.extras.linger0 = self.linger0.unwrap_or(false);
+        t.extras.linger0 = self.linger0.unwrap_or(t.extras.linger0);
         t.extras.memory_load_cpu = self.memory_load;
-        t.extras.processes = self.processes.unwrap_or(false);
+        t.extras.processes = self.processes.unwrap_or(t.extras.processes);
         t.timing = self.timing()?;
         Ok(Matrix {
-            transports: parse_list(&list(&self.transport, "tcp4"), str::parse)?,
-            workloads: parse_list(&list(&self.workload, "rr"), str::parse)?,
-            engines: parse_list(&list(&self.engine, "blocking"), str::parse)?,
+            transports: parse_list(&list(&self.transport, t.transport.to_string()), str::parse)?,
+            workloads: parse_list(&list(&self.workload, t.workload.to_string()), str::parse)?,
+            engines: parse_list(&list(&self.engine, t.engine.to_string()), str::parse)?,
             placements: self.placements(topology)?,
-            sizes: parse_list(&list(&self.size, "64"), parse_size)?,
+            sizes: parse_list(&list(&self.size, t.size.to_string()), parse_size)?,
             response_size: size("response_size", &self.response_size)?,
             addrs: match &self.addr {
                 Some(a) => parse_list(&a.joined(), |a| parse_endpoint("--addr", a))?,
