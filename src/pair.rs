@@ -40,7 +40,7 @@ use crate::metrics::histogram::LatencyHistogram;
 use crate::placement::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::{Conn, connector, ignore_sigpipe};
-use crate::worker::{install_kick_handler, kick, run_iteration};
+use crate::worker::{Progress, install_kick_handler, kick, run_iteration};
 use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
 
 /// How often the watchdog looks at a running batch.
@@ -202,8 +202,7 @@ impl Pair {
         let stall = Duration::from_nanos(self.spec.timing.timeout_ns);
         let loss = Duration::from_nanos(self.spec.timing.loss_timeout_ns);
         let datagram = self.spec.transport.is_datagram();
-        let (mut seen, mut moved, mut kicked) =
-            (self.heartbeat.read(), Instant::now(), Instant::now());
+        let mut progress = Progress::new(self.heartbeat.read());
         loop {
             match self.results.recv_timeout(WATCH) {
                 Ok(r) => {
@@ -216,18 +215,14 @@ impl Pair {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
             }
-            let now = self.heartbeat.read();
-            if now != seen {
-                (seen, moved) = (now, Instant::now());
-            }
-            if datagram && moved.elapsed() >= loss && kicked.elapsed() >= loss {
+            progress.observe(self.heartbeat.read());
+            if datagram && progress.kick_for_loss(loss) {
                 // Wake the client so it can count the lost datagram and go on.
-                kicked = Instant::now();
                 if let Some(c) = &self.client {
                     kick(c);
                 }
             }
-            if moved.elapsed() > stall {
+            if progress.still_for() > stall {
                 self.broken = true;
                 self.stop(RunState::Abort);
                 bail!(

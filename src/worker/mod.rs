@@ -30,7 +30,7 @@ mod watch;
 
 pub use outcome::{FlowOutcome, IterationOutcome, Side, SideOutcome, Throughput};
 pub(crate) use outcome::{WorkerReport, collect};
-pub(crate) use watch::{Limits, install_kick_handler, kick, watch};
+pub(crate) use watch::{Limits, Progress, install_kick_handler, kick, watch};
 
 /// Longest one blocking wait sleeps before looking at the control.
 const MAX_TICK: Duration = Duration::from_millis(100);

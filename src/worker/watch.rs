@@ -13,6 +13,54 @@ use super::outcome::{Side, WorkerReport};
 use crate::engine::{Control, RunState};
 use crate::workload::Heartbeat;
 
+/// Whether workers still make progress: their heartbeat count, when it last moved, and when the
+/// clients were last woken to count a lost datagram. Shared by the watchdog and `Pair`.
+pub(crate) struct Progress {
+    beats: u64,
+    moved: Instant,
+    kicked: Instant,
+}
+
+impl Progress {
+    /// Starts watching at heartbeat count `beats`.
+    pub(crate) fn new(beats: u64) -> Progress {
+        let now = Instant::now();
+        Progress {
+            beats,
+            moved: now,
+            kicked: now,
+        }
+    }
+
+    /// Takes the current heartbeat count.
+    pub(crate) fn observe(&mut self, beats: u64) {
+        if beats != self.beats {
+            (self.beats, self.moved) = (beats, Instant::now());
+        }
+    }
+
+    /// Counts now as progress (nothing here is expected to move).
+    pub(crate) fn hold(&mut self) {
+        self.moved = Instant::now();
+    }
+
+    /// How long the count has not moved.
+    pub(crate) fn still_for(&self) -> Duration {
+        self.moved.elapsed()
+    }
+
+    /// True, at most once per `loss`, when nothing moved for `loss`: time to wake the clients so
+    /// they count a lost datagram and go on.
+    pub(crate) fn kick_for_loss(&mut self, loss: Duration) -> bool {
+        if self.moved.elapsed() >= loss && self.kicked.elapsed() >= loss {
+            self.kicked = Instant::now();
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// How often the watchdog looks at the workers, and re-sends kicks.
 const WATCH_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -84,8 +132,7 @@ pub(crate) fn watch(
     let mut aborted_at: Option<Instant> = None;
     let mut failure: Option<String> = None;
     let beats = || heartbeats.iter().map(Heartbeat::read).sum::<u64>();
-    let (mut last_beats, mut last_move) = (beats(), Instant::now());
-    let mut last_loss_kick = Instant::now();
+    let mut progress = Progress::new(beats());
     let mut clients_done_at: Option<Instant> = None;
     while reports.len() < handles.len() {
         match rx.recv_timeout(WATCH_INTERVAL) {
@@ -120,13 +167,10 @@ pub(crate) fn watch(
                     control.set(RunState::WindDown);
                 }
             } else {
-                last_move = Instant::now();
+                progress.hold();
             }
         }
-        let now_beats = beats();
-        if now_beats != last_beats {
-            (last_beats, last_move) = (now_beats, Instant::now());
-        }
+        progress.observe(beats());
         if failure.is_none() && control.state() == RunState::Running {
             if limits.deadline.is_some_and(|d| started.elapsed() > d) {
                 failure = Some(format!(
@@ -140,7 +184,7 @@ pub(crate) fn watch(
                         limits.stall
                     ));
                 }
-            } else if last_move.elapsed() > limits.stall {
+            } else if progress.still_for() > limits.stall {
                 failure = Some(format!(
                     "no message completed for {:?} (--timeout): the peer is stuck or gone",
                     limits.stall
@@ -151,11 +195,7 @@ pub(crate) fn watch(
             }
         }
         if let Some(loss) = limits.loss {
-            if control.state() == RunState::Running
-                && last_move.elapsed() >= loss
-                && last_loss_kick.elapsed() >= loss
-            {
-                last_loss_kick = Instant::now();
+            if control.state() == RunState::Running && progress.kick_for_loss(loss) {
                 for (side, handle, reported) in handles.iter() {
                     if *side == Side::Client && !reported {
                         kick(handle);
