@@ -25,12 +25,12 @@ use crate::metrics::counters::Counters;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
 use crate::placement::ResolvedPlacement;
-use crate::setup::{ThreadFlows, ensure_fd_limit};
+use crate::setup::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::ConnInfo;
 use crate::transport::dial::{CrrListener, Dialer, parse_target};
 use crate::worker::{IterationOutcome, Side, WorkerReport, run_local};
-use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+use crate::workload::{Heartbeat, client_flow, server_flow};
 
 /// How long a server process may take to start and to accept the clients.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -194,8 +194,7 @@ fn accept_session(
     length: IterationLength,
     listener: &CrrListener,
 ) -> Result<Vec<ThreadFlows>> {
-    let threads = spec.threads.max(1) as usize;
-    let mut groups: Vec<ThreadFlows> = (0..threads).map(|_| ThreadFlows::default()).collect();
+    let mut groups = ThreadFlows::per_thread(spec);
     let deadline = monotonic_ns() + spec.timing.timeout_ns.max(SETUP_TIMEOUT.as_nanos() as u64);
     for f in 0..spec.flows.max(1) as usize {
         let conn = if spec.workload == Workload::Crr {
@@ -203,12 +202,8 @@ fn accept_session(
         } else {
             listener.accept_until(deadline)?
         };
-        let g = &mut groups[f % threads];
-        g.slots.push(FlowSlot {
-            conn,
-            flow: server_flow(spec, length, MonotonicClock),
-        });
-        g.flow_ids.push(f);
+        let flow = server_flow(spec, length, MonotonicClock);
+        deal(&mut groups, f, FlowSlot { conn, flow });
     }
     Ok(groups)
 }
@@ -279,24 +274,15 @@ fn connect_clients(
 ) -> Result<(Vec<ThreadFlows>, Vec<Heartbeat>)> {
     ensure_fd_limit(spec)?;
     let server = parse_target("--connect", target)?;
-    let threads = spec.threads.max(1) as usize;
     let flows = spec.flows.max(1) as usize;
-    let mut groups: Vec<ThreadFlows> = (0..threads).map(|_| ThreadFlows::default()).collect();
+    let mut groups = ThreadFlows::per_thread(spec);
     let mut heartbeats = Vec::with_capacity(flows);
     for f in 0..flows {
-        let mut dialer = Dialer::to(spec, server.clone(), f, flows);
-        let heartbeat = Heartbeat::default();
-        let env = ClientEnv {
-            clock: MonotonicClock,
-            length,
-            heartbeat: heartbeat.clone(),
-        };
+        let (env, heartbeat) = client_env(length);
         let slot = if spec.workload == Workload::Crr {
-            FlowSlot {
-                conn: dialer.placeholder()?,
-                flow: client_flow(spec, env, Some(dialer))?,
-            }
+            crr_client(spec, server.clone(), (f, flows), env)?
         } else {
+            let mut dialer = Dialer::to(spec, server.clone(), f, flows);
             let conn = dialer.dial(false).map_err(|e| {
                 crate::error::UsageError(format!("could not connect to {target}: {e}"))
             })?;
@@ -306,8 +292,7 @@ fn connect_clients(
             }
         };
         heartbeats.push(heartbeat);
-        groups[f % threads].slots.push(slot);
-        groups[f % threads].flow_ids.push(f);
+        deal(&mut groups, f, slot);
     }
     Ok((groups, heartbeats))
 }

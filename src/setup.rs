@@ -22,6 +22,49 @@ pub struct ThreadFlows {
     pub flow_ids: Vec<usize>,
 }
 
+impl ThreadFlows {
+    /// One empty group per worker thread of `spec`'s sides.
+    pub fn per_thread(spec: &Spec) -> Vec<ThreadFlows> {
+        (0..spec.threads.max(1))
+            .map(|_| ThreadFlows::default())
+            .collect()
+    }
+}
+
+/// Deals flow `f` to its thread: `f % threads`.
+pub fn deal(groups: &mut [ThreadFlows], f: usize, slot: FlowSlot) {
+    let n = groups.len();
+    let g = &mut groups[f % n];
+    g.slots.push(slot);
+    g.flow_ids.push(f);
+}
+
+/// A client's environment with a fresh heartbeat, and the heartbeat for the watchdog.
+pub fn client_env(length: IterationLength) -> (ClientEnv<MonotonicClock>, Heartbeat) {
+    let heartbeat = Heartbeat::default();
+    let env = ClientEnv {
+        clock: MonotonicClock,
+        length,
+        heartbeat: heartbeat.clone(),
+    };
+    (env, heartbeat)
+}
+
+/// The slot of crr client flow `f` of `flows`, dialing `server` for every transaction: an
+/// unconnected placeholder socket until its first connection.
+pub fn crr_client(
+    spec: &Spec,
+    server: socket2::SockAddr,
+    (f, flows): (usize, usize),
+    env: ClientEnv<MonotonicClock>,
+) -> Result<FlowSlot> {
+    let dialer = Dialer::to(spec, server, f, flows);
+    Ok(FlowSlot {
+        conn: dialer.placeholder().context("creating a crr socket")?,
+        flow: client_flow(spec, env, Some(dialer))?,
+    })
+}
+
 /// Everything an iteration runs.
 pub struct IterationFlows {
     /// Client threads' flows.
@@ -67,11 +110,10 @@ pub fn ensure_fd_limit(spec: &Spec) -> Result<()> {
 /// Connects and builds the flows of one iteration of `spec` lasting `length`.
 pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
     ensure_fd_limit(spec)?;
-    let threads = spec.threads.max(1) as usize;
     let flows = spec.flows.max(1) as usize;
     let mut out = IterationFlows {
-        clients: (0..threads).map(|_| ThreadFlows::default()).collect(),
-        servers: (0..threads).map(|_| ThreadFlows::default()).collect(),
+        clients: ThreadFlows::per_thread(spec),
+        servers: ThreadFlows::per_thread(spec),
         heartbeats: Vec::with_capacity(flows),
         connection: Default::default(),
         listener: None,
@@ -85,20 +127,10 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
         None => Some(connector(spec)?),
     };
     for f in 0..flows {
-        let heartbeat = Heartbeat::default();
-        let env = ClientEnv {
-            clock: MonotonicClock,
-            length,
-            heartbeat: heartbeat.clone(),
-        };
+        let (env, heartbeat) = client_env(length);
         let (client, server) = match (&listener, pairs.as_mut()) {
             (Some(l), _) => {
-                let dialer = Dialer::to(spec, l.server().clone(), f, flows);
-                let placeholder = dialer.placeholder().context("creating a crr socket")?;
-                let client = FlowSlot {
-                    conn: placeholder,
-                    flow: client_flow(spec, env, Some(dialer))?,
-                };
+                let client = crr_client(spec, l.server().clone(), (f, flows), env)?;
                 let server = FlowSlot {
                     conn: l.listening_conn()?,
                     flow: server_flow(spec, length, MonotonicClock),
@@ -135,11 +167,8 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
             (None, None) => unreachable!("either a listener or a connector exists"),
         };
         out.heartbeats.push(heartbeat);
-        let t = f % threads;
-        out.clients[t].slots.push(client);
-        out.clients[t].flow_ids.push(f);
-        out.servers[t].slots.push(server);
-        out.servers[t].flow_ids.push(f);
+        deal(&mut out.clients, f, client);
+        deal(&mut out.servers, f, server);
     }
     out.listener = listener;
     Ok(out)
