@@ -148,12 +148,12 @@ impl<C: Clock> RateClient<C> {
         (seq % self.intended.len() as u64) as usize
     }
 
-    /// True while request `seq` may still be scheduled.
+    /// True while request `seq`, intended for `due`, may still be scheduled.
     #[inline]
-    fn schedules(&self, start: u64, seq: u64) -> bool {
+    fn schedules(&self, start: u64, seq: u64, due: u64) -> bool {
         match (self.total, self.send_for_ns) {
             (Some(n), _) => seq <= n,
-            (None, Some(d)) => self.intended_ns(start, seq) < start + d,
+            (None, Some(d)) => due < start + d,
             (None, None) => false,
         }
     }
@@ -241,10 +241,10 @@ impl<C: Clock> RateClient<C> {
         loop {
             let now = self.clock.now_ns();
             if self.send_off == 0 {
-                if !self.schedules(start, self.next_seq) {
+                let due = self.intended_ns(start, self.next_seq);
+                if !self.schedules(start, self.next_seq, due) {
                     return Ok(true);
                 }
-                let due = self.intended_ns(start, self.next_seq);
                 if due > now {
                     return Ok(true);
                 }
@@ -296,7 +296,8 @@ impl<C: Clock> Flow for RateClient<C> {
         if self.datagram {
             self.expire(now);
         }
-        let sending = self.send_off != 0 || self.schedules(start, self.next_seq);
+        let next_due = self.intended_ns(start, self.next_seq);
+        let sending = self.send_off != 0 || self.schedules(start, self.next_seq, next_due);
         if !sending && self.oldest >= self.next_seq {
             self.deadline_ns = None;
             return Ok(Wait::Done);
@@ -304,7 +305,7 @@ impl<C: Clock> Flow for RateClient<C> {
         self.deadline_ns = if !flowing || self.window_waiting {
             Some(now + BLOCKED_RETRY_NS)
         } else if sending {
-            Some(self.intended_ns(start, self.next_seq))
+            Some(next_due)
         } else if self.datagram {
             // Draining: wake when the oldest outstanding datagram would count as lost.
             Some(self.actual[self.slot(self.oldest)] + self.loss_timeout_ns)
