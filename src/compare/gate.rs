@@ -197,10 +197,6 @@ pub fn format_p(p: f64) -> String {
     }
 }
 
-fn pct(ratio: f64) -> String {
-    format!("{:+.1}%", (ratio - 1.0) * 100.0)
-}
-
 /// Computes every metric's interval and tests, corrects across the gated ones, and decides.
 /// Results come back in the order of `inputs`.
 pub fn evaluate(inputs: &[MetricInput], config: &GateConfig) -> Vec<MetricResult> {
@@ -339,7 +335,11 @@ fn decide(r: &mut MetricResult, alpha: f64) {
     } else {
         (down, up)
     };
-    let interval = format!("[{}, {}]", pct(ci.lower_bound), pct(ci.upper_bound));
+    let interval = format!(
+        "[{}, {}]",
+        super::output::change(ci.lower_bound),
+        super::output::change(ci.upper_bound)
+    );
     let beyond = format!("±{:.0}%", t * 100.0);
     (r.verdict, r.reason) = if p_reg <= alpha && worse_beyond {
         (

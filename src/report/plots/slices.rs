@@ -4,13 +4,7 @@
 use super::axis::{Axis, Scale};
 use super::lines::{Legend, LineChart, Series};
 use super::style;
-use super::timeseries::seconds_label;
 use crate::report::data::RunData;
-
-/// Gbit/s, for an axis.
-fn gbit_label(v: f64) -> String {
-    format!("{}", (v * 100.0).round() / 100.0)
-}
 
 /// The chart of one case; `None` when its iterations keep no time series.
 pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
@@ -24,7 +18,7 @@ pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
         .flat_map(|it| &it.slices)
         .any(|s| s.bytes > 0);
     let (label, format): (&str, fn(f64) -> String) = if bytes {
-        ("throughput (Gbit/s)", gbit_label)
+        ("throughput (Gbit/s)", style::round2_label)
     } else {
         ("messages per second", crate::report::format::si)
     };
@@ -60,7 +54,7 @@ pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
         x: Axis::new(
             "time since the run started (s)",
             Scale::Linear,
-            seconds_label,
+            style::round2_label,
         ),
         y: Axis::new(label, Scale::Linear, format),
         series,

@@ -77,6 +77,11 @@ where
     Ok(out)
 }
 
+/// A number rounded to two decimals for an axis (seconds, Gbit/s).
+pub fn round2_label(v: f64) -> String {
+    format!("{}", (v * 100.0).round() / 100.0)
+}
+
 /// A latency in µs for an axis: `0.5`, `12`, `1.2k`.
 pub fn us_label(us: f64) -> String {
     if us >= 1000.0 {

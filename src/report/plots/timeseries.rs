@@ -7,11 +7,6 @@ use super::lines::{Legend, LineChart, Series};
 use super::style;
 use crate::report::data::RunData;
 
-/// Seconds, for an axis.
-pub fn seconds_label(s: f64) -> String {
-    format!("{}", (s * 100.0).round() / 100.0)
-}
-
 /// The chart of one case; `None` when it has no iteration.
 pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
     let c = &data.record.cases[case];
@@ -40,7 +35,7 @@ pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
         x: Axis::new(
             "time since the run started (s)",
             Scale::Linear,
-            seconds_label,
+            style::round2_label,
         ),
         y: Axis::new("round-trip latency (µs)", Scale::Log, style::us_label),
         series: vec![
