@@ -13,11 +13,13 @@ use crate::report::plots::style;
 /// One variant's samples: (round, value in the figure's plotting unit).
 pub type RoundSamples = Vec<(u32, f64)>;
 
-fn gib_label(v: f64) -> String {
+/// Two decimals (GiB/s).
+pub fn gib_label(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn ns_label(v: f64) -> String {
+/// Whole numbers (ns).
+pub fn ns_label(v: f64) -> String {
     format!("{v:.0}")
 }
 
@@ -37,16 +39,13 @@ pub struct FigureAxis {
     pub scale: f64,
     /// Log scale (latencies) or linear.
     pub log: bool,
+    /// Tick labels.
+    pub format: fn(f64) -> String,
 }
 
 fn y_axis(a: &FigureAxis) -> Axis {
-    if a.log {
-        Axis::new(a.label, Scale::Log, style::us_label)
-    } else if a.label.contains("GiB") {
-        Axis::new(a.label, Scale::Linear, gib_label)
-    } else {
-        Axis::new(a.label, Scale::Linear, ns_label)
-    }
+    let scale = if a.log { Scale::Log } else { Scale::Linear };
+    Axis::new(a.label, scale, a.format)
 }
 
 /// The chart of one case and figure; `variants` in study order (the baseline first).
@@ -109,6 +108,7 @@ mod tests {
             label: "throughput (GiB/s)",
             scale: 1.0,
             log: false,
+            format: gib_label,
         };
         let v = vec![
             ("base".to_string(), vec![(1, 2.0), (1, 2.1), (2, 2.2)]),

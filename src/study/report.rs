@@ -87,16 +87,19 @@ impl Figure {
                 label: "round-trip latency (µs)",
                 scale: 1e-3,
                 log: true,
+                format: crate::report::plots::style::us_label,
             },
             Figure::Throughput => FigureAxis {
                 label: "throughput (GiB/s)",
                 scale: 1.0 / (1u64 << 30) as f64,
                 log: false,
+                format: super::plot::gib_label,
             },
             Figure::ReceiverCpu => FigureAxis {
                 label: "receiver CPU per message (ns)",
                 scale: 1.0,
                 log: false,
+                format: super::plot::ns_label,
             },
         }
     }
