@@ -21,10 +21,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::options::{self, Buffers};
 use super::tcp::{bind_error, server_ip};
-use super::unix::{fresh_abstract, remove_if_stale, sockaddr, socket_type};
+use super::unix::{fresh_abstract, sockaddr, socket_type};
 use super::{Conn, ConnInfo};
-use crate::error::UsageError;
-use crate::loopback::addr::Endpoint;
 use crate::loopback::spread::AddrRange;
 use crate::spec::{SocketOptions, Spec, Transport};
 
@@ -61,21 +59,7 @@ impl CrrListener {
             (sock, None)
         } else {
             let at = spec.addr.clone().unwrap_or_else(|| fresh_abstract("crr"));
-            let created = match &at {
-                Endpoint::UnixPath(p) => {
-                    remove_if_stale(p)?;
-                    Some(p.clone())
-                }
-                _ => None,
-            };
-            let kind = socket_type(spec.transport);
-            let sock = Socket::new(Domain::UNIX, kind.cloexec(), None)
-                .context("creating a Unix socket")?;
-            options::apply_buffers(&sock, &spec.socket)?;
-            sock.bind(&sockaddr(&at)?).map_err(|e| {
-                UsageError(format!("could not bind {at}: {e}; pick another --addr"))
-            })?;
-            (sock, created)
+            super::unix::bind(spec.transport, &spec.socket, &at)?
         };
         listener
             .listen(BACKLOG)

@@ -205,9 +205,11 @@ impl Conn {
         }
         // SAFETY: accept4 returned a new descriptor that nothing else owns.
         let owned = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        let mut conn = Conn::socket(owned, ConnInfo::default());
-        conn.nonblocking = self.nonblocking;
-        Ok(conn)
+        Ok(Conn::socket_in_mode(
+            owned,
+            ConnInfo::default(),
+            self.nonblocking,
+        ))
     }
 
     /// Switches between blocking and non-blocking operation.

@@ -89,30 +89,51 @@ impl UnixConnector {
     }
 
     fn new_socket(&self) -> Result<Socket> {
-        let sock = Socket::new(Domain::UNIX, socket_type(self.transport).cloexec(), None)
-            .context("creating a Unix socket")?;
-        options::apply_buffers(&sock, &self.options)?;
-        Ok(sock)
+        new_socket(self.transport, &self.options)
     }
 
     fn bind(&mut self, at: &Endpoint) -> Result<Socket> {
-        if let Endpoint::UnixPath(p) = at {
-            remove_if_stale(p)?;
-        }
-        let sock = self.new_socket()?;
-        sock.bind(&sockaddr(at)?).map_err(|e| {
-            let hint = match e.raw_os_error() {
-                Some(libc::EADDRINUSE) => "address in use; pick another --addr or stop the other listener",
-                Some(libc::EACCES) | Some(libc::ENOENT) => "cannot create the socket file there; check the directory exists and is writable",
-                _ => return anyhow::Error::new(e).context(format!("could not bind {at}")),
-            };
-            anyhow::Error::new(UsageError(format!("could not bind {at}: {hint}")))
-        })?;
-        if let Endpoint::UnixPath(p) = at {
-            self.created.push(p.clone());
-        }
+        let (sock, created) = bind(self.transport, &self.options, at)?;
+        self.created.extend(created);
         Ok(sock)
     }
+}
+
+fn new_socket(transport: Transport, opts: &SocketOptions) -> Result<Socket> {
+    let sock = Socket::new(Domain::UNIX, socket_type(transport).cloexec(), None)
+        .context("creating a Unix socket")?;
+    options::apply_buffers(&sock, opts)?;
+    Ok(sock)
+}
+
+/// A Unix socket of `transport` bound to `at` (a stale socket file there is removed first), and
+/// the file it created, if any, for the caller to remove.
+pub(crate) fn bind(
+    transport: Transport,
+    opts: &SocketOptions,
+    at: &Endpoint,
+) -> Result<(Socket, Option<PathBuf>)> {
+    if let Endpoint::UnixPath(p) = at {
+        remove_if_stale(p)?;
+    }
+    let sock = new_socket(transport, opts)?;
+    sock.bind(&sockaddr(at)?).map_err(|e| {
+        let hint = match e.raw_os_error() {
+            Some(libc::EADDRINUSE) => {
+                "address in use; pick another --addr or stop the other listener"
+            }
+            Some(libc::EACCES) | Some(libc::ENOENT) => {
+                "cannot create the socket file there; check the directory exists and is writable"
+            }
+            _ => return anyhow::Error::new(e).context(format!("could not bind {at}")),
+        };
+        anyhow::Error::new(UsageError(format!("could not bind {at}: {hint}")))
+    })?;
+    let created = match at {
+        Endpoint::UnixPath(p) => Some(p.clone()),
+        _ => None,
+    };
+    Ok((sock, created))
 }
 
 /// A socket file left by an earlier run that nobody listens on is removed; a live one is an error.
