@@ -56,6 +56,15 @@ pub fn running_named(names: &[&str]) -> Vec<(u32, String)> {
         .collect()
 }
 
+/// Processes as people read them: `tuned (pid 812), irqbalance (pid 640)`.
+pub fn describe(procs: &[(u32, String)]) -> String {
+    procs
+        .iter()
+        .map(|(p, c)| format!("{c} (pid {p})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Processes (other than this one) that used more than `min_percent` of a CPU over `interval`,
 /// busiest first.
 pub fn busy_processes(interval: Duration, min_percent: f64) -> Vec<ProcessInfo> {

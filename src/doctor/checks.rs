@@ -265,11 +265,7 @@ fn system(env: &Environment) -> Vec<Finding> {
         finding(
             "tuning daemons",
             Level::Warn,
-            daemons
-                .iter()
-                .map(|(p, c)| format!("{c} (pid {p})"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            crate::procs::describe(&daemons),
             "they move IRQs and change power settings while you measure",
             Some("stop them for the measurement (systemctl stop tuned irqbalance)"),
         )

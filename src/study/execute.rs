@@ -162,14 +162,10 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
     if variants.iter().any(|v| !v.host.is_empty()) {
         let daemons = crate::procs::running_named(crate::procs::TUNING_DAEMONS);
         if !daemons.is_empty() && !opts.force {
-            let list: Vec<String> = daemons
-                .iter()
-                .map(|(p, c)| format!("{c} (pid {p})"))
-                .collect();
             bail!(UsageError(format!(
                 "refusing host changes while {} runs: it retunes the host and may fight or undo \
                  the study's settings. Stop it, or pass --force",
-                list.join(", ")
+                crate::procs::describe(&daemons)
             )));
         }
         super::journal::check_free(&opts.journal)?;
