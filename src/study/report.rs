@@ -72,13 +72,10 @@ impl Figure {
         }
     }
 
+    /// The gate's value of this figure in one iteration (an iteration without latency samples
+    /// counts as 0, as its summary says).
     fn value(self, it: &IterationRecord) -> f64 {
-        match self {
-            Figure::P50 => it.latency.p50_ns as f64,
-            Figure::P99 => it.latency.p99_ns as f64,
-            Figure::Throughput => it.bytes_per_sec,
-            Figure::ReceiverCpu => it.server.usage.cpu_ns_per_msg,
-        }
+        self.metric().value(it, self.workload()).unwrap_or(0.0)
     }
 
     fn axis(self) -> FigureAxis {
