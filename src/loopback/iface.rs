@@ -74,25 +74,15 @@ fn prefix_len(mask: Option<IpAddr>) -> u8 {
 /// namespace is still the host's.
 fn link_numbers(name: &str) -> (Option<u32>, Option<u32>) {
     #[cfg(feature = "netlink")]
-    let netlink = super::netlink::Rtnl::open()
+    if let Ok(l) = super::netlink::Rtnl::open()
         .and_then(|mut r| super::link::get(&mut r, super::link::index_of(name)?))
-        .ok();
-    #[cfg(not(feature = "netlink"))]
-    let netlink: Option<LinkNumbers> = None;
-    match netlink {
-        Some(l) => (Some(l.mtu), l.tx_queue_len),
-        None => (
-            read_sys_u32(name, "mtu"),
-            read_sys_u32(name, "tx_queue_len"),
-        ),
+    {
+        return (Some(l.mtu), l.tx_queue_len);
     }
-}
-
-/// What a build without netlink would read from rtnetlink (never constructed there).
-#[cfg(not(feature = "netlink"))]
-struct LinkNumbers {
-    mtu: u32,
-    tx_queue_len: Option<u32>,
+    (
+        read_sys_u32(name, "mtu"),
+        read_sys_u32(name, "tx_queue_len"),
+    )
 }
 
 fn read_sys_u32(name: &str, file: &str) -> Option<u32> {
