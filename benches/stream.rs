@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use loopbench::pair::stream_batch;
-use loopbench::placement::Topology;
+use loopbench::host::topology::Topology;
 use loopbench::spec::{Spec, Transport, Workload};
 
 /// Bytes per write.

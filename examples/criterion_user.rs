@@ -8,7 +8,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use loopbench::framing::LengthPrefix;
-use loopbench::placement::Topology;
+use loopbench::host::topology::Topology;
 use loopbench::spec::{Placement, Spec, Transport};
 
 fn my_codec(c: &mut Criterion) {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use loopbench::framing::LengthPrefix;
-use loopbench::placement::Topology;
+use loopbench::host::topology::Topology;
 use loopbench::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 

@@ -26,7 +26,7 @@ use std::time::Duration;
 use criterion::{Bencher, Throughput};
 
 use crate::pair::{Pair, stream_batch};
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::spec::{Spec, Workload};
 
 /// An `iter_custom` routine timing `n` round trips of `spec` (its handler, framing, transport,

@@ -41,7 +41,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
-use crate::placement::{ResolvedPlacement, Topology, pin_current_thread};
+use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::spec::Spec;
 use crate::transport::{Conn, connector, ignore_sigpipe};
 

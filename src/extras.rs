@@ -4,7 +4,7 @@
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
 use crate::metrics::per_sec;
-use crate::placement::ResolvedPlacement;
+use crate::host::topology::ResolvedPlacement;
 use crate::spec::{EngineKind, Spec, Workload};
 use crate::store::extras::{
     ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,

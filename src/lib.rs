@@ -17,18 +17,16 @@ pub mod custom;
 #[cfg(feature = "netlink")]
 pub mod doctor;
 pub mod engine;
-pub mod environment;
 pub mod error;
 pub mod extras;
 pub mod framing;
 pub mod handler;
+pub mod host;
 pub mod loopback;
 pub mod matrix;
 pub mod metrics;
 pub mod options;
 pub mod pair;
-pub mod placement;
-pub mod procs;
 pub mod remote;
 pub mod report;
 pub mod runner;
@@ -40,7 +38,6 @@ pub mod store;
 pub mod study;
 #[cfg(feature = "cli")]
 pub mod suite;
-pub mod sysctl;
 pub mod transport;
 pub mod worker;
 pub mod workload;

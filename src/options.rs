@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::loopback::addr::{parse_endpoint, parse_ip};
 use crate::matrix::Matrix;
-use crate::placement::{Topology, parse_cpu_list};
+use crate::host::topology::{Topology, parse_cpu_list};
 use crate::spec::{
     IterationLength, Placement, Spec, Timing, Transport, Workload, parse_duration, parse_list,
     parse_size,

@@ -37,7 +37,7 @@ use crate::error::ConfigError;
 use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencyHistogram;
-use crate::placement::{ResolvedPlacement, Topology, pin_current_thread};
+use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::{Conn, connector, ignore_sigpipe};
 use crate::worker::{Progress, install_kick_handler, kick, run_iteration};

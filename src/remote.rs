@@ -24,7 +24,7 @@ use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
-use crate::placement::ResolvedPlacement;
+use crate::host::topology::ResolvedPlacement;
 use crate::setup::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::ConnInfo;

@@ -18,7 +18,7 @@ use crate::error::ConfigError;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
-use crate::placement::{ResolvedPlacement, Topology};
+use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{
     CaseRecord, CaseSummary, IterationRecord, MemcpyReference, RunRecord, ScheduledSlot,

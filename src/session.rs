@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::metrics::clock::check_timer;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::runner::{CaseHistograms, Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
 use crate::store::record::CaseRecord;

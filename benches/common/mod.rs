@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use criterion::Criterion;
-use loopbench::placement::Topology;
+use loopbench::host::topology::Topology;
 use loopbench::spec::Placement;
 
 /// The criterion configuration of every loopbench bench.

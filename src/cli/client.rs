@@ -11,7 +11,7 @@ use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
 use super::run::measure;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::spec::Transport;
 use crate::transport::dial::parse_target;
 

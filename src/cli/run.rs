@@ -10,7 +10,7 @@ use super::output::print;
 use super::progress::Progress;
 use super::workload_args::WorkloadArgs;
 use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::report::table;
 use crate::session::{RunRequest, RunResult, run};
 use crate::store::record::RunRecord;

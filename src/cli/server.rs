@@ -9,7 +9,7 @@ use super::args::{CaseArgs, TimingArgs, case_options};
 use super::interrupt;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::remote::{Session, serve};
 
 /// Run the server side of a case as its own process.
@@ -70,7 +70,7 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
             }
         }
     };
-    let placement = crate::placement::ResolvedPlacement {
+    let placement = crate::host::topology::ResolvedPlacement {
         client: Vec::new(),
         server: session.server_cpus.clone(),
     };

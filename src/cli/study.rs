@@ -11,7 +11,7 @@ use clap::Args;
 use super::output::print;
 use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::error::UsageError;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::study::execute::{StudyOptions, execute, prepare};
 use crate::study::file::StudyFile;
 use crate::study::journal;

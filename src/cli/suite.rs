@@ -11,7 +11,7 @@ use super::args::OutputArgs;
 use super::output::print;
 use super::run::measure_request;
 use super::show;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::report::table::align;
 use crate::runner::Plan;
 use crate::session::RunRequest;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 
 /// One setting that differs between BASE and NEW.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -250,7 +250,7 @@ fn notes(b: &PooledCase<'_>, n: &PooledCase<'_>) -> Vec<String> {
     notes
 }
 
-fn environments(side: &Side) -> Vec<&crate::environment::Environment> {
+fn environments(side: &Side) -> Vec<&crate::host::environment::Environment> {
     side.runs.iter().map(|r| &r.record.environment).collect()
 }
 

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use super::{Finding, Level};
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::loopback::netlink::Rtnl;
 use crate::loopback::{link, offload, qdisc};
 use crate::metrics::clock::check_timer;
-use crate::procs;
+use crate::host::procs;
 
 fn finding(
     check: &str,
@@ -265,7 +265,7 @@ fn system(env: &Environment) -> Vec<Finding> {
         finding(
             "tuning daemons",
             Level::Warn,
-            crate::procs::describe(&daemons),
+            crate::host::procs::describe(&daemons),
             "they move IRQs and change power settings while you measure",
             Some("stop them for the measurement (systemctl stop tuned irqbalance)"),
         )

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use crate::placement::{ResolvedPlacement, Topology};
+use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
 use crate::worker::{IterationOutcome, run_iteration};
 

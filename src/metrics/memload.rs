@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use anyhow::{Result, anyhow};
 
 use crate::metrics::clock::monotonic_ns;
-use crate::placement::pin_current_thread;
+use crate::host::topology::pin_current_thread;
 
 /// Bytes per copy: 64 MiB, beyond any last-level cache this is likely to run on.
 const BUFFER_BYTES: usize = 64 << 20;
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn a_load_runs_until_stopped_and_reports_bandwidth() {
-        let cpu = crate::placement::current_cpu().unwrap_or(0);
+        let cpu = crate::host::topology::current_cpu().unwrap_or(0);
         let load = MemoryLoad::start(cpu).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(load.stop().unwrap() > 0.0);

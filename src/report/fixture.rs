@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use super::data::{CaseHistograms, RunData};
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
 use crate::metrics::rusage::{SideUsage, ThreadUsage};
-use crate::placement::ResolvedPlacement;
+use crate::host::topology::ResolvedPlacement;
 use crate::runner::summarize;
 use crate::spec::{EngineKind, Placement, Spec, Transport};
 use crate::store::record::{

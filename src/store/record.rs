@@ -6,13 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencySummary;
 use crate::metrics::rusage::SideUsage;
 pub use crate::metrics::series::Slice;
-use crate::placement::ResolvedPlacement;
+use crate::host::topology::ResolvedPlacement;
 use crate::spec::{CaseId, Spec};
 pub use crate::store::extras::{IterationExtras, SummaryExtras};
 use crate::transport::ConnInfo;

@@ -16,14 +16,14 @@ use super::journal::HostChanges;
 use super::record::{RunStatus, STUDY_SCHEMA_VERSION, StudyRecord, StudyRun, write_json};
 use super::schedule::schedule;
 use super::settings::{self, HostSettings, NamespaceSettings};
-use crate::environment::{Environment, RECORDED_SYSCTLS};
+use crate::host::environment::{Environment, RECORDED_SYSCTLS};
 use crate::error::{ConfigError, UsageError};
 use crate::loopback::netns::with_private;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::runner::Plan;
 use crate::spec::{IterationLength, Spec};
 use crate::store::new_run_id;
-use crate::sysctl;
+use crate::host::sysctl;
 
 /// How a study is run.
 #[derive(Clone, Debug)]
@@ -160,12 +160,12 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
         });
     }
     if variants.iter().any(|v| !v.host.is_empty()) {
-        let daemons = crate::procs::running_named(crate::procs::TUNING_DAEMONS);
+        let daemons = crate::host::procs::running_named(crate::host::procs::TUNING_DAEMONS);
         if !daemons.is_empty() && !opts.force {
             bail!(UsageError(format!(
                 "refusing host changes while {} runs: it retunes the host and may fight or undo \
                  the study's settings. Stop it, or pass --force",
-                crate::procs::describe(&daemons)
+                crate::host::procs::describe(&daemons)
             )));
         }
         super::journal::check_free(&opts.journal)?;

@@ -31,7 +31,7 @@ use crate::error::{ConfigError, UsageError};
 use crate::loopback::offload::Offload;
 use crate::loopback::qdisc::QdiscSpec;
 use crate::options::{CaseOptions, Scalar as Size};
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::spec::Spec;
 
 /// A parsed, validated study file.
@@ -189,7 +189,7 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
     }
     let mut sysctls = BTreeMap::new();
     for (k, val) in v.sysctl {
-        crate::sysctl::check_name(&k).map_err(ctx)?;
+        crate::host::sysctl::check_name(&k).map_err(ctx)?;
         let text = match val {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
@@ -206,7 +206,7 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
                 )));
             }
         };
-        sysctls.insert(k, crate::sysctl::normalize(&text));
+        sysctls.insert(k, crate::host::sysctl::normalize(&text));
     }
     if v.lo_mtu.is_some_and(|m| m < 68) {
         return Err(invalid(format!(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::loopback::netlink::Rtnl;
 use crate::loopback::{alias, link, offload, qdisc};
-use crate::sysctl;
+use crate::host::sysctl;
 
 /// Counters under /proc/sys/net that move by themselves.
 const VOLATILE: &[&str] = &["net.netfilter.nf_conntrack_count"];

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::{CaseMapping, STUDY_SCHEMA_VERSION, VariantRunRecord, write_json};
 use super::settings::{self, AppliedSetting, NamespaceSettings};
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::error::UsageError;
 use crate::loopback::netns::enter_private;
 use crate::runner::NoObserver;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::{AppliedSetting, HostSettings, Scope};
 use crate::error::{ConfigError, UsageError};
 use crate::store::write_json;
-use crate::sysctl;
+use crate::host::sysctl;
 
 /// Where the journal goes by default. /run is emptied at boot, exactly when the kernel forgets
 /// the changes too.

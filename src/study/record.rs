@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::settings::{AppliedSetting, Variant};
-use crate::environment::Environment;
+use crate::host::environment::Environment;
 use crate::spec::CaseId;
 
 /// Layout version of study.json and variant.json.

@@ -13,7 +13,7 @@ use crate::loopback::netns::PrivateNetns;
 use crate::loopback::offload::{self, Offload};
 use crate::loopback::qdisc::{self, QdiscSpec};
 use crate::spec::{EngineKind, Placement, Spec};
-use crate::sysctl;
+use crate::host::sysctl;
 
 /// One variant of a study.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

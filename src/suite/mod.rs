@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::error::{ConfigError, UsageError};
 use crate::options::CaseOptions;
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 use crate::spec::Spec;
 
 /// The built-in suites, in order of size: name and TOML text.
@@ -191,7 +191,7 @@ mod tests {
     use crate::spec::{EngineKind, IterationLength, Placement};
 
     fn two_cores() -> Topology {
-        let cpu = |id: usize| crate::placement::Cpu {
+        let cpu = |id: usize| crate::host::topology::Cpu {
             id,
             core_id: id as i64,
             package_id: 0,

@@ -257,7 +257,7 @@ pub fn local_port(conn: &Conn) -> Option<u16> {
 
 /// The kernel's ephemeral port range (net.ipv4.ip_local_port_range).
 pub fn ephemeral_port_range() -> Option<(u16, u16)> {
-    let text = crate::sysctl::read("net.ipv4.ip_local_port_range")?;
+    let text = crate::host::sysctl::read("net.ipv4.ip_local_port_range")?;
     let mut it = text.split(' ').map(|x| x.parse().ok());
     Some((it.next()??, it.next()??))
 }

@@ -19,7 +19,7 @@ use crate::metrics::clock::monotonic_ns;
 use crate::metrics::memload::MemoryLoad;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::sched;
-use crate::placement::{ResolvedPlacement, current_cpu, pin_current_thread};
+use crate::host::topology::{ResolvedPlacement, current_cpu, pin_current_thread};
 use crate::setup::{self, ThreadFlows};
 use crate::spec::{IterationLength, Spec};
 use crate::transport::ConnInfo;
@@ -251,7 +251,7 @@ fn worker(
 mod tests {
     use super::*;
     use crate::engine::Aborted;
-    use crate::placement::Topology;
+    use crate::host::topology::Topology;
     use crate::spec::{EngineKind, Placement, Transport};
     use std::time::Instant;
 

@@ -289,7 +289,7 @@ impl Drop for RestoreBacklog {
 }
 
 fn backlog() -> String {
-    loopbench::sysctl::read(BACKLOG).unwrap()
+    loopbench::host::sysctl::read(BACKLOG).unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::fs;
 use serde::{Deserialize, Serialize};
 
 use crate::loopback::iface::{LoopbackInterface, loopback_interfaces};
-use crate::placement::Topology;
+use crate::host::topology::Topology;
 
 /// The sysctls that change loopback results; each is recorded when the kernel has it.
 pub const RECORDED_SYSCTLS: &[&str] = &[
@@ -103,7 +103,7 @@ fn read(path: &str) -> Option<String> {
 
 /// Reads one sysctl by its dotted name.
 pub fn read_sysctl(name: &str) -> Option<String> {
-    crate::sysctl::read(name).filter(|v| !v.is_empty())
+    crate::host::sysctl::read(name).filter(|v| !v.is_empty())
 }
 
 /// The hypervisor's CPUID vendor signature, if the CPU reports running under one.
