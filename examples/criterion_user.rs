@@ -7,7 +7,7 @@
 //! criterion runs each routine once as a test, which is what CI does.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use loopbench::framing::LengthPrefix;
+use loopbench::spec::framing::LengthPrefix;
 use loopbench::host::topology::Topology;
 use loopbench::spec::{Placement, Spec, Transport};
 

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use loopbench::framing::LengthPrefix;
+use loopbench::spec::framing::LengthPrefix;
 use loopbench::host::topology::Topology;
 use loopbench::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};

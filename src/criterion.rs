@@ -7,7 +7,7 @@
 //! fn bench(c: &mut Criterion) {
 //!     let spec = Spec::builder(Transport::Tcp4)
 //!         .placement(Placement::SameCore)
-//!         .handler("my-codec", || loopbench::handler::echo())
+//!         .handler("my-codec", || loopbench::spec::handler::echo())
 //!         .build()
 //!         .unwrap();
 //!     c.bench_function("my_codec_over_tcp4", loopbench::criterion::rr(spec));

@@ -9,7 +9,6 @@
 #![warn(missing_docs)]
 
 pub mod ab;
-pub mod builder;
 pub mod compare;
 #[cfg(feature = "criterion")]
 pub mod criterion;
@@ -19,13 +18,9 @@ pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod extras;
-pub mod framing;
-pub mod handler;
 pub mod host;
 pub mod loopback;
-pub mod matrix;
 pub mod metrics;
-pub mod options;
 pub mod pair;
 pub mod remote;
 pub mod report;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::workload_args::WorkloadArgs;
-use crate::options::{CaseOptions, Values};
+use crate::spec::case_options::{CaseOptions, Values};
 
 /// What to measure: every dimension takes a comma list, and lists expand to a matrix.
 #[derive(Debug, Clone, Args)]

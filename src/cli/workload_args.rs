@@ -1,5 +1,5 @@
 //! Flags of the multi-flow, `rate`, `crr`, interference and process options; they become part of
-//! the [`CaseOptions`](crate::options::CaseOptions) with the other measuring flags.
+//! the [`CaseOptions`](crate::spec::case_options::CaseOptions) with the other measuring flags.
 
 use clap::Args;
 

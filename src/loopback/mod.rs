@@ -1,7 +1,7 @@
-//! Loopback: which interfaces are loopback, which addresses are safe to measure on, and (over
-//! rtnetlink and the ethtool ioctl) its link state, offloads, qdisc and aliases.
+//! Loopback: which interfaces are loopback and, over rtnetlink and the ethtool ioctl, their link
+//! state, offloads, qdisc and aliases (the addresses a case may use are checked in
+//! [`spec::address`](crate::spec::address)).
 
-pub mod addr;
 #[cfg(feature = "netlink")]
 pub mod alias;
 pub mod iface;
@@ -15,4 +15,3 @@ pub mod netns;
 pub mod offload;
 #[cfg(feature = "netlink")]
 pub mod qdisc;
-pub mod spread;

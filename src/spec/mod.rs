@@ -7,14 +7,21 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::framing::LengthPrefix;
-use crate::handler::ServerHandler;
-use crate::loopback::addr::Endpoint;
-use crate::loopback::spread::AddrRange;
+use crate::spec::framing::LengthPrefix;
+use crate::spec::handler::ServerHandler;
+use crate::spec::address::Endpoint;
+use crate::spec::spread::AddrRange;
 
+pub mod address;
+pub mod builder;
+pub mod case_options;
 mod dimensions;
+pub mod framing;
+pub mod handler;
+pub mod matrix;
 mod parse;
 mod placement;
+pub mod spread;
 mod validate;
 
 pub use dimensions::{AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload};

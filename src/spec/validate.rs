@@ -3,7 +3,7 @@
 
 use super::{EngineKind, IterationLength, SEQ_BYTES, Spec, Transport, Workload};
 use crate::error::ConfigError;
-use crate::loopback::addr::Endpoint;
+use crate::spec::address::Endpoint;
 
 impl Spec {
     /// Checks everything that can be checked without touching the machine.

@@ -30,7 +30,7 @@ use super::settings::{CaseOverrides, Variant, VariantSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::loopback::offload::Offload;
 use crate::loopback::qdisc::QdiscSpec;
-use crate::options::{CaseOptions, Scalar as Size};
+use crate::spec::case_options::{CaseOptions, Scalar as Size};
 use crate::host::topology::Topology;
 use crate::spec::Spec;
 

@@ -2,7 +2,7 @@
 //! a private network namespace of its own, in rounds whose variant order is shuffled, compared
 //! against the first (baseline) variant.
 //!
-//! - [`file`](mod@file): the study file (TOML); its `[cases]` table is [`crate::options::CaseOptions`]
+//! - [`file`](mod@file): the study file (TOML); its `[cases]` table is [`crate::spec::case_options::CaseOptions`]
 //! - [`settings`]: what a variant changes; applying it in a namespace and reading it back
 //! - [`isolate`]: the child process and namespace of each run
 //! - [`journal`]: host-wide changes, journaled and restored

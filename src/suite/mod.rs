@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::error::{ConfigError, UsageError};
-use crate::options::CaseOptions;
+use crate::spec::case_options::CaseOptions;
 use crate::host::topology::Topology;
 use crate::spec::Spec;
 

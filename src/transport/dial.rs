@@ -23,7 +23,7 @@ use super::options::{self, Buffers};
 use super::tcp::{bind_error, server_ip};
 use super::unix::{fresh_abstract, sockaddr, socket_type};
 use super::{Conn, ConnInfo};
-use crate::loopback::spread::AddrRange;
+use crate::spec::spread::AddrRange;
 use crate::spec::{SocketOptions, Spec, Transport};
 
 /// Listen backlog of the crr listener: connections arrive as fast as the clients can open them.
@@ -154,7 +154,7 @@ pub struct Dialer {
 pub fn parse_target(flag: &'static str, text: &str) -> Result<SockAddr> {
     let t = text.trim();
     if t.starts_with('@') || t.starts_with('/') || t.starts_with("./") {
-        let e = crate::loopback::addr::parse_endpoint(flag, t)?;
+        let e = crate::spec::address::parse_endpoint(flag, t)?;
         return sockaddr(&e);
     }
     let addr: SocketAddr = t.parse().map_err(|_| {
@@ -162,7 +162,7 @@ pub fn parse_target(flag: &'static str, text: &str) -> Result<SockAddr> {
             "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
         ))
     })?;
-    crate::loopback::addr::parse_ip(flag, &addr.ip().to_string())?;
+    crate::spec::address::parse_ip(flag, &addr.ip().to_string())?;
     Ok(addr.into())
 }
 

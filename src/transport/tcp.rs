@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{Conn, Connector, options};
 use crate::error::UsageError;
-use crate::loopback::addr::Endpoint;
+use crate::spec::address::Endpoint;
 use crate::spec::{SocketOptions, Spec};
 
 /// How long connect() and accept() may take on loopback before the case fails.

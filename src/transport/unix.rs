@@ -12,7 +12,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::{Conn, Connector, options};
 use crate::error::UsageError;
-use crate::loopback::addr::Endpoint;
+use crate::spec::address::Endpoint;
 use crate::spec::{SocketOptions, Spec, Transport};
 
 static NEXT_NAME: AtomicU64 = AtomicU64::new(0);

@@ -11,7 +11,7 @@ use super::handler::{request_payload, response_framing};
 use super::rr::Phase;
 use super::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Wait, is_transient};
-use crate::framing::Framing;
+use crate::spec::framing::Framing;
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};

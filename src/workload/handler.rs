@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, bail};
 
 use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
-use crate::framing::Framing;
-use crate::handler::Handler;
+use crate::spec::framing::Framing;
+use crate::spec::handler::Handler;
 use crate::metrics::counters::Counters;
 use crate::spec::Spec;
 use crate::transport::Conn;
@@ -176,7 +176,7 @@ impl Flow for HandlerServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framing::LengthPrefix;
+    use crate::spec::framing::LengthPrefix;
     use crate::spec::Transport;
     use crate::transport::connector;
 

@@ -3,7 +3,7 @@
 //! engine and placement of the [`Spec`](crate::spec::Spec).
 //!
 //! ```
-//! use loopbench::handler::ServerHandler;
+//! use loopbench::spec::handler::ServerHandler;
 //! use loopbench::spec::{Spec, Transport};
 //!
 //! // Upper-case the request: the response has the request's size, so fixed framing works.

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use crate::error::ConfigError;
-use crate::loopback::addr::Endpoint;
+use crate::spec::address::Endpoint;
 use crate::spec::{AddressFamily, EngineKind, Placement, Spec, Transport, Workload};
 
 /// Lists of values per dimension, and a template for everything else.

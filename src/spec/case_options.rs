@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::loopback::addr::{parse_endpoint, parse_ip};
-use crate::matrix::Matrix;
+use crate::spec::address::{parse_endpoint, parse_ip};
+use crate::spec::matrix::Matrix;
 use crate::host::topology::{Topology, parse_cpu_list};
 use crate::spec::{
     IterationLength, Placement, Spec, Timing, Transport, Workload, parse_duration, parse_list,

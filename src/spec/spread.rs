@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::loopback::addr::parse_ip;
+use crate::spec::address::parse_ip;
 
 /// An inclusive range of IPv4 loopback addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! Where a message ends in a byte stream: a fixed size, a delimiter, or a length prefix. Used by
 //! the client of a custom protocol (`client --connect`, user handlers) and by the server that runs
-//! a user's [`Handler`](crate::handler::Handler).
+//! a user's [`Handler`](crate::spec::handler::Handler).
 
 use std::fmt;
 use std::str::FromStr;

@@ -19,9 +19,9 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::framing::LengthPrefix;
-use crate::handler::{Handler, ServerHandler};
-use crate::loopback::addr::{parse_endpoint, parse_ip};
+use crate::spec::framing::LengthPrefix;
+use crate::spec::handler::{Handler, ServerHandler};
+use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
 
 /// Builds a [`Spec`]; every setting starts at the command line's default. Mistakes (a
@@ -257,7 +257,7 @@ mod tests {
     fn handlers_and_framing_make_a_custom_rr_case() {
         let spec = Spec::builder(Transport::UnixStream)
             .length_prefix(LengthPrefix::U32_BE)
-            .handler("echo", crate::handler::echo)
+            .handler("echo", crate::spec::handler::echo)
             .size(100)
             .build()
             .unwrap();
@@ -270,7 +270,7 @@ mod tests {
         );
         let bad = Spec::builder(Transport::Tcp4)
             .workload(Workload::Stream)
-            .handler("echo", crate::handler::echo)
+            .handler("echo", crate::spec::handler::echo)
             .build();
         assert!(bad.unwrap_err().to_string().contains("rr workload"));
     }
