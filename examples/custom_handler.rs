@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use loopbench::spec::framing::LengthPrefix;
 use loopbench::host::topology::Topology;
-use loopbench::session::Run;
+use loopbench::run::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 
 /// The protocol: a request `len body` is answered with `len body'` where body' is the body with

@@ -17,16 +17,12 @@ pub mod custom;
 pub mod doctor;
 pub mod engine;
 pub mod error;
-pub mod extras;
 pub mod host;
 pub mod loopback;
 pub mod metrics;
 pub mod pair;
-pub mod remote;
 pub mod report;
-pub mod runner;
-pub mod session;
-pub mod setup;
+pub mod run;
 pub mod spec;
 pub mod store;
 #[cfg(feature = "study")]
@@ -34,7 +30,6 @@ pub mod study;
 #[cfg(feature = "cli")]
 pub mod suite;
 pub mod transport;
-pub mod worker;
 pub mod workload;
 
 #[cfg(feature = "cli")]

@@ -40,7 +40,7 @@ use crate::metrics::histogram::LatencyHistogram;
 use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::{Conn, connector, ignore_sigpipe};
-use crate::worker::{Progress, install_kick_handler, kick, run_iteration};
+use crate::run::worker::{Progress, install_kick_handler, kick, run_iteration};
 use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
 
 /// How often the watchdog looks at a running batch.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use loopbench::spec::framing::LengthPrefix;
 use loopbench::pair::Pair;
-use loopbench::session::Run;
+use loopbench::run::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 
 /// A tiny length-prefixed protocol: the handler answers `len:u32be body` with the body reversed,

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::runner::{Event, Observer, Slot, SlotKind};
+use crate::run::runner::{Event, Observer, Slot, SlotKind};
 use crate::store::record::RunRecord;
 
 /// The progress bar of a run.

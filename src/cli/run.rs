@@ -12,7 +12,7 @@ use super::workload_args::WorkloadArgs;
 use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::host::topology::Topology;
 use crate::report::table;
-use crate::session::{RunRequest, RunResult, run};
+use crate::run::session::{RunRequest, RunResult, run};
 use crate::store::record::RunRecord;
 
 /// Measure a matrix of cases and store the run.

@@ -10,7 +10,7 @@ use super::interrupt;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
 use crate::host::topology::Topology;
-use crate::remote::{Session, serve};
+use crate::run::worker::process::{Session, serve};
 
 /// Run the server side of a case as its own process.
 ///

@@ -13,8 +13,8 @@ use super::run::measure_request;
 use super::show;
 use crate::host::topology::Topology;
 use crate::report::table::align;
-use crate::runner::Plan;
-use crate::session::RunRequest;
+use crate::run::runner::Plan;
+use crate::run::session::RunRequest;
 use crate::spec::IterationLength;
 use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};
 

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
-use crate::worker::{IterationOutcome, run_iteration};
+use crate::run::worker::{IterationOutcome, run_iteration};
 
 const POLLING: [EngineKind; 3] = [EngineKind::Epoll, EngineKind::Tokio, EngineKind::TokioMt];
 

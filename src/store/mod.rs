@@ -18,7 +18,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::runner::{Event, Observer};
+use crate::run::runner::{Event, Observer};
 use record::{CaseFiles, RunRecord, SCHEMA_VERSION};
 
 /// The default results directory, relative to the working directory.
@@ -141,7 +141,7 @@ impl RunDir {
         &self,
         record: &RunRecord,
         case: usize,
-        histograms: &crate::runner::CaseHistograms,
+        histograms: &crate::run::runner::CaseHistograms,
     ) -> Result<CaseFiles> {
         let rec = &record.cases[case];
         let rel = format!("cases/{}", rec.case_id);

@@ -20,7 +20,7 @@ use crate::host::environment::{Environment, RECORDED_SYSCTLS};
 use crate::error::{ConfigError, UsageError};
 use crate::loopback::netns::with_private;
 use crate::host::topology::Topology;
-use crate::runner::Plan;
+use crate::run::runner::Plan;
 use crate::spec::{IterationLength, Spec};
 use crate::store::new_run_id;
 use crate::host::sysctl;

@@ -19,8 +19,8 @@ use super::settings::{self, AppliedSetting, NamespaceSettings};
 use crate::host::environment::Environment;
 use crate::error::UsageError;
 use crate::loopback::netns::enter_private;
-use crate::runner::NoObserver;
-use crate::session::{RunRequest, run};
+use crate::run::runner::NoObserver;
+use crate::run::session::{RunRequest, run};
 use crate::spec::{CaseId, Spec};
 
 /// The hidden subcommand the child runs.

@@ -21,8 +21,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use loopbench::runner::NoObserver;
-use loopbench::session::{RunRequest, run};
+use loopbench::run::runner::NoObserver;
+use loopbench::run::session::{RunRequest, run};
 use loopbench::spec::{CaseId, IterationLength, Placement, Spec, Transport};
 use loopbench::store::record::RunRecord;
 use serde_json::Value;

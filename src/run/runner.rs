@@ -24,7 +24,7 @@ use crate::store::record::{
     CaseRecord, CaseSummary, IterationRecord, MemcpyReference, RunRecord, ScheduledSlot,
     SideRecord, Spread,
 };
-use crate::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
+use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
 use crate::workload::moves_bulk_data;
 
 /// How long the memcpy reference of a bulk-data case copies.
@@ -178,7 +178,7 @@ impl Plan {
                 complete: false,
                 files: Default::default(),
                 connection: None,
-                notes: crate::extras::case_notes(&c.spec, &c.cpus),
+                notes: crate::run::records::case_notes(&c.spec, &c.cpus),
             })
             .collect()
     }
@@ -288,7 +288,7 @@ fn iteration_record(
             .chain(&out.client.slices)
             .copied()
             .collect(),
-        extras: crate::extras::iteration(&case.spec, &case.cpus, out),
+        extras: crate::run::records::iteration(&case.spec, &case.cpus, out),
     }
 }
 
@@ -407,7 +407,7 @@ pub fn execute(
                     rec.summary = summarize(&rec.iterations, &h.merged, memcpy[slot.case]);
                     if let Some(s) = &mut rec.summary {
                         s.extras =
-                            crate::extras::summary(&rec.iterations, h.actual_merged.as_ref());
+                            crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
                     }
                     rec.connection.get_or_insert(out.connection);
                 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use crate::host::environment::Environment;
 use crate::metrics::clock::check_timer;
 use crate::host::topology::Topology;
-use crate::runner::{CaseHistograms, Event, Observer, Plan, execute};
+use crate::run::runner::{CaseHistograms, Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
 use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
@@ -65,7 +65,7 @@ impl RunResult {
 /// Running cases from code, the way `loopbench run` does.
 ///
 /// ```no_run
-/// use loopbench::session::Run;
+/// use loopbench::run::session::Run;
 /// use loopbench::spec::{Spec, Transport};
 ///
 /// let spec = Spec::builder(Transport::UnixStream).iterations(3).build()?;
@@ -123,7 +123,7 @@ impl Run {
     /// [`Run::results_dir`]). Each case's failure is recorded in it; an error here means nothing
     /// could be measured (an invalid spec, a port in use).
     pub fn execute(self) -> Result<RunResult> {
-        self.execute_with(&mut crate::runner::NoObserver, &AtomicBool::new(false))
+        self.execute_with(&mut crate::run::runner::NoObserver, &AtomicBool::new(false))
     }
 
     /// [`Run::execute`], telling `observer` about every slot and stopping early when `interrupt`

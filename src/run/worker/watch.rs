@@ -226,7 +226,7 @@ pub(crate) fn watch(
         return Err(anyhow!(f));
     }
     if interrupt.load(Ordering::Relaxed) {
-        return Err(crate::runner::Interrupted.into());
+        return Err(crate::run::runner::Interrupted.into());
     }
     Ok(reports)
 }

@@ -20,12 +20,14 @@ use crate::metrics::memload::MemoryLoad;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::sched;
 use crate::host::topology::{ResolvedPlacement, current_cpu, pin_current_thread};
-use crate::setup::{self, ThreadFlows};
+use flows::ThreadFlows;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::ConnInfo;
 use crate::workload::{Heartbeat, servers_end_at_eof};
 
+pub mod flows;
 mod outcome;
+pub mod process;
 mod watch;
 
 pub use outcome::{FlowOutcome, IterationOutcome, Side, SideOutcome, Throughput};
@@ -58,9 +60,9 @@ pub fn run_iteration(
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
     if spec.extras.processes || spec.extras.connect.is_some() {
-        return crate::remote::run_iteration(spec, placement, length, interrupt);
+        return crate::run::worker::process::run_iteration(spec, placement, length, interrupt);
     }
-    let flows = setup::build(spec, length).context("connecting the client and server")?;
+    let flows = flows::build(spec, length).context("connecting the client and server")?;
     let connection = flows.connection.clone();
     let _listener = flows.listener;
     let sides = vec![(Side::Server, flows.servers), (Side::Client, flows.clients)];
@@ -385,7 +387,7 @@ mod tests {
         .err()
         .expect("must be interrupted");
         assert!(
-            err.downcast_ref::<crate::runner::Interrupted>().is_some()
+            err.downcast_ref::<crate::run::runner::Interrupted>().is_some()
                 || err.downcast_ref::<Aborted>().is_some(),
             "{err:#}"
         );

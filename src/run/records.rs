@@ -12,7 +12,7 @@ use crate::store::extras::{
 };
 use crate::store::record::IterationRecord;
 use crate::transport::dial::ephemeral_port_range;
-use crate::worker::IterationOutcome;
+use crate::run::worker::IterationOutcome;
 use crate::workload::counted_by_server;
 
 /// Which workers share `cpu` with the memory load.

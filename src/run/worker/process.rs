@@ -25,11 +25,11 @@ use crate::metrics::counters::Counters;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
 use crate::host::topology::ResolvedPlacement;
-use crate::setup::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
+use crate::run::worker::flows::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::ConnInfo;
 use crate::transport::dial::{CrrListener, Dialer, parse_target};
-use crate::worker::{IterationOutcome, Side, WorkerReport, run_local};
+use crate::run::worker::{IterationOutcome, Side, WorkerReport, run_local};
 use crate::workload::{Heartbeat, client_flow, server_flow};
 
 /// How long a server process may take to start and to accept the clients.

@@ -1,0 +1,8 @@
+//! A run: the public [`session::Run`], the plan (validated, placed, interleaved cases), the
+//! execute loop, and the records each iteration and case become. [`worker`] runs one iteration
+//! on pinned threads (or a server process).
+
+pub mod records;
+pub mod runner;
+pub mod session;
+pub mod worker;
