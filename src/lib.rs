@@ -2,28 +2,25 @@
 //! exchange TCP, UDP, Unix-socket, pipe and shared-memory traffic, and every result is stored as
 //! HDR histograms and schema-versioned JSON.
 //!
-//! The data path: a [`spec::Spec`] (one case) → [`runner::Plan`] (validated, placed,
-//! interleaved) → [`worker`] threads driving a [`transport`] × [`engine`] × [`workload`] →
+//! The data path: a [`spec::Spec`] (one case) → [`run::runner::Plan`] (validated, placed,
+//! interleaved) → [`run::worker`] threads driving a [`transport`] × [`engine`] × [`workload`] →
 //! [`store::record::RunRecord`] and histogram files.
 
 #![warn(missing_docs)]
 
-pub mod ab;
 pub mod compare;
-#[cfg(feature = "criterion")]
-pub mod criterion;
-pub mod custom;
 #[cfg(feature = "netlink")]
 pub mod doctor;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod host;
 pub mod loopback;
 pub mod metrics;
-pub mod pair;
 pub mod report;
 pub mod run;
 pub mod spec;
+pub mod stats;
 pub mod store;
 #[cfg(feature = "study")]
 pub mod study;

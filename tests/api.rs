@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use loopbench::spec::framing::LengthPrefix;
-use loopbench::pair::Pair;
+use loopbench::embed::pair::Pair;
 use loopbench::run::session::Run;
+use loopbench::spec::framing::LengthPrefix;
 use loopbench::spec::{Placement, Spec, Transport};
 
 /// A tiny length-prefixed protocol: the handler answers `len:u32be body` with the body reversed,

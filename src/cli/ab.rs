@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::compare::{GateArgs, as_usage};
 use super::{EXIT_INTERRUPTED, interrupt};
-use crate::ab::{AbRequest, Arm, run_ab, side_dir};
+use crate::compare::ab::{AbRequest, Arm, run_ab, side_dir};
 use crate::compare::input::load_side;
 use crate::compare::output::{Format, render};
 use crate::run::runner::Interrupted;

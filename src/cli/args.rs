@@ -95,7 +95,7 @@ pub struct TimingArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Results directory (runs go to DIR/runs/<run-id>/).
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::ab::OUTPUT_ENV)]
+    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
     pub output: PathBuf,
     /// Seed for the shuffled order of iterations (recorded in run.json).
     #[arg(long)]

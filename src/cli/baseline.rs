@@ -24,7 +24,7 @@ pub struct BaselineArgs {
     #[command(subcommand)]
     action: Action,
     /// Results directory (baselines live in DIR/baselines).
-    #[arg(long, global = true, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::ab::OUTPUT_ENV)]
+    #[arg(long, global = true, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
     results: PathBuf,
 }
 

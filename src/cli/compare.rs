@@ -59,7 +59,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     gate: GateArgs,
     /// Results directory; baselines are looked up in DIR/baselines.
-    #[arg(long, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::ab::OUTPUT_ENV)]
+    #[arg(long, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
     results: PathBuf,
 }
 
@@ -80,7 +80,7 @@ pub struct GateArgs {
     #[arg(long, default_value_t = 5, value_name = "N")]
     min_iterations: usize,
     /// Bootstrap resamples per interval.
-    #[arg(long, default_value_t = crate::compare::stats::DEFAULT_RESAMPLES, value_name = "N")]
+    #[arg(long, default_value_t = crate::stats::DEFAULT_RESAMPLES, value_name = "N")]
     resamples: usize,
     /// Bootstrap seed: the same data and seed give the same report.
     #[arg(long, default_value_t = crate::compare::gate::DEFAULT_SEED)]

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::metric::{Gating, Metric, Thresholds, Unit};
-use super::stats::{
+use crate::stats::{
     Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, paired_ratio,
     ratio_of_medians_clustered, sign_test,
 };
@@ -45,7 +45,7 @@ impl Default for GateConfig {
         GateConfig {
             confidence: DEFAULT_CONFIDENCE,
             alpha: DEFAULT_ALPHA,
-            resamples: super::stats::DEFAULT_RESAMPLES,
+            resamples: crate::stats::DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
             min_iterations: DEFAULT_MIN_ITERATIONS,
             thresholds: Thresholds::default(),

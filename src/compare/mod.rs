@@ -6,23 +6,25 @@
 //!   cases), never an individual request: requests within an iteration are autocorrelated.
 //!   Each side may pool several runs.
 //! - Per case and metric (p50, p99, p99.9, throughput) the ratio of medians NEW/BASE gets a
-//!   bootstrap confidence interval ([`stats::ratio_of_medians`]) and a one-sided Mann–Whitney U
-//!   test in each direction ([`stats::mann_whitney_u`]); Holm's correction ([`stats::holm`])
-//!   spans every gated metric of every case. Cases measured interleaved in the same run(s) are
-//!   time-paired instead: the median of per-pair ratios with a bootstrap interval
-//!   ([`stats::paired_ratio`]) and an exact sign test ([`stats::sign_test`]).
+//!   bootstrap confidence interval ([`ratio_of_medians`](crate::stats::ratio_of_medians)) and a
+//!   one-sided Mann–Whitney U test in each direction
+//!   ([`mann_whitney_u`](crate::stats::mann_whitney_u)); Holm's correction
+//!   ([`holm`](crate::stats::holm)) spans every gated metric of every case. Cases measured
+//!   interleaved in the same run(s) are time-paired instead: the median of per-pair ratios with a
+//!   bootstrap interval ([`paired_ratio`](crate::stats::paired_ratio)) and an exact sign test
+//!   ([`sign_test`](crate::stats::sign_test)).
 //! - [`gate`] decides: regression only when significant AND the interval lies entirely beyond
 //!   the metric's noise threshold.
 //!
-//! [`stats`] is the reusable part: plain functions over `&[f64]`.
+//! The statistics themselves are [`crate::stats`]: plain functions over `&[f64]`.
 
+pub mod ab;
 pub mod comparison;
 pub mod env;
 pub mod gate;
 pub mod input;
 pub mod metric;
 pub mod output;
-pub mod stats;
 
 use std::collections::BTreeMap;
 
@@ -189,7 +191,7 @@ fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, f6
                 .iter()
                 .filter_map(|it| metric.value(it, case.spec.workload))
                 .collect();
-            (!v.is_empty()).then(|| (id, stats::median(&v)))
+            (!v.is_empty()).then(|| (id, crate::stats::median(&v)))
         })
         .collect()
 }
@@ -383,14 +385,14 @@ fn warnings(c: &Comparison) -> Vec<String> {
                 let best = if m.pairs > 0 {
                     0.5f64.powi(m.pairs as i32)
                 } else {
-                    stats::min_attainable_p(m.base.iterations, m.new.iterations)
+                    crate::stats::min_attainable_p(m.base.iterations, m.new.iterations)
                 };
                 best > level
             })
             .count();
         if blind > 0 {
             let need = (1..1000)
-                .find(|&n| stats::min_attainable_p(n, n) <= level)
+                .find(|&n| crate::stats::min_attainable_p(n, n) <= level)
                 .unwrap_or(1000);
             w.push(format!(
                 "{blind} of {} gated comparisons have too few iterations to ever be significant: Holm's first step \

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use super::{Finding, Level};
 use crate::host::environment::Environment;
+use crate::host::procs;
 use crate::loopback::netlink::Rtnl;
 use crate::loopback::{link, offload, qdisc};
 use crate::metrics::clock::check_timer;
-use crate::host::procs;
 
 fn finding(
     check: &str,

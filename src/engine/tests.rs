@@ -4,8 +4,8 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::host::topology::{ResolvedPlacement, Topology};
-use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
 use crate::run::worker::{IterationOutcome, run_iteration};
+use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
 
 const POLLING: [EngineKind; 3] = [EngineKind::Epoll, EngineKind::Tokio, EngineKind::TokioMt];
 

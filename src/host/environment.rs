@@ -6,8 +6,8 @@ use std::fs;
 
 use serde::{Deserialize, Serialize};
 
-use crate::loopback::iface::{LoopbackInterface, loopback_interfaces};
 use crate::host::topology::Topology;
+use crate::loopback::iface::{LoopbackInterface, loopback_interfaces};
 
 /// The sysctls that change loopback results; each is recorded when the kernel has it.
 pub const RECORDED_SYSCTLS: &[&str] = &[

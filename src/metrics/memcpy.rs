@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::metrics::clock::monotonic_ns;
 use crate::host::topology::pin_current_thread;
+use crate::metrics::clock::monotonic_ns;
 use crate::store::record::MemcpyReference;
 
 /// Copies `chunk` bytes repeatedly for about `duration` on `cpu` (when given) and reports the

@@ -8,8 +8,8 @@ use std::thread::JoinHandle;
 
 use anyhow::{Result, anyhow};
 
-use crate::metrics::clock::monotonic_ns;
 use crate::host::topology::pin_current_thread;
+use crate::metrics::clock::monotonic_ns;
 
 /// Bytes per copy: 64 MiB, beyond any last-level cache this is likely to run on.
 const BUFFER_BYTES: usize = 64 << 20;

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use super::data::{CaseHistograms, RunData};
 use crate::host::environment::Environment;
+use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
 use crate::metrics::rusage::{SideUsage, ThreadUsage};
-use crate::host::topology::ResolvedPlacement;
 use crate::run::runner::summarize;
 use crate::spec::{EngineKind, Placement, Spec, Transport};
 use crate::store::record::{

@@ -3,16 +3,16 @@
 //! `crr`'s connections and ports, NET_RX softirqs per CPU, the memory load, and the notes a
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
-use crate::metrics::per_sec;
 use crate::host::topology::ResolvedPlacement;
+use crate::metrics::per_sec;
+use crate::run::worker::IterationOutcome;
 use crate::spec::{EngineKind, Spec, Workload};
-use crate::store::extras::{
+use crate::store::optional::{
     ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,
     fairness,
 };
 use crate::store::record::IterationRecord;
 use crate::transport::dial::ephemeral_port_range;
-use crate::run::worker::IterationOutcome;
 use crate::workload::counted_by_server;
 
 /// Which workers share `cpu` with the memory load.

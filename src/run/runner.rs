@@ -15,16 +15,16 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::error::ConfigError;
+use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
-use crate::host::topology::{ResolvedPlacement, Topology};
+use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{
     CaseRecord, CaseSummary, IterationRecord, MemcpyReference, RunRecord, ScheduledSlot,
     SideRecord, Spread,
 };
-use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
 use crate::workload::moves_bulk_data;
 
 /// How long the memcpy reference of a bulk-data case copies.

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use crate::host::environment::Environment;
-use crate::metrics::clock::check_timer;
 use crate::host::topology::Topology;
+use crate::metrics::clock::check_timer;
 use crate::run::runner::{CaseHistograms, Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
 use crate::store::record::CaseRecord;

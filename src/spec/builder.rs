@@ -19,9 +19,9 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
+use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::framing::LengthPrefix;
 use crate::spec::handler::{Handler, ServerHandler};
-use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
 
 /// Builds a [`Spec`]; every setting starts at the command line's default. Mistakes (a

@@ -9,9 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::host::topology::{Topology, parse_cpu_list};
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
-use crate::host::topology::{Topology, parse_cpu_list};
 use crate::spec::{
     IterationLength, Placement, Spec, Timing, Transport, Workload, parse_duration, parse_list,
     parse_size,

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::address::Endpoint;
 use crate::spec::framing::LengthPrefix;
 use crate::spec::handler::ServerHandler;
-use crate::spec::address::Endpoint;
 use crate::spec::spread::AddrRange;
 
 pub mod address;

@@ -3,10 +3,10 @@
 //! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
 
 pub mod baseline;
-pub mod extras;
 pub mod find;
 pub mod hgrm;
 pub mod hlog;
+pub mod optional;
 pub mod record;
 
 use std::io::Write;

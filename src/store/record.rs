@@ -7,14 +7,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::host::environment::Environment;
+use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencySummary;
 use crate::metrics::rusage::SideUsage;
 pub use crate::metrics::series::Slice;
-use crate::host::topology::ResolvedPlacement;
 use crate::spec::{CaseId, Spec};
-pub use crate::store::extras::{IterationExtras, SummaryExtras};
+pub use crate::store::optional::{IterationExtras, SummaryExtras};
 use crate::transport::ConnInfo;
 
 /// Version of the run.json layout written by this build.

@@ -16,14 +16,14 @@ use super::journal::HostChanges;
 use super::record::{RunStatus, STUDY_SCHEMA_VERSION, StudyRecord, StudyRun, write_json};
 use super::schedule::schedule;
 use super::settings::{self, HostSettings, NamespaceSettings};
-use crate::host::environment::{Environment, RECORDED_SYSCTLS};
 use crate::error::{ConfigError, UsageError};
-use crate::loopback::netns::with_private;
+use crate::host::environment::{Environment, RECORDED_SYSCTLS};
+use crate::host::sysctl;
 use crate::host::topology::Topology;
+use crate::loopback::netns::with_private;
 use crate::run::runner::Plan;
 use crate::spec::{IterationLength, Spec};
 use crate::store::new_run_id;
-use crate::host::sysctl;
 
 /// How a study is run.
 #[derive(Clone, Debug)]

@@ -28,11 +28,11 @@ use serde::Deserialize;
 
 use super::settings::{CaseOverrides, Variant, VariantSettings};
 use crate::error::{ConfigError, UsageError};
+use crate::host::topology::Topology;
 use crate::loopback::offload::Offload;
 use crate::loopback::qdisc::QdiscSpec;
-use crate::spec::case_options::{CaseOptions, Scalar as Size};
-use crate::host::topology::Topology;
 use crate::spec::Spec;
+use crate::spec::case_options::{CaseOptions, Scalar as Size};
 
 /// A parsed, validated study file.
 #[derive(Clone, Debug)]

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::host::sysctl;
 use crate::loopback::netlink::Rtnl;
 use crate::loopback::{alias, link, offload, qdisc};
-use crate::host::sysctl;
 
 /// Counters under /proc/sys/net that move by themselves.
 const VOLATILE: &[&str] = &["net.netfilter.nf_conntrack_count"];

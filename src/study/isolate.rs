@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::record::{CaseMapping, STUDY_SCHEMA_VERSION, VariantRunRecord, write_json};
 use super::settings::{self, AppliedSetting, NamespaceSettings};
-use crate::host::environment::Environment;
 use crate::error::UsageError;
+use crate::host::environment::Environment;
 use crate::loopback::netns::enter_private;
 use crate::run::runner::NoObserver;
 use crate::run::session::{RunRequest, run};

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::{AppliedSetting, HostSettings, Scope};
 use crate::error::{ConfigError, UsageError};
-use crate::store::write_json;
 use crate::host::sysctl;
+use crate::store::write_json;
 
 /// Where the journal goes by default. /run is emptied at boot, exactly when the kernel forgets
 /// the changes too.

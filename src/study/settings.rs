@@ -7,13 +7,13 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
+use crate::host::sysctl;
 use crate::loopback::link;
 use crate::loopback::netlink::{Rtnl, kernel_errno};
 use crate::loopback::netns::PrivateNetns;
 use crate::loopback::offload::{self, Offload};
 use crate::loopback::qdisc::{self, QdiscSpec};
 use crate::spec::{EngineKind, Placement, Spec};
-use crate::host::sysctl;
 
 /// One variant of a study.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

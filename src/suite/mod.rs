@@ -24,9 +24,9 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::error::{ConfigError, UsageError};
-use crate::spec::case_options::CaseOptions;
 use crate::host::topology::Topology;
 use crate::spec::Spec;
+use crate::spec::case_options::CaseOptions;
 
 /// The built-in suites, in order of size: name and TOML text.
 pub const BUILTIN: &[(&str, &str)] = &[

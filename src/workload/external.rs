@@ -11,11 +11,11 @@ use super::handler::{request_payload, response_framing};
 use super::rr::Phase;
 use super::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Wait, is_transient};
-use crate::spec::framing::Framing;
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::spec::Spec;
+use crate::spec::framing::Framing;
 use crate::transport::Conn;
 
 /// Largest delimited response kept (the buffer is sized once, up front).

@@ -7,10 +7,10 @@
 use anyhow::{Context, Result, bail};
 
 use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
-use crate::spec::framing::Framing;
-use crate::spec::handler::Handler;
 use crate::metrics::counters::Counters;
 use crate::spec::Spec;
+use crate::spec::framing::Framing;
+use crate::spec::handler::Handler;
 use crate::transport::Conn;
 
 /// Requests up to this size fit the initial buffer; larger ones (length-prefixed) grow it once.
@@ -176,8 +176,8 @@ impl Flow for HandlerServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::framing::LengthPrefix;
     use crate::spec::Transport;
+    use crate::spec::framing::LengthPrefix;
     use crate::transport::connector;
 
     #[test]

@@ -3,7 +3,7 @@
 //! 95 % percentile-bootstrap interval, each layer the difference of two such medians with the
 //! bootstrap interval of that difference.
 
-use crate::compare::stats::{DEFAULT_RESAMPLES, difference_of_medians, median_with_interval};
+use crate::stats::{DEFAULT_RESAMPLES, difference_of_medians, median_with_interval};
 
 /// Confidence level of every interval the anatomy shows.
 pub const CONFIDENCE: f64 = 0.95;
@@ -28,9 +28,7 @@ impl Estimate {
         (self.high_ns - self.low_ns) / 2.0
     }
 
-    fn from(
-        e: Result<crate::compare::stats::Estimate, crate::compare::stats::StatsError>,
-    ) -> Estimate {
+    fn from(e: Result<crate::stats::Estimate, crate::stats::StatsError>) -> Estimate {
         match e {
             Ok(e) => Estimate {
                 point_ns: e.point,

@@ -15,15 +15,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::engine::{Control, RunState, engine_for};
+use crate::host::topology::{ResolvedPlacement, current_cpu, pin_current_thread};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::memload::MemoryLoad;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::sched;
-use crate::host::topology::{ResolvedPlacement, current_cpu, pin_current_thread};
-use flows::ThreadFlows;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::ConnInfo;
 use crate::workload::{Heartbeat, servers_end_at_eof};
+use flows::ThreadFlows;
 
 pub mod flows;
 mod outcome;
@@ -387,7 +387,8 @@ mod tests {
         .err()
         .expect("must be interrupted");
         assert!(
-            err.downcast_ref::<crate::run::runner::Interrupted>().is_some()
+            err.downcast_ref::<crate::run::runner::Interrupted>()
+                .is_some()
                 || err.downcast_ref::<Aborted>().is_some(),
             "{err:#}"
         );

@@ -9,7 +9,7 @@
 //! no progress for `--timeout` (the spec's `timing.timeout_ns`).
 //!
 //! ```no_run
-//! use loopbench::pair::Pair;
+//! use loopbench::embed::pair::Pair;
 //! use loopbench::spec::{Placement, Spec, Transport};
 //!
 //! let mut spec = Spec::new(Transport::UnixStream);
@@ -34,13 +34,13 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::engine::{Control, Engine, FlowSlot, RunState, engine_for};
 use crate::error::ConfigError;
+use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencyHistogram;
-use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
+use crate::run::worker::{Progress, install_kick_handler, kick, run_iteration};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::{Conn, connector, ignore_sigpipe};
-use crate::run::worker::{Progress, install_kick_handler, kick, run_iteration};
 use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
 
 /// How often the watchdog looks at a running batch.

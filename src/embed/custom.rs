@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::io::{Read, Write};
-//! use loopbench::custom::{CustomPair, Recorder};
+//! use loopbench::embed::custom::{CustomPair, Recorder};
 //! use loopbench::spec::{Placement, Spec, Transport};
 //!
 //! let spec = Spec::builder(Transport::UnixStream).placement(Placement::Unpinned).build()?;
@@ -39,9 +39,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
-use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
 use crate::spec::Spec;
 use crate::transport::{Conn, connector, ignore_sigpipe};
 

@@ -406,9 +406,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(
-            err.chain()
-                .any(|c| c.downcast_ref::<crate::run::runner::Interrupted>().is_some())
-        );
+        assert!(err.chain().any(|c| {
+            c.downcast_ref::<crate::run::runner::Interrupted>()
+                .is_some()
+        }));
     }
 }

@@ -10,7 +10,7 @@
 //!         .handler("my-codec", || loopbench::spec::handler::echo())
 //!         .build()
 //!         .unwrap();
-//!     c.bench_function("my_codec_over_tcp4", loopbench::criterion::rr(spec));
+//!     c.bench_function("my_codec_over_tcp4", loopbench::embed::criterion::rr(spec));
 //! }
 //! criterion_group!(benches, bench);
 //! criterion_main!(benches);
@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use criterion::{Bencher, Throughput};
 
-use crate::pair::{Pair, stream_batch};
+use crate::embed::pair::{Pair, stream_batch};
 use crate::host::topology::Topology;
 use crate::spec::{Spec, Workload};
 

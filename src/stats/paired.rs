@@ -89,7 +89,7 @@ mod tests {
                 (100.0 * regime, 110.0 * regime * (1.0 + 0.001 * i as f64))
             })
             .collect();
-        let e = paired_ratio(&pairs, 0.95, 1, crate::compare::stats::DEFAULT_RESAMPLES).unwrap();
+        let e = paired_ratio(&pairs, 0.95, 1, crate::stats::DEFAULT_RESAMPLES).unwrap();
         assert!((e.point - 1.11).abs() < 0.01, "{e:?}");
         assert!(
             e.confidence_interval.lower_bound > 1.10 && e.confidence_interval.upper_bound < 1.12,
