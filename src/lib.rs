@@ -26,6 +26,7 @@ pub mod store;
 pub mod study;
 #[cfg(feature = "cli")]
 pub mod suite;
+pub mod text;
 pub mod transport;
 pub mod workload;
 

@@ -121,7 +121,7 @@ pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
                     .to_vec(),
             ];
             rows.extend(all.iter().map(describe));
-            print(&crate::report::table::columns(
+            print(&crate::text::columns(
                 &rows,
                 &[false, true, true, false, false],
             ))

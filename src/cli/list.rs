@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use super::output::print;
 use crate::report::export::html;
-use crate::report::table::align;
 use crate::store::find::{run_dirs, runs_dir};
 use crate::store::load_run;
 use crate::store::record::{run_state, short_time};
+use crate::text::align;
 
 /// List the runs in the results directory: id, start, suite, cases, completeness.
 #[derive(Debug, Args)]

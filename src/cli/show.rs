@@ -14,10 +14,11 @@ use crate::report::anatomy::{
 };
 use crate::report::export::run_line;
 use crate::report::run_notes;
-use crate::report::table::{align, iterations, percentiles, render};
+use crate::report::table::{iterations, percentiles, render};
 use crate::spec::IterationLength;
 use crate::store::find::{LATEST, load};
 use crate::store::record::{CaseRecord, RunRecord};
+use crate::text::align;
 
 /// Print a stored run's tables, or one case's percentiles and iterations.
 #[derive(Debug, Args)]

@@ -12,11 +12,11 @@ use super::output::print;
 use super::run::measure_request;
 use super::show;
 use crate::host::topology::Topology;
-use crate::report::table::align;
 use crate::run::runner::Plan;
 use crate::run::session::RunRequest;
 use crate::spec::IterationLength;
 use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};
+use crate::text::align;
 
 /// Run a curated suite and write the run with its report: what does loopback cost here, and why?
 ///

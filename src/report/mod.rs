@@ -7,7 +7,6 @@ pub mod anatomy;
 pub mod data;
 #[cfg(feature = "report")]
 pub mod export;
-pub mod format;
 #[cfg(feature = "report")]
 mod generate;
 #[cfg(feature = "report")]

@@ -1,8 +1,8 @@
 //! The table of a run: one row per case. The terminal prints it aligned; the markdown export
 //! uses the same [`HEADER`] and [`row`].
 
-use super::format::{bandwidth, si, us};
 use crate::store::record::{CaseRecord, RunRecord};
+use crate::text::{align, bandwidth, si, us};
 
 /// The columns.
 pub const HEADER: &[&str] = &[
@@ -210,52 +210,6 @@ pub fn iterations(case: &CaseRecord) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Aligns `rows` under `header`: the first and last columns left-aligned, numbers right-aligned.
-pub fn align<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
-    let n = header.len();
-    let right: Vec<bool> = (0..n).map(|i| i != 0 && i + 1 != n).collect();
-    let all: Vec<Vec<String>> =
-        std::iter::once(header.iter().map(|h| h.as_ref().to_string()).collect())
-            .chain(rows.iter().cloned())
-            .collect();
-    columns(&all, &right)
-}
-
-/// Aligns rows of cells into columns; `right[i]` right-aligns column i. A row of one cell is a
-/// heading: printed as it is, it does not widen the first column.
-pub fn columns(rows: &[Vec<String>], right: &[bool]) -> String {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let width = |i: usize| {
-        rows.iter()
-            .filter(|r| r.len() > 1)
-            .filter_map(|r| r.get(i))
-            .map(|c| c.chars().count())
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..n).map(width).collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let pad = widths[i].saturating_sub(cell.chars().count());
-            if i > 0 {
-                line.push_str("  ");
-            }
-            if right.get(i).copied().unwrap_or(false) {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// Renders the table; latencies are round trips for `rr`.
 pub fn render(record: &RunRecord) -> String {
     let rows: Vec<Vec<String>> = record.cases.iter().map(row).collect();
@@ -270,23 +224,6 @@ mod tests {
     use super::*;
     use crate::report::fixture;
     use crate::spec::{EngineKind, Placement, Transport};
-
-    #[test]
-    fn columns_align() {
-        let rows = vec![
-            vec!["a".to_string(), "1".to_string()],
-            vec!["long".to_string(), "100".to_string()],
-        ];
-        assert_eq!(columns(&rows, &[false, true]), "a       1\nlong  100\n");
-        let with_heading = vec![
-            vec!["a heading wider than the rest".to_string()],
-            rows[0].clone(),
-        ];
-        assert_eq!(
-            columns(&with_heading, &[false, true]),
-            "a heading wider than the rest\na  1\n"
-        );
-    }
 
     #[test]
     fn rows_align_and_failed_cases_keep_their_row() {

@@ -132,7 +132,7 @@ impl Endpoint {
 }
 
 fn sanitize(text: &str) -> String {
-    crate::spec::sanitize(text, "._")
+    crate::text::sanitize(text, "._")
 }
 
 impl fmt::Display for Endpoint {

@@ -83,7 +83,7 @@ impl ServerHandler {
         name: &str,
         make: impl Fn() -> H + Send + Sync + 'static,
     ) -> ServerHandler {
-        let name = crate::spec::sanitize(name, "._-");
+        let name = crate::text::sanitize(name, "._-");
         ServerHandler {
             name,
             make: Arc::new(move || Box::new(make()) as Box<dyn Handler>),

@@ -11,6 +11,7 @@ use crate::spec::address::Endpoint;
 use crate::spec::framing::LengthPrefix;
 use crate::spec::handler::ServerHandler;
 use crate::spec::spread::AddrRange;
+use crate::text::sanitize;
 
 pub mod address;
 pub mod builder;
@@ -297,20 +298,6 @@ impl Spec {
         }
         CaseId(id)
     }
-}
-
-/// `text` with every character but ASCII letters, digits and those in `keep` replaced by `_`, so
-/// case ids and the file names made from them stay portable.
-pub fn sanitize(text: &str, keep: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || keep.contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The canonical slug of a [`Spec`], used for file names, JSON keys and matching across runs.

@@ -15,11 +15,11 @@ use crate::compare::metric::Metric;
 use crate::compare::output::p_holm;
 use crate::report::export::html::{esc, html_table};
 use crate::report::export::markdown::md_table;
-use crate::report::format::{bandwidth, us};
 use crate::spec::{CaseId, Workload};
 use crate::store::load_run;
 use crate::store::record::IterationRecord;
 use crate::store::write_atomic;
+use crate::text::{bandwidth, us};
 
 /// A figure compared across variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

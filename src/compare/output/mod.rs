@@ -11,7 +11,7 @@ use super::Comparison;
 use super::gate::{MetricResult, format_p};
 use super::metric::Unit;
 use crate::error::ConfigError;
-use crate::report::format::{si, us};
+use crate::text::{si, us};
 
 /// The output formats of `loopbench compare`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use super::{cells, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
-use crate::report::table::columns;
+use crate::text::columns;
 
 /// Renders the comparison for a terminal.
 pub fn render(c: &Comparison) -> String {

@@ -1,8 +1,8 @@
 //! The anatomy as text: the table every output prints, and what it lacks.
 
 use super::{Anatomy, Layer, Panel, Step};
-use crate::report::format::us;
 use crate::spec::CaseId;
+use crate::text::us;
 
 impl Step {
     /// The step's size as text: `1.00 ±0.10` for the floor, `+2.00 ±0.14` or `−0.31 ±0.20` (µs)

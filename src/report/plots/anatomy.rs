@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use super::axis::{Axis, Scale, Ticked};
 use super::style::{self, LABEL_SIZE, TICK_SIZE, TITLE_SIZE};
 use crate::report::anatomy::{Anatomy, Layer, Panel, absent};
-use crate::report::format::us;
+use crate::text::us;
 
 /// Width of the whole chart.
 pub const WIDTH: u32 = 960;

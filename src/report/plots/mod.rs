@@ -56,7 +56,7 @@ pub struct Plots {
 
 /// A file name from a case id or group key: anything but `[A-Za-z0-9._-]` becomes `_`.
 pub fn file_name(kind: &str, key: &str) -> String {
-    format!("{kind}-{}.svg", crate::spec::sanitize(key, "._-"))
+    format!("{kind}-{}.svg", crate::text::sanitize(key, "._-"))
 }
 
 /// One line per case of `group` that has a histogram, labelled and coloured by its transport.

@@ -20,7 +20,7 @@ pub fn chart(data: &RunData, case: usize) -> Option<LineChart> {
     let (label, format): (&str, fn(f64) -> String) = if bytes {
         ("throughput (Gbit/s)", style::round2_label)
     } else {
-        ("messages per second", crate::report::format::si)
+        ("messages per second", crate::text::si)
     };
     let series = c
         .iterations
