@@ -3,8 +3,6 @@
 //! Anything that is a [`ConfigError`] (directly or as the root of an `anyhow` chain) makes the
 //! command exit with code 2; measurement failures exit with 1.
 
-use crate::spec::{EngineKind, Transport};
-
 /// A request that cannot be measured as given.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,8 +31,8 @@ pub enum ConfigError {
         flag: &'static str,
         /// The size given.
         value: usize,
-        /// The transport.
-        transport: Transport,
+        /// The transport (its command-line spelling).
+        transport: &'static str,
         /// Its limit.
         max: usize,
     },
@@ -47,8 +45,8 @@ pub enum ConfigError {
         flag: &'static str,
         /// The size given.
         value: usize,
-        /// The transport.
-        transport: Transport,
+        /// The transport (its command-line spelling).
+        transport: &'static str,
     },
     /// A size that does not parse.
     #[error("cannot read '{0}' as a size; write bytes like 64, 1k, 64KiB or 1M")]
@@ -75,8 +73,8 @@ pub enum ConfigError {
     /// An address of the wrong family for the transport.
     #[error("{transport} needs {needed}, but the address given is {value}")]
     WrongFamily {
-        /// The transport.
-        transport: Transport,
+        /// The transport (its command-line spelling).
+        transport: &'static str,
         /// What kind of address it needs.
         needed: &'static str,
         /// The address given.
@@ -87,10 +85,10 @@ pub enum ConfigError {
         "engine {engine} cannot drive {transport}: shm has no file descriptor to wait on; use --engine spin or blocking (futex)"
     )]
     EngineUnsupported {
-        /// The engine.
-        engine: EngineKind,
-        /// The transport.
-        transport: Transport,
+        /// The engine (its command-line spelling).
+        engine: &'static str,
+        /// The transport (its command-line spelling).
+        transport: &'static str,
     },
     /// A placement the machine cannot satisfy.
     #[error("placement {placement}: {reason}")]

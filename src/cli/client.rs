@@ -107,7 +107,8 @@ fn transport_for(target: &str, asked: &str) -> Result<Transport, ConfigError> {
 /// Runs the command.
 pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let mut matrix = case_options(&args.case, &args.timing, &args.workload).matrix(&topology)?;
+    let mut matrix = case_options(&args.case, &args.timing, &args.workload)
+        .matrix(topology.default_placement())?;
     matrix.transports = vec![transport_for(&args.connect, &args.case.transport)?];
     matrix.addrs.clear();
     let t = &mut matrix.template;

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::{Control, Engine, FlowSlot, Wait, should_return, wait_fd};
+use super::drive::{Control, Engine, should_return};
+use super::flow::{FlowSlot, Wait};
 use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;
+use crate::transport::wait::wait_fd;
 
 /// The blocking engine: one flow per thread.
 pub struct Blocking;
@@ -51,13 +53,13 @@ impl Engine for Blocking {
                         slot.flow.progress(&mut slot.conn)?;
                         return Ok(ThreadUsage::default());
                     }
-                    if timed {
+                    if let (true, Some(interest)) = (timed, wait.interest()) {
                         let fd = match wait {
                             Wait::Write => slot.conn.write_fd(),
                             _ => slot.conn.read_fd(),
                         };
                         if let Some(fd) = fd {
-                            wait_fd(fd, wait, slot.flow.deadline_ns())?;
+                            wait_fd(fd, interest, slot.flow.deadline_ns())?;
                         }
                     }
                 }

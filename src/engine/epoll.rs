@@ -17,7 +17,8 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
-use super::{Control, Engine, FlowSlot, Wait, should_return};
+use super::drive::{Control, Engine, should_return};
+use super::flow::{FlowSlot, Wait};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;

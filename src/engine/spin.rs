@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{Control, Engine, FlowSlot, Wait, should_return};
+use super::drive::{Control, Engine, should_return};
+use super::flow::{FlowSlot, Wait};
 use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;
 

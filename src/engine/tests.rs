@@ -11,9 +11,7 @@ const POLLING: [EngineKind; 3] = [EngineKind::Epoll, EngineKind::Tokio, EngineKi
 
 /// The engines of `list` this build has (the tokio ones need the `tokio` feature).
 fn built(list: impl IntoIterator<Item = EngineKind>) -> Vec<EngineKind> {
-    list.into_iter()
-        .filter(|&e| crate::engine::is_built(e))
-        .collect()
+    list.into_iter().filter(|e| e.is_built()).collect()
 }
 
 fn unpinned() -> ResolvedPlacement {

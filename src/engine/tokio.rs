@@ -19,7 +19,8 @@ use anyhow::{Context, Result, anyhow};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::{Aborted, Control, Engine, FlowSlot, RunState, Wait};
+use super::drive::{Aborted, Control, Engine, RunState};
+use super::flow::{FlowSlot, Wait};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::rusage::ThreadUsage;
 use crate::spec::EngineKind;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::spec::Placement;
+use crate::spec::parse_cpu_list;
 
 /// One online CPU that this process may run on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,24 +59,6 @@ impl ResolvedPlacement {
     pub fn server_cpu(&self, i: usize) -> Option<usize> {
         (!self.server.is_empty()).then(|| self.server[i % self.server.len()])
     }
-}
-
-/// Parses the kernel's cpulist format: `0-3,8,10-11`.
-pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
-    let mut out = Vec::new();
-    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-                if b < a {
-                    return None;
-                }
-                out.extend(a..=b);
-            }
-            None => out.push(part.trim().parse().ok()?),
-        }
-    }
-    Some(out)
 }
 
 fn read_trim(path: &Path) -> Option<String> {
@@ -339,17 +322,6 @@ mod tests {
 
     fn all(ids: &[usize]) -> BTreeSet<usize> {
         ids.iter().copied().collect()
-    }
-
-    #[test]
-    fn cpu_lists_parse() {
-        assert_eq!(
-            parse_cpu_list("0-3,8,10-11").unwrap(),
-            vec![0, 1, 2, 3, 8, 10, 11]
-        );
-        assert_eq!(parse_cpu_list("5\n").unwrap(), vec![5]);
-        assert!(parse_cpu_list("3-1").is_none());
-        assert!(parse_cpu_list("x").is_none());
     }
 
     #[test]

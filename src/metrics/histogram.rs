@@ -75,6 +75,31 @@ impl LatencySummary {
     }
 }
 
+/// The histograms of one case: per iteration, and merged.
+#[derive(Clone, Debug)]
+pub struct CaseHistograms {
+    /// One histogram per measured iteration, in the order they ran.
+    pub iterations: Vec<LatencyHistogram>,
+    /// All iterations merged.
+    pub merged: LatencyHistogram,
+    /// `rate`: latency from the actual send time, per iteration (`iterations` then hold the
+    /// latency from the intended send time).
+    pub actual: Vec<LatencyHistogram>,
+    /// `rate`: `actual` merged.
+    pub actual_merged: Option<LatencyHistogram>,
+}
+
+impl Default for CaseHistograms {
+    fn default() -> Self {
+        CaseHistograms {
+            iterations: Vec::new(),
+            merged: new_histogram(),
+            actual: Vec::new(),
+            actual_merged: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,22 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::host::topology::pin_current_thread;
 use crate::metrics::clock::monotonic_ns;
-use crate::store::record::MemcpyReference;
+
+/// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
+/// stream result can be read as copy efficiency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemcpyReference {
+    /// Bytes per copy (the case's write size).
+    pub chunk_bytes: usize,
+    /// Copy bandwidth in bytes per second.
+    pub bytes_per_sec: f64,
+    /// The CPU it was measured on, when pinned.
+    pub cpu: Option<usize>,
+}
 
 /// Copies `chunk` bytes repeatedly for about `duration` on `cpu` (when given) and reports the
 /// bandwidth.

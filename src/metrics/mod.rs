@@ -5,8 +5,10 @@ pub mod counters;
 pub mod histogram;
 pub mod memcpy;
 pub mod memload;
+pub mod ports;
 pub mod rusage;
 pub mod sched;
+pub mod schedule;
 pub mod sequence;
 pub mod series;
 

@@ -2,6 +2,7 @@
 //! execute loop, and the records each iteration and case become. [`worker`] runs one iteration
 //! on pinned threads (or a server process).
 
+pub mod persist;
 pub mod records;
 pub mod runner;
 pub mod session;

@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 
 use crate::error::ConfigError;
 use crate::host::topology::{ResolvedPlacement, Topology};
-use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::histogram::{CaseHistograms, LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
 use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
@@ -181,31 +181,6 @@ impl Plan {
                 notes: crate::run::records::case_notes(&c.spec, &c.cpus),
             })
             .collect()
-    }
-}
-
-/// The histograms of one case: per iteration, and merged.
-#[derive(Clone, Debug)]
-pub struct CaseHistograms {
-    /// One histogram per measured iteration, in the order they ran.
-    pub iterations: Vec<LatencyHistogram>,
-    /// All iterations merged.
-    pub merged: LatencyHistogram,
-    /// `rate`: latency from the actual send time, per iteration (`iterations` then hold the
-    /// latency from the intended send time).
-    pub actual: Vec<LatencyHistogram>,
-    /// `rate`: `actual` merged.
-    pub actual_merged: Option<LatencyHistogram>,
-}
-
-impl Default for CaseHistograms {
-    fn default() -> Self {
-        CaseHistograms {
-            iterations: Vec::new(),
-            merged: new_histogram(),
-            actual: Vec::new(),
-            actual_merged: None,
-        }
     }
 }
 

@@ -10,11 +10,13 @@ use anyhow::{Context, Result};
 use crate::host::environment::Environment;
 use crate::host::topology::Topology;
 use crate::metrics::clock::check_timer;
-use crate::run::runner::{CaseHistograms, Event, Observer, Plan, execute};
+use crate::metrics::histogram::CaseHistograms;
+use crate::run::persist::StoreObserver;
+use crate::run::runner::{Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
 use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
-use crate::store::{RunDir, StoreObserver, new_run_id};
+use crate::store::{RunDir, new_run_id};
 
 /// What to run and where to put it.
 #[derive(Clone, Debug, Default)]

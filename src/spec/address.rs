@@ -73,6 +73,34 @@ pub fn parse_endpoint(flag: &'static str, text: &str) -> Result<Endpoint, Config
     parse_ip(flag, t).map(Endpoint::Ip)
 }
 
+/// A service to connect to (`client --connect`): a loopback IP address with a port, or a Unix
+/// socket path or abstract name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// 127.0.0.0/8 or ::1, with a port.
+    Ip(std::net::SocketAddr),
+    /// A Unix socket path or abstract name.
+    Unix(Endpoint),
+}
+
+impl Target {
+    /// Parses an address a server printed or a user gave (`127.0.0.1:9000`, `[::1]:9000`,
+    /// `@name`, `/path`, `./path`), refusing anything that is not loopback.
+    pub fn parse(flag: &'static str, text: &str) -> Result<Target, ConfigError> {
+        let t = text.trim();
+        if t.starts_with('@') || t.starts_with('/') || t.starts_with("./") {
+            return parse_endpoint(flag, t).map(Target::Unix);
+        }
+        let addr: std::net::SocketAddr = t.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
+            ))
+        })?;
+        parse_ip(flag, &addr.ip().to_string())?;
+        Ok(Target::Ip(addr))
+    }
+}
+
 impl Endpoint {
     /// The default server address of a transport; `None` for pipe and shm, and for Unix
     /// transports, which get a fresh abstract name per connection set.
@@ -114,7 +142,7 @@ impl Endpoint {
             AddressFamily::None => "no address",
         };
         Err(ConfigError::WrongFamily {
-            transport,
+            transport: transport.as_str(),
             needed,
             value: self.to_string(),
         })

@@ -200,9 +200,9 @@ impl SpecBuilder {
     /// and the response's end with [`SpecBuilder::response_size`] or a length prefix.
     pub fn connect(self, target: &str) -> SpecBuilder {
         // The CLI's own parser: what `client --connect` accepts, the builder accepts.
-        match crate::transport::dial::parse_target("connect", target) {
+        match crate::spec::address::Target::parse("connect", target) {
             Ok(_) => self.set(|s| s.extras.connect = Some(target.to_string())),
-            Err(e) => self.fail(ConfigError::Invalid(format!("{e:#}"))),
+            Err(e) => self.fail(e),
         }
     }
 

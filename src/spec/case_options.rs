@@ -9,7 +9,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
-use crate::host::topology::{Topology, parse_cpu_list};
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
 use crate::spec::{
@@ -165,7 +164,7 @@ fn one_size(name: &str, v: &Values) -> Result<usize, ConfigError> {
 
 fn cpus(name: &str, v: &Values) -> Result<Vec<usize>, ConfigError> {
     let text = v.joined();
-    parse_cpu_list(&text)
+    super::parse_cpu_list(&text)
         .filter(|l| !l.is_empty())
         .ok_or_else(|| {
             ConfigError::Invalid(format!("{name} {text}: write CPU ids like 0,1 or 0-3"))
@@ -252,7 +251,7 @@ impl CaseOptions {
         })
     }
 
-    fn placements(&self, topology: &Topology) -> Result<Vec<Placement>, ConfigError> {
+    fn placements(&self, default: Placement) -> Result<Vec<Placement>, ConfigError> {
         Ok(
             match (
                 self.client_cpu,
@@ -279,14 +278,15 @@ impl CaseOptions {
                 }
                 (None, None, None, None) => match &self.placement {
                     Some(p) => parse_list(&p.joined(), str::parse)?,
-                    None => vec![topology.default_placement()],
+                    None => vec![default],
                 },
             },
         )
     }
 
-    /// The matrix these options describe.
-    pub fn matrix(&self, topology: &Topology) -> Result<Matrix, ConfigError> {
+    /// The matrix these options describe; `default_placement` applies when they name none (the
+    /// machine's: [`Topology::default_placement`](crate::host::topology::Topology::default_placement)).
+    pub fn matrix(&self, default_placement: Placement) -> Result<Matrix, ConfigError> {
         // Unset options keep the defaults of a new spec (those of the command line).
         let list = |v: &Option<Values>, default: String| v.as_ref().map_or(default, Values::joined);
         let size =
@@ -318,7 +318,7 @@ impl CaseOptions {
             transports: parse_list(&list(&self.transport, t.transport.to_string()), str::parse)?,
             workloads: parse_list(&list(&self.workload, t.workload.to_string()), str::parse)?,
             engines: parse_list(&list(&self.engine, t.engine.to_string()), str::parse)?,
-            placements: self.placements(topology)?,
+            placements: self.placements(default_placement)?,
             sizes: parse_list(&list(&self.size, t.size.to_string()), parse_size)?,
             response_size: size("response_size", &self.response_size)?,
             addrs: match &self.addr {
@@ -336,8 +336,8 @@ impl CaseOptions {
 
     /// Every spec these options describe, with workload-specific options fitted to the cases
     /// they apply to.
-    pub fn specs(&self, topology: &Topology) -> Result<Vec<Spec>, ConfigError> {
-        let mut specs = self.matrix(topology)?.expand()?;
+    pub fn specs(&self, default_placement: Placement) -> Result<Vec<Spec>, ConfigError> {
+        let mut specs = self.matrix(default_placement)?.expand()?;
         fit(&mut specs);
         Ok(specs)
     }
@@ -366,6 +366,7 @@ pub fn fit(specs: &mut [Spec]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::topology::Topology;
 
     fn toml(text: &str) -> CaseOptions {
         toml::from_str(text).unwrap()
@@ -382,7 +383,7 @@ mod tests {
             count = 10
             "#,
         );
-        let specs = o.specs(&Topology::detect()).unwrap();
+        let specs = o.specs(Topology::detect().default_placement()).unwrap();
         assert_eq!(specs.len(), 2 * 2 * 2);
         assert!(specs.iter().any(|s| s.size == 1024));
         assert!(specs.iter().all(|s| s.timing.iterations == 2));
@@ -407,7 +408,7 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(&Topology::detect()).unwrap();
+        let specs = o.specs(Topology::detect().default_placement()).unwrap();
         let rate = specs.iter().find(|s| s.workload == Workload::Rate).unwrap();
         let crr = specs.iter().find(|s| s.workload == Workload::Crr).unwrap();
         assert_eq!(
@@ -429,7 +430,7 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(&Topology::detect()).unwrap();
+        let specs = o.specs(Topology::detect().default_placement()).unwrap();
         let of = |t: Transport| specs.iter().find(|s| s.transport == t).unwrap();
         assert!(of(Transport::Tcp4).extras.spread.is_some());
         assert!(of(Transport::Tcp6).extras.spread.is_none());
@@ -464,18 +465,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(both.contains("not both"), "{both}");
-        let cpu = toml("client_cpu = 0").matrix(&t).unwrap_err().to_string();
+        let cpu = toml("client_cpu = 0")
+            .matrix(t.default_placement())
+            .unwrap_err()
+            .to_string();
         assert!(cpu.contains("together"), "{cpu}");
         assert!(
             toml("addr = \"10.0.0.1\"")
-                .specs(&t)
+                .specs(t.default_placement())
                 .unwrap_err()
                 .to_string()
                 .contains("only measures loopback")
         );
         assert!(
             toml("sndbuf = [1, 2]")
-                .matrix(&t)
+                .matrix(t.default_placement())
                 .unwrap_err()
                 .to_string()
                 .contains("one size")
@@ -487,7 +491,7 @@ mod tests {
         let t = Topology::detect();
         assert_eq!(
             toml("server_delay = 5000")
-                .matrix(&t)
+                .matrix(t.default_placement())
                 .unwrap()
                 .template
                 .server_delay_ns,
@@ -495,7 +499,7 @@ mod tests {
         );
         assert_eq!(
             toml("server_delay = \"5us\"")
-                .matrix(&t)
+                .matrix(t.default_placement())
                 .unwrap()
                 .template
                 .server_delay_ns,

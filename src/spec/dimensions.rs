@@ -109,6 +109,13 @@ dimension! {
     }
 }
 
+impl EngineKind {
+    /// True when this build has the engine (the tokio engines need the `tokio` feature).
+    pub fn is_built(self) -> bool {
+        cfg!(feature = "tokio") || !matches!(self, EngineKind::Tokio | EngineKind::TokioMt)
+    }
+}
+
 /// The family of socket address a transport needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddressFamily {

@@ -27,7 +27,7 @@ mod validate;
 
 pub use dimensions::{AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload};
 pub use parse::{parse_duration, parse_list, parse_size};
-pub use placement::{CpuList, Placement};
+pub use placement::{CpuList, Placement, parse_cpu_list};
 
 /// When an iteration ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ impl Spec {
                     return Err(ConfigError::TooLarge {
                         flag,
                         value: v,
-                        transport: self.transport,
+                        transport: self.transport.as_str(),
                         max,
                     });
                 }
@@ -40,7 +40,7 @@ impl Spec {
                     return Err(ConfigError::TooSmallForSequence {
                         flag,
                         value: v,
-                        transport: self.transport,
+                        transport: self.transport.as_str(),
                     });
                 }
             }
@@ -49,11 +49,11 @@ impl Spec {
             && !matches!(self.engine, EngineKind::Spin | EngineKind::Blocking)
         {
             return Err(ConfigError::EngineUnsupported {
-                engine: self.engine,
-                transport: self.transport,
+                engine: self.engine.as_str(),
+                transport: self.transport.as_str(),
             });
         }
-        if !crate::engine::is_built(self.engine) {
+        if !self.engine.is_built() {
             return Err(ConfigError::Invalid(format!(
                 "the {} engine is not in this build of loopbench: enable its `tokio` feature",
                 self.engine

@@ -18,7 +18,6 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
-use crate::run::runner::{Event, Observer};
 use record::{CaseFiles, RunRecord, SCHEMA_VERSION};
 
 /// The default results directory, relative to the working directory.
@@ -141,7 +140,7 @@ impl RunDir {
         &self,
         record: &RunRecord,
         case: usize,
-        histograms: &crate::run::runner::CaseHistograms,
+        histograms: &crate::metrics::histogram::CaseHistograms,
     ) -> Result<CaseFiles> {
         let rec = &record.cases[case];
         let rel = format!("cases/{}", rec.case_id);
@@ -209,38 +208,6 @@ impl RunDir {
             &hlog::render(start, &intervals)?,
         )?;
         Ok((format!("{rel}/{stem}.hgrm"), format!("{rel}/{stem}.hlog")))
-    }
-}
-
-/// Writes run.json after every slot and each case's files when it finishes.
-pub struct StoreObserver {
-    dir: RunDir,
-}
-
-impl StoreObserver {
-    /// Writes into `dir`.
-    pub fn new(dir: RunDir) -> StoreObserver {
-        StoreObserver { dir }
-    }
-
-    /// The run directory.
-    pub fn dir(&self) -> &RunDir {
-        &self.dir
-    }
-}
-
-impl Observer for StoreObserver {
-    fn on_event(&mut self, record: &mut RunRecord, event: Event<'_>) -> Result<()> {
-        match event {
-            Event::SlotStarted { .. } => Ok(()),
-            Event::SlotFinished { .. } => self.dir.write_record(record),
-            Event::CaseFinished { case, histograms } => {
-                if !histograms.iterations.is_empty() {
-                    record.cases[case].files = self.dir.write_case(record, case, histograms)?;
-                }
-                self.dir.write_record(record)
-            }
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::workload::rate::ScheduleStats;
+use crate::metrics::schedule::ScheduleStats;
 
 /// Share of the target rate a `rate` case must complete to count as sustained.
 pub const SUSTAINED_SHARE: f64 = 0.95;

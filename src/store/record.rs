@@ -11,6 +11,7 @@ use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencySummary;
+pub use crate::metrics::memcpy::MemcpyReference;
 use crate::metrics::rusage::SideUsage;
 pub use crate::metrics::series::Slice;
 use crate::spec::{CaseId, Spec};
@@ -194,18 +195,6 @@ pub struct IterationRecord {
     /// Per-flow results, `rate`'s schedule, `crr`'s ports, softirqs, memory load.
     #[serde(flatten, default)]
     pub extras: IterationExtras,
-}
-
-/// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
-/// stream result can be read as copy efficiency.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct MemcpyReference {
-    /// Bytes per copy (the case's write size).
-    pub chunk_bytes: usize,
-    /// Copy bandwidth in bytes per second.
-    pub bytes_per_sec: f64,
-    /// The CPU it was measured on, when pinned.
-    pub cpu: Option<usize>,
 }
 
 /// Minimum, median and maximum of one figure over a case's iterations: how stable it was.

@@ -277,7 +277,7 @@ impl StudyFile {
                     .into(),
             ));
         }
-        let cases = raw.cases.specs(topology)?;
+        let cases = raw.cases.specs(topology.default_placement())?;
         let mut variants = Vec::new();
         for v in raw.variant {
             if v.name.trim().is_empty()

@@ -142,7 +142,7 @@ impl Suite {
             None => Err(ConfigError::Invalid(
                 "a [[cases]] table needs a transport (or one in [defaults])".into(),
             )),
-            Some(_) => options.specs(topology),
+            Some(_) => options.specs(topology.default_placement()),
         };
         specs.with_context(|| format!("[[cases]] table {}", i + 1))
     }

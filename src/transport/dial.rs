@@ -19,10 +19,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::conn::{Conn, ConnInfo};
 use super::options::{self, Buffers};
 use super::tcp::{bind_error, server_ip};
 use super::unix::{fresh_abstract, sockaddr, socket_type};
-use super::{Conn, ConnInfo};
+use super::wait::{Interest, wait_fd};
+use crate::spec::address::Target;
 use crate::spec::spread::AddrRange;
 use crate::spec::{SocketOptions, Spec, Transport};
 
@@ -111,7 +113,7 @@ impl CrrListener {
                         anyhow::bail!("no client connected to {} in time", self.address());
                     }
                     if let Some(fd) = listening.read_fd() {
-                        crate::engine::wait_fd(fd, crate::engine::Wait::Read, Some(deadline_ns))?;
+                        wait_fd(fd, Interest::Read, Some(deadline_ns))?;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -149,21 +151,13 @@ pub struct Dialer {
     linger0: bool,
 }
 
-/// Parses an address a server printed or a user gave (`127.0.0.1:9000`, `[::1]:9000`,
-/// `@name`, `/path`), refusing anything that is not loopback.
+/// The socket address of a service a server printed or a user gave (`127.0.0.1:9000`,
+/// `[::1]:9000`, `@name`, `/path`), refusing anything that is not loopback.
 pub fn parse_target(flag: &'static str, text: &str) -> Result<SockAddr> {
-    let t = text.trim();
-    if t.starts_with('@') || t.starts_with('/') || t.starts_with("./") {
-        let e = crate::spec::address::parse_endpoint(flag, t)?;
-        return sockaddr(&e);
-    }
-    let addr: SocketAddr = t.parse().map_err(|_| {
-        crate::error::ConfigError::Invalid(format!(
-            "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
-        ))
-    })?;
-    crate::spec::address::parse_ip(flag, &addr.ip().to_string())?;
-    Ok(addr.into())
+    Ok(match Target::parse(flag, text)? {
+        Target::Ip(addr) => addr.into(),
+        Target::Unix(endpoint) => sockaddr(&endpoint)?,
+    })
 }
 
 impl Dialer {

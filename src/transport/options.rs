@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result};
 use socket2::Socket;
 
-use super::ConnInfo;
+use super::conn::ConnInfo;
 use crate::spec::SocketOptions;
 
 /// Reads a numeric sysctl such as `net/core/wmem_max`.

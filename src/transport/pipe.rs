@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 use anyhow::{Context, Result};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
-use super::{Conn, ConnInfo, Connector};
+use super::conn::{Conn, ConnInfo, Connector};
 use crate::spec::Spec;
 
 /// Builds a pair of pipes per connection; `--sndbuf` sets the pipe capacity (F_SETPIPE_SZ).

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{Conn, Connector, options};
+use super::conn::{Conn, Connector};
+use super::options;
 use crate::error::UsageError;
 use crate::spec::address::Endpoint;
 use crate::spec::{SocketOptions, Spec};

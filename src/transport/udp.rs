@@ -5,8 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use anyhow::{Context, Result};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::conn::{Conn, Connector};
+use super::options;
 use super::tcp::{bind_error, server_ip};
-use super::{Conn, Connector, options};
 use crate::spec::{SocketOptions, Spec};
 
 /// Builds connected UDP socket pairs on the spec's addresses.

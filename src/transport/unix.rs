@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::{Conn, Connector, options};
+use super::conn::{Conn, Connector};
+use super::options;
 use crate::error::UsageError;
 use crate::spec::address::Endpoint;
 use crate::spec::{SocketOptions, Spec, Transport};

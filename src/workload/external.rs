@@ -10,13 +10,14 @@ use anyhow::{Context, Result, bail};
 use super::handler::{request_payload, response_framing};
 use super::rr::Phase;
 use super::{ClientEnv, Heartbeat, IterationEnd};
-use crate::engine::{Flow, FlowReport, Wait, is_transient};
+use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::spec::Spec;
 use crate::spec::framing::Framing;
 use crate::transport::Conn;
+use crate::transport::wait::is_transient;
 
 /// Largest delimited response kept (the buffer is sized once, up front).
 pub const MAX_DELIMITED_RESPONSE: usize = 1 << 20;

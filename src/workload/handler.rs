@@ -6,12 +6,13 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
+use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::counters::Counters;
 use crate::spec::Spec;
 use crate::spec::framing::Framing;
 use crate::spec::handler::Handler;
 use crate::transport::Conn;
+use crate::transport::wait::{is_disconnect, is_transient};
 
 /// Requests up to this size fit the initial buffer; larger ones (length-prefixed) grow it once.
 const INITIAL_BUFFER: usize = 64 * 1024;

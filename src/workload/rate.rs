@@ -12,15 +12,16 @@
 //! within `--loss-timeout` are counted lost.
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 
 use super::{ClientEnv, Heartbeat, get_seq, put_seq};
-use crate::engine::{Flow, FlowReport, Wait, is_transient};
+use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::metrics::schedule::ScheduleStats;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::Conn;
+use crate::transport::wait::is_transient;
 
 /// Upper bound of the automatic in-flight window (per flow), so memory stays bounded.
 const MAX_AUTO_WINDOW: u64 = 1 << 20;
@@ -28,38 +29,6 @@ const MAX_AUTO_WINDOW: u64 = 1 << 20;
 /// How long the sender naps when it cannot send (window full, send buffer full) before it
 /// looks again; responses wake it earlier.
 const BLOCKED_RETRY_NS: u64 = 1_000_000;
-
-/// How the send schedule went, summed over flows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ScheduleStats {
-    /// Target request rate, summed over flows (requests per second).
-    pub target_per_sec: f64,
-    /// Requests sent.
-    pub sent: u64,
-    /// Responses received in time.
-    pub completed: u64,
-    /// Datagram requests without a response within the loss timeout.
-    pub lost: u64,
-    /// Longest time from the first intended send to the last response, over flows (ns).
-    pub span_ns: u64,
-    /// Largest delay of an actual send behind its intended time (ns).
-    pub max_send_lag_ns: u64,
-    /// Times a flow's sender had to wait because its in-flight window was full.
-    pub window_full: u64,
-}
-
-impl ScheduleStats {
-    /// Adds another flow's figures.
-    pub fn add(&mut self, o: &ScheduleStats) {
-        self.target_per_sec += o.target_per_sec;
-        self.sent += o.sent;
-        self.completed += o.completed;
-        self.lost += o.lost;
-        self.span_ns = self.span_ns.max(o.span_ns);
-        self.max_send_lag_ns = self.max_send_lag_ns.max(o.max_send_lag_ns);
-        self.window_full += o.window_full;
-    }
-}
 
 /// The open-loop client of one flow.
 pub struct RateClient<C: Clock> {

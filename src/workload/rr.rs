@@ -9,12 +9,13 @@
 use anyhow::{Context, Result, bail};
 
 use super::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
-use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
+use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::spec::Spec;
 use crate::transport::Conn;
+use crate::transport::wait::{is_disconnect, is_transient};
 
 /// Where a request/response client is in its round trip (rr and external clients).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

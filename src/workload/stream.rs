@@ -9,13 +9,14 @@
 use anyhow::{Context, Result, bail};
 
 use super::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
-use crate::engine::{Flow, FlowReport, Wait, is_disconnect, is_transient};
+use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::sequence::SequenceTracker;
 use crate::metrics::series::SliceRecorder;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::Conn;
+use crate::transport::wait::{is_disconnect, is_transient};
 
 /// The sending side of a `stream` flow.
 pub struct StreamClient<C: Clock> {

@@ -5,13 +5,13 @@ use anyhow::{Context, Result, anyhow};
 use crate::engine::{Aborted, FlowReport};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::ports::PortSet;
 use crate::metrics::rusage::ThreadUsage;
+use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::series::{self, Slice};
 use crate::spec::Spec;
 use crate::transport::ConnInfo;
 use crate::workload::counted_by_server;
-use crate::workload::crr::PortSet;
-use crate::workload::rate::ScheduleStats;
 
 /// Which side a worker thread is on.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
