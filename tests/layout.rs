@@ -284,6 +284,9 @@ fn inline_paths(code: &str, children: &BTreeSet<String>) -> Vec<String> {
             .chars()
             .take_while(|&c| is_ident_char(c) || c == ':')
             .collect();
+        if code[start + path.len()..].starts_with('{') {
+            continue; // a use tree (`crate::spec::{…}`): its paths come from `uses`
+        }
         out.push(path.trim_end_matches(':').to_string());
     }
     out
@@ -552,3 +555,4 @@ fn the_checker_sees_a_cycle_and_resolves_re_exports() {
     assert!(cycles(&g.edges()).is_empty());
     fs::remove_dir_all(&dir).unwrap();
 }
+
