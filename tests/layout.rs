@@ -555,4 +555,3 @@ fn the_checker_sees_a_cycle_and_resolves_re_exports() {
     assert!(cycles(&g.edges()).is_empty());
     fs::remove_dir_all(&dir).unwrap();
 }
-

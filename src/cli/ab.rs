@@ -12,7 +12,7 @@ use super::{EXIT_INTERRUPTED, interrupt};
 use crate::compare::ab::{AbRequest, Arm, run_ab, side_dir};
 use crate::compare::input::load_side;
 use crate::compare::output::{Format, render};
-use crate::run::runner::Interrupted;
+use crate::error::Interrupted;
 use crate::spec::parse_duration;
 use crate::store::{new_run_id, write_atomic};
 

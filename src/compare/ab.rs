@@ -148,7 +148,7 @@ fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
 
 /// Runs `cmd` under `sh -c` in its own process group, logging to `log`, until it exits, the
 /// timeout passes (killed: an error) or `interrupt` is set (SIGINT, then SIGKILL after a grace
-/// period: [`crate::run::runner::Interrupted`]).
+/// period: [`crate::error::Interrupted`]).
 fn run_command(
     cmd: &str,
     out: &Path,
@@ -174,7 +174,7 @@ fn run_command(
     loop {
         if let Some(status) = child.try_wait()? {
             if interrupted_at.is_some() {
-                return Err(crate::run::runner::Interrupted.into());
+                return Err(crate::error::Interrupted.into());
             }
             return Ok(status);
         }
@@ -406,9 +406,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
-        assert!(err.chain().any(|c| {
-            c.downcast_ref::<crate::run::runner::Interrupted>()
-                .is_some()
-        }));
+        assert!(
+            err.chain()
+                .any(|c| { c.downcast_ref::<crate::error::Interrupted>().is_some() })
+        );
     }
 }

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Interrupted};
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::histogram::{CaseHistograms, LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::per_sec;
@@ -29,11 +29,6 @@ use crate::workload::moves_bulk_data;
 
 /// How long the memcpy reference of a bulk-data case copies.
 const MEMCPY_REFERENCE_TIME: Duration = Duration::from_millis(50);
-
-/// The error of a run stopped by Ctrl-C or SIGTERM.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted")]
-pub struct Interrupted;
 
 /// A validated case with the CPUs it will run on.
 #[derive(Clone, Debug)]

@@ -10,7 +10,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{ClientEnv, Heartbeat, IterationEnd};
+use super::env::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Retired, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;

@@ -7,9 +7,9 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::env::{ClientEnv, Heartbeat, IterationEnd};
 use super::handler::{request_payload, response_framing};
 use super::rr::Phase;
-use super::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;

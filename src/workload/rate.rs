@@ -13,7 +13,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{ClientEnv, Heartbeat, get_seq, put_seq};
+use super::env::{ClientEnv, Heartbeat, get_seq, put_seq};
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;

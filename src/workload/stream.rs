@@ -8,7 +8,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;

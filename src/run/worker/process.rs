@@ -19,14 +19,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+use super::flows::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
+use super::outcome::{IterationOutcome, Side, WorkerReport};
+use super::threads::run_local;
 use crate::engine::{FlowReport, FlowSlot};
 use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
-use crate::run::worker::flows::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
-use crate::run::worker::{IterationOutcome, Side, WorkerReport, run_local};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::ConnInfo;
 use crate::transport::dial::{CrrListener, Dialer, parse_target};

@@ -226,7 +226,7 @@ pub(crate) fn watch(
         return Err(anyhow!(f));
     }
     if interrupt.load(Ordering::Relaxed) {
-        return Err(crate::run::runner::Interrupted.into());
+        return Err(crate::error::Interrupted.into());
     }
     Ok(reports)
 }
