@@ -1,5 +1,5 @@
 //! `rr` round trips, 64 B, blocking engine, per transport and placement: `iter_custom` over an
-//! already-connected pinned pair ([`loopbench::embed::pair::Pair`]), so criterion times only round
+//! already-connected pinned pair ([`loopbench::pair::Pair`]), so criterion times only round
 //! trips (each with the harness's own clock read and histogram record, as `loopbench run` does).
 //!
 //! `cargo bench --bench rr`; ids are the case ids `loopbench run` uses
@@ -8,7 +8,7 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use loopbench::embed::pair::Pair;
+use loopbench::pair::Pair;
 use loopbench::spec::{Spec, Transport};
 
 const TRANSPORTS: [Transport; 5] = [

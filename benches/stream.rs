@@ -1,14 +1,14 @@
 //! `stream` throughput, 64 KiB writes, blocking engine, tcp4 and unix-stream at the default
 //! placement: each criterion batch is one receiver-timed iteration on a fresh pinned pair
-//! ([`loopbench::embed::pair::stream_batch`]), reported in bytes per second.
+//! ([`loopbench::pair::stream_batch`]), reported in bytes per second.
 
 mod common;
 
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use loopbench::embed::pair::stream_batch;
 use loopbench::host::topology::Topology;
+use loopbench::pair::stream_batch;
 use loopbench::spec::{Spec, Transport, Workload};
 
 /// Bytes per write.

@@ -7,8 +7,8 @@
 //! criterion runs each routine once as a test, which is what CI does.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use loopbench::framing::LengthPrefix;
 use loopbench::host::topology::Topology;
-use loopbench::spec::framing::LengthPrefix;
 use loopbench::spec::{Placement, Spec, Transport};
 
 fn my_codec(c: &mut Criterion) {
@@ -31,7 +31,7 @@ fn my_codec(c: &mut Criterion) {
             .expect("a valid spec");
         c.bench_function(
             &format!("my_codec_over_tcp4/{placement}"),
-            loopbench::embed::criterion::rr(spec),
+            loopbench::criterion::rr(spec),
         );
     }
     let bulk = Spec::builder(Transport::UnixStream)
@@ -39,11 +39,8 @@ fn my_codec(c: &mut Criterion) {
         .build()
         .expect("a valid spec");
     let mut group = c.benchmark_group("bulk");
-    group.throughput(loopbench::embed::criterion::throughput(&bulk));
-    group.bench_function(
-        "unix-stream-64KiB",
-        loopbench::embed::criterion::stream(bulk),
-    );
+    group.throughput(loopbench::criterion::throughput(&bulk));
+    group.bench_function("unix-stream-64KiB", loopbench::criterion::stream(bulk));
     group.finish();
 }
 

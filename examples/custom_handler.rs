@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
+use loopbench::framing::LengthPrefix;
 use loopbench::host::topology::Topology;
-use loopbench::run::session::Run;
-use loopbench::spec::framing::LengthPrefix;
+use loopbench::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 
 /// The protocol: a request `len body` is answered with `len body'` where body' is the body with

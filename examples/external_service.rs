@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use loopbench::run::session::Run;
+use loopbench::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";

@@ -32,3 +32,10 @@ pub mod workload;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+
+// The library's entry points, where users look for them first.
+#[cfg(feature = "criterion")]
+pub use embed::criterion;
+pub use embed::{custom, pair};
+pub use run::session;
+pub use spec::{framing, handler};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use loopbench::embed::pair::Pair;
-use loopbench::run::session::Run;
-use loopbench::spec::framing::LengthPrefix;
+use loopbench::framing::LengthPrefix;
+use loopbench::pair::Pair;
+use loopbench::session::Run;
 use loopbench::spec::{Placement, Spec, Transport};
 
 /// A tiny length-prefixed protocol: the handler answers `len:u32be body` with the body reversed,
@@ -95,7 +95,7 @@ fn a_custom_handler_answers_every_round_trip_over_two_transports() {
 fn a_pair_drives_round_trips_through_a_handler() {
     let spec = Spec::builder(Transport::UnixStream)
         .placement(Placement::Unpinned)
-        .handler("echo", loopbench::spec::handler::echo)
+        .handler("echo", loopbench::handler::echo)
         .size(32)
         .build()
         .unwrap();
