@@ -5,10 +5,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{Exporter, run_line};
+use super::exporter::Exporter;
+use crate::report::about::run_line;
 use crate::report::anatomy::{self, EXPLANATION, table};
+use crate::report::model::Report;
+use crate::report::plots::PLOTS_DIR;
 use crate::report::plots::{Place, Plot};
-use crate::report::{PLOTS_DIR, Report, table as cases};
+use crate::report::table as cases;
 use crate::store::record::{CaseRecord, RunRecord};
 
 /// The HTML export.
@@ -182,7 +185,7 @@ fn environment(r: &RunRecord) -> String {
     out
 }
 
-impl Exporter for Html {
+impl Exporter<Report> for Html {
     fn file_name(&self) -> &'static str {
         FILE_NAME
     }

@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{Exporter, run_line};
+use super::exporter::Exporter;
+use crate::report::about::run_line;
 use crate::report::anatomy::{EXPLANATION, notes, table};
-use crate::report::{Report, table as cases};
+use crate::report::model::Report;
+use crate::report::table as cases;
 
 /// The markdown export.
 pub struct Markdown;
@@ -42,7 +44,7 @@ pub fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
-impl Exporter for Markdown {
+impl Exporter<Report> for Markdown {
     fn file_name(&self) -> &'static str {
         FILE_NAME
     }
