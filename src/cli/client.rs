@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
-use super::run::measure;
+use super::measure::measure;
 use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
 use crate::host::topology::Topology;

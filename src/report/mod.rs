@@ -15,6 +15,7 @@ mod model;
 #[cfg(feature = "report")]
 pub mod plots;
 pub mod table;
+pub mod terminal;
 
 #[cfg(test)]
 pub mod fixture;
