@@ -43,10 +43,10 @@ pub fn esc(text: &str) -> String {
 }
 
 /// An HTML table with a header row, every cell escaped.
-pub fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
+pub fn html_table(header: &[impl AsRef<str>], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
-        let _ = write!(out, "<th>{}</th>", esc(h));
+        let _ = write!(out, "<th>{}</th>", esc(h.as_ref()));
     }
     out.push_str("</tr></thead><tbody>\n");
     for r in rows {
@@ -229,12 +229,11 @@ impl Exporter<Report> for Html {
                 let _ = writeln!(o, "<p>{}</p>", esc(why));
             }
         }
-        let header: Vec<String> = cases::HEADER.iter().map(|h| h.to_string()).collect();
         let rows: Vec<Vec<String>> = r.cases.iter().map(cases::row).collect();
         let _ = write!(
             o,
             "<h2 id=\"cases\">Cases</h2>\n{}<p class=\"muted\">{}</p>\n<h2 id=\"overview\">Charts</h2>\n",
-            html_table(&header, &rows),
+            html_table(cases::HEADER, &rows),
             esc(cases::LEGEND)
         );
         for g in report.data.groups() {
