@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
+use super::args::{MatrixArgs, OutputArgs};
 use super::measure::measure;
-use super::workload_args::WorkloadArgs;
 use crate::host::topology::Topology;
 
 /// Measure a matrix of cases and store the run.
@@ -35,11 +34,7 @@ Examples:
 Exit codes: 0 ok, 1 a case failed (the rest is still stored), 2 bad input, 130 interrupted.")]
 pub struct RunArgs {
     #[command(flatten)]
-    case: CaseArgs,
-    #[command(flatten)]
-    workload: WorkloadArgs,
-    #[command(flatten)]
-    timing: TimingArgs,
+    matrix: MatrixArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Print run.json to stdout instead of the table.
@@ -50,6 +45,6 @@ pub struct RunArgs {
 /// Runs the command.
 pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let specs = case_options(&args.case, &args.timing, &args.workload).specs(&topology)?;
+    let specs = args.matrix.options().specs(&topology)?;
     measure(specs, &args.output, args.json, command_line)
 }
