@@ -3,8 +3,7 @@
 //! (baseline) one, and the settings each variant ran with as read back.
 //!
 //! The report is built once into a [`StudyReport`] (model.rs) and rendered by one exporter per
-//! format (markdown.rs, html.rs), through the run report's
-//! [`Exporter`](crate::report::export::Exporter) trait.
+//! format (markdown.rs, html.rs), through the run report's [`Exporter`] trait.
 
 mod comparison;
 mod figure;
@@ -21,7 +20,7 @@ use crate::report::export::{Exporter, write_all};
 use crate::store::write_atomic;
 pub use comparison::{Comparison, compare};
 pub use figure::Figure;
-pub use model::{FigureSection, StudyReport, VariantRow};
+pub use model::{FigureSection, METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VariantRow};
 pub use samples::VariantSamples;
 
 /// Every export of a study's report, in the order they are written.
