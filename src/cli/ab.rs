@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::compare::{GateArgs, as_usage};
-use super::{EXIT_INTERRUPTED, interrupt};
+use super::exit::EXIT_INTERRUPTED;
+use super::gate_args::{GateArgs, METHOD, as_usage};
+use super::interrupt;
 use crate::compare::ab::{AbRequest, Arm, run_ab, side_dir};
 use crate::compare::input::load_side;
 use crate::compare::output::{Format, render};
@@ -24,7 +25,7 @@ use crate::store::{new_run_id, write_atomic};
 /// pooled as that side's samples and compared as `loopbench compare` does (same options). The
 /// session (runs, logs, ab.json, comparison.md, comparison.json) is kept in DIR/ab/<id>/.
 #[derive(Debug, Args)]
-#[command(after_help = format!("{}\n\n{}", super::compare::METHOD, "\
+#[command(after_help = format!("{}\n\n{}", METHOD, "\
 Examples:
   loopbench ab --base-cmd 'loopbench run -t tcp4 -n 3' --new-cmd 'loopbench run -t tcp4 -n 3 --sndbuf 1M' \\
       --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-snd1048576

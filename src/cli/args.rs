@@ -115,8 +115,27 @@ pub struct OutputArgs {
     pub no_report: bool,
 }
 
+/// The measuring flags of `run`, `client` and `server`: the case matrix, the workload's own
+/// settings and the timing.
+#[derive(Debug, Clone, Args)]
+pub struct MatrixArgs {
+    #[command(flatten)]
+    pub case: CaseArgs,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    #[command(flatten)]
+    pub timing: TimingArgs,
+}
+
+impl MatrixArgs {
+    /// The case options these flags describe.
+    pub fn options(&self) -> CaseOptions {
+        case_options(&self.case, &self.timing, &self.workload)
+    }
+}
+
 /// The case options the measuring flags describe.
-pub fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -> CaseOptions {
+fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -> CaseOptions {
     let text = |s: &Option<String>| s.as_ref().map(Values::text);
     CaseOptions {
         note: None,

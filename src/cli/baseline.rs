@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use super::compare::as_usage;
+use super::gate_args::as_usage;
 use super::output::print;
 use crate::store::baseline::{self, BaselineInfo};
 use crate::store::find::{LATEST, resolve_run};

@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{CaseArgs, OutputArgs, TimingArgs, case_options};
-use super::run::measure;
-use super::workload_args::WorkloadArgs;
+use super::args::{MatrixArgs, OutputArgs};
+use super::measure::measure;
 use crate::error::ConfigError;
 use crate::host::topology::Topology;
 use crate::spec::Transport;
@@ -50,11 +49,7 @@ pub struct ClientArgs {
     #[arg(long, value_name = "SHAPE")]
     length_prefix: Option<String>,
     #[command(flatten)]
-    case: CaseArgs,
-    #[command(flatten)]
-    workload: WorkloadArgs,
-    #[command(flatten)]
-    timing: TimingArgs,
+    matrix: MatrixArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Print run.json to stdout instead of the table.
@@ -107,9 +102,8 @@ fn transport_for(target: &str, asked: &str) -> Result<Transport, ConfigError> {
 /// Runs the command.
 pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let mut matrix = case_options(&args.case, &args.timing, &args.workload)
-        .matrix(topology.default_placement())?;
-    matrix.transports = vec![transport_for(&args.connect, &args.case.transport)?];
+    let mut matrix = args.matrix.options().matrix(topology.default_placement())?;
+    matrix.transports = vec![transport_for(&args.connect, &args.matrix.case.transport)?];
     matrix.addrs.clear();
     let t = &mut matrix.template;
     t.extras.connect = Some(args.connect.clone());
@@ -130,7 +124,7 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         if req.is_empty() {
             return Err(ConfigError::ZeroSize { flag: "--request" }.into());
         }
-        if args.case.response_size.is_none()
+        if args.matrix.case.response_size.is_none()
             && t.extras.response_delimiter.is_none()
             && t.extras.length_prefix.is_none()
         {

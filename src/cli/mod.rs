@@ -8,9 +8,12 @@ mod baseline;
 mod client;
 mod compare;
 mod doctor;
+mod exit;
+mod gate_args;
 mod iface;
 mod interrupt;
 mod list;
+mod measure;
 mod output;
 mod progress;
 mod report;
@@ -28,6 +31,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::error::is_usage_error;
+pub use exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION, EXIT_USAGE};
 
 /// Measures what the Linux loopback path costs: TCP, UDP, Unix sockets, pipes and shared memory
 /// between pinned workers, with HDR histograms, per-side CPU accounting and a regression gate.
@@ -57,15 +61,6 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     Ab(Box<ab::AbArgs>),
 }
-
-/// Exit code when a case failed (its results, and every other case's, are still written).
-pub const EXIT_CASE_FAILED: u8 = 1;
-/// Exit code of `compare` and `ab` when the gate finds a regression.
-pub const EXIT_REGRESSION: u8 = 1;
-/// Exit code for anything the user can fix: bad flags, bad addresses, ports in use.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code after Ctrl-C or SIGTERM.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Parses `args` (including the program name) and runs the command; prints `error: ...` with the
 /// whole cause chain on failure.

@@ -1,6 +1,6 @@
 //! `loopbench report`: (re)generate a run's report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -33,17 +33,6 @@ pub struct ReportArgs {
     /// Results directory in which run ids are looked up.
     #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
     output: PathBuf,
-}
-
-/// Writes the report of the run in `dir` and, unless `quiet`, says where report.html is.
-pub fn write(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
-    let written = crate::report::generate(dir)?;
-    if !quiet {
-        if let Some(html) = written.first() {
-            eprintln!("report: {}", html.display());
-        }
-    }
-    Ok(written)
 }
 
 /// Runs the command: prints every file written.

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::args::{CaseArgs, TimingArgs, case_options};
+use super::args::MatrixArgs;
 use super::interrupt;
-use super::workload_args::WorkloadArgs;
 use crate::error::ConfigError;
 use crate::host::topology::Topology;
 use crate::run::worker::process::{Session, serve};
@@ -29,11 +28,7 @@ Examples:
   loopbench client --connect 127.0.0.1:9000 --client-cpu 0 --server-cpu 1   # in another shell")]
 pub struct ServerArgs {
     #[command(flatten)]
-    case: CaseArgs,
-    #[command(flatten)]
-    workload: WorkloadArgs,
-    #[command(flatten)]
-    timing: TimingArgs,
+    matrix: MatrixArgs,
     /// Serve this many sessions, then exit [default: until interrupted].
     #[arg(long, value_name = "N")]
     sessions: Option<u32>,
@@ -52,8 +47,7 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
     let session: Session = match &args.session_json {
         Some(json) => serde_json::from_str(json).context("reading --session-json")?,
         None => {
-            let mut specs = case_options(&args.case, &args.timing, &args.workload)
-                .specs(topology.default_placement())?;
+            let mut specs = args.matrix.options().specs(topology.default_placement())?;
             if specs.len() != 1 {
                 return Err(ConfigError::Invalid(format!(
                     "a server serves one case, but the flags describe {}; give one value per dimension",

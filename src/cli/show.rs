@@ -9,12 +9,8 @@ use clap::Args;
 
 use super::output::print;
 use crate::error::UsageError;
-use crate::report::anatomy::{
-    EXPLANATION, anatomy, notes as anatomy_notes, table as anatomy_table,
-};
-use crate::report::export::run_line;
-use crate::report::run_notes;
-use crate::report::table::{iterations, percentiles, render};
+use crate::report::table::{iterations, percentiles};
+use crate::report::terminal::run_text;
 use crate::spec::IterationLength;
 use crate::store::find::{LATEST, load};
 use crate::store::record::{CaseRecord, RunRecord};
@@ -76,27 +72,6 @@ pub fn find_case<'a>(record: &'a RunRecord, what: &str) -> Result<&'a CaseRecord
         ))
         .into()),
     }
-}
-
-/// A run as text: what it was, the table, the anatomy and the notes.
-pub(super) fn run_text(r: &RunRecord) -> String {
-    let mut out = format!("run {}: {}\n\n{}", r.run_id, run_line(r), render(r));
-    if let Ok(a) = anatomy(r) {
-        let (header, rows) = anatomy_table(&a);
-        let _ = write!(
-            out,
-            "\nloopback anatomy of a {} B round trip\n{}{EXPLANATION}\n",
-            a.size,
-            align(&header, &rows)
-        );
-        for n in anatomy_notes(&a) {
-            let _ = writeln!(out, "{n}");
-        }
-    }
-    for n in run_notes(r) {
-        let _ = writeln!(out, "note: {n}");
-    }
-    out
 }
 
 fn case_text(r: &RunRecord, c: &CaseRecord) -> String {

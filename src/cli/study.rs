@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 
+use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::output::print;
-use super::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, interrupt};
 use crate::error::UsageError;
 use crate::host::topology::Topology;
 use crate::study::execute::{StudyOptions, execute, prepare};

@@ -8,10 +8,10 @@ use anyhow::Result;
 use clap::Args;
 
 use super::args::OutputArgs;
+use super::measure::measure_request;
 use super::output::print;
-use super::run::measure_request;
-use super::show;
 use crate::host::topology::Topology;
+use crate::report::terminal::run_text;
 use crate::run::runner::Plan;
 use crate::run::session::RunRequest;
 use crate::spec::IterationLength;
@@ -160,5 +160,5 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         command_line,
         results_dir: Some(args.output.output.clone()),
     };
-    measure_request(request, &args.output, |record| Ok(show::run_text(record)))
+    measure_request(request, &args.output, |record| Ok(run_text(record)))
 }

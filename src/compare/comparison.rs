@@ -25,7 +25,7 @@ pub struct RunSummary {
 }
 
 /// One case compared.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CaseComparison {
     /// The case id on the BASE side.
     pub base_case: CaseId,
@@ -53,7 +53,7 @@ pub struct VerdictCounts {
 }
 
 /// The whole comparison: what `--format json` prints.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Comparison {
     /// Layout version ([`FORMAT_VERSION`]).
     pub format_version: u32,

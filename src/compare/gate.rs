@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::{Gating, Metric, Thresholds, Unit};
 use crate::stats::{
-    Alternative, Estimate, MwuMethod, holm, mann_whitney_u, median, paired_ratio,
-    ratio_of_medians_clustered, sign_test,
+    Alternative, ConfidenceInterval, Estimate, MwuMethod, StatsError, holm, mann_whitney_u, median,
+    paired_ratio, ratio_of_medians_clustered, sign_test,
 };
 
 /// Default confidence level of the intervals.
@@ -153,7 +153,7 @@ impl SideStats {
 }
 
 /// The comparison of one metric of one case.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricResult {
     /// The metric.
     pub metric: Metric,
@@ -184,17 +184,60 @@ pub struct MetricResult {
     pub pairs: usize,
     /// The outcome.
     pub verdict: Verdict,
-    /// Why, in one sentence.
-    pub reason: String,
+    /// Why: the figures behind the verdict. It serializes (and displays) as one sentence,
+    /// worded by [`crate::compare::output`].
+    pub reason: Reason,
 }
 
-/// A p-value for people: `0.031`, `2.9e-4`.
-pub fn format_p(p: f64) -> String {
-    if p >= 0.001 {
-        format!("{p:.3}")
-    } else {
-        format!("{p:.1e}")
-    }
+/// Why a metric got its verdict: the figures the decision used, for the output to word.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reason {
+    /// No ratio could be computed from the values.
+    NoRatio(StatsError),
+    /// The metric is reported, never gated.
+    NeverGated(Metric),
+    /// The metric is gated only with enough latency samples in every iteration.
+    TooFewSamples {
+        /// The metric.
+        metric: Metric,
+        /// Samples it needs in every iteration.
+        need: u64,
+        /// Samples the smallest iteration has.
+        has: u64,
+    },
+    /// A side has fewer iterations than the gate needs.
+    TooFewIterations {
+        /// BASE iterations.
+        base: usize,
+        /// NEW iterations.
+        new: usize,
+        /// The minimum per side.
+        min: usize,
+    },
+    /// Gated, but the significance test could not run.
+    Untested,
+    /// Significantly worse, with the interval beyond the threshold.
+    Worse(Decision),
+    /// Significantly better, with the interval beyond the threshold.
+    Better(Decision),
+    /// Significant, but the interval reaches into the noise threshold.
+    WithinThreshold(Decision),
+    /// Not significant after Holm's correction.
+    NotSignificant(Decision),
+}
+
+/// The figures a gated metric's verdict was decided on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decision {
+    /// The Holm-adjusted p-value of the direction that decided (for
+    /// [`Reason::NotSignificant`] and [`Reason::WithinThreshold`]: the smaller of the two).
+    pub p: f64,
+    /// The significance level.
+    pub alpha: f64,
+    /// The interval of the ratio of medians.
+    pub interval: ConfidenceInterval,
+    /// The noise threshold (fraction).
+    pub threshold: f64,
 }
 
 /// Computes every metric's interval and tests, corrects across the gated ones, and decides.
@@ -245,7 +288,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         test_method: None,
         pairs: input.paired.len(),
         verdict: Verdict::NotGated,
-        reason: String::new(),
+        reason: Reason::Untested,
     };
     let seed = config
         .seed
@@ -261,7 +304,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         Ok(e) => r.ratio = Some(e),
         Err(e) => {
             r.verdict = Verdict::Inconclusive;
-            r.reason = format!("no ratio: {e}");
+            r.reason = Reason::NoRatio(e);
             return r;
         }
     }
@@ -283,7 +326,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
     }
     match metric.gating() {
         Gating::Never => {
-            r.reason = format!("{metric} is reported, never gated");
+            r.reason = Reason::NeverGated(metric);
             return r;
         }
         Gating::MinSamples(need) => {
@@ -292,9 +335,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
                 .min_latency_count
                 .min(input.new.min_latency_count);
             if has < need {
-                r.reason = format!(
-                    "not gated: {metric} needs ≥{need} samples in every iteration, the smallest has {has}"
-                );
+                r.reason = Reason::TooFewSamples { metric, need, has };
                 return r;
             }
         }
@@ -307,12 +348,11 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
     };
     if too_few {
         r.verdict = Verdict::Inconclusive;
-        r.reason = format!(
-            "too few iterations ({} base, {} new): the gate needs at least {} per side",
-            b.len(),
-            n.len(),
-            config.min_iterations
-        );
+        r.reason = Reason::TooFewIterations {
+            base: b.len(),
+            new: n.len(),
+            min: config.min_iterations,
+        };
         return r;
     }
     r.gated = true;
@@ -335,42 +375,25 @@ fn decide(r: &mut MetricResult, alpha: f64) {
     } else {
         (down, up)
     };
-    let interval = format!(
-        "[{}, {}]",
-        super::output::change(ci.lower_bound),
-        super::output::change(ci.upper_bound)
-    );
-    let beyond = format!("±{:.0}%", t * 100.0);
+    let figures = |p| Decision {
+        p,
+        alpha,
+        interval: ci,
+        threshold: t,
+    };
     (r.verdict, r.reason) = if p_reg <= alpha && worse_beyond {
-        (
-            Verdict::Regression,
-            format!(
-                "worse: p={} ≤ {alpha} and the interval {interval} lies beyond {beyond}",
-                format_p(p_reg)
-            ),
-        )
+        (Verdict::Regression, Reason::Worse(figures(p_reg)))
     } else if p_imp <= alpha && better_beyond {
-        (
-            Verdict::Improvement,
-            format!(
-                "better: p={} ≤ {alpha} and the interval {interval} lies beyond {beyond}",
-                format_p(p_imp)
-            ),
-        )
+        (Verdict::Improvement, Reason::Better(figures(p_imp)))
     } else if p_reg <= alpha || p_imp <= alpha {
         (
             Verdict::NoChange,
-            format!(
-                "significant, but the interval {interval} is not entirely beyond the {beyond} noise threshold"
-            ),
+            Reason::WithinThreshold(figures(p_reg.min(p_imp))),
         )
     } else {
         (
             Verdict::NoChange,
-            format!(
-                "not significant (p={} after Holm's correction)",
-                format_p(p_reg.min(p_imp))
-            ),
+            Reason::NotSignificant(figures(p_reg.min(p_imp))),
         )
     };
 }
@@ -480,7 +503,7 @@ mod tests {
     fn a_clear_latency_increase_is_a_regression() {
         let r = one(Metric::P50, around(100.0, 12), around(115.0, 12));
         assert_eq!(r.verdict, Verdict::Regression, "{r:?}");
-        assert!(r.reason.contains("worse"), "{}", r.reason);
+        assert!(matches!(r.reason, Reason::Worse(d) if d.p <= 0.05), "{r:?}");
         assert!(r.p_regression_holm.unwrap() <= 0.05);
     }
 
@@ -503,7 +526,7 @@ mod tests {
         let r = one(Metric::P50, around(100.0, 30), around(102.0, 30));
         assert!(r.p_regression_holm.unwrap() <= 0.05, "significant: {r:?}");
         assert_eq!(r.verdict, Verdict::NoChange);
-        assert!(r.reason.contains("noise threshold"), "{}", r.reason);
+        assert!(matches!(r.reason, Reason::WithinThreshold(_)), "{r:?}");
     }
 
     #[test]
@@ -533,14 +556,24 @@ mod tests {
         let v = around(100.0, 10);
         let r = one(Metric::P50, v.clone(), v);
         assert_eq!(r.verdict, Verdict::NoChange);
-        assert!(r.reason.contains("not significant"), "{}", r.reason);
+        assert!(matches!(r.reason, Reason::NotSignificant(_)), "{r:?}");
     }
 
     #[test]
     fn too_few_iterations_are_inconclusive_whatever_the_change() {
         let r = one(Metric::P50, around(100.0, 4), around(200.0, 12));
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert!(r.reason.contains("at least 5"), "{}", r.reason);
+        assert!(
+            matches!(
+                r.reason,
+                Reason::TooFewIterations {
+                    base: 4,
+                    new: 12,
+                    min: 5
+                }
+            ),
+            "{r:?}"
+        );
         assert!(r.ratio.is_some(), "the ratio is still reported");
     }
 
@@ -557,7 +590,17 @@ mod tests {
             &config,
         );
         assert_eq!(thin[0].verdict, Verdict::NotGated);
-        assert!(thin[0].reason.contains("100000"), "{}", thin[0].reason);
+        assert!(
+            matches!(
+                thin[0].reason,
+                Reason::TooFewSamples {
+                    need: 100_000,
+                    has: 99_999,
+                    ..
+                }
+            ),
+            "{thin:?}"
+        );
         let rich = evaluate(
             &[input(
                 Metric::P99,
@@ -604,6 +647,6 @@ mod tests {
     fn a_zero_base_is_inconclusive_with_a_reason() {
         let r = one(Metric::Throughput, vec![0.0; 6], around(10.0, 6));
         assert_eq!(r.verdict, Verdict::Inconclusive);
-        assert!(r.reason.contains("median of the base"), "{}", r.reason);
+        assert_eq!(r.reason, Reason::NoRatio(StatsError::ZeroBase));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Finding, Level};
+use super::finding::{Finding, Level};
 use crate::host::environment::Environment;
 use crate::host::procs;
 use crate::loopback::netlink::Rtnl;

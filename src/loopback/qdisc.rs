@@ -370,10 +370,10 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root: installs tbf, pfifo and htb qdiscs on lo in a private network namespace (the kernel must have them)"]
     fn qdiscs_install_read_back_and_unknown_kinds_are_named() {
         if let Some(why) = unavailable_reason() {
-            eprintln!("SKIPPED qdiscs_install_read_back_and_unknown_kinds_are_named: {why}");
-            return;
+            panic!("{why}");
         }
         with_private(|ns| {
             let mut rtnl = Rtnl::open()?;

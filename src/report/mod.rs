@@ -3,6 +3,7 @@
 //! Everything here reads a run directory (run.json and its histogram files) and nothing else, so
 //! `loopbench report` can (re)generate the report of any run.
 
+mod about;
 pub mod anatomy;
 pub mod data;
 #[cfg(feature = "report")]
@@ -10,98 +11,19 @@ pub mod export;
 #[cfg(feature = "report")]
 mod generate;
 #[cfg(feature = "report")]
+mod model;
+#[cfg(feature = "report")]
 pub mod plots;
 pub mod table;
+pub mod terminal;
 
 #[cfg(test)]
 pub mod fixture;
 
+pub use about::{case_notes, run_line, run_notes};
 #[cfg(feature = "report")]
-pub use generate::{PLOTS_DIR, Report, generate};
-
-use crate::store::record::RunRecord;
-
-/// What a reader must know about a run before its numbers: interrupted, incomplete, failed
-/// cases, and the cases' notes.
-pub fn run_notes(r: &RunRecord) -> Vec<String> {
-    let mut notes = Vec::new();
-    if r.interrupted {
-        notes.push("the run was interrupted: only the cases finished before are shown".into());
-    } else if !r.complete {
-        notes.push("the run is incomplete (it stopped early or is still running)".into());
-    }
-    for c in r.cases.iter().filter(|c| !c.errors.is_empty()) {
-        notes.push(format!("{} failed: {}", c.case_id, c.errors.join("; ")));
-    }
-    notes.extend(case_notes(r));
-    notes
-}
-
-/// The cases' own notes (what a reader must know to read a case right), each text once, with
-/// the cases it applies to (none named when it applies to every case).
-pub fn case_notes(r: &RunRecord) -> Vec<String> {
-    let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
-    for c in &r.cases {
-        for note in &c.notes {
-            match grouped.iter_mut().find(|(n, _)| n == note) {
-                Some((_, ids)) => ids.push(c.case_id.as_str()),
-                None => grouped.push((note, vec![c.case_id.as_str()])),
-            }
-        }
-    }
-    grouped
-        .into_iter()
-        .map(|(note, ids)| match ids.len() {
-            n if n == r.cases.len() && n > 1 => format!("every case: {note}"),
-            1..=3 => format!("{}: {note}", ids.join(", ")),
-            n => format!("{n} cases ({}, …): {note}", ids[..2].join(", ")),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{EngineKind, Placement, Transport};
-
-    #[test]
-    fn case_notes_are_listed_once_with_the_cases_they_concern() {
-        let mut data = fixture::run(&[
-            fixture::rr(
-                Transport::Tcp4,
-                EngineKind::Spin,
-                Placement::SameCore,
-                64,
-                &[1],
-            ),
-            fixture::rr(
-                Transport::Pipe,
-                EngineKind::Spin,
-                Placement::SameCore,
-                64,
-                &[1],
-            ),
-            fixture::rr(
-                Transport::Shm,
-                EngineKind::Spin,
-                Placement::CrossCore,
-                64,
-                &[1],
-            ),
-        ]);
-        for c in &mut data.record.cases {
-            c.notes.push("kernel lacks x".into());
-            if c.spec.placement == Placement::SameCore {
-                c.notes.push("shared CPU".into());
-            }
-        }
-        assert_eq!(
-            case_notes(&data.record),
-            vec![
-                "every case: kernel lacks x".to_string(),
-                "tcp4-rr-spin-same-core-64B, pipe-rr-spin-same-core-64B: shared CPU".to_string(),
-            ]
-        );
-        assert!(run_notes(&data.record).contains(&"every case: kernel lacks x".to_string()));
-    }
-}
+pub use generate::generate;
+#[cfg(feature = "report")]
+pub use model::Report;
+#[cfg(feature = "report")]
+pub use plots::PLOTS_DIR;

@@ -15,7 +15,8 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::{ConfidenceInterval, Estimate, StatsError, check, median, median_in_place};
+use super::estimate::{ConfidenceInterval, Estimate};
+use super::sample::{StatsError, check, median, median_in_place};
 
 /// Resamples drawn by [`ratio_of_medians`]: enough that the interval's ends move by well under
 /// 0.1 % between seeds.

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{StatsError, check};
+use super::sample::{StatsError, check};
 
 /// Largest sample size per side for which the exact distribution is used (without ties).
 pub const EXACT_MAX_N: usize = 50;

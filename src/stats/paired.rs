@@ -4,7 +4,10 @@
 //! seconds (a shared VM), both members of a pair see the same regime, so the ratio cancels the
 //! drift that would otherwise dominate two independent samples.
 
-use super::{Alternative, Estimate, StatsError, median_with_interval};
+use super::bootstrap::median_with_interval;
+use super::estimate::Estimate;
+use super::mann_whitney::Alternative;
+use super::sample::StatsError;
 
 /// The median of the per-pair ratios new/base, with a `confidence` percentile-bootstrap
 /// interval over the pairs.

@@ -54,7 +54,7 @@ pub struct StudyFile {
     pub source: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SocketToml {
     sndbuf: Option<Size>,
@@ -152,44 +152,77 @@ fn bad_rate(text: &str) -> ConfigError {
     ))
 }
 
+/// A variant from its `[[variant]]` table; every error names the variant.
 fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
-    let ctx = |e: ConfigError| invalid(format!("variant '{}': {e}", v.name));
-    let mut offloads = BTreeMap::new();
-    for (k, on) in &v.lo_offloads {
-        let f = Offload::ALL
-            .into_iter()
-            .find(|f| f.as_str() == k.as_str())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "variant '{}': lo_offloads has '{k}'; the offloads are tso, gso, gro",
-                    v.name
-                ))
-            })?;
-        offloads.insert(f, *on);
+    let named = |e: ConfigError| invalid(format!("variant '{}': {e}", v.name));
+    let lo_offloads = offloads(&v.lo_offloads).map_err(named)?;
+    let lo_qdisc = v.lo_qdisc.map(qdisc).transpose().map_err(named)?;
+    let sysctls = sysctls(v.sysctl).map_err(named)?;
+    if v.lo_mtu.is_some_and(|m| m < 68) {
+        return Err(named(invalid(
+            "lo_mtu must be at least 68 (IPv4's minimum)".into(),
+        )));
     }
-    let qdisc = match v.lo_qdisc {
-        None => None,
-        Some(QdiscToml::Kind(kind)) => Some(QdiscSpec {
+    Ok(Variant {
+        overrides: overrides(v.placement, v.engine, v.socket).map_err(named)?,
+        settings: VariantSettings {
+            lo_mtu: v.lo_mtu,
+            lo_offloads,
+            lo_qdisc,
+            sysctls,
+            cpu_dma_latency_us: v.cpu_dma_latency_us,
+        },
+        description: v.description,
+        name: v.name,
+    })
+}
+
+/// `lo_offloads = { tso = false, … }`: each name must be an offload loopbench sets.
+fn offloads(table: &BTreeMap<String, bool>) -> Result<BTreeMap<Offload, bool>, ConfigError> {
+    table
+        .iter()
+        .map(|(k, &on)| {
+            let f = Offload::ALL
+                .into_iter()
+                .find(|f| f.as_str() == k.as_str())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "lo_offloads has '{k}'; the offloads are tso, gso, gro"
+                    ))
+                })?;
+            Ok((f, on))
+        })
+        .collect()
+}
+
+/// `lo_qdisc = "fq"` or a table with the qdisc's parameters, checked.
+fn qdisc(q: QdiscToml) -> Result<QdiscSpec, ConfigError> {
+    let spec = match q {
+        QdiscToml::Kind(kind) => QdiscSpec {
             kind,
             rate_bytes_per_sec: None,
             burst_bytes: None,
             limit: None,
             default_class: None,
-        }),
-        Some(QdiscToml::Table(t)) => Some(QdiscSpec {
+        },
+        QdiscToml::Table(t) => QdiscSpec {
             kind: t.kind,
-            rate_bytes_per_sec: t.rate.as_deref().map(parse_rate).transpose().map_err(ctx)?,
-            burst_bytes: t.burst.as_ref().map(u32_size).transpose().map_err(ctx)?,
-            limit: t.limit.as_ref().map(u32_size).transpose().map_err(ctx)?,
+            rate_bytes_per_sec: t.rate.as_deref().map(parse_rate).transpose()?,
+            burst_bytes: t.burst.as_ref().map(u32_size).transpose()?,
+            limit: t.limit.as_ref().map(u32_size).transpose()?,
             default_class: t.default_class,
-        }),
+        },
     };
-    if let Some(q) = &qdisc {
-        q.validate().map_err(ctx)?;
-    }
-    let mut sysctls = BTreeMap::new();
-    for (k, val) in v.sysctl {
-        crate::host::sysctl::check_name(&k).map_err(ctx)?;
+    spec.validate()?;
+    Ok(spec)
+}
+
+/// `sysctl = { "net.…" = value }`: known names, values as the kernel prints them (a list or a
+/// number becomes text, `true` becomes `1`).
+fn sysctls(table: BTreeMap<String, toml::Value>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (k, val) in table {
+        crate::host::sysctl::check_name(&k)?;
         let text = match val {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
@@ -201,68 +234,29 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
                 .join(" "),
             other => {
                 return Err(invalid(format!(
-                    "variant '{}': sysctl {k} = {other}: give a string or a number",
-                    v.name
+                    "sysctl {k} = {other}: give a string or a number"
                 )));
             }
         };
-        sysctls.insert(k, crate::host::sysctl::normalize(&text));
+        out.insert(k, crate::host::sysctl::normalize(&text));
     }
-    if v.lo_mtu.is_some_and(|m| m < 68) {
-        return Err(invalid(format!(
-            "variant '{}': lo_mtu must be at least 68 (IPv4's minimum)",
-            v.name
-        )));
-    }
-    let socket = v.socket.unwrap_or(SocketToml {
-        sndbuf: None,
-        rcvbuf: None,
-        notsent_lowat: None,
-        nodelay: None,
-    });
-    Ok(Variant {
-        overrides: CaseOverrides {
-            placement: v
-                .placement
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(ctx)?,
-            engine: v
-                .engine
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(ctx)?,
-            sndbuf: socket
-                .sndbuf
-                .as_ref()
-                .map(Size::bytes)
-                .transpose()
-                .map_err(ctx)?,
-            rcvbuf: socket
-                .rcvbuf
-                .as_ref()
-                .map(Size::bytes)
-                .transpose()
-                .map_err(ctx)?,
-            notsent_lowat: socket
-                .notsent_lowat
-                .as_ref()
-                .map(u32_size)
-                .transpose()
-                .map_err(ctx)?,
-            nodelay: socket.nodelay,
-        },
-        settings: VariantSettings {
-            lo_mtu: v.lo_mtu,
-            lo_offloads: offloads,
-            lo_qdisc: qdisc,
-            sysctls,
-            cpu_dma_latency_us: v.cpu_dma_latency_us,
-        },
-        description: v.description,
-        name: v.name,
+    Ok(out)
+}
+
+/// What the variant changes in every case: placement, engine and the `[socket]` options.
+fn overrides(
+    placement: Option<String>,
+    engine: Option<String>,
+    socket: Option<SocketToml>,
+) -> Result<CaseOverrides, ConfigError> {
+    let socket = socket.unwrap_or_default();
+    Ok(CaseOverrides {
+        placement: placement.as_deref().map(str::parse).transpose()?,
+        engine: engine.as_deref().map(str::parse).transpose()?,
+        sndbuf: socket.sndbuf.as_ref().map(Size::bytes).transpose()?,
+        rcvbuf: socket.rcvbuf.as_ref().map(Size::bytes).transpose()?,
+        notsent_lowat: socket.notsent_lowat.as_ref().map(u32_size).transpose()?,
+        nodelay: socket.nodelay,
     })
 }
 

@@ -1,18 +1,14 @@
-use crate::helpers::{PrivateNet, need_root};
+use crate::helpers::{PrivateNet, require_root};
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
+#[ignore = "needs root: creates a private network namespace"]
 fn alias_add_list_probe_del_inside_a_private_namespace() {
-    let test = "alias_add_list_probe_del_inside_a_private_namespace";
-    if !need_root(test) {
-        return;
-    }
-    let Some(net) = PrivateNet::new(test) else {
-        return;
-    };
+    require_root();
+    let net = PrivateNet::new();
     let out = net
         .loopbench(None)
         .args(["alias", "add", "127.0.0.9/8"])
@@ -76,14 +72,10 @@ fn alias_add_list_probe_del_inside_a_private_namespace() {
 }
 
 #[test]
+#[ignore = "needs root: creates a private network namespace"]
 fn alias_without_cap_net_admin_says_so() {
-    let test = "alias_without_cap_net_admin_says_so";
-    if !need_root(test) {
-        return;
-    }
-    let Some(net) = PrivateNet::new(test) else {
-        return;
-    };
+    require_root();
+    let net = PrivateNet::new();
     let out = net
         .loopbench(Some((65534, 65534)))
         .args(["alias", "add", "127.0.0.9"])

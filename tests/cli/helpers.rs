@@ -27,14 +27,14 @@ pub fn run_json(run: &Path) -> serde_json::Value {
 }
 
 /// A private network namespace that commands can be started in (the test process stays in the
-/// host's). `None`, after printing why, when this machine cannot create one.
+/// host's).
 pub struct PrivateNet {
     ns: std::fs::File,
 }
 
 impl PrivateNet {
-    /// Creates the namespace (with lo up), or says why not.
-    pub fn new(test: &str) -> Option<PrivateNet> {
+    /// Creates the namespace (with lo up); panics with the reason when this machine cannot.
+    pub fn new() -> PrivateNet {
         let made = std::thread::spawn(|| -> anyhow::Result<std::fs::File> {
             loopbench::loopback::netns::enter_private()?;
             Ok(std::fs::File::open("/proc/thread-self/ns/net")?)
@@ -42,11 +42,8 @@ impl PrivateNet {
         .join()
         .unwrap();
         match made {
-            Ok(ns) => Some(PrivateNet { ns }),
-            Err(e) => {
-                eprintln!("SKIPPED {test}: cannot create a network namespace: {e:#}");
-                None
-            }
+            Ok(ns) => PrivateNet { ns },
+            Err(e) => panic!("cannot create a network namespace: {e:#}"),
         }
     }
 
@@ -79,14 +76,15 @@ impl PrivateNet {
     }
 }
 
-/// True when running as root; otherwise prints that `test` SKIPPED.
-pub fn need_root(test: &str) -> bool {
+/// Fails the test, saying why, unless it runs as root. Tests that call it are
+/// `#[ignore = "needs root: ..."]`; .ci/run runs them as root with `--include-ignored`.
+pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED {test}: needs root (network namespaces, lo settings)");
-    }
-    root
+    assert!(
+        root,
+        "this test needs root (network namespaces, lo settings): run it as root"
+    );
 }
 
 /// Runs `loopbench run ARGS -q -o <fresh dir>` expecting success within two minutes; returns

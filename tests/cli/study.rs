@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use loopbench::study::hostcheck::HostSnapshot;
 
-use crate::helpers::{loopbench, need_root};
+use crate::helpers::{loopbench, require_root};
 
 /// Tests that compare host snapshots and the test that changes a host-wide sysctl must not
 /// overlap.
@@ -48,10 +48,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 #[test]
+#[ignore = "needs root: runs a study that changes lo in private network namespaces"]
 fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouched() {
-    if !need_root("two_variants_mtu_65536_vs_1500_without_offloads") {
-        return;
-    }
+    require_root();
     let dir = tempfile::tempdir().unwrap();
     let file = study_file(
         dir.path(),
@@ -156,10 +155,9 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
 }
 
 #[test]
+#[ignore = "needs root: runs a study in private network namespaces"]
 fn a_variant_that_cannot_be_applied_is_refused_before_anything_runs() {
-    if !need_root("a_variant_that_cannot_be_applied_is_refused_before_anything_runs") {
-        return;
-    }
+    require_root();
     let dir = tempfile::tempdir().unwrap();
     for (variant, expected) in [
         (
@@ -233,10 +231,9 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
+#[ignore = "needs root: runs a study that changes lo in private network namespaces, then kills it"]
 fn killing_a_study_mid_run_leaves_the_host_byte_for_byte_unchanged() {
-    if !need_root("killing_a_study_mid_run_leaves_the_host_byte_for_byte_unchanged") {
-        return;
-    }
+    require_root();
     let dir = tempfile::tempdir().unwrap();
     let file = study_file(
         dir.path(),
@@ -293,10 +290,9 @@ fn backlog() -> String {
 }
 
 #[test]
+#[ignore = "needs root: changes a host-wide sysctl (journaled and restored)"]
 fn host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill() {
-    if !need_root("host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill") {
-        return;
-    }
+    require_root();
     let _host = host_lock();
     let original = backlog();
     let _guard = RestoreBacklog(original.clone());
@@ -379,10 +375,9 @@ fn host_changes_are_restored_on_exit_ctrl_c_and_by_restore_after_sigkill() {
 }
 
 #[test]
+#[ignore = "needs root: a study with --allow-host-changes"]
 fn host_changes_are_refused_while_irqbalance_runs_unless_forced() {
-    if !need_root("host_changes_are_refused_while_irqbalance_runs_unless_forced") {
-        return;
-    }
+    require_root();
     let _host = host_lock(); // the other host-change test must not see the stand-in
     let dir = tempfile::tempdir().unwrap();
     // A stand-in daemon: `sleep` under the name irqbalance (what /proc/PID/comm shows).

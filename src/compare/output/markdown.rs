@@ -1,7 +1,7 @@
 //! Markdown for a CI job summary or a pull-request comment: the verdict first, then one table
 //! row per metric, then what the reader must know (unmatched cases, environment, method).
 
-use super::{cells, method, summary, trailer, unit_label};
+use super::wording::{cells, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 

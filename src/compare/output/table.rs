@@ -1,7 +1,7 @@
 //! The terminal table: one block per case, one row per metric, then unmatched cases,
 //! environment differences, warnings and the verdict line.
 
-use super::{cells, method, summary, trailer, unit_label};
+use super::wording::{cells, method, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 use crate::text::columns;

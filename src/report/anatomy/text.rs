@@ -1,6 +1,6 @@
 //! The anatomy as text: the table every output prints, and what it lacks.
 
-use super::{Anatomy, Layer, Panel, Step};
+use super::model::{Anatomy, Layer, Panel, Step};
 use crate::spec::CaseId;
 use crate::text::us;
 

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 
-use super::Exporter;
-use crate::report::Report;
+use super::exporter::Exporter;
+use crate::report::model::Report;
 use crate::store::record::CaseRecord;
 
 /// The CSV export.
@@ -109,7 +109,7 @@ fn row(c: &CaseRecord) -> Vec<String> {
     out
 }
 
-impl Exporter for Csv {
+impl Exporter<Report> for Csv {
     fn file_name(&self) -> &'static str {
         FILE_NAME
     }

@@ -5,10 +5,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{Exporter, run_line};
+use super::exporter::Exporter;
+use crate::report::about::run_line;
 use crate::report::anatomy::{self, EXPLANATION, table};
+use crate::report::model::Report;
+use crate::report::plots::PLOTS_DIR;
 use crate::report::plots::{Place, Plot};
-use crate::report::{PLOTS_DIR, Report, table as cases};
+use crate::report::table as cases;
 use crate::store::record::{CaseRecord, RunRecord};
 
 /// The HTML export.
@@ -40,10 +43,10 @@ pub fn esc(text: &str) -> String {
 }
 
 /// An HTML table with a header row, every cell escaped.
-pub fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
+pub fn html_table(header: &[impl AsRef<str>], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
-        let _ = write!(out, "<th>{}</th>", esc(h));
+        let _ = write!(out, "<th>{}</th>", esc(h.as_ref()));
     }
     out.push_str("</tr></thead><tbody>\n");
     for r in rows {
@@ -182,7 +185,7 @@ fn environment(r: &RunRecord) -> String {
     out
 }
 
-impl Exporter for Html {
+impl Exporter<Report> for Html {
     fn file_name(&self) -> &'static str {
         FILE_NAME
     }
@@ -226,12 +229,11 @@ impl Exporter for Html {
                 let _ = writeln!(o, "<p>{}</p>", esc(why));
             }
         }
-        let header: Vec<String> = cases::HEADER.iter().map(|h| h.to_string()).collect();
         let rows: Vec<Vec<String>> = r.cases.iter().map(cases::row).collect();
         let _ = write!(
             o,
             "<h2 id=\"cases\">Cases</h2>\n{}<p class=\"muted\">{}</p>\n<h2 id=\"overview\">Charts</h2>\n",
-            html_table(&header, &rows),
+            html_table(cases::HEADER, &rows),
             esc(cases::LEGEND)
         );
         for g in report.data.groups() {

@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::{Exporter, run_line};
+use super::exporter::Exporter;
+use crate::report::about::run_line;
 use crate::report::anatomy::{EXPLANATION, notes, table};
-use crate::report::{Report, table as cases};
+use crate::report::model::Report;
+use crate::report::table as cases;
 
 /// The markdown export.
 pub struct Markdown;
@@ -19,30 +21,23 @@ fn cell(text: &str) -> String {
 }
 
 /// A markdown table: the first column left-aligned, the others right-aligned.
-pub fn md_table(header: &[String], rows: &[Vec<String>]) -> String {
+pub fn md_table(header: &[impl AsRef<str>], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
-    let line = |cells: &[String]| {
-        format!(
-            "| {} |\n",
-            cells
-                .iter()
-                .map(|c| cell(c))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        )
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        format!("| {} |\n", cells.map(cell).collect::<Vec<_>>().join(" | "))
     };
-    out.push_str(&line(header));
+    out.push_str(&line(&mut header.iter().map(AsRef::as_ref)));
     let rule: Vec<String> = (0..header.len())
         .map(|i| if i == 0 { ":--".into() } else { "--:".into() })
         .collect();
     out.push_str(&format!("|{}|\n", rule.join("|")));
     for r in rows {
-        out.push_str(&line(r));
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
     }
     out
 }
 
-impl Exporter for Markdown {
+impl Exporter<Report> for Markdown {
     fn file_name(&self) -> &'static str {
         FILE_NAME
     }
@@ -63,12 +58,11 @@ impl Exporter for Markdown {
                 let _ = writeln!(out, "{n}.\n");
             }
         }
-        let header: Vec<String> = cases::HEADER.iter().map(|h| h.to_string()).collect();
         let rows: Vec<Vec<String>> = r.cases.iter().map(cases::row).collect();
         let _ = write!(
             out,
             "## Cases\n\n{}\n{}.\n",
-            md_table(&header, &rows),
+            md_table(cases::HEADER, &rows),
             cases::LEGEND
         );
         let notes = report.notes();
@@ -110,10 +104,7 @@ mod tests {
 
     #[test]
     fn pipes_in_cells_are_escaped() {
-        let t = md_table(
-            &["a|b".into(), "c".into()],
-            &[vec!["x|y".into(), "1".into()]],
-        );
+        let t = md_table(&["a|b", "c"], &[vec!["x|y".into(), "1".into()]]);
         assert_eq!(t, "| a\\|b | c |\n|:--|--:|\n| x\\|y | 1 |\n");
     }
 }

@@ -3,53 +3,20 @@
 //! HTML page. run.json itself is the JSON export.
 
 pub mod csv;
+mod exporter;
 pub mod html;
 pub mod markdown;
 
-use anyhow::Result;
+pub use exporter::{Exporter, write_all};
 
-use super::Report;
-use crate::store::record::{RunRecord, run_state, short_time};
+use super::model::Report;
+pub use crate::report::about::run_line;
 
-/// One output format.
-pub trait Exporter {
-    /// The file it writes in the run directory.
-    fn file_name(&self) -> &'static str;
-    /// The file's contents.
-    fn render(&self, report: &Report) -> Result<String>;
-}
-
-/// Every export, in the order they are written.
-pub fn exporters() -> Vec<Box<dyn Exporter>> {
+/// Every export of a run's report, in the order they are written.
+pub fn exporters() -> Vec<Box<dyn Exporter<Report>>> {
     vec![
         Box::new(markdown::Markdown),
         Box::new(csv::Csv),
         Box::new(html::Html),
     ]
-}
-
-/// One line about the run: suite or label, start, completeness, tool, machine.
-pub fn run_line(r: &RunRecord) -> String {
-    let e = &r.environment;
-    let what = match (&r.suite, &r.label) {
-        (Some(s), Some(l)) => format!("suite {s} ({l})"),
-        (Some(s), None) => format!("suite {s}"),
-        (None, Some(l)) => l.clone(),
-        (None, None) => "loopbench run".into(),
-    };
-    format!(
-        "{what} · {} · {} · {} cases · {} {} · {}, {} CPUs, kernel {}",
-        short_time(&r.started_at),
-        run_state(r.complete, r.interrupted),
-        r.cases.len(),
-        r.tool.name,
-        r.tool.git_revision.as_deref().unwrap_or(&r.tool.version),
-        if e.cpu_model.is_empty() {
-            "unknown CPU"
-        } else {
-            &e.cpu_model
-        },
-        e.online_cpus,
-        e.kernel_release,
-    )
 }

@@ -2,7 +2,7 @@
 //! or below it.
 
 use super::axis::{Axis, Scale, percent_label};
-use super::lines::{Legend, LineChart};
+use super::lines::{Legend, LineChart, by_transport};
 use super::style;
 use crate::metrics::histogram::LatencyHistogram;
 use crate::report::data::{Group, RunData};
@@ -27,7 +27,7 @@ pub fn points(h: &LatencyHistogram) -> Vec<(f64, f64)> {
 
 /// The CDFs of a group's cases, one colour per transport.
 pub fn chart(data: &RunData, group: &Group) -> Option<LineChart> {
-    let series = super::by_transport(data, group, points);
+    let series = by_transport(data, group, points);
     (!series.is_empty()).then(|| LineChart {
         title: format!("{}: latency CDF", group.key),
         x: Axis::new("round-trip latency (µs)", Scale::Log, style::us_label),

@@ -1,11 +1,14 @@
 //! The renderer behind every line chart (spectrum, CDF, time series, throughput, efficiency):
-//! series of points on two [`Axis`]es, a legend and an optional note.
+//! series of points on two [`Axis`]es, a legend and an optional note; and the series of a group
+//! of cases, one per transport (the spectrum and CDF overlays).
 
 use anyhow::Result;
 use plotters::prelude::*;
 
 use super::axis::{Axis, Ticked};
 use super::style::{self, HEIGHT, LABEL_SIZE, MARGIN, TICK_SIZE, TITLE_SIZE, WIDTH};
+use crate::metrics::histogram::LatencyHistogram;
+use crate::report::data::{Group, RunData};
 
 /// One line.
 #[derive(Clone, Debug)]
@@ -159,6 +162,27 @@ pub fn render(chart: &LineChart) -> Result<String> {
 
 /// Left edge of notes, aligned with the plotting area.
 const Y_OFFSET: i32 = (style::Y_LABEL_AREA + MARGIN) as i32;
+
+/// One line per case of `group` that has a histogram, labelled and coloured by its transport.
+pub fn by_transport(
+    data: &RunData,
+    group: &Group,
+    points: fn(&LatencyHistogram) -> Vec<(f64, f64)>,
+) -> Vec<Series> {
+    group
+        .cases
+        .iter()
+        .filter_map(|&i| {
+            let merged = data.histograms[i].merged.as_ref()?;
+            let t = data.record.cases[i].spec.transport;
+            Some(Series::new(
+                t.as_str(),
+                style::transport_color(t),
+                points(merged),
+            ))
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

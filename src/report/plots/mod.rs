@@ -16,8 +16,11 @@ pub mod timeseries;
 use anyhow::{Context, Result};
 
 use super::anatomy::Anatomy;
-use super::data::{Group, RunData};
-use crate::metrics::histogram::LatencyHistogram;
+use super::data::RunData;
+pub use lines::by_transport;
+
+/// The directory under a run directory that holds the charts.
+pub const PLOTS_DIR: &str = "plots";
 
 /// Where a chart belongs in a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,27 +60,6 @@ pub struct Plots {
 /// A file name from a case id or group key: anything but `[A-Za-z0-9._-]` becomes `_`.
 pub fn file_name(kind: &str, key: &str) -> String {
     format!("{kind}-{}.svg", crate::text::sanitize(key, "._-"))
-}
-
-/// One line per case of `group` that has a histogram, labelled and coloured by its transport.
-pub fn by_transport(
-    data: &RunData,
-    group: &Group,
-    points: fn(&LatencyHistogram) -> Vec<(f64, f64)>,
-) -> Vec<lines::Series> {
-    group
-        .cases
-        .iter()
-        .filter_map(|&i| {
-            let merged = data.histograms[i].merged.as_ref()?;
-            let t = data.record.cases[i].spec.transport;
-            Some(lines::Series::new(
-                t.as_str(),
-                style::transport_color(t),
-                points(merged),
-            ))
-        })
-        .collect()
 }
 
 impl Plots {

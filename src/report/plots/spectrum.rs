@@ -3,7 +3,7 @@
 //! bold) and as an overlay of the cases of one group.
 
 use super::axis::{Axis, MAX_NINES, Scale, percent_label};
-use super::lines::{Legend, LineChart, Series};
+use super::lines::{Legend, LineChart, Series, by_transport};
 use super::style;
 use crate::metrics::histogram::LatencyHistogram;
 use crate::report::data::{Group, RunData};
@@ -80,7 +80,7 @@ pub fn for_case(data: &RunData, case: usize) -> Option<LineChart> {
 
 /// The cases of a group on one chart, one colour per transport.
 pub fn overlay(data: &RunData, group: &Group) -> Option<LineChart> {
-    let series = super::by_transport(data, group, points);
+    let series = by_transport(data, group, points);
     (!series.is_empty()).then(|| chart(format!("{}: percentile spectrum", group.key), series, None))
 }
 

@@ -1,0 +1,150 @@
+//! The gate's settings and method text, shared by `compare` and `ab`, and the gate commands'
+//! error rule (shared with `baseline`).
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::exit::EXIT_REGRESSION;
+use super::output::{is_broken_pipe, print};
+use crate::compare::gate::GateConfig;
+use crate::compare::input::Side;
+use crate::compare::output::{Format, render};
+use crate::compare::{CompareOptions, Comparison, compare};
+use crate::error::{ConfigError, UsageError, is_usage_error};
+use crate::spec::CaseId;
+
+/// The method, for `--help`; the README says the same.
+pub const METHOD: &str = "\
+Method: the sample unit is one iteration (a fresh connection pair, interleaved with the other \
+cases), never an individual request (those are autocorrelated). Each side may pool several runs; \
+cases are matched by case id (or --pair). For each case and metric (p50, p99, p99.9, throughput = \
+msgs/s for rr, bytes/s for stream) the gate computes the ratio of medians NEW/BASE with a \
+percentile-bootstrap confidence interval (default 95 %, 10000 resamples, seeded; runs are resampled \
+first, then iterations within them, so a run that was slow as a whole widens the interval instead \
+of passing for a change) and a one-sided Mann-Whitney U test in each direction (exact without ties \
+up to 50 iterations per side, else the normal approximation with tie and continuity correction). \
+Comparisons are time-paired where the measurement allows it, which cancels drift of the machine \
+between speed regimes: cases measured interleaved in the same run(s) (compare RUN RUN --pair A=B) \
+pair each NEW iteration with the BASE iteration that ran closest in time; separate runs measured in \
+BASE/NEW rounds (loopbench ab: the runs, in start order, form consecutive BASE/NEW couples) pair \
+each round's run medians (--unpaired turns this off). A paired comparison takes the median of the \
+per-pair ratios (bootstrap interval over the pairs) and an exact one-sided sign test. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
+change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
+threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \
+x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change. \
+p99 is gated only when every iteration holds at least 100k samples; p99.9 is reported, never \
+gated. With fewer than --min-iterations (default 5) iterations on a side a gated metric is \
+inconclusive (exit 0, with a note).";
+
+/// The gate's settings, shared by `compare` and `ab`.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Noise threshold in percent: `5` sets p50 and throughput, `METRIC=PCT` one metric (p50,
+    /// p99, p99.9, throughput); comma list [default: p50 5, throughput 5, p99 10].
+    #[arg(long, value_name = "SPEC")]
+    threshold: Vec<String>,
+    /// Confidence level of the bootstrap intervals, in percent.
+    #[arg(long, default_value_t = 95.0, value_name = "PCT")]
+    confidence: f64,
+    /// Family-wise significance level, after Holm's correction.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Fewer iterations than this on a side makes a gated metric inconclusive.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    min_iterations: usize,
+    /// Bootstrap resamples per interval.
+    #[arg(long, default_value_t = crate::stats::DEFAULT_RESAMPLES, value_name = "N")]
+    resamples: usize,
+    /// Bootstrap seed: the same data and seed give the same report.
+    #[arg(long, default_value_t = crate::compare::gate::DEFAULT_SEED)]
+    seed: u64,
+    /// Compare BASE case A with NEW case B although their ids differ (repeatable).
+    #[arg(long, value_name = "A=B")]
+    pair: Vec<String>,
+    /// Refuse to compare when the environments differ (kernel, CPU, governor, idle driver, SMT,
+    /// loopback MTU, sysctls, mitigations, ...).
+    #[arg(long)]
+    strict_env: bool,
+    /// Compare separate runs as independent samples even when they came in BASE/NEW rounds
+    /// (by default such rounds are paired: each round's NEW run with its BASE run).
+    #[arg(long)]
+    unpaired: bool,
+    /// Output format: table, markdown, json.
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    format: String,
+}
+
+impl GateArgs {
+    /// The validated options.
+    pub fn options(&self) -> Result<(CompareOptions, Format), ConfigError> {
+        let mut gate = GateConfig {
+            confidence: self.confidence / 100.0,
+            alpha: self.alpha,
+            resamples: self.resamples,
+            seed: self.seed,
+            min_iterations: self.min_iterations,
+            ..GateConfig::default()
+        };
+        for t in &self.threshold {
+            gate.thresholds.apply(t)?;
+        }
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if !(self.confidence > 50.0 && self.confidence < 100.0) {
+            return bad("--confidence must lie between 50 and 100 (percent), e.g. 95");
+        }
+        if !(self.alpha > 0.0 && self.alpha < 0.5) {
+            return bad("--alpha must lie between 0 and 0.5, e.g. 0.05");
+        }
+        if self.min_iterations < 2 {
+            return bad("--min-iterations must be at least 2");
+        }
+        if self.resamples < 100 {
+            return bad("--resamples must be at least 100 (10000 is the default)");
+        }
+        let pairs = self
+            .pair
+            .iter()
+            .map(|p| match p.split_once('=') {
+                Some((b, n)) if !b.trim().is_empty() && !n.trim().is_empty() => {
+                    Ok((CaseId(b.trim().to_string()), CaseId(n.trim().to_string())))
+                }
+                _ => Err(ConfigError::Invalid(format!(
+                    "--pair '{p}': write BASE_CASE_ID=NEW_CASE_ID"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((
+            CompareOptions {
+                gate,
+                pairs,
+                strict_env: self.strict_env,
+                unpaired: self.unpaired,
+            },
+            self.format.parse()?,
+        ))
+    }
+
+    /// Compares, prints in the chosen format, and returns the gate's exit code.
+    pub fn compare_and_print(&self, base: &Side, new: &Side) -> Result<(Comparison, ExitCode)> {
+        let (options, format) = self.options()?;
+        let comparison = compare(base, new, &options)?;
+        print(&render(&comparison, format))?;
+        let code = if comparison.has_regression() {
+            ExitCode::from(EXIT_REGRESSION)
+        } else {
+            ExitCode::SUCCESS
+        };
+        Ok((comparison, code))
+    }
+}
+
+/// Every error of a gate command is a usage or data error (exit 2), never "regression" (1).
+pub fn as_usage(e: anyhow::Error) -> anyhow::Error {
+    if is_usage_error(&e) || is_broken_pipe(&e) {
+        e
+    } else {
+        e.context(UsageError("cannot compare".into()))
+    }
+}

@@ -1,0 +1,108 @@
+//! What every measuring command (`run`, `client`, `suite`) does around the measurement: run it
+//! with a progress display and Ctrl-C handling, print the result, write the report, and turn the
+//! outcome into the exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::args::OutputArgs;
+use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
+use super::interrupt;
+use super::output::print;
+use super::progress::Progress;
+use crate::report::table;
+use crate::run::session::{RunRequest, RunResult, run};
+use crate::spec::Spec;
+use crate::store::record::RunRecord;
+
+/// Runs `specs`, stores the run and prints the table (or run.json with `json`); shared by
+/// `run` and `client`.
+pub fn measure(
+    specs: Vec<Spec>,
+    output: &OutputArgs,
+    json: bool,
+    command_line: Vec<String>,
+) -> Result<ExitCode> {
+    let request = RunRequest {
+        specs,
+        seed: output.seed,
+        interleave: !output.no_interleave,
+        suite: None,
+        label: output.label.clone(),
+        command_line,
+        results_dir: Some(output.output.clone()),
+    };
+    measure_request(request, output, |record| {
+        for note in crate::report::case_notes(record) {
+            eprintln!("note: {note}");
+        }
+        Ok(if json {
+            serde_json::to_string_pretty(record)? + "\n"
+        } else {
+            table::render(record)
+        })
+    })
+}
+
+/// Measures `request`, prints what `render` makes of the run, and finishes (see [`finish`]);
+/// shared by `run`, `client` and `suite`.
+pub fn measure_request(
+    request: RunRequest,
+    output: &OutputArgs,
+    render: impl FnOnce(&RunRecord) -> Result<String>,
+) -> Result<ExitCode> {
+    let interrupted = interrupt::install();
+    let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
+    print(&render(&result.record)?)?;
+    finish(&result, output.quiet, !output.no_report)
+}
+
+/// The end of every measuring command: says where the run is, writes its report (unless
+/// `report` is false), and turns the outcome into the exit code. A report that fails to write is
+/// an error (exit 1) that leaves the measured run in place.
+fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
+    let mut report_failed = false;
+    if let Some(dir) = &result.dir {
+        if !quiet {
+            eprintln!("results: {}", dir.display());
+        }
+        if report {
+            if let Err(e) = write_report(dir, quiet) {
+                eprintln!(
+                    "error: the run is stored, but writing its report failed: {e:#}; \
+                     `loopbench report {}` tries again",
+                    dir.display()
+                );
+                report_failed = true;
+            }
+        }
+    }
+    Ok(if result.record.interrupted {
+        eprintln!(
+            "interrupted: the cases finished so far are stored; the run is marked incomplete"
+        );
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if result.has_errors() {
+        for c in result.record.cases.iter().filter(|c| !c.errors.is_empty()) {
+            eprintln!("error: case {}: {}", c.case_id, c.errors.join("; "));
+        }
+        ExitCode::from(EXIT_CASE_FAILED)
+    } else if report_failed {
+        ExitCode::from(EXIT_CASE_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes the report of the run in `dir` and, unless `quiet`, says where report.html is.
+fn write_report(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
+    let written = crate::report::generate(dir)?;
+    if !quiet {
+        if let Some(html) = written.first() {
+            eprintln!("report: {}", html.display());
+        }
+    }
+    Ok(written)
+}

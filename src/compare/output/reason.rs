@@ -1,0 +1,145 @@
+//! The gate's reasons in words: each [`Reason`] is one sentence, shown in the notes of the table
+//! and the markdown, and written as the `reason` string of `--format json`.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use super::wording::{change, format_p};
+use crate::compare::gate::{Decision, Reason};
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::NoRatio(e) => write!(f, "no ratio: {e}"),
+            Reason::NeverGated(metric) => write!(f, "{metric} is reported, never gated"),
+            Reason::TooFewSamples { metric, need, has } => write!(
+                f,
+                "not gated: {metric} needs ≥{need} samples in every iteration, the smallest has {has}"
+            ),
+            Reason::TooFewIterations { base, new, min } => write!(
+                f,
+                "too few iterations ({base} base, {new} new): the gate needs at least {min} per side"
+            ),
+            Reason::Untested => Ok(()),
+            Reason::Worse(d) => write!(
+                f,
+                "worse: p={} ≤ {} and the interval {} lies beyond {}",
+                format_p(d.p),
+                d.alpha,
+                interval(d),
+                beyond(d)
+            ),
+            Reason::Better(d) => write!(
+                f,
+                "better: p={} ≤ {} and the interval {} lies beyond {}",
+                format_p(d.p),
+                d.alpha,
+                interval(d),
+                beyond(d)
+            ),
+            Reason::WithinThreshold(d) => write!(
+                f,
+                "significant, but the interval {} is not entirely beyond the {} noise threshold",
+                interval(d),
+                beyond(d)
+            ),
+            Reason::NotSignificant(d) => write!(
+                f,
+                "not significant (p={} after Holm's correction)",
+                format_p(d.p)
+            ),
+        }
+    }
+}
+
+/// The JSON output carries the sentence, as readers of `format_version` 1 expect.
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The interval as relative changes: `[+8.1%, +12.9%]`.
+fn interval(d: &Decision) -> String {
+    let ci = d.interval;
+    format!("[{}, {}]", change(ci.lower_bound), change(ci.upper_bound))
+}
+
+/// The noise threshold both ways: `±5%`.
+fn beyond(d: &Decision) -> String {
+    format!("±{:.0}%", d.threshold * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::metric::Metric;
+    use crate::stats::{ConfidenceInterval, StatsError};
+
+    fn decision(p: f64) -> Decision {
+        Decision {
+            p,
+            alpha: 0.05,
+            interval: ConfidenceInterval {
+                confidence_level: 0.95,
+                lower_bound: 1.081,
+                upper_bound: 1.129,
+            },
+            threshold: 0.05,
+        }
+    }
+
+    #[test]
+    fn each_reason_is_one_sentence_with_its_figures() {
+        let cases = [
+            (
+                Reason::Worse(decision(0.00029)),
+                "worse: p=2.9e-4 ≤ 0.05 and the interval [+8.1%, +12.9%] lies beyond ±5%",
+            ),
+            (
+                Reason::Better(decision(0.031)),
+                "better: p=0.031 ≤ 0.05 and the interval [+8.1%, +12.9%] lies beyond ±5%",
+            ),
+            (
+                Reason::WithinThreshold(decision(0.01)),
+                "significant, but the interval [+8.1%, +12.9%] is not entirely beyond the ±5% noise threshold",
+            ),
+            (
+                Reason::NotSignificant(decision(0.4)),
+                "not significant (p=0.400 after Holm's correction)",
+            ),
+            (
+                Reason::TooFewIterations {
+                    base: 4,
+                    new: 12,
+                    min: 5,
+                },
+                "too few iterations (4 base, 12 new): the gate needs at least 5 per side",
+            ),
+            (
+                Reason::TooFewSamples {
+                    metric: Metric::P99,
+                    need: 100_000,
+                    has: 99_999,
+                },
+                "not gated: p99 needs ≥100000 samples in every iteration, the smallest has 99999",
+            ),
+            (
+                Reason::NeverGated(Metric::P999),
+                "p99.9 is reported, never gated",
+            ),
+            (
+                Reason::NoRatio(StatsError::ZeroBase),
+                "no ratio: the median of the base sample is 0: a ratio to it is undefined",
+            ),
+        ];
+        for (reason, words) in cases {
+            assert_eq!(reason.to_string(), words);
+            assert_eq!(
+                serde_json::to_value(&reason).unwrap(),
+                serde_json::Value::String(words.into())
+            );
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The figures a study compares across variants: what each one is, how it is read from an
+//! iteration, shown in a table and drawn on a chart.
+
+use crate::compare::metric::Metric;
+use crate::report::plots::style::us_label;
+use crate::spec::Workload;
+use crate::store::record::IterationRecord;
+use crate::study::plot::{FigureAxis, gib_label, ns_label};
+use crate::text::{bandwidth, us};
+
+/// A figure compared across variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Figure {
+    /// Median round trip of an iteration (rr), lower is better.
+    P50,
+    /// 99th percentile round trip of an iteration (rr), lower is better.
+    P99,
+    /// Received bytes per second of an iteration (stream), higher is better.
+    Throughput,
+    /// The receiver's CPU time per message of an iteration (stream), lower is better: less
+    /// disturbed by other load than throughput, since it counts only the receiver's own time.
+    ReceiverCpu,
+}
+
+impl Figure {
+    /// Bulk workloads are compared by throughput and receiver CPU, all others by latency.
+    pub(super) fn for_workload(w: Workload) -> &'static [Figure] {
+        if w == Workload::Stream {
+            &[Figure::Throughput, Figure::ReceiverCpu]
+        } else {
+            &[Figure::P50, Figure::P99]
+        }
+    }
+
+    /// The gate's metric for this figure.
+    pub(super) fn metric(self) -> Metric {
+        match self {
+            Figure::P50 => Metric::P50,
+            Figure::P99 => Metric::P99,
+            Figure::Throughput => Metric::Throughput,
+            Figure::ReceiverCpu => Metric::ReceiverCpu,
+        }
+    }
+
+    /// The workload the figure belongs to (for the metric's unit).
+    pub(super) fn workload(self) -> Workload {
+        match self {
+            Figure::Throughput | Figure::ReceiverCpu => Workload::Stream,
+            Figure::P50 | Figure::P99 => Workload::Rr,
+        }
+    }
+
+    /// The figure in headings: `p50 µs`.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50 µs",
+            Figure::P99 => "p99 µs",
+            Figure::Throughput => "throughput",
+            Figure::ReceiverCpu => "receiver CPU ns per message",
+        }
+    }
+
+    /// The gate's value of this figure in one iteration (an iteration without latency samples
+    /// counts as 0, as its summary says).
+    pub(super) fn value(self, it: &IterationRecord) -> f64 {
+        self.metric().value(it, self.workload()).unwrap_or(0.0)
+    }
+
+    /// How the figure is drawn: its y axis.
+    pub(super) fn axis(self) -> FigureAxis {
+        match self {
+            Figure::P50 | Figure::P99 => FigureAxis {
+                label: "round-trip latency (µs)",
+                scale: 1e-3,
+                log: true,
+                format: us_label,
+            },
+            Figure::Throughput => FigureAxis {
+                label: "throughput (GiB/s)",
+                scale: 1.0 / (1u64 << 30) as f64,
+                log: false,
+                format: gib_label,
+            },
+            Figure::ReceiverCpu => FigureAxis {
+                label: "receiver CPU per message (ns)",
+                scale: 1.0,
+                log: false,
+                format: ns_label,
+            },
+        }
+    }
+
+    /// The figure's part of a chart's file name.
+    pub(super) fn slug(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50",
+            Figure::P99 => "p99",
+            Figure::Throughput => "throughput",
+            Figure::ReceiverCpu => "receiver-cpu",
+        }
+    }
+
+    /// A value of the figure as the tables show it.
+    pub(super) fn show(self, v: f64) -> String {
+        match self {
+            Figure::Throughput => bandwidth(v),
+            Figure::ReceiverCpu => format!("{v:.0}"),
+            _ => us(v),
+        }
+    }
+}

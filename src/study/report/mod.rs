@@ -1,0 +1,217 @@
+//! The study's comparison report (`report.md`, `report.html`): per case, every variant side by
+//! side with its per-iteration samples pooled over the rounds, each variant against the first
+//! (baseline) one, and the settings each variant ran with as read back.
+//!
+//! The report is built once into a [`StudyReport`] (model.rs) and rendered by one exporter per
+//! format (markdown.rs, html.rs), through the run report's [`Exporter`] trait.
+
+mod comparison;
+mod figure;
+pub mod html;
+pub mod markdown;
+mod model;
+mod samples;
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::report::export::{Exporter, write_all};
+use crate::store::write_atomic;
+pub use comparison::{Comparison, compare};
+pub use figure::Figure;
+pub use model::{FigureSection, METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VariantRow};
+pub use samples::VariantSamples;
+
+/// Every export of a study's report, in the order they are written.
+pub fn exporters() -> Vec<Box<dyn Exporter<StudyReport>>> {
+    vec![Box::new(markdown::Markdown), Box::new(html::Html)]
+}
+
+/// Writes `report.md`, `report.html` and `plots/*.svg` into the study directory.
+pub fn write(dir: &Path) -> Result<()> {
+    let report = StudyReport::build(dir)?;
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    for f in &report.figures {
+        write_atomic(&plots.join(&f.chart_file), f.chart_svg.as_bytes())?;
+    }
+    write_all(dir, &report, &exporters())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+    use crate::spec::Workload;
+    use crate::spec::{EngineKind, Placement, Transport};
+    use crate::store::write_json;
+    use crate::study::record::{CaseMapping, STUDY_SCHEMA_VERSION, StudyRun};
+    use crate::study::record::{RunStatus, StudyRecord, VariantRunRecord};
+    use crate::study::settings::{AppliedSetting, CaseOverrides, Scope, Variant};
+
+    fn variant(name: &str, overrides: CaseOverrides) -> Variant {
+        Variant {
+            name: name.into(),
+            description: None,
+            settings: Default::default(),
+            overrides,
+        }
+    }
+
+    /// A study of three variants over two rounds, written as `study` writes it: an rr case
+    /// (p50, p99) and a stream case (throughput, receiver CPU). `slower` is 20 % slower and
+    /// has a namespace setting; `spin` changes the engine and placement (so its run's case ids
+    /// differ from the study's) and failed in round 2.
+    fn study_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let spin = CaseOverrides {
+            engine: Some(EngineKind::Spin),
+            placement: Some(Placement::SameCore),
+            ..CaseOverrides::default()
+        };
+        let variants = vec![
+            variant("default", CaseOverrides::default()),
+            variant("slower", CaseOverrides::default()),
+            variant("spin", spin),
+        ];
+        let mut runs = Vec::new();
+        for round in 1..=2u32 {
+            for (k, v) in variants.iter().enumerate() {
+                let failed = v.name == "spin" && round == 2;
+                let run_id = format!("r{round}-{}", v.name);
+                runs.push(StudyRun {
+                    round,
+                    variant: v.name.clone(),
+                    run_seed: u64::from(round) * 10 + k as u64,
+                    status: if failed {
+                        RunStatus::Failed
+                    } else {
+                        RunStatus::Done
+                    },
+                    run_id: (!failed).then(|| run_id.clone()),
+                    error: failed.then(|| "the child exited with status 1".to_string()),
+                });
+                if failed {
+                    continue;
+                }
+                write_variant_run(dir.path(), &run_id, round, v);
+            }
+        }
+        let record = StudyRecord {
+            schema_version: STUDY_SCHEMA_VERSION,
+            study_id: "20260101T000000Z-abcd-mtu".into(),
+            name: "mtu".into(),
+            description: None,
+            file: None,
+            source: String::new(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: Some("2026-01-01T00:10:00Z".into()),
+            complete: true,
+            interrupted: false,
+            seed: 3,
+            rounds: 2,
+            inherit_host_sysctls: false,
+            cases: Vec::new(),
+            variants,
+            runs,
+            host_environment: Default::default(),
+            host_differences: Some(vec!["net.core.somaxconn: 4096 → 128".into()]),
+            journal: None,
+            host_restore: vec!["restored net.core.somaxconn to 4096".into()],
+        };
+        write_json(&dir.path().join("study.json"), &record).unwrap();
+        dir
+    }
+
+    fn write_variant_run(dir: &Path, run_id: &str, round: u32, v: &Variant) {
+        let scale = match v.name.as_str() {
+            "slower" => 1.2,
+            "spin" => 0.5,
+            _ => 1.0,
+        } * (1.0 + 0.01 * f64::from(round));
+        let p50s: Vec<u64> = [10_000.0, 10_300.0, 9_800.0]
+            .iter()
+            .map(|p| (p * scale) as u64)
+            .collect();
+        let engine = v.overrides.engine.unwrap_or(EngineKind::Blocking);
+        let placement = v.overrides.placement.unwrap_or(Placement::CrossCore);
+        let rr = fixture::rr(Transport::Tcp4, engine, placement, 64, &p50s);
+        let mut stream = fixture::bulk(Transport::Tcp4, 65536, 2e9 / scale, 8e9);
+        stream.spec.workload = Workload::Stream;
+        stream.spec.engine = engine;
+        stream.spec.placement = placement;
+        stream.p50s_ns = p50s.clone();
+        let mut data = fixture::run(&[rr, stream]);
+        data.record.run_id = run_id.into();
+        let run_dir = dir.join("runs").join(run_id);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        write_json(&run_dir.join("run.json"), &data.record).unwrap();
+        let study_case = |workload: Workload, size: usize| {
+            let mut s = fixture::rr(
+                Transport::Tcp4,
+                EngineKind::Blocking,
+                Placement::CrossCore,
+                size,
+                &[],
+            )
+            .spec;
+            s.workload = workload;
+            s.case_id()
+        };
+        let cases = data
+            .record
+            .cases
+            .iter()
+            .map(|c| CaseMapping {
+                study_case: study_case(c.spec.workload, c.spec.size),
+                run_case: c.case_id.clone(),
+            })
+            .collect();
+        let namespace_settings = if v.name == "slower" {
+            vec![AppliedSetting {
+                setting: "lo mtu".into(),
+                scope: Scope::Namespace,
+                before: Some("65536".into()),
+                wanted: "1500".into(),
+                read_back: "1500".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        let variant = VariantRunRecord {
+            schema_version: STUDY_SCHEMA_VERSION,
+            study_id: "20260101T000000Z-abcd-mtu".into(),
+            variant: v.name.clone(),
+            round,
+            cases,
+            namespace_settings,
+            inherited_sysctls: Default::default(),
+            host_settings: Vec::new(),
+            host_environment: Default::default(),
+        };
+        write_json(&run_dir.join("variant.json"), &variant).unwrap();
+    }
+
+    #[test]
+    fn the_report_compares_every_variant_with_the_baseline_in_markdown_and_html() {
+        let dir = study_dir();
+        let r = StudyReport::build(dir.path()).unwrap();
+        insta::assert_snapshot!(
+            "study_report_markdown",
+            markdown::Markdown.render(&r).unwrap()
+        );
+        insta::assert_snapshot!("study_report_html", html::Html.render(&r).unwrap());
+        let files: Vec<&str> = r.figures.iter().map(|f| f.chart_file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "tcp4-rr-blocking-cross-core-64B-p50.svg",
+                "tcp4-rr-blocking-cross-core-64B-p99.svg",
+                "tcp4-stream-blocking-cross-core-65536B-throughput.svg",
+                "tcp4-stream-blocking-cross-core-65536B-receiver-cpu.svg",
+            ]
+        );
+    }
+}
