@@ -122,8 +122,8 @@ fn crr_refuses_transports_without_connections() {
 #[test]
 fn crr_spreads_connections_over_source_addresses() {
     let mut s = spec(Transport::Tcp4, Workload::Crr, EngineKind::Epoll);
-    s.extras.spread = Some("127.0.0.2-127.0.0.5".parse().unwrap());
-    s.extras.linger0 = true;
+    s.crr.spread = Some("127.0.0.2-127.0.0.5".parse().unwrap());
+    s.crr.linger0 = true;
     s.flows = 2;
     s.threads = 1;
     s.validate().unwrap();
@@ -142,7 +142,7 @@ fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
             EngineKind::Tokio,
         ]) {
             let mut s = spec(t, Workload::Rate, e);
-            s.extras.rate_per_sec = 20_000;
+            s.rate.rate_per_sec = 20_000;
             let out = run(&s, 400);
             let sched = out.schedule.expect("rate records its schedule");
             assert_eq!(sched.sent, 400, "{t} {e}");
@@ -166,7 +166,7 @@ fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
 fn rate_over_udp_reports_requests_the_server_drops_exactly() {
     for e in built([EngineKind::Blocking, EngineKind::Epoll]) {
         let mut s = spec(Transport::Udp4, Workload::Rate, e);
-        s.extras.rate_per_sec = 10_000;
+        s.rate.rate_per_sec = 10_000;
         s.server_drop_every = 10;
         // Long enough that a late answer on a busy machine is not counted lost.
         s.timing.loss_timeout_ns = 300_000_000;
@@ -244,7 +244,7 @@ fn migrations_and_softirqs_are_recorded_when_the_kernel_has_them() {
 fn a_memory_load_runs_during_measured_iterations_only() {
     let cpu = Topology::detect().cpus[0].id;
     let mut s = spec(Transport::UnixStream, Workload::Rr, EngineKind::Blocking);
-    s.extras.memory_load_cpu = Some(cpu);
+    s.interference.memory_load_cpu = Some(cpu);
     s.timing.length = IterationLength::Count { messages: 200 };
     let out = run(&s, 200);
     // It ran and reported (how much it copied in a short iteration is up to the scheduler).

@@ -41,7 +41,7 @@ fn busy_polled_shared_cpu(spec: &Spec, cpus: &ResolvedPlacement) -> Option<usize
 /// Notes a case carries from the start: what its options mean on this machine.
 pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(cpu) = spec.extras.memory_load_cpu {
+    if let Some(cpu) = spec.interference.memory_load_cpu {
         let shared = collisions(cpu, cpus);
         if !shared.is_empty() {
             notes.push(format!(
@@ -103,13 +103,8 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
         addr_not_avail: out.client.counters.addr_not_avail,
         ports_used: out.ports.as_ref().map_or(0, |p| p.count()),
         ephemeral_port_range: ephemeral_port_range(),
-        source_addresses: spec.extras.spread.map_or(1, |r| r.len()),
-        close: if spec.extras.linger0 {
-            "linger0"
-        } else {
-            "fin"
-        }
-        .into(),
+        source_addresses: spec.crr.spread.map_or(1, |r| r.len()),
+        close: if spec.crr.linger0 { "linger0" } else { "fin" }.into(),
     });
     IterationExtras {
         latency_actual: out
@@ -121,7 +116,7 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
         connections,
         net_rx_softirqs: out.net_rx_softirqs.clone(),
         memory_load: spec
-            .extras
+            .interference
             .memory_load_cpu
             .zip(out.memory_load_bytes_per_sec)
             .map(|(cpu, bytes_per_sec)| MemoryLoadRecord {
@@ -202,7 +197,7 @@ mod tests {
     #[test]
     fn a_memory_load_on_a_worker_cpu_is_called_out() {
         let mut spec = Spec::new(Transport::Tcp4);
-        spec.extras.memory_load_cpu = Some(1);
+        spec.interference.memory_load_cpu = Some(1);
         let cpus = ResolvedPlacement {
             client: vec![0],
             server: vec![1],

@@ -307,12 +307,12 @@ impl CaseOptions {
         t.server_drop_every = self.server_drop_every.unwrap_or(t.server_drop_every);
         t.flows = self.flows.unwrap_or(t.flows);
         t.threads = self.threads.unwrap_or(t.threads);
-        t.extras.rate_per_sec = self.rate.unwrap_or(t.extras.rate_per_sec);
-        t.extras.max_in_flight = self.max_in_flight.unwrap_or(t.extras.max_in_flight);
-        t.extras.spread = self.spread.as_deref().map(str::parse).transpose()?;
-        t.extras.linger0 = self.linger0.unwrap_or(t.extras.linger0);
-        t.extras.memory_load_cpu = self.memory_load;
-        t.extras.processes = self.processes.unwrap_or(t.extras.processes);
+        t.rate.rate_per_sec = self.rate.unwrap_or(t.rate.rate_per_sec);
+        t.rate.max_in_flight = self.max_in_flight.unwrap_or(t.rate.max_in_flight);
+        t.crr.spread = self.spread.as_deref().map(str::parse).transpose()?;
+        t.crr.linger0 = self.linger0.unwrap_or(t.crr.linger0);
+        t.interference.memory_load_cpu = self.memory_load;
+        t.layout.processes = self.processes.unwrap_or(t.layout.processes);
         t.timing = self.timing()?;
         Ok(Matrix {
             transports: parse_list(&list(&self.transport, t.transport.to_string()), str::parse)?,
@@ -351,14 +351,14 @@ pub fn fit(specs: &mut [Spec]) {
     let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
     for s in specs.iter_mut() {
         if rate && s.workload != Workload::Rate {
-            s.extras.rate_per_sec = 0;
-            s.extras.max_in_flight = 0;
+            s.rate.rate_per_sec = 0;
+            s.rate.max_in_flight = 0;
         }
         if crr && !s.takes_linger0() {
-            s.extras.linger0 = false;
+            s.crr.linger0 = false;
         }
         if crr && !s.takes_spread() {
-            s.extras.spread = None;
+            s.crr.spread = None;
         }
     }
 }
@@ -412,12 +412,12 @@ mod tests {
         let rate = specs.iter().find(|s| s.workload == Workload::Rate).unwrap();
         let crr = specs.iter().find(|s| s.workload == Workload::Crr).unwrap();
         assert_eq!(
-            (rate.flows, rate.threads, rate.extras.rate_per_sec),
+            (rate.flows, rate.threads, rate.rate.rate_per_sec),
             (4, 2, 1000)
         );
-        assert!(rate.extras.spread.is_none() && !rate.extras.linger0);
-        assert_eq!(crr.extras.rate_per_sec, 0);
-        assert!(crr.extras.spread.is_some() && crr.extras.linger0);
+        assert!(rate.crr.spread.is_none() && !rate.crr.linger0);
+        assert_eq!(crr.rate.rate_per_sec, 0);
+        assert!(crr.crr.spread.is_some() && crr.crr.linger0);
     }
 
     #[test]
@@ -432,9 +432,9 @@ mod tests {
         );
         let specs = o.specs(Topology::detect().default_placement()).unwrap();
         let of = |t: Transport| specs.iter().find(|s| s.transport == t).unwrap();
-        assert!(of(Transport::Tcp4).extras.spread.is_some());
-        assert!(of(Transport::Tcp6).extras.spread.is_none());
-        assert!(of(Transport::Tcp4).extras.linger0 && of(Transport::Tcp6).extras.linger0);
+        assert!(of(Transport::Tcp4).crr.spread.is_some());
+        assert!(of(Transport::Tcp6).crr.spread.is_none());
+        assert!(of(Transport::Tcp4).crr.linger0 && of(Transport::Tcp6).crr.linger0);
         for s in &specs {
             s.validate().unwrap();
         }

@@ -123,14 +123,13 @@ impl Spec {
 
     /// What each workload needs from the transport and its options.
     fn validate_workload(&self) -> Result<(), ConfigError> {
-        let x = &self.extras;
         let is_rate = self.workload == Workload::Rate;
-        if is_rate && x.rate_per_sec == 0 {
+        if is_rate && self.rate.rate_per_sec == 0 {
             return Err(ConfigError::Invalid(
                 "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
             ));
         }
-        if !is_rate && (x.rate_per_sec != 0 || x.max_in_flight != 0) {
+        if !is_rate && (self.rate.rate_per_sec != 0 || self.rate.max_in_flight != 0) {
             return Err(ConfigError::Invalid(format!(
                 "--rate and --max-in-flight only apply to -w rate, not {}",
                 self.workload
@@ -155,31 +154,31 @@ impl Spec {
                 self.transport
             )));
         }
-        if x.spread.is_some() && !self.takes_spread() {
+        if self.crr.spread.is_some() && !self.takes_spread() {
             return Err(ConfigError::Invalid(
                 "--spread (client source addresses) applies to -w crr over tcp4".into(),
             ));
         }
-        if x.spread.is_some() && self.client_addr.is_some() {
+        if self.crr.spread.is_some() && self.client_addr.is_some() {
             return Err(ConfigError::Invalid(
                 "--spread and --client-addr both set the client source address; give one".into(),
             ));
         }
-        if x.linger0 && !self.takes_linger0() {
+        if self.crr.linger0 && !self.takes_linger0() {
             return Err(ConfigError::Invalid(
                 "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
             ));
         }
-        if (x.processes || x.connect.is_some()) && !self.transport.crosses_processes() {
+        if (self.layout.processes || self.layout.connect.is_some())
+            && !self.transport.crosses_processes()
+        {
             return Err(ConfigError::Invalid(format!(
                 "--processes and --connect need a connection-oriented transport with an address (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
                 self.transport
             )));
         }
-        let custom_server = x.connect.is_some() || self.server_handler.is_some();
-        let custom_framing =
-            x.request.is_some() || x.response_delimiter.is_some() || x.length_prefix.is_some();
-        if custom_framing && !custom_server {
+        let custom_server = self.layout.connect.is_some() || self.server_handler.is_some();
+        if self.framing.is_custom() && !custom_server {
             return Err(ConfigError::Invalid(
                 "--request, --request-file, --response-delimiter and --length-prefix apply to `loopbench client --connect` (or a server handler)".into(),
             ));
@@ -191,7 +190,7 @@ impl Spec {
                     self.workload
                 )));
             }
-            if x.processes || x.connect.is_some() {
+            if self.layout.processes || self.layout.connect.is_some() {
                 return Err(ConfigError::Invalid(
                     "a server handler runs on the server thread of this process: it does not go with --processes or --connect".into(),
                 ));
@@ -202,7 +201,7 @@ impl Spec {
                 ));
             }
         }
-        if x.connect.is_some() && x.processes {
+        if self.layout.connect.is_some() && self.layout.processes {
             return Err(ConfigError::Invalid(
                 "--connect measures a service that already runs; --processes starts one: give one"
                     .into(),

@@ -38,7 +38,7 @@ pub struct ExternalClient<C: Clock> {
 }
 
 impl<C: Clock> ExternalClient<C> {
-    /// A client for `spec` (its `extras.request` and framing).
+    /// A client for `spec` (its `framing.request` and framing).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> ExternalClient<C> {
         let framing = response_framing(spec);
         let response_len = match framing {

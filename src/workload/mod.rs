@@ -23,11 +23,7 @@ pub fn client_flow<C: Clock + 'static>(
     env: ClientEnv<C>,
     dialer: Option<Dialer>,
 ) -> anyhow::Result<Box<dyn Flow>> {
-    let x = &spec.extras;
-    let custom = x.request.is_some()
-        || x.response_delimiter.is_some()
-        || x.length_prefix.is_some()
-        || spec.server_handler.is_some();
+    let custom = spec.framing.is_custom() || spec.server_handler.is_some();
     Ok(match spec.workload {
         Workload::Rr if custom => Box::new(external::ExternalClient::new(spec, env)),
         Workload::Rr => Box::new(rr::RrClient::new(spec, env)),

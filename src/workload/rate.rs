@@ -65,8 +65,8 @@ impl<C: Clock> RateClient<C> {
     /// A client for `spec`, whose iteration lasts `env.length` (a duration of sending, or a
     /// number of requests).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> RateClient<C> {
-        let rate = spec.extras.rate_per_sec.max(1);
-        let window = match spec.extras.max_in_flight {
+        let rate = spec.rate.rate_per_sec.max(1);
+        let window = match spec.rate.max_in_flight {
             0 => (rate.saturating_mul(spec.timing.timeout_ns) / 1_000_000_000)
                 .clamp(64, MAX_AUTO_WINDOW),
             n => u64::from(n),

@@ -306,7 +306,7 @@ pub fn run_iteration(
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
-    let (server, target) = match &spec.extras.connect {
+    let (server, target) = match &spec.layout.connect {
         Some(target) => (None, target.clone()),
         None => {
             let p = ServerProcess::spawn(&Session {
