@@ -142,8 +142,7 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         }
     }
     let request_len = t.framing.request.as_ref().map(Vec::len);
-    let mut specs = matrix.expand()?;
-    crate::spec::case_options::fit(&mut specs);
+    let mut specs = crate::workload::expand(&matrix)?;
     if let Some(len) = request_len {
         // The request is the message: its length is the size of every case.
         for s in &mut specs {

@@ -55,8 +55,8 @@ pub struct RunArgs {
 /// Runs the command.
 pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let specs = case_options(&args.case, &args.timing, &args.workload)
-        .specs(topology.default_placement())?;
+    let options = case_options(&args.case, &args.timing, &args.workload);
+    let specs = crate::workload::expand(&options.matrix(topology.default_placement())?)?;
     measure(specs, &args.output, args.json, command_line)
 }
 

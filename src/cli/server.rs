@@ -52,8 +52,9 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
     let session: Session = match &args.session_json {
         Some(json) => serde_json::from_str(json).context("reading --session-json")?,
         None => {
-            let mut specs = case_options(&args.case, &args.timing, &args.workload)
-                .specs(topology.default_placement())?;
+            let options = case_options(&args.case, &args.timing, &args.workload);
+            let mut specs =
+                crate::workload::expand(&options.matrix(topology.default_placement())?)?;
             if specs.len() != 1 {
                 return Err(ConfigError::Invalid(format!(
                     "a server serves one case, but the flags describe {}; give one value per dimension",

@@ -8,32 +8,34 @@ use crate::error::ConfigError;
 use crate::spec::Workload;
 pub use crate::store::metric::{Gating, Metric, Unit};
 use crate::store::record::IterationRecord;
+use crate::workload;
 
 impl Metric {
-    /// The unit of the metric for a workload.
+    /// The unit of the metric for a workload (throughput: what the workload counts).
     pub fn unit(self, workload: Workload) -> Unit {
-        match (self, workload) {
-            (Metric::Throughput, Workload::Stream) => Unit::BytesPerSec,
-            (Metric::Throughput, _) => Unit::MsgsPerSec,
+        match self {
+            Metric::Throughput => workload::def(workload).throughput_unit(),
             _ => Unit::Nanoseconds,
         }
     }
 
     /// The metric's value in one iteration; `None` when the iteration has none (no latency
-    /// samples for a `stream` case).
+    /// samples for a `stream` case, no receiver CPU where the client counts).
     pub fn value(self, it: &IterationRecord, workload: Workload) -> Option<f64> {
+        let def = workload::def(workload);
         let latency = |v: u64| (it.latency.count > 0).then_some(v as f64);
         match self {
             Metric::P50 => latency(it.latency.p50_ns),
             Metric::P99 => latency(it.latency.p99_ns),
             Metric::P999 => latency(it.latency.p999_ns),
-            Metric::Throughput => Some(match workload {
-                Workload::Stream => it.bytes_per_sec,
+            Metric::Throughput => Some(match def.throughput_unit() {
+                Unit::BytesPerSec => it.bytes_per_sec,
                 _ => it.msgs_per_sec,
             }),
-            Metric::ReceiverCpu => {
-                (workload == Workload::Stream).then_some(it.server.usage.cpu_ns_per_msg)
-            }
+            // The receiver is the side that counts; only a server that does is measured alone.
+            Metric::ReceiverCpu => def
+                .counted_by_server()
+                .then_some(it.server.usage.cpu_ns_per_msg),
         }
     }
 }

@@ -68,8 +68,7 @@ fn polling_engines_stream_every_byte_to_the_receiver() {
 #[test]
 fn shm_refuses_engines_that_need_a_file_descriptor() {
     for e in built(POLLING) {
-        let err = spec(Transport::Shm, Workload::Rr, e)
-            .validate()
+        let err = crate::workload::check(&spec(Transport::Shm, Workload::Rr, e))
             .unwrap_err()
             .to_string();
         assert!(err.contains("no file descriptor"), "{err}");
@@ -111,8 +110,7 @@ fn crr_refuses_transports_without_connections() {
         Transport::Pipe,
         Transport::Shm,
     ] {
-        let err = spec(t, Workload::Crr, EngineKind::Blocking)
-            .validate()
+        let err = crate::workload::check(&spec(t, Workload::Crr, EngineKind::Blocking))
             .unwrap_err()
             .to_string();
         assert!(err.contains("connection-oriented"), "{t}: {err}");
@@ -126,7 +124,7 @@ fn crr_spreads_connections_over_source_addresses() {
     s.crr.linger0 = true;
     s.flows = 2;
     s.threads = 1;
-    s.validate().unwrap();
+    crate::workload::check(&s).unwrap();
     let out = run(&s, 40);
     assert_eq!(out.client.counters.connections, 80);
     assert_eq!(out.client.counters.addr_not_avail, 0);
@@ -204,7 +202,7 @@ fn many_flows_over_few_threads_are_all_counted_per_flow() {
 fn a_thousand_flows_run_on_one_epoll_thread() {
     let mut s = spec(Transport::Tcp4, Workload::Rr, EngineKind::Epoll);
     s.flows = 1000;
-    s.validate().unwrap();
+    crate::workload::check(&s).unwrap();
     let out = run(&s, 5);
     assert_eq!(out.flows.len(), 1000);
     assert!(out.flows.iter().all(|f| f.client.messages == 5));
@@ -216,7 +214,7 @@ fn the_blocking_engine_refuses_more_flows_than_threads() {
     let mut s = spec(Transport::Tcp4, Workload::Rr, EngineKind::Blocking);
     s.flows = 4;
     s.threads = 2;
-    let err = s.validate().unwrap_err().to_string();
+    let err = crate::workload::check(&s).unwrap_err().to_string();
     assert!(
         err.contains("--threads 4") && err.contains("--engine epoll"),
         "{err}"

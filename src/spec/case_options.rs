@@ -12,8 +12,7 @@ use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
 use crate::spec::{
-    IterationLength, Placement, Spec, Timing, Transport, Workload, parse_duration, parse_list,
-    parse_size,
+    IterationLength, Placement, Spec, Timing, Transport, parse_duration, parse_list, parse_size,
 };
 
 /// One value of a list: a number or a string.
@@ -333,40 +332,18 @@ impl CaseOptions {
             template: t,
         })
     }
-
-    /// Every spec these options describe, with workload-specific options fitted to the cases
-    /// they apply to.
-    pub fn specs(&self, default_placement: Placement) -> Result<Vec<Spec>, ConfigError> {
-        let mut specs = self.matrix(default_placement)?.expand()?;
-        fit(&mut specs);
-        Ok(specs)
-    }
-}
-
-/// In a matrix that mixes workloads or transports, `rate` goes to the rate cases, `linger0` to
-/// the crr cases over TCP and `spread` to those over tcp4; alone, a misplaced option is still
-/// refused by validation.
-pub fn fit(specs: &mut [Spec]) {
-    let has = |w: Workload| specs.iter().any(|s| s.workload == w);
-    let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
-    for s in specs.iter_mut() {
-        if rate && s.workload != Workload::Rate {
-            s.rate.rate_per_sec = 0;
-            s.rate.max_in_flight = 0;
-        }
-        if crr && !s.takes_linger0() {
-            s.crr.linger0 = false;
-        }
-        if crr && !s.takes_spread() {
-            s.crr.spread = None;
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::topology::Topology;
+    use crate::spec::Workload;
+
+    /// Every spec `o` describes, fitted as a run fits them.
+    fn specs(o: &CaseOptions, default_placement: Placement) -> Result<Vec<Spec>, ConfigError> {
+        crate::workload::expand(&o.matrix(default_placement)?)
+    }
 
     fn toml(text: &str) -> CaseOptions {
         toml::from_str(text).unwrap()
@@ -383,7 +360,7 @@ mod tests {
             count = 10
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         assert_eq!(specs.len(), 2 * 2 * 2);
         assert!(specs.iter().any(|s| s.size == 1024));
         assert!(specs.iter().all(|s| s.timing.iterations == 2));
@@ -408,7 +385,7 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         let rate = specs.iter().find(|s| s.workload == Workload::Rate).unwrap();
         let crr = specs.iter().find(|s| s.workload == Workload::Crr).unwrap();
         assert_eq!(
@@ -430,7 +407,7 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         let of = |t: Transport| specs.iter().find(|s| s.transport == t).unwrap();
         assert!(of(Transport::Tcp4).crr.spread.is_some());
         assert!(of(Transport::Tcp6).crr.spread.is_none());
@@ -471,8 +448,7 @@ mod tests {
             .to_string();
         assert!(cpu.contains("together"), "{cpu}");
         assert!(
-            toml("addr = \"10.0.0.1\"")
-                .specs(t.default_placement())
+            specs(&toml("addr = \"10.0.0.1\""), t.default_placement())
                 .unwrap_err()
                 .to_string()
                 .contains("only measures loopback")

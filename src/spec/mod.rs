@@ -12,7 +12,6 @@ use crate::spec::framing::MessageFraming;
 use crate::spec::handler::ServerHandler;
 
 pub mod address;
-pub mod builder;
 pub mod case_options;
 mod dimensions;
 pub mod framing;

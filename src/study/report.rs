@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::plot::{FigureAxis, svg};
 use super::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
 use crate::compare::gate::{GateConfig, MetricInput, Samples as GateSamples, Verdict, evaluate};
-use crate::compare::metric::Metric;
+use crate::compare::metric::{Metric, Unit};
 use crate::compare::output::p_holm;
 use crate::report::export::html::{esc, html_table};
 use crate::report::export::markdown::md_table;
@@ -36,13 +36,24 @@ pub enum Figure {
 }
 
 impl Figure {
-    /// Bulk workloads are compared by throughput and receiver CPU, all others by latency.
-    fn for_workload(w: Workload) -> &'static [Figure] {
-        if w == Workload::Stream {
-            &[Figure::Throughput, Figure::ReceiverCpu]
-        } else {
-            &[Figure::P50, Figure::P99]
-        }
+    /// The figures a case of workload `w` is compared on: its workload's
+    /// [`compared_on`](crate::workload::WorkloadDef::compared_on) metrics (bulk workloads by
+    /// throughput and receiver CPU, all others by latency).
+    fn for_workload(w: Workload) -> Vec<Figure> {
+        let metrics = crate::workload::def(w).compared_on();
+        metrics.iter().filter_map(|&m| Figure::of(m)).collect()
+    }
+
+    /// The figure of a gate metric, if the study report draws one.
+    fn of(metric: Metric) -> Option<Figure> {
+        [
+            Figure::P50,
+            Figure::P99,
+            Figure::Throughput,
+            Figure::ReceiverCpu,
+        ]
+        .into_iter()
+        .find(|f| f.metric() == metric)
     }
 
     /// The gate's metric for this figure.
@@ -55,11 +66,11 @@ impl Figure {
         }
     }
 
-    /// The workload the figure belongs to (for the metric's unit).
-    fn workload(self) -> Workload {
+    /// The unit of the figure's values (throughput is drawn in bytes per second).
+    fn unit(self) -> Unit {
         match self {
-            Figure::Throughput | Figure::ReceiverCpu => Workload::Stream,
-            Figure::P50 | Figure::P99 => Workload::Rr,
+            Figure::Throughput => Unit::BytesPerSec,
+            Figure::P50 | Figure::P99 | Figure::ReceiverCpu => Unit::Nanoseconds,
         }
     }
 
@@ -72,10 +83,10 @@ impl Figure {
         }
     }
 
-    /// The gate's value of this figure in one iteration (an iteration without latency samples
-    /// counts as 0, as its summary says).
-    fn value(self, it: &IterationRecord) -> f64 {
-        self.metric().value(it, self.workload()).unwrap_or(0.0)
+    /// The gate's value of this figure in one iteration of a case of workload `w` (an
+    /// iteration without latency samples counts as 0, as its summary says).
+    fn value(self, it: &IterationRecord, w: Workload) -> f64 {
+        self.metric().value(it, w).unwrap_or(0.0)
     }
 
     fn axis(self) -> FigureAxis {
@@ -171,7 +182,7 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
         .iter()
         .map(|(f, base, variant)| MetricInput {
             metric: f.metric(),
-            unit: f.metric().unit(f.workload()),
+            unit: f.unit(),
             base: base.samples(),
             new: variant.samples(),
             // Variants run in separate namespaces and processes: independent samples.
@@ -223,7 +234,7 @@ fn collect(
             let Some(m) = variant.cases.iter().find(|m| m.run_case == case.case_id) else {
                 continue;
             };
-            for &f in Figure::for_workload(case.spec.workload) {
+            for f in Figure::for_workload(case.spec.workload) {
                 let s = samples
                     .entry((m.study_case.clone(), f))
                     .or_default()
@@ -231,7 +242,7 @@ fn collect(
                     .or_default();
                 s.runs += 1;
                 for it in &case.iterations {
-                    s.values.push(f.value(it));
+                    s.values.push(f.value(it, case.spec.workload));
                     s.rounds.push(run.round);
                     let n = it.latency.count;
                     s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));

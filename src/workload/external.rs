@@ -7,9 +7,8 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::env::{ClientEnv, Heartbeat, IterationEnd};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase};
 use super::handler::{request_payload, response_framing};
-use super::rr::Phase;
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;

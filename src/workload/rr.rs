@@ -5,27 +5,62 @@
 //! Datagram transports carry a sequence number in the first 8 bytes: a request whose response
 //! does not come within the loss timeout is counted lost (never hangs the loop), and a response
 //! arriving after that is counted late and discarded.
+//!
+//! A case with a custom protocol (`client --connect` with its framing) runs the
+//! [`ExternalClient`]; one with a user's server handler runs the [`HandlerServer`].
 
 use anyhow::{Context, Result, bail};
 
-use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use super::def::WorkloadDef;
+use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase, get_seq, put_seq};
+use super::external::ExternalClient;
+use super::handler::HandlerServer;
 use crate::engine::{Flow, FlowReport, Wait};
-use crate::metrics::clock::Clock;
+use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
-use crate::spec::Spec;
+use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::Conn;
+use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
 
-/// Where a request/response client is in its round trip (rr and external clients).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Ready to send the next request.
-    Idle,
-    /// Writing the request; bytes written so far.
-    Sending(usize),
-    /// Reading the response; bytes read so far.
-    Receiving(usize),
+/// `rr` in the workload table.
+pub struct RrDef;
+
+impl WorkloadDef for RrDef {
+    fn kind(&self) -> Workload {
+        Workload::Rr
+    }
+
+    fn counts_lost_requests(&self) -> bool {
+        true
+    }
+
+    fn takes_handler(&self) -> bool {
+        true
+    }
+
+    fn client(
+        &self,
+        spec: &Spec,
+        env: ClientEnv<MonotonicClock>,
+        _dialer: Option<Dialer>,
+    ) -> Result<Box<dyn Flow>> {
+        Ok(
+            if spec.framing.is_custom() || spec.server_handler.is_some() {
+                Box::new(ExternalClient::new(spec, env))
+            } else {
+                Box::new(RrClient::new(spec, env))
+            },
+        )
+    }
+
+    fn server(&self, spec: &Spec, _: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+        match &spec.server_handler {
+            Some(h) => Box::new(HandlerServer::new(spec, h.make())),
+            None => Box::new(RrServer::new(spec, clock)),
+        }
+    }
 }
 
 /// The client side of an `rr` flow.

@@ -1,4 +1,5 @@
-//! Building a [`Spec`] in code, with the same dimensions and defaults as `loopbench run`.
+//! Building a [`Spec`] in code, with the same dimensions and defaults as `loopbench run`, checked
+//! as `loopbench run` checks it (so the builder lives above the workloads, not in `spec`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::spec::{
     CrrSettings, EngineKind, Interference, IterationLength, Placement, ProcessLayout, RateSettings,
     Spec, Transport, Workload,
 };
+use crate::workload;
 
 /// Builds a [`Spec`]; every setting starts at the command line's default. Mistakes (a
 /// non-loopback address, a size of zero) are reported by [`SpecBuilder::build`].
@@ -252,12 +254,12 @@ impl SpecBuilder {
         self.set(f)
     }
 
-    /// The spec, validated as `loopbench run` validates it.
+    /// The spec, checked as `loopbench run` checks it ([`workload::check`]).
     pub fn build(self) -> Result<Spec, ConfigError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        self.spec.validate()?;
+        workload::check(&self.spec)?;
         Ok(self.spec)
     }
 }
