@@ -1,4 +1,4 @@
-//! `shm`: the floor. Connected pairs of shared-memory byte rings ([`ring`](super::ring)):
+//! `shm`: the floor. Connected pairs of shared-memory byte rings ([`ring`]):
 //! a round trip costs what moving cache lines between the two CPUs costs and nothing else.
 //!
 //! With the `spin` engine both sides poll the ring. With the `blocking` engine a reader that

@@ -1,7 +1,7 @@
 //! One iteration: connect fresh pairs, start pinned client and server threads behind a barrier,
 //! let the engine drive them, and watch over them so that nothing can hang.
 //!
-//! The watchdog has two tools: the shared [`Control`] (engines look at it whenever a flow cannot
+//! The watchdog has two tools: the shared [`Control`](crate::engine::Control) (engines look at it whenever a flow cannot
 //! progress), and a signal ("kick") that interrupts any blocking system call on any transport.
 //! Measured connections carry no receive timeout (that would arm a kernel timer on every sleep);
 //! instead the watchdog kicks a blocked client when a datagram may be lost, and every worker
