@@ -106,27 +106,27 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
     matrix.transports = vec![transport_for(&args.connect, &args.matrix.case.transport)?];
     matrix.addrs.clear();
     let t = &mut matrix.template;
-    t.extras.connect = Some(args.connect.clone());
-    t.extras.request = match (&args.request, &args.request_file) {
+    t.layout.connect = Some(args.connect.clone());
+    t.framing.request = match (&args.request, &args.request_file) {
         (Some(text), _) => Some(unescape(text)?),
         (None, Some(path)) => Some(std::fs::read(path).with_context(|| {
             crate::error::UsageError(format!("cannot read --request-file {}", path.display()))
         })?),
         (None, None) => None,
     };
-    t.extras.response_delimiter = args
+    t.framing.response_delimiter = args
         .response_delimiter
         .as_deref()
         .map(unescape)
         .transpose()?;
-    t.extras.length_prefix = args.length_prefix.as_deref().map(str::parse).transpose()?;
-    if let Some(req) = &t.extras.request {
+    t.framing.length_prefix = args.length_prefix.as_deref().map(str::parse).transpose()?;
+    if let Some(req) = &t.framing.request {
         if req.is_empty() {
             return Err(ConfigError::ZeroSize { flag: "--request" }.into());
         }
         if args.matrix.case.response_size.is_none()
-            && t.extras.response_delimiter.is_none()
-            && t.extras.length_prefix.is_none()
+            && t.framing.response_delimiter.is_none()
+            && t.framing.length_prefix.is_none()
         {
             return Err(ConfigError::Invalid(
                 "say how a response ends: --response-size BYTES, --response-delimiter TEXT or --length-prefix SHAPE"
@@ -135,9 +135,8 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
             .into());
         }
     }
-    let request_len = t.extras.request.as_ref().map(Vec::len);
-    let mut specs = matrix.expand()?;
-    crate::spec::case_options::fit(&mut specs);
+    let request_len = t.framing.request.as_ref().map(Vec::len);
+    let mut specs = crate::workload::expand(&matrix)?;
     if let Some(len) = request_len {
         // The request is the message: its length is the size of every case.
         for s in &mut specs {

@@ -45,6 +45,7 @@ pub struct RunArgs {
 /// Runs the command.
 pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
-    let specs = args.matrix.options().specs(topology.default_placement())?;
+    let specs =
+        crate::workload::expand(&args.matrix.options().matrix(topology.default_placement())?)?;
     measure(specs, &args.output, args.json, command_line)
 }

@@ -47,7 +47,9 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
     let session: Session = match &args.session_json {
         Some(json) => serde_json::from_str(json).context("reading --session-json")?,
         None => {
-            let mut specs = args.matrix.options().specs(topology.default_placement())?;
+            let mut specs = crate::workload::expand(
+                &args.matrix.options().matrix(topology.default_placement())?,
+            )?;
             if specs.len() != 1 {
                 return Err(ConfigError::Invalid(format!(
                     "a server serves one case, but the flags describe {}; give one value per dimension",

@@ -93,7 +93,7 @@ impl CustomPair {
     where
         F: FnOnce(Conn) -> Result<()> + Send + 'static,
     {
-        spec.validate()?;
+        crate::workload::check(spec)?;
         ignore_sigpipe();
         let cpus = Topology::detect().resolve(spec.placement)?;
         let (mut client, mut server_conn) = connector(spec)?

@@ -87,7 +87,7 @@ fn pin(cpu: Option<usize>, ready: &Sender<Result<()>>) -> bool {
 impl Pair {
     /// Connects a pair for `spec` (workload `rr`) and starts its pinned threads.
     pub fn start(spec: &Spec) -> Result<Pair> {
-        spec.validate()?;
+        crate::workload::check(spec)?;
         if spec.workload != Workload::Rr {
             return Err(ConfigError::Invalid(format!(
                 "a Pair runs round trips (workload rr), not {}; use pair::stream_batch for stream",

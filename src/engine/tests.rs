@@ -68,8 +68,7 @@ fn polling_engines_stream_every_byte_to_the_receiver() {
 #[test]
 fn shm_refuses_engines_that_need_a_file_descriptor() {
     for e in built(POLLING) {
-        let err = spec(Transport::Shm, Workload::Rr, e)
-            .validate()
+        let err = crate::workload::check(&spec(Transport::Shm, Workload::Rr, e))
             .unwrap_err()
             .to_string();
         assert!(err.contains("no file descriptor"), "{err}");
@@ -111,8 +110,7 @@ fn crr_refuses_transports_without_connections() {
         Transport::Pipe,
         Transport::Shm,
     ] {
-        let err = spec(t, Workload::Crr, EngineKind::Blocking)
-            .validate()
+        let err = crate::workload::check(&spec(t, Workload::Crr, EngineKind::Blocking))
             .unwrap_err()
             .to_string();
         assert!(err.contains("connection-oriented"), "{t}: {err}");
@@ -122,11 +120,11 @@ fn crr_refuses_transports_without_connections() {
 #[test]
 fn crr_spreads_connections_over_source_addresses() {
     let mut s = spec(Transport::Tcp4, Workload::Crr, EngineKind::Epoll);
-    s.extras.spread = Some("127.0.0.2-127.0.0.5".parse().unwrap());
-    s.extras.linger0 = true;
+    s.crr.spread = Some("127.0.0.2-127.0.0.5".parse().unwrap());
+    s.crr.linger0 = true;
     s.flows = 2;
     s.threads = 1;
-    s.validate().unwrap();
+    crate::workload::check(&s).unwrap();
     let out = run(&s, 40);
     assert_eq!(out.client.counters.connections, 80);
     assert_eq!(out.client.counters.addr_not_avail, 0);
@@ -142,7 +140,7 @@ fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
             EngineKind::Tokio,
         ]) {
             let mut s = spec(t, Workload::Rate, e);
-            s.extras.rate_per_sec = 20_000;
+            s.rate.rate_per_sec = 20_000;
             let out = run(&s, 400);
             let sched = out.schedule.expect("rate records its schedule");
             assert_eq!(sched.sent, 400, "{t} {e}");
@@ -166,7 +164,7 @@ fn rate_keeps_a_schedule_with_every_engine_and_records_both_latencies() {
 fn rate_over_udp_reports_requests_the_server_drops_exactly() {
     for e in built([EngineKind::Blocking, EngineKind::Epoll]) {
         let mut s = spec(Transport::Udp4, Workload::Rate, e);
-        s.extras.rate_per_sec = 10_000;
+        s.rate.rate_per_sec = 10_000;
         s.server_drop_every = 10;
         // Long enough that a late answer on a busy machine is not counted lost.
         s.timing.loss_timeout_ns = 300_000_000;
@@ -204,7 +202,7 @@ fn many_flows_over_few_threads_are_all_counted_per_flow() {
 fn a_thousand_flows_run_on_one_epoll_thread() {
     let mut s = spec(Transport::Tcp4, Workload::Rr, EngineKind::Epoll);
     s.flows = 1000;
-    s.validate().unwrap();
+    crate::workload::check(&s).unwrap();
     let out = run(&s, 5);
     assert_eq!(out.flows.len(), 1000);
     assert!(out.flows.iter().all(|f| f.client.messages == 5));
@@ -216,7 +214,7 @@ fn the_blocking_engine_refuses_more_flows_than_threads() {
     let mut s = spec(Transport::Tcp4, Workload::Rr, EngineKind::Blocking);
     s.flows = 4;
     s.threads = 2;
-    let err = s.validate().unwrap_err().to_string();
+    let err = crate::workload::check(&s).unwrap_err().to_string();
     assert!(
         err.contains("--threads 4") && err.contains("--engine epoll"),
         "{err}"
@@ -242,7 +240,7 @@ fn migrations_and_softirqs_are_recorded_when_the_kernel_has_them() {
 fn a_memory_load_runs_during_measured_iterations_only() {
     let cpu = Topology::detect().cpus[0].id;
     let mut s = spec(Transport::UnixStream, Workload::Rr, EngineKind::Blocking);
-    s.extras.memory_load_cpu = Some(cpu);
+    s.interference.memory_load_cpu = Some(cpu);
     s.timing.length = IterationLength::Count { messages: 200 };
     let out = run(&s, 200);
     // It ran and reported (how much it copied in a short iteration is up to the scheduler).

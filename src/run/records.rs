@@ -1,19 +1,19 @@
 //! Derives the optional parts of iteration and case records ([`IterationExtras`],
-//! [`SummaryExtras`]) from what an iteration measured: per-flow results, `rate`'s schedule,
-//! `crr`'s connections and ports, NET_RX softirqs per CPU, the memory load, and the notes a
+//! [`SummaryExtras`]) from what an iteration measured: per-flow results, NET_RX softirqs per CPU,
+//! the memory load, the workload's own part (`rate`'s schedule, `crr`'s connections and ports,
+//! filled by its [`WorkloadDef::record`](crate::workload::WorkloadDef::record)), and the notes a
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
 use crate::host::topology::ResolvedPlacement;
 use crate::metrics::per_sec;
 use crate::run::worker::IterationOutcome;
-use crate::spec::{EngineKind, Spec, Workload};
+use crate::spec::{EngineKind, Spec};
 use crate::store::optional::{
     ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,
     fairness,
 };
 use crate::store::record::IterationRecord;
-use crate::transport::dial::ephemeral_port_range;
-use crate::workload::counted_by_server;
+use crate::workload::{self, Measured, counted_by_server};
 
 /// Which workers share `cpu` with the memory load.
 fn collisions(cpu: usize, cpus: &ResolvedPlacement) -> Vec<String> {
@@ -41,7 +41,7 @@ fn busy_polled_shared_cpu(spec: &Spec, cpus: &ResolvedPlacement) -> Option<usize
 /// Notes a case carries from the start: what its options mean on this machine.
 pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(cpu) = spec.extras.memory_load_cpu {
+    if let Some(cpu) = spec.interference.memory_load_cpu {
         let shared = collisions(cpu, cpus);
         if !shared.is_empty() {
             notes.push(format!(
@@ -98,30 +98,17 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
     } else {
         Vec::new()
     };
-    let connections = (spec.workload == Workload::Crr).then(|| ConnectionRecord {
-        connections: out.client.counters.connections,
-        addr_not_avail: out.client.counters.addr_not_avail,
-        ports_used: out.ports.as_ref().map_or(0, |p| p.count()),
-        ephemeral_port_range: ephemeral_port_range(),
-        source_addresses: spec.extras.spread.map_or(1, |r| r.len()),
-        close: if spec.extras.linger0 {
-            "linger0"
-        } else {
-            "fin"
-        }
-        .into(),
-    });
-    IterationExtras {
+    let mut extras = IterationExtras {
         latency_actual: out
             .latency_actual
             .as_ref()
             .map(crate::metrics::histogram::LatencySummary::of),
         flows,
-        rate: out.schedule.as_ref().map(RateRecord::of),
-        connections,
+        rate: None,
+        connections: None,
         net_rx_softirqs: out.net_rx_softirqs.clone(),
         memory_load: spec
-            .extras
+            .interference
             .memory_load_cpu
             .zip(out.memory_load_bytes_per_sec)
             .map(|(cpu, bytes_per_sec)| MemoryLoadRecord {
@@ -129,7 +116,14 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
                 bytes_per_sec,
                 collides_with: collisions(cpu, cpus),
             }),
-    }
+    };
+    let measured = Measured {
+        client: &out.client.counters,
+        ports: out.ports.as_deref(),
+        schedule: out.schedule.as_ref(),
+    };
+    workload::def(spec.workload).record(spec, &measured, &mut extras);
+    extras
 }
 
 /// The optional parts of a case summary, over its iterations; `actual` is the merged latency
@@ -202,7 +196,7 @@ mod tests {
     #[test]
     fn a_memory_load_on_a_worker_cpu_is_called_out() {
         let mut spec = Spec::new(Transport::Tcp4);
-        spec.extras.memory_load_cpu = Some(1);
+        spec.interference.memory_load_cpu = Some(1);
         let cpus = ResolvedPlacement {
             client: vec![0],
             server: vec![1],

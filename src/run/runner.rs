@@ -88,7 +88,7 @@ impl Plan {
         let mut seen = HashSet::new();
         let mut cases = Vec::new();
         for spec in specs {
-            spec.validate()?;
+            crate::workload::check(&spec)?;
             let case_id = spec.case_id();
             if !seen.insert(case_id.clone()) {
                 continue;

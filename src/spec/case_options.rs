@@ -12,8 +12,7 @@ use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
 use crate::spec::{
-    IterationLength, Placement, Spec, Timing, Transport, Workload, parse_duration, parse_list,
-    parse_size,
+    IterationLength, Placement, Spec, Timing, Transport, parse_duration, parse_list, parse_size,
 };
 
 /// One value of a list: a number or a string.
@@ -307,12 +306,12 @@ impl CaseOptions {
         t.server_drop_every = self.server_drop_every.unwrap_or(t.server_drop_every);
         t.flows = self.flows.unwrap_or(t.flows);
         t.threads = self.threads.unwrap_or(t.threads);
-        t.extras.rate_per_sec = self.rate.unwrap_or(t.extras.rate_per_sec);
-        t.extras.max_in_flight = self.max_in_flight.unwrap_or(t.extras.max_in_flight);
-        t.extras.spread = self.spread.as_deref().map(str::parse).transpose()?;
-        t.extras.linger0 = self.linger0.unwrap_or(t.extras.linger0);
-        t.extras.memory_load_cpu = self.memory_load;
-        t.extras.processes = self.processes.unwrap_or(t.extras.processes);
+        t.rate.rate_per_sec = self.rate.unwrap_or(t.rate.rate_per_sec);
+        t.rate.max_in_flight = self.max_in_flight.unwrap_or(t.rate.max_in_flight);
+        t.crr.spread = self.spread.as_deref().map(str::parse).transpose()?;
+        t.crr.linger0 = self.linger0.unwrap_or(t.crr.linger0);
+        t.interference.memory_load_cpu = self.memory_load;
+        t.layout.processes = self.processes.unwrap_or(t.layout.processes);
         t.timing = self.timing()?;
         Ok(Matrix {
             transports: parse_list(&list(&self.transport, t.transport.to_string()), str::parse)?,
@@ -333,40 +332,18 @@ impl CaseOptions {
             template: t,
         })
     }
-
-    /// Every spec these options describe, with workload-specific options fitted to the cases
-    /// they apply to.
-    pub fn specs(&self, default_placement: Placement) -> Result<Vec<Spec>, ConfigError> {
-        let mut specs = self.matrix(default_placement)?.expand()?;
-        fit(&mut specs);
-        Ok(specs)
-    }
-}
-
-/// In a matrix that mixes workloads or transports, `rate` goes to the rate cases, `linger0` to
-/// the crr cases over TCP and `spread` to those over tcp4; alone, a misplaced option is still
-/// refused by validation.
-pub fn fit(specs: &mut [Spec]) {
-    let has = |w: Workload| specs.iter().any(|s| s.workload == w);
-    let (rate, crr) = (has(Workload::Rate), has(Workload::Crr));
-    for s in specs.iter_mut() {
-        if rate && s.workload != Workload::Rate {
-            s.extras.rate_per_sec = 0;
-            s.extras.max_in_flight = 0;
-        }
-        if crr && !s.takes_linger0() {
-            s.extras.linger0 = false;
-        }
-        if crr && !s.takes_spread() {
-            s.extras.spread = None;
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::host::topology::Topology;
+    use crate::spec::Workload;
+
+    /// Every spec `o` describes, fitted as a run fits them.
+    fn specs(o: &CaseOptions, default_placement: Placement) -> Result<Vec<Spec>, ConfigError> {
+        crate::workload::expand(&o.matrix(default_placement)?)
+    }
 
     fn toml(text: &str) -> CaseOptions {
         toml::from_str(text).unwrap()
@@ -383,7 +360,7 @@ mod tests {
             count = 10
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         assert_eq!(specs.len(), 2 * 2 * 2);
         assert!(specs.iter().any(|s| s.size == 1024));
         assert!(specs.iter().all(|s| s.timing.iterations == 2));
@@ -408,16 +385,16 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         let rate = specs.iter().find(|s| s.workload == Workload::Rate).unwrap();
         let crr = specs.iter().find(|s| s.workload == Workload::Crr).unwrap();
         assert_eq!(
-            (rate.flows, rate.threads, rate.extras.rate_per_sec),
+            (rate.flows, rate.threads, rate.rate.rate_per_sec),
             (4, 2, 1000)
         );
-        assert!(rate.extras.spread.is_none() && !rate.extras.linger0);
-        assert_eq!(crr.extras.rate_per_sec, 0);
-        assert!(crr.extras.spread.is_some() && crr.extras.linger0);
+        assert!(rate.crr.spread.is_none() && !rate.crr.linger0);
+        assert_eq!(crr.rate.rate_per_sec, 0);
+        assert!(crr.crr.spread.is_some() && crr.crr.linger0);
     }
 
     #[test]
@@ -430,11 +407,11 @@ mod tests {
             linger0 = true
             "#,
         );
-        let specs = o.specs(Topology::detect().default_placement()).unwrap();
+        let specs = specs(&o, Topology::detect().default_placement()).unwrap();
         let of = |t: Transport| specs.iter().find(|s| s.transport == t).unwrap();
-        assert!(of(Transport::Tcp4).extras.spread.is_some());
-        assert!(of(Transport::Tcp6).extras.spread.is_none());
-        assert!(of(Transport::Tcp4).extras.linger0 && of(Transport::Tcp6).extras.linger0);
+        assert!(of(Transport::Tcp4).crr.spread.is_some());
+        assert!(of(Transport::Tcp6).crr.spread.is_none());
+        assert!(of(Transport::Tcp4).crr.linger0 && of(Transport::Tcp6).crr.linger0);
         for s in &specs {
             s.validate().unwrap();
         }
@@ -471,8 +448,7 @@ mod tests {
             .to_string();
         assert!(cpu.contains("together"), "{cpu}");
         assert!(
-            toml("addr = \"10.0.0.1\"")
-                .specs(t.default_placement())
+            specs(&toml("addr = \"10.0.0.1\""), t.default_placement())
                 .unwrap_err()
                 .to_string()
                 .contains("only measures loopback")

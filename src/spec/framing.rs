@@ -104,6 +104,45 @@ impl<'de> Deserialize<'de> for LengthPrefix {
     }
 }
 
+/// How the messages of a custom protocol are framed (`client --connect`, server handlers): the
+/// request to send and how a response ends. All unset for the built-in workloads, whose messages
+/// are exactly `--size` and `--response-size` bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageFraming {
+    /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Vec<u8>>,
+    /// A response ends with these bytes (`--response-delimiter`) instead of being exactly
+    /// `--response-size` long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_delimiter: Option<Vec<u8>>,
+    /// Requests and responses start with a length prefix (`--length-prefix u32be`, ...): how a
+    /// custom client and a [`ServerHandler`](crate::spec::handler::ServerHandler) find where each
+    /// message ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_prefix: Option<LengthPrefix>,
+}
+
+impl MessageFraming {
+    /// True when any of the custom framing is set.
+    pub fn is_custom(&self) -> bool {
+        self.request.is_some() || self.response_delimiter.is_some() || self.length_prefix.is_some()
+    }
+
+    /// `-delimited-prefixu32be`, each part only when set (the request itself is not named: its
+    /// length is the case's `--size`).
+    pub fn id_suffix(&self) -> String {
+        let mut id = String::new();
+        if self.response_delimiter.is_some() {
+            id.push_str("-delimited");
+        }
+        if let Some(p) = self.length_prefix {
+            id.push_str(&format!("-prefix{p}"));
+        }
+        id
+    }
+}
+
 /// How the end of one message is found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Framing {

@@ -8,13 +8,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::address::Endpoint;
-use crate::spec::framing::LengthPrefix;
+use crate::spec::framing::MessageFraming;
 use crate::spec::handler::ServerHandler;
-use crate::spec::spread::AddrRange;
-use crate::text::sanitize;
 
 pub mod address;
-pub mod builder;
 pub mod case_options;
 mod dimensions;
 pub mod framing;
@@ -22,12 +19,14 @@ pub mod handler;
 pub mod matrix;
 mod parse;
 mod placement;
+pub mod settings;
 pub mod spread;
 mod validate;
 
 pub use dimensions::{AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload};
 pub use parse::{parse_duration, parse_list, parse_size};
 pub use placement::{CpuList, Placement, parse_cpu_list};
+pub use settings::{CrrSettings, Interference, ProcessLayout, RateSettings};
 
 /// When an iteration ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,9 +140,21 @@ pub struct Spec {
     /// Worker threads per side; flow `i` runs on thread `i % threads` of each side.
     #[serde(default = "one")]
     pub threads: u32,
-    /// Workload-specific settings (`rate`, `crr`) and measurement extras.
+    /// `rate`'s send schedule.
     #[serde(default)]
-    pub extras: Extras,
+    pub rate: RateSettings,
+    /// `crr`'s connection settings.
+    #[serde(default)]
+    pub crr: CrrSettings,
+    /// Load the case runs under on purpose (`--memory-load`).
+    #[serde(default)]
+    pub interference: Interference,
+    /// Where the server side runs (`--processes`, `client --connect`).
+    #[serde(default)]
+    pub layout: ProcessLayout,
+    /// A custom protocol's request and response framing (`client --connect`, server handlers).
+    #[serde(default)]
+    pub framing: MessageFraming,
     /// Your code on the server side (library use only): each request is answered by a handler
     /// this factory makes, instead of the workload's own server. Not stored in run.json; its name
     /// is part of the case id.
@@ -153,46 +164,6 @@ pub struct Spec {
 
 fn one() -> u32 {
     1
-}
-
-/// Settings of the newer workloads and of the interference and process options; all default to
-/// "off".
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Extras {
-    /// `rate`: requests per second per flow (the send schedule).
-    #[serde(default)]
-    pub rate_per_sec: u64,
-    /// `rate`: most requests in flight per flow; 0 picks rate x --timeout (bounded). The sender
-    /// waits when it is reached, so a slow server shows in the corrected latency.
-    #[serde(default)]
-    pub max_in_flight: u32,
-    /// `crr`: client source addresses, used in turn (TCP over IPv4 only).
-    #[serde(default)]
-    pub spread: Option<AddrRange>,
-    /// `crr`: close with SO_LINGER 0 (an RST instead of a FIN), so no TIME_WAIT is left behind.
-    #[serde(default)]
-    pub linger0: bool,
-    /// A competing memcpy stream pinned to this CPU during every measured iteration.
-    #[serde(default)]
-    pub memory_load_cpu: Option<usize>,
-    /// Run the server side in a separate process (`loopbench server`) instead of a thread.
-    #[serde(default)]
-    pub processes: bool,
-    /// Measure a service that is already listening at this loopback address (`loopbench
-    /// client --connect`): no server is started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connect: Option<String>,
-    /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<Vec<u8>>,
-    /// A response from a `--connect` target ends with these bytes (instead of being exactly
-    /// `--response-size` long).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_delimiter: Option<Vec<u8>>,
-    /// Requests and responses start with a length prefix (`u32be`, ...): how a custom client
-    /// and a [`ServerHandler`] find where each message ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub length_prefix: Option<LengthPrefix>,
 }
 
 impl Spec {
@@ -217,7 +188,11 @@ impl Spec {
             timing: Timing::default(),
             flows: 1,
             threads: 1,
-            extras: Extras::default(),
+            rate: RateSettings::default(),
+            crr: CrrSettings::default(),
+            interference: Interference::default(),
+            layout: ProcessLayout::default(),
+            framing: MessageFraming::default(),
             server_handler: None,
         }
     }
@@ -265,34 +240,11 @@ impl Spec {
         if self.threads != 1 {
             id.push_str(&format!("-threads{}", self.threads));
         }
-        let x = &self.extras;
-        if x.rate_per_sec != 0 {
-            id.push_str(&format!("-rate{}", x.rate_per_sec));
-        }
-        if x.max_in_flight != 0 {
-            id.push_str(&format!("-inflight{}", x.max_in_flight));
-        }
-        if let Some(spread) = x.spread {
-            id.push_str(&format!("-spread{spread}"));
-        }
-        if x.linger0 {
-            id.push_str("-linger0");
-        }
-        if let Some(cpu) = x.memory_load_cpu {
-            id.push_str(&format!("-memload{cpu}"));
-        }
-        if x.processes {
-            id.push_str("-processes");
-        }
-        if let Some(target) = &x.connect {
-            id.push_str(&format!("-to-{}", sanitize(target, "._")));
-        }
-        if x.response_delimiter.is_some() {
-            id.push_str("-delimited");
-        }
-        if let Some(p) = x.length_prefix {
-            id.push_str(&format!("-prefix{p}"));
-        }
+        id.push_str(&self.rate.id_suffix());
+        id.push_str(&self.crr.id_suffix());
+        id.push_str(&self.interference.id_suffix());
+        id.push_str(&self.layout.id_suffix());
+        id.push_str(&self.framing.id_suffix());
         if let Some(h) = &self.server_handler {
             id.push_str(&format!("-handler-{}", h.name()));
         }
@@ -334,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn case_id_names_default_dimensions_and_only_non_default_extras() {
+    fn case_id_names_default_dimensions_and_only_non_default_settings() {
         let mut spec = Spec::new(Transport::Tcp4);
         assert_eq!(spec.case_id().as_str(), "tcp4-rr-blocking-cross-core-64B");
         spec.response_size = 1024;

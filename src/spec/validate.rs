@@ -1,12 +1,15 @@
 //! Checking a [`Spec`] before anything touches the machine: every rule names the flag and says
-//! what to do.
+//! what to do. These are the rules every case shares; each workload adds its own, and
+//! [`workload::check`](crate::workload::check) runs both.
 
-use super::{EngineKind, IterationLength, SEQ_BYTES, Spec, Transport, Workload};
+use super::{EngineKind, IterationLength, SEQ_BYTES, Spec, Transport};
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
 
 impl Spec {
-    /// Checks everything that can be checked without touching the machine.
+    /// Checks what every case needs (sizes, engine, flows, timing, addresses, process layout,
+    /// framing) without touching the machine. A case's workload adds its own checks:
+    /// [`workload::check`](crate::workload::check) runs both, and is what a run uses.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.size == 0 {
             return Err(ConfigError::ZeroSize { flag: "--size" });
@@ -60,7 +63,7 @@ impl Spec {
             )));
         }
         self.validate_flows()?;
-        self.validate_workload()?;
+        self.validate_layout_and_framing()?;
         if self.server_drop_every != 0 && !self.transport.is_datagram() {
             return Err(ConfigError::Invalid(format!(
                 "--server-drop-every needs a datagram transport (udp4, udp6, unix-dgram): on {} a \
@@ -110,88 +113,24 @@ impl Spec {
         Ok(())
     }
 
-    /// Whether `--spread` applies: crr over tcp4 (source addresses from 127/8).
-    pub fn takes_spread(&self) -> bool {
-        self.workload == Workload::Crr && self.transport == Transport::Tcp4
-    }
-
-    /// Whether `--linger0` applies: crr over TCP.
-    pub fn takes_linger0(&self) -> bool {
-        self.workload == Workload::Crr
-            && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6)
-    }
-
-    /// What each workload needs from the transport and its options.
-    fn validate_workload(&self) -> Result<(), ConfigError> {
-        let x = &self.extras;
-        let is_rate = self.workload == Workload::Rate;
-        if is_rate && x.rate_per_sec == 0 {
-            return Err(ConfigError::Invalid(
-                "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
-            ));
-        }
-        if !is_rate && (x.rate_per_sec != 0 || x.max_in_flight != 0) {
-            return Err(ConfigError::Invalid(format!(
-                "--rate and --max-in-flight only apply to -w rate, not {}",
-                self.workload
-            )));
-        }
-        if is_rate && self.transport == Transport::Shm && self.engine == EngineKind::Blocking {
-            return Err(ConfigError::Invalid(
-                "rate over shm needs --engine spin: the blocking shm engine cannot wake up for the send schedule".into(),
-            ));
-        }
-        if self.workload == Workload::Crr
-            && !matches!(
-                self.transport,
-                Transport::Tcp4
-                    | Transport::Tcp6
-                    | Transport::UnixStream
-                    | Transport::UnixSeqpacket
-            )
-        {
-            return Err(ConfigError::Invalid(format!(
-                "crr (connect/request/response/close) needs a connection-oriented transport (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
-                self.transport
-            )));
-        }
-        if x.spread.is_some() && !self.takes_spread() {
-            return Err(ConfigError::Invalid(
-                "--spread (client source addresses) applies to -w crr over tcp4".into(),
-            ));
-        }
-        if x.spread.is_some() && self.client_addr.is_some() {
-            return Err(ConfigError::Invalid(
-                "--spread and --client-addr both set the client source address; give one".into(),
-            ));
-        }
-        if x.linger0 && !self.takes_linger0() {
-            return Err(ConfigError::Invalid(
-                "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
-            ));
-        }
-        if (x.processes || x.connect.is_some()) && !self.transport.crosses_processes() {
+    /// What the process layout and a custom protocol need: a transport another process can
+    /// reach, and a custom server for custom framing. The workload's own needs are checked by
+    /// [`workload::check`](crate::workload::check).
+    fn validate_layout_and_framing(&self) -> Result<(), ConfigError> {
+        if (self.layout.is_remote()) && !self.transport.crosses_processes() {
             return Err(ConfigError::Invalid(format!(
                 "--processes and --connect need a connection-oriented transport with an address (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
                 self.transport
             )));
         }
-        let custom_server = x.connect.is_some() || self.server_handler.is_some();
-        let custom_framing =
-            x.request.is_some() || x.response_delimiter.is_some() || x.length_prefix.is_some();
-        if custom_framing && !custom_server {
+        let custom_server = self.layout.connect.is_some() || self.server_handler.is_some();
+        if self.framing.is_custom() && !custom_server {
             return Err(ConfigError::Invalid(
                 "--request, --request-file, --response-delimiter and --length-prefix apply to `loopbench client --connect` (or a server handler)".into(),
             ));
         }
         if self.server_handler.is_some() {
-            if self.workload != Workload::Rr {
-                return Err(ConfigError::Invalid(format!(
-                    "a server handler answers request/response traffic: use the rr workload, not {}",
-                    self.workload
-                )));
-            }
-            if x.processes || x.connect.is_some() {
+            if self.layout.is_remote() {
                 return Err(ConfigError::Invalid(
                     "a server handler runs on the server thread of this process: it does not go with --processes or --connect".into(),
                 ));
@@ -202,17 +141,11 @@ impl Spec {
                 ));
             }
         }
-        if x.connect.is_some() && x.processes {
+        if self.layout.connect.is_some() && self.layout.processes {
             return Err(ConfigError::Invalid(
                 "--connect measures a service that already runs; --processes starts one: give one"
                     .into(),
             ));
-        }
-        if self.server_drop_every != 0 && !matches!(self.workload, Workload::Rr | Workload::Rate) {
-            return Err(ConfigError::Invalid(format!(
-                "--server-drop-every applies to the request/response workloads (rr, rate), not {}",
-                self.workload
-            )));
         }
         Ok(())
     }

@@ -6,6 +6,8 @@ pub mod baseline;
 pub mod find;
 pub mod hgrm;
 pub mod hlog;
+pub mod metric;
+pub mod migrate;
 pub mod optional;
 pub mod record;
 
@@ -74,7 +76,7 @@ pub fn load_run(path: &Path) -> Result<RunRecord> {
             file.display()
         ))
     })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         UsageError(format!(
             "{} is not valid JSON ({e}); the file is corrupt or truncated",
             file.display()
@@ -90,7 +92,7 @@ pub fn load_run(path: &Path) -> Result<RunRecord> {
             "{} has schema_version {v}, newer than this loopbench understands ({SCHEMA_VERSION}); upgrade loopbench",
             file.display()
         ))),
-        Some(_) => {}
+        Some(v) => migrate::upgrade(&mut value, v),
     }
     serde_json::from_value(value).map_err(|e| {
         UsageError(format!(

@@ -1,8 +1,9 @@
 //! The on-disk schema: `run.json`. Field names carry their unit (`p50_ns`, `msgs_per_sec`) and
 //! every spec uses the command line's own spellings, so scripts can read it without guessing.
 //!
-//! Compatibility: readers accept any `schema_version` up to [`SCHEMA_VERSION`]; a newer file is
-//! refused with a message that names it.
+//! Compatibility: readers accept any `schema_version` up to [`SCHEMA_VERSION`] (older layouts are
+//! rewritten by [`migrate`](super::migrate) first); a newer file is refused with a message that
+//! names it. Version 2 split the spec's `extras` into named parts.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +20,7 @@ pub use crate::store::optional::{IterationExtras, SummaryExtras};
 use crate::transport::ConnInfo;
 
 /// Version of the run.json layout written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The tool that wrote a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

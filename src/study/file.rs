@@ -271,7 +271,7 @@ impl StudyFile {
                     .into(),
             ));
         }
-        let cases = raw.cases.specs(topology.default_placement())?;
+        let cases = crate::workload::expand(&raw.cases.matrix(topology.default_placement())?)?;
         let mut variants = Vec::new();
         for v in raw.variant {
             if v.name.trim().is_empty()
@@ -292,7 +292,7 @@ impl StudyFile {
         }
         for v in &variants {
             for spec in v.overrides.apply(&cases) {
-                spec.validate()
+                crate::workload::check(&spec)
                     .map_err(|e| invalid(format!("variant '{}': {e}", v.name)))?;
             }
         }

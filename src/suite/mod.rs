@@ -142,7 +142,9 @@ impl Suite {
             None => Err(ConfigError::Invalid(
                 "a [[cases]] table needs a transport (or one in [defaults])".into(),
             )),
-            Some(_) => options.specs(topology.default_placement()),
+            Some(_) => options
+                .matrix(topology.default_placement())
+                .and_then(|m| crate::workload::expand(&m)),
         };
         specs.with_context(|| format!("[[cases]] table {}", i + 1))
     }
@@ -157,7 +159,7 @@ impl Suite {
         let mut out = Expanded::default();
         for i in 0..self.entries.len() {
             for spec in self.entry_specs(i, topology)? {
-                spec.validate().with_context(|| {
+                crate::workload::check(&spec).with_context(|| {
                     format!("[[cases]] table {}: case {}", i + 1, spec.case_id())
                 })?;
                 match topology.resolve(spec.placement) {

@@ -176,10 +176,10 @@ impl Dialer {
             options: spec.socket,
             buffers: Buffers::resolve(&spec.socket),
             client_ip: spec.client_addr,
-            spread: spec.extras.spread,
+            spread: spec.crr.spread,
             next_source: flow,
             stride: flows.max(1),
-            linger0: spec.extras.linger0,
+            linger0: spec.crr.linger0,
         }
     }
 

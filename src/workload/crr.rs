@@ -10,16 +10,109 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::def::{Connections, Measured, WorkloadDef};
 use super::env::{ClientEnv, Heartbeat, IterationEnd};
 use crate::engine::{Flow, FlowReport, Retired, Wait};
-use crate::metrics::clock::Clock;
+use crate::error::ConfigError;
+use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
-use crate::spec::Spec;
+use crate::spec::{IterationLength, Spec, Transport, Workload};
+use crate::store::optional::{ConnectionRecord, IterationExtras};
 use crate::transport::Conn;
-use crate::transport::dial::{Dialer, local_port};
+use crate::transport::dial::{Dialer, ephemeral_port_range, local_port};
 use crate::transport::wait::{is_disconnect, is_transient};
+
+/// `crr` in the workload table: a listener and dialers instead of connected pairs, its settings
+/// are [`Spec::crr`], and its record counts connections and ports.
+pub struct CrrDef;
+
+/// Whether `--spread` applies: crr over tcp4 (source addresses from 127/8).
+fn takes_spread(spec: &Spec) -> bool {
+    spec.workload == Workload::Crr && spec.transport == Transport::Tcp4
+}
+
+/// Whether `--linger0` applies: crr over TCP.
+fn takes_linger0(spec: &Spec) -> bool {
+    spec.workload == Workload::Crr && matches!(spec.transport, Transport::Tcp4 | Transport::Tcp6)
+}
+
+impl WorkloadDef for CrrDef {
+    fn kind(&self) -> Workload {
+        Workload::Crr
+    }
+
+    fn connections(&self) -> Connections {
+        Connections::PerTransaction
+    }
+
+    fn check(&self, spec: &Spec) -> Result<(), ConfigError> {
+        if !matches!(
+            spec.transport,
+            Transport::Tcp4 | Transport::Tcp6 | Transport::UnixStream | Transport::UnixSeqpacket
+        ) {
+            return Err(ConfigError::Invalid(format!(
+                "crr (connect/request/response/close) needs a connection-oriented transport (tcp4, tcp6, unix-stream, unix-seqpacket), not {}",
+                spec.transport
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
+        if spec.crr.spread.is_some() && !takes_spread(spec) {
+            return Err(ConfigError::Invalid(
+                "--spread (client source addresses) applies to -w crr over tcp4".into(),
+            ));
+        }
+        if spec.crr.spread.is_some() && spec.client_addr.is_some() {
+            return Err(ConfigError::Invalid(
+                "--spread and --client-addr both set the client source address; give one".into(),
+            ));
+        }
+        if spec.crr.linger0 && !takes_linger0(spec) {
+            return Err(ConfigError::Invalid(
+                "--linger0 (close with RST, no TIME_WAIT) applies to -w crr over tcp4/tcp6".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn fit(&self, spec: &mut Spec) {
+        if !takes_linger0(spec) {
+            spec.crr.linger0 = false;
+        }
+        if !takes_spread(spec) {
+            spec.crr.spread = None;
+        }
+    }
+
+    fn client(
+        &self,
+        spec: &Spec,
+        env: ClientEnv<MonotonicClock>,
+        dialer: Option<Dialer>,
+    ) -> Result<Box<dyn Flow>> {
+        let dialer = dialer.ok_or_else(|| anyhow::anyhow!("a crr client needs a dialer"))?;
+        Ok(Box::new(CrrClient::new(spec, env, dialer)))
+    }
+
+    fn server(&self, spec: &Spec, _: IterationLength, _: MonotonicClock) -> Box<dyn Flow> {
+        Box::new(CrrServer::new(spec))
+    }
+
+    fn record(&self, spec: &Spec, measured: &Measured<'_>, extras: &mut IterationExtras) {
+        extras.connections = Some(ConnectionRecord {
+            connections: measured.client.connections,
+            addr_not_avail: measured.client.addr_not_avail,
+            ports_used: measured.ports.map_or(0, |p| p.count()),
+            ephemeral_port_range: ephemeral_port_range(),
+            source_addresses: spec.crr.spread.map_or(1, |r| r.len()),
+            close: if spec.crr.linger0 { "linger0" } else { "fin" }.into(),
+        });
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {

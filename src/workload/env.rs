@@ -1,5 +1,6 @@
 //! What every client flow shares: when its iteration ends, the heartbeat the watchdog reads, the
-//! clock, and the sequence numbers datagrams carry.
+//! clock, where a request/response client is in its round trip, and the sequence numbers
+//! datagrams carry.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +64,17 @@ pub struct ClientEnv<C: Clock> {
     pub length: IterationLength,
     /// Progress published for the watchdog.
     pub heartbeat: Heartbeat,
+}
+
+/// Where a request/response client is in its round trip (rr and external clients).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Ready to send the next request.
+    Idle,
+    /// Writing the request; bytes written so far.
+    Sending(usize),
+    /// Reading the response; bytes read so far.
+    Receiving(usize),
 }
 
 /// Writes a sequence number into the first 8 bytes of a datagram payload.

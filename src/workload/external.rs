@@ -7,9 +7,8 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::env::{ClientEnv, Heartbeat, IterationEnd};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase};
 use super::handler::{request_payload, response_framing};
-use super::rr::Phase;
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
@@ -38,7 +37,7 @@ pub struct ExternalClient<C: Clock> {
 }
 
 impl<C: Clock> ExternalClient<C> {
-    /// A client for `spec` (its `extras.request` and framing).
+    /// A client for `spec` (its `framing.request` and framing).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> ExternalClient<C> {
         let framing = response_framing(spec);
         let response_len = match framing {

@@ -19,7 +19,10 @@ const INITIAL_BUFFER: usize = 64 * 1024;
 
 /// How a custom-protocol case's responses end, at the client.
 pub fn response_framing(spec: &Spec) -> Framing {
-    match (&spec.extras.length_prefix, &spec.extras.response_delimiter) {
+    match (
+        &spec.framing.length_prefix,
+        &spec.framing.response_delimiter,
+    ) {
         (Some(p), _) => Framing::LengthPrefix(*p),
         (None, Some(d)) => Framing::Delimiter(d.clone()),
         (None, None) => Framing::Fixed(spec.response_size),
@@ -28,16 +31,16 @@ pub fn response_framing(spec: &Spec) -> Framing {
 
 /// How a handler case's requests end, at the server.
 pub fn request_framing(spec: &Spec) -> Framing {
-    match &spec.extras.length_prefix {
+    match &spec.framing.length_prefix {
         Some(p) => Framing::LengthPrefix(*p),
-        None => Framing::Fixed(spec.extras.request.as_ref().map_or(spec.size, Vec::len)),
+        None => Framing::Fixed(spec.framing.request.as_ref().map_or(spec.size, Vec::len)),
     }
 }
 
 /// The request a custom-protocol client sends: the given payload, or `--size` bytes (a frame of
 /// `--size` bytes in all when the case has a length prefix).
 pub fn request_payload(spec: &Spec) -> Vec<u8> {
-    match (&spec.extras.request, &spec.extras.length_prefix) {
+    match (&spec.framing.request, &spec.framing.length_prefix) {
         (Some(r), _) => r.clone(),
         (None, Some(p)) => p.frame(&vec![0x5a; spec.size.saturating_sub(usize::from(p.width))]),
         (None, None) => vec![0x5a; spec.size],
@@ -184,7 +187,7 @@ mod tests {
     #[test]
     fn pipelined_length_prefixed_requests_are_answered_one_by_one() {
         let mut spec = Spec::new(Transport::UnixStream);
-        spec.extras.length_prefix = Some(LengthPrefix::U32_BE);
+        spec.framing.length_prefix = Some(LengthPrefix::U32_BE);
         let (mut client, mut server_conn) = connector(&spec).unwrap().pair().unwrap();
         let upper = |req: &[u8], resp: &mut Vec<u8>| {
             resp.extend_from_slice(&req[..4]);

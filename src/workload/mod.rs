@@ -1,8 +1,13 @@
-//! Workloads: what the two sides exchange. Each is one file with a client and a server
-//! [`Flow`]; the table in [`client_flow`]/[`server_flow`] is the only place
-//! that knows them all.
+//! Workloads: what the two sides exchange. Each is one file implementing [`WorkloadDef`] (its
+//! checks, its client and server [`Flow`]s, how its results are counted and compared, its part of
+//! the records), listed by one line of [`TABLE`]. `external.rs` and `handler.rs` are `rr`'s
+//! client and server for custom protocols and user handlers; `env.rs` is what every flow shares.
+//!
+//! The functions here are the rest of the crate's way in: nothing outside this folder needs to
+//! know which workloads exist.
 
 pub mod crr;
+mod def;
 mod env;
 pub mod external;
 pub mod handler;
@@ -10,69 +15,121 @@ pub mod rate;
 pub mod rr;
 pub mod stream;
 
+pub use def::{Connections, Measured, WorkloadDef};
 pub use env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
 
 use crate::engine::Flow;
-use crate::metrics::clock::Clock;
+use crate::error::ConfigError;
+use crate::metrics::clock::MonotonicClock;
+use crate::spec::matrix::Matrix;
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::dial::Dialer;
 
-/// The client side of one flow of `spec`'s workload; `dialer` opens `crr`'s connections.
-pub fn client_flow<C: Clock + 'static>(
+/// Every workload, one line each.
+pub const TABLE: &[&dyn WorkloadDef] =
+    &[&rr::RrDef, &stream::StreamDef, &crr::CrrDef, &rate::RateDef];
+
+/// The implementation of workload `w`.
+pub fn def(w: Workload) -> &'static dyn WorkloadDef {
+    TABLE
+        .iter()
+        .copied()
+        .find(|d| d.kind() == w)
+        .expect("every workload has a line in the table (a test checks)")
+}
+
+/// The names of the workloads for which `hook` is true, for messages: `rr, rate`.
+fn names(hook: impl Fn(&dyn WorkloadDef) -> bool) -> String {
+    let names: Vec<&str> = TABLE
+        .iter()
+        .filter(|d| hook(**d))
+        .map(|d| d.kind().as_str())
+        .collect();
+    names.join(", ")
+}
+
+/// Checks `spec` as `loopbench run` does: [`Spec::validate`] (what every case needs), then its
+/// workload's own checks, then that no workload's settings and no server-side option are given
+/// to a case they do not apply to. Layered as neper layers its options: common, then workload.
+pub fn check(spec: &Spec) -> Result<(), ConfigError> {
+    spec.validate()?;
+    let own = def(spec.workload);
+    own.check(spec)?;
+    for d in TABLE {
+        d.check_settings(spec)?;
+    }
+    if spec.server_handler.is_some() && !own.takes_handler() {
+        return Err(ConfigError::Invalid(format!(
+            "a server handler answers request/response traffic: use the {} workload, not {}",
+            names(|d| d.takes_handler()),
+            spec.workload
+        )));
+    }
+    if spec.server_drop_every != 0 && !own.counts_lost_requests() {
+        return Err(ConfigError::Invalid(format!(
+            "--server-drop-every applies to the request/response workloads ({}), not {}",
+            names(|d| d.counts_lost_requests()),
+            spec.workload
+        )));
+    }
+    Ok(())
+}
+
+/// In a matrix that mixes workloads or transports, each workload's settings go to the cases
+/// that take them (`rate` to the rate cases, `linger0` to crr over TCP, ...); alone, a misplaced
+/// setting is still refused by [`check`].
+pub fn fit(specs: &mut [Spec]) {
+    for d in TABLE {
+        if specs.iter().any(|s| s.workload == d.kind()) {
+            specs.iter_mut().for_each(|s| d.fit(s));
+        }
+    }
+}
+
+/// Every case of `matrix`, with each workload's settings fitted to the cases that take them.
+pub fn expand(matrix: &Matrix) -> Result<Vec<Spec>, ConfigError> {
+    let mut specs = matrix.expand()?;
+    fit(&mut specs);
+    Ok(specs)
+}
+
+/// The client side of one flow of `spec`'s workload; `dialer` opens the connections of a
+/// workload that connects per transaction (`crr`).
+pub fn client_flow(
     spec: &Spec,
-    env: ClientEnv<C>,
+    env: ClientEnv<MonotonicClock>,
     dialer: Option<Dialer>,
 ) -> anyhow::Result<Box<dyn Flow>> {
-    let x = &spec.extras;
-    let custom = x.request.is_some()
-        || x.response_delimiter.is_some()
-        || x.length_prefix.is_some()
-        || spec.server_handler.is_some();
-    Ok(match spec.workload {
-        Workload::Rr if custom => Box::new(external::ExternalClient::new(spec, env)),
-        Workload::Rr => Box::new(rr::RrClient::new(spec, env)),
-        Workload::Stream => Box::new(stream::StreamClient::new(spec, env)),
-        Workload::Rate => Box::new(rate::RateClient::new(spec, env)),
-        Workload::Crr => {
-            let dialer = dialer.ok_or_else(|| anyhow::anyhow!("a crr client needs a dialer"))?;
-            Box::new(crr::CrrClient::new(spec, env, dialer))
-        }
-    })
+    def(spec.workload).client(spec, env, dialer)
 }
 
 /// The server side of one flow of `spec`'s workload, for an iteration of `length`.
-pub fn server_flow<C: Clock + 'static>(
-    spec: &Spec,
-    length: IterationLength,
-    clock: C,
-) -> Box<dyn Flow> {
-    if let Some(h) = &spec.server_handler {
-        return Box::new(handler::HandlerServer::new(spec, h.make()));
-    }
-    match spec.workload {
-        Workload::Rr | Workload::Rate => Box::new(rr::RrServer::new(spec, clock)),
-        Workload::Stream => Box::new(stream::StreamServer::new(spec, length, clock)),
-        Workload::Crr => Box::new(crr::CrrServer::new(spec)),
-    }
+pub fn server_flow(spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+    def(spec.workload).server(spec, length, clock)
+}
+
+/// How the flows of `spec`'s workload get their connections.
+pub fn connections(spec: &Spec) -> Connections {
+    def(spec.workload).connections()
 }
 
 /// True when a workload's servers end on their own at end of stream once the clients close:
-/// stream transports except `crr`, whose servers wait on a listener that never ends (they
-/// are wound down like datagram servers).
+/// stream transports, unless the servers wait on a listener that never ends (a workload that
+/// connects per transaction; they are wound down like datagram servers).
 pub fn servers_end_at_eof(spec: &Spec) -> bool {
-    !spec.transport.is_datagram() && spec.workload != Workload::Crr
+    !spec.transport.is_datagram() && connections(spec) == Connections::PerFlow
 }
 
 /// Which side counts a workload's throughput: the client for request/response (completed round
 /// trips), the receiving server for one-way bulk transfer.
 pub fn counted_by_server(workload: Workload) -> bool {
-    match workload {
-        Workload::Rr | Workload::Crr | Workload::Rate => false,
-        Workload::Stream => true,
-    }
+    def(workload).counted_by_server()
 }
 
 /// True for workloads that move bulk data, whose results get a memcpy reference.
 pub fn moves_bulk_data(workload: Workload) -> bool {
-    workload == Workload::Stream
+    def(workload).moves_bulk_data()
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,14 +13,19 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::def::{Measured, WorkloadDef};
 use super::env::{ClientEnv, Heartbeat, get_seq, put_seq};
+use super::rr::RrServer;
 use crate::engine::{Flow, FlowReport, Wait};
-use crate::metrics::clock::Clock;
+use crate::error::ConfigError;
+use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::schedule::ScheduleStats;
-use crate::spec::{IterationLength, Spec};
+use crate::spec::{EngineKind, IterationLength, RateSettings, Spec, Transport, Workload};
+use crate::store::optional::{IterationExtras, RateRecord};
 use crate::transport::Conn;
+use crate::transport::dial::Dialer;
 use crate::transport::wait::is_transient;
 
 /// Upper bound of the automatic in-flight window (per flow), so memory stays bounded.
@@ -29,6 +34,67 @@ const MAX_AUTO_WINDOW: u64 = 1 << 20;
 /// How long the sender naps when it cannot send (window full, send buffer full) before it
 /// looks again; responses wake it earlier.
 const BLOCKED_RETRY_NS: u64 = 1_000_000;
+
+/// `rate` in the workload table: its settings are [`Spec::rate`], its server is `rr`'s, and its
+/// record says how the send schedule was kept.
+pub struct RateDef;
+
+impl WorkloadDef for RateDef {
+    fn kind(&self) -> Workload {
+        Workload::Rate
+    }
+
+    fn check(&self, spec: &Spec) -> Result<(), ConfigError> {
+        if spec.rate.rate_per_sec == 0 {
+            return Err(ConfigError::Invalid(
+                "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
+            ));
+        }
+        if spec.transport == Transport::Shm && spec.engine == EngineKind::Blocking {
+            return Err(ConfigError::Invalid(
+                "rate over shm needs --engine spin: the blocking shm engine cannot wake up for the send schedule".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
+        if spec.workload != Workload::Rate && !spec.rate.is_off() {
+            return Err(ConfigError::Invalid(format!(
+                "--rate and --max-in-flight only apply to -w rate, not {}",
+                spec.workload
+            )));
+        }
+        Ok(())
+    }
+
+    fn fit(&self, spec: &mut Spec) {
+        if spec.workload != Workload::Rate {
+            spec.rate = RateSettings::default();
+        }
+    }
+
+    fn counts_lost_requests(&self) -> bool {
+        true
+    }
+
+    fn client(
+        &self,
+        spec: &Spec,
+        env: ClientEnv<MonotonicClock>,
+        _dialer: Option<Dialer>,
+    ) -> Result<Box<dyn Flow>> {
+        Ok(Box::new(RateClient::new(spec, env)))
+    }
+
+    fn server(&self, spec: &Spec, _: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+        Box::new(RrServer::new(spec, clock))
+    }
+
+    fn record(&self, _spec: &Spec, measured: &Measured<'_>, extras: &mut IterationExtras) {
+        extras.rate = measured.schedule.map(RateRecord::of);
+    }
+}
 
 /// The open-loop client of one flow.
 pub struct RateClient<C: Clock> {
@@ -65,8 +131,8 @@ impl<C: Clock> RateClient<C> {
     /// A client for `spec`, whose iteration lasts `env.length` (a duration of sending, or a
     /// number of requests).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> RateClient<C> {
-        let rate = spec.extras.rate_per_sec.max(1);
-        let window = match spec.extras.max_in_flight {
+        let rate = spec.rate.rate_per_sec.max(1);
+        let window = match spec.rate.max_in_flight {
             0 => (rate.saturating_mul(spec.timing.timeout_ns) / 1_000_000_000)
                 .clamp(64, MAX_AUTO_WINDOW),
             n => u64::from(n),

@@ -5,27 +5,62 @@
 //! Datagram transports carry a sequence number in the first 8 bytes: a request whose response
 //! does not come within the loss timeout is counted lost (never hangs the loop), and a response
 //! arriving after that is counted late and discarded.
+//!
+//! A case with a custom protocol (`client --connect` with its framing) runs the
+//! [`ExternalClient`]; one with a user's server handler runs the [`HandlerServer`].
 
 use anyhow::{Context, Result, bail};
 
-use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use super::def::WorkloadDef;
+use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase, get_seq, put_seq};
+use super::external::ExternalClient;
+use super::handler::HandlerServer;
 use crate::engine::{Flow, FlowReport, Wait};
-use crate::metrics::clock::Clock;
+use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
-use crate::spec::Spec;
+use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::Conn;
+use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
 
-/// Where a request/response client is in its round trip (rr and external clients).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Ready to send the next request.
-    Idle,
-    /// Writing the request; bytes written so far.
-    Sending(usize),
-    /// Reading the response; bytes read so far.
-    Receiving(usize),
+/// `rr` in the workload table.
+pub struct RrDef;
+
+impl WorkloadDef for RrDef {
+    fn kind(&self) -> Workload {
+        Workload::Rr
+    }
+
+    fn counts_lost_requests(&self) -> bool {
+        true
+    }
+
+    fn takes_handler(&self) -> bool {
+        true
+    }
+
+    fn client(
+        &self,
+        spec: &Spec,
+        env: ClientEnv<MonotonicClock>,
+        _dialer: Option<Dialer>,
+    ) -> Result<Box<dyn Flow>> {
+        Ok(
+            if spec.framing.is_custom() || spec.server_handler.is_some() {
+                Box::new(ExternalClient::new(spec, env))
+            } else {
+                Box::new(RrClient::new(spec, env))
+            },
+        )
+    }
+
+    fn server(&self, spec: &Spec, _: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+        match &spec.server_handler {
+            Some(h) => Box::new(HandlerServer::new(spec, h.make())),
+            None => Box::new(RrServer::new(spec, clock)),
+        }
+    }
 }
 
 /// The client side of an `rr` flow.
@@ -300,68 +335,4 @@ impl<C: Clock> Flow for RrServer<C> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metrics::clock::MonotonicClock;
-    use crate::spec::IterationLength;
-    use crate::spec::Transport;
-    use crate::transport::connector;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    /// Runs one client and one server flow over `spec` on two threads, blocking with a 5 ms tick.
-    fn run_pair(spec: &Spec, messages: u64) -> (FlowReport, FlowReport) {
-        let (mut c, mut s) = connector(spec).unwrap().pair().unwrap();
-        let mut server = RrServer::new(spec, MonotonicClock);
-        let client_done = Arc::new(AtomicBool::new(false));
-        let done = client_done.clone();
-        let tick = std::time::Duration::from_millis(5);
-        let t = std::thread::spawn(move || {
-            s.set_wait_tick(tick).unwrap();
-            // A datagram server never sees end-of-stream: it stops at the first idle tick after
-            // the client is done.
-            while server.progress(&mut s).unwrap() != Wait::Done && !done.load(Ordering::SeqCst) {}
-            Box::new(server).report()
-        });
-        let env = ClientEnv {
-            clock: MonotonicClock,
-            length: IterationLength::Count { messages },
-            heartbeat: Heartbeat::default(),
-        };
-        let mut client = RrClient::new(spec, env);
-        c.set_wait_tick(tick).unwrap();
-        while client.progress(&mut c).unwrap() != Wait::Done {}
-        client_done.store(true, Ordering::SeqCst);
-        drop(c);
-        (Box::new(client).report(), t.join().unwrap())
-    }
-
-    #[test]
-    fn stream_rr_counts_every_round_trip() {
-        let mut spec = Spec::new(Transport::Tcp4);
-        spec.size = 100;
-        spec.response_size = 3000;
-        let (client, server) = run_pair(&spec, 500);
-        assert_eq!(client.counters.messages, 500);
-        assert_eq!(client.latency.unwrap().len(), 500);
-        assert_eq!(client.counters.bytes_received, 500 * 3000);
-        assert_eq!(server.counters.messages, 500);
-        assert_eq!(server.counters.bytes_received, 500 * 100);
-    }
-
-    #[test]
-    fn datagram_losses_are_counted_exactly_and_never_hang() {
-        let mut spec = Spec::new(Transport::Udp4);
-        spec.server_drop_every = 10;
-        spec.timing.loss_timeout_ns = 30_000_000;
-        let (client, server) = run_pair(&spec, 200);
-        // Requests 10, 20, ..., 200 are dropped by the server: 20 of 200. On a loaded machine an
-        // answer may also come after the loss timeout: it is counted lost, then late.
-        let c = client.counters;
-        assert_eq!(c.lost - c.late, 20, "{c:?}");
-        assert_eq!(c.messages + c.lost, 200, "{c:?}");
-        assert_eq!(client.latency.unwrap().len(), c.messages);
-        assert_eq!(server.counters.dropped_on_purpose, 20);
-        assert_eq!(server.counters.lost, 0, "no request was lost on the way");
-    }
-}
+mod tests;

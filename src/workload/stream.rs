@@ -8,15 +8,57 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::def::WorkloadDef;
 use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
 use crate::engine::{Flow, FlowReport, Wait};
-use crate::metrics::clock::Clock;
+use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::sequence::SequenceTracker;
 use crate::metrics::series::SliceRecorder;
-use crate::spec::{IterationLength, Spec};
+use crate::spec::{IterationLength, Spec, Workload};
+use crate::store::metric::{Metric, Unit};
 use crate::transport::Conn;
+use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
+
+/// `stream` in the workload table: counted in bytes at the receiver, compared on throughput and
+/// the receiver's CPU time per message.
+pub struct StreamDef;
+
+impl WorkloadDef for StreamDef {
+    fn kind(&self) -> Workload {
+        Workload::Stream
+    }
+
+    fn client(
+        &self,
+        spec: &Spec,
+        env: ClientEnv<MonotonicClock>,
+        _dialer: Option<Dialer>,
+    ) -> Result<Box<dyn Flow>> {
+        Ok(Box::new(StreamClient::new(spec, env)))
+    }
+
+    fn server(&self, spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+        Box::new(StreamServer::new(spec, length, clock))
+    }
+
+    fn counted_by_server(&self) -> bool {
+        true
+    }
+
+    fn moves_bulk_data(&self) -> bool {
+        true
+    }
+
+    fn throughput_unit(&self) -> Unit {
+        Unit::BytesPerSec
+    }
+
+    fn compared_on(&self) -> &'static [Metric] {
+        &[Metric::Throughput, Metric::ReceiverCpu]
+    }
+}
 
 /// The sending side of a `stream` flow.
 pub struct StreamClient<C: Clock> {

@@ -531,3 +531,16 @@ fn runs_that_do_not_alternate_by_round_are_not_paired() {
     let p50 = &json["cases"][0]["metrics"][0];
     assert_ne!(p50["test_method"], "paired_sign", "{json:#}");
 }
+
+#[test]
+fn a_schema_version_1_run_is_still_read() {
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/run-v1.json");
+    let out = stdout(&compare(&v1, &v1, &[]).success());
+    for id in [
+        "tcp4-crr-blocking-cross-core-64B-spread127.0.0.2-127.0.0.3-linger0-memload1",
+        "tcp4-rate-blocking-cross-core-64B-rate2000-inflight4-memload1",
+        "tcp4-stream-blocking-cross-core-64B-memload1",
+    ] {
+        assert!(out.contains(id), "{id}:\n{out}");
+    }
+}

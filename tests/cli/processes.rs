@@ -150,7 +150,7 @@ fn client_connect_measures_an_existing_service_with_delimiter_framing() {
     let reply_len = b"HTTP/1.1 204 No Content\r\nServer: tiny\r\n\r\n".len() as u64;
     assert_eq!(s["client"]["counters"]["bytes_received"], 100 * reply_len);
     assert_eq!(
-        case["spec"]["extras"]["response_delimiter"],
+        case["spec"]["framing"]["response_delimiter"],
         serde_json::json!([13, 10, 13, 10])
     );
 }

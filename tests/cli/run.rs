@@ -54,7 +54,7 @@ fn rr_runs_on_every_transport_and_engine_and_stores_readable_results() {
     let run = only_run(dir.path());
     let json = run_json(&run);
     assert_eq!(stdout, json, "stdout and run.json agree");
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["complete"], true);
     assert_eq!(json["seed"], 5);
     assert!(

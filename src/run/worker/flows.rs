@@ -1,5 +1,5 @@
-//! The flows of one iteration: connect `--flows` connection pairs (or, for `crr`, open the
-//! listener and one dialer per client flow), build each side's flow state machine, and deal the
+//! The flows of one iteration: connect `--flows` connection pairs (or, for a workload that
+//! connects per transaction such as `crr`, open the listener and one dialer per client flow), build each side's flow state machine, and deal the
 //! flows round-robin to `--threads` worker threads per side (flow `i` → thread `i % threads`).
 
 use anyhow::{Context, Result};
@@ -8,10 +8,10 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use crate::engine::FlowSlot;
 use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::spec::{IterationLength, Spec};
 use crate::transport::dial::{CrrListener, Dialer};
 use crate::transport::{ConnInfo, connector};
-use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+use crate::workload::{self, ClientEnv, Connections, Heartbeat, client_flow, server_flow};
 
 /// The flows one worker thread drives, and which flow each slot is.
 #[derive(Default)]
@@ -50,9 +50,10 @@ pub fn client_env(length: IterationLength) -> (ClientEnv<MonotonicClock>, Heartb
     (env, heartbeat)
 }
 
-/// The slot of crr client flow `f` of `flows`, dialing `server` for every transaction: an
-/// unconnected placeholder socket until its first connection.
-pub fn crr_client(
+/// The slot of client flow `f` of `flows` of a workload that connects per transaction (crr),
+/// dialing `server` for every transaction: an unconnected placeholder socket until its first
+/// connection.
+pub fn per_transaction_client(
     spec: &Spec,
     server: socket2::SockAddr,
     (f, flows): (usize, usize),
@@ -118,9 +119,9 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
         connection: Default::default(),
         listener: None,
     };
-    let listener = match spec.workload {
-        Workload::Crr => Some(CrrListener::open(spec)?),
-        _ => None,
+    let listener = match workload::connections(spec) {
+        Connections::PerTransaction => Some(CrrListener::open(spec)?),
+        Connections::PerFlow => None,
     };
     let mut pairs = match &listener {
         Some(_) => None,
@@ -130,7 +131,7 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
         let (env, heartbeat) = client_env(length);
         let (client, server) = match (&listener, pairs.as_mut()) {
             (Some(l), _) => {
-                let client = crr_client(spec, l.server().clone(), (f, flows), env)?;
+                let client = per_transaction_client(spec, l.server().clone(), (f, flows), env)?;
                 let server = FlowSlot {
                     conn: l.listening_conn()?,
                     flow: server_flow(spec, length, MonotonicClock),

@@ -32,7 +32,7 @@ pub fn run_iteration(
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
-    if spec.extras.processes || spec.extras.connect.is_some() {
+    if spec.layout.processes || spec.layout.connect.is_some() {
         return process::run_iteration(spec, placement, length, interrupt);
     }
     let flows = flows::build(spec, length).context("connecting the client and server")?;

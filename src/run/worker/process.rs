@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::flows::{ThreadFlows, client_env, crr_client, deal, ensure_fd_limit};
+use super::flows::{ThreadFlows, client_env, deal, ensure_fd_limit, per_transaction_client};
 use super::outcome::{IterationOutcome, Side, WorkerReport};
 use super::threads::run_local;
 use crate::engine::{FlowReport, FlowSlot};
@@ -28,10 +28,10 @@ use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::series::Slice;
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::spec::{IterationLength, Spec};
 use crate::transport::ConnInfo;
 use crate::transport::dial::{CrrListener, Dialer, parse_target};
-use crate::workload::{Heartbeat, client_flow, server_flow};
+use crate::workload::{self, Connections, Heartbeat, client_flow, server_flow};
 
 /// How long a server process may take to start and to accept the clients.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -152,11 +152,12 @@ pub fn serve(
     stdin_control: bool,
     interrupt: &AtomicBool,
 ) -> Result<()> {
-    spec.validate()?;
-    if spec.workload == Workload::Crr && !stdin_control {
-        bail!(crate::error::ConfigError::Invalid(
-            "a standalone server cannot tell when crr clients are done; run crr with `loopbench run --processes`".into()
-        ));
+    workload::check(spec)?;
+    if workload::connections(spec) == Connections::PerTransaction && !stdin_control {
+        bail!(crate::error::ConfigError::Invalid(format!(
+            "a standalone server cannot tell when {w} clients are done; run {w} with `loopbench run --processes`",
+            w = spec.workload
+        )));
     }
     crate::transport::ignore_sigpipe();
     ensure_fd_limit(spec)?;
@@ -198,7 +199,7 @@ fn accept_session(
     let mut groups = ThreadFlows::per_thread(spec);
     let deadline = monotonic_ns() + spec.timing.timeout_ns.max(SETUP_TIMEOUT.as_nanos() as u64);
     for f in 0..spec.flows.max(1) as usize {
-        let conn = if spec.workload == Workload::Crr {
+        let conn = if workload::connections(spec) == Connections::PerTransaction {
             listener.listening_conn()?
         } else {
             listener.accept_until(deadline)?
@@ -280,8 +281,8 @@ fn connect_clients(
     let mut heartbeats = Vec::with_capacity(flows);
     for f in 0..flows {
         let (env, heartbeat) = client_env(length);
-        let slot = if spec.workload == Workload::Crr {
-            crr_client(spec, server.clone(), (f, flows), env)?
+        let slot = if workload::connections(spec) == Connections::PerTransaction {
+            per_transaction_client(spec, server.clone(), (f, flows), env)?
         } else {
             let mut dialer = Dialer::to(spec, server.clone(), f, flows);
             let conn = dialer.dial(false).map_err(|e| {
@@ -306,7 +307,7 @@ pub fn run_iteration(
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
-    let (server, target) = match &spec.extras.connect {
+    let (server, target) = match &spec.layout.connect {
         Some(target) => (None, target.clone()),
         None => {
             let p = ServerProcess::spawn(&Session {

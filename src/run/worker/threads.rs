@@ -105,7 +105,7 @@ pub(crate) fn run_local(
         }
     }
     drop(tx);
-    let memory_load = match spec.extras.memory_load_cpu {
+    let memory_load = match spec.interference.memory_load_cpu {
         Some(cpu) if !length_is_warmup(spec, length) => Some(MemoryLoad::start(cpu)?),
         _ => None,
     };

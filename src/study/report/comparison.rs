@@ -25,7 +25,7 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
         .iter()
         .map(|(f, base, variant)| MetricInput {
             metric: f.metric(),
-            unit: f.metric().unit(f.workload()),
+            unit: f.unit(),
             base: base.samples(),
             new: variant.samples(),
             // Variants run in separate namespaces and processes: independent samples.

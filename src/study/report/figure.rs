@@ -1,7 +1,7 @@
 //! The figures a study compares across variants: what each one is, how it is read from an
 //! iteration, shown in a table and drawn on a chart.
 
-use crate::compare::metric::Metric;
+use crate::compare::metric::{Metric, Unit};
 use crate::report::plots::style::us_label;
 use crate::spec::Workload;
 use crate::store::record::IterationRecord;
@@ -23,13 +23,24 @@ pub enum Figure {
 }
 
 impl Figure {
-    /// Bulk workloads are compared by throughput and receiver CPU, all others by latency.
-    pub(super) fn for_workload(w: Workload) -> &'static [Figure] {
-        if w == Workload::Stream {
-            &[Figure::Throughput, Figure::ReceiverCpu]
-        } else {
-            &[Figure::P50, Figure::P99]
-        }
+    /// The figures a case of workload `w` is compared on: its workload's
+    /// [`compared_on`](crate::workload::WorkloadDef::compared_on) metrics (bulk workloads by
+    /// throughput and receiver CPU, all others by latency).
+    pub(super) fn for_workload(w: Workload) -> Vec<Figure> {
+        let metrics = crate::workload::def(w).compared_on();
+        metrics.iter().filter_map(|&m| Figure::of(m)).collect()
+    }
+
+    /// The figure of a gate metric, if the study report draws one.
+    fn of(metric: Metric) -> Option<Figure> {
+        [
+            Figure::P50,
+            Figure::P99,
+            Figure::Throughput,
+            Figure::ReceiverCpu,
+        ]
+        .into_iter()
+        .find(|f| f.metric() == metric)
     }
 
     /// The gate's metric for this figure.
@@ -42,11 +53,11 @@ impl Figure {
         }
     }
 
-    /// The workload the figure belongs to (for the metric's unit).
-    pub(super) fn workload(self) -> Workload {
+    /// The unit of the figure's values (throughput is drawn in bytes per second).
+    pub(super) fn unit(self) -> Unit {
         match self {
-            Figure::Throughput | Figure::ReceiverCpu => Workload::Stream,
-            Figure::P50 | Figure::P99 => Workload::Rr,
+            Figure::Throughput => Unit::BytesPerSec,
+            Figure::P50 | Figure::P99 | Figure::ReceiverCpu => Unit::Nanoseconds,
         }
     }
 
@@ -62,8 +73,8 @@ impl Figure {
 
     /// The gate's value of this figure in one iteration (an iteration without latency samples
     /// counts as 0, as its summary says).
-    pub(super) fn value(self, it: &IterationRecord) -> f64 {
-        self.metric().value(it, self.workload()).unwrap_or(0.0)
+    pub(super) fn value(self, it: &IterationRecord, w: Workload) -> f64 {
+        self.metric().value(it, w).unwrap_or(0.0)
     }
 
     /// How the figure is drawn: its y axis.

@@ -67,7 +67,7 @@ pub fn collect(
             let Some(m) = variant.cases.iter().find(|m| m.run_case == case.case_id) else {
                 continue;
             };
-            for &f in Figure::for_workload(case.spec.workload) {
+            for f in Figure::for_workload(case.spec.workload) {
                 let s = samples
                     .entry((m.study_case.clone(), f))
                     .or_default()
@@ -75,7 +75,7 @@ pub fn collect(
                     .or_default();
                 s.runs += 1;
                 for it in &case.iterations {
-                    s.values.push(f.value(it));
+                    s.values.push(f.value(it, case.spec.workload));
                     s.rounds.push(run.round);
                     let n = it.latency.count;
                     s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));

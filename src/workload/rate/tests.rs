@@ -23,8 +23,8 @@ const MS: u64 = 1_000_000;
 fn run_with_stall(max_in_flight: u32, stall: std::ops::Range<u64>) -> RateClient<Shared> {
     let mut spec = Spec::new(Transport::UnixStream);
     spec.workload = crate::spec::Workload::Rate;
-    spec.extras.rate_per_sec = 1000;
-    spec.extras.max_in_flight = max_in_flight;
+    spec.rate.rate_per_sec = 1000;
+    spec.rate.max_in_flight = max_in_flight;
     let (mut c, mut s) = connector(&spec).unwrap().pair().unwrap();
     c.set_nonblocking(true).unwrap();
     s.set_nonblocking(true).unwrap();
@@ -116,7 +116,7 @@ fn without_a_stall_both_histograms_agree_and_the_schedule_is_kept() {
 #[test]
 fn the_schedule_is_exact_in_integer_nanoseconds() {
     let mut spec = Spec::new(Transport::UnixStream);
-    spec.extras.rate_per_sec = 3;
+    spec.rate.rate_per_sec = 3;
     let env = ClientEnv {
         clock: Shared(Arc::new(MockClock::new(0))),
         length: IterationLength::Count { messages: 4 },

@@ -1,4 +1,5 @@
-//! Building a [`Spec`] in code, with the same dimensions and defaults as `loopbench run`.
+//! Building a [`Spec`] in code, with the same dimensions and defaults as `loopbench run`, checked
+//! as `loopbench run` checks it (so the builder lives above the workloads, not in `spec`).
 //!
 //! ```
 //! use std::time::Duration;
@@ -20,9 +21,13 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
-use crate::spec::framing::LengthPrefix;
+use crate::spec::framing::{LengthPrefix, MessageFraming};
 use crate::spec::handler::{Handler, ServerHandler};
-use crate::spec::{EngineKind, IterationLength, Placement, Spec, Transport, Workload};
+use crate::spec::{
+    CrrSettings, EngineKind, Interference, IterationLength, Placement, ProcessLayout, RateSettings,
+    Spec, Transport, Workload,
+};
+use crate::workload;
 
 /// Builds a [`Spec`]; every setting starts at the command line's default. Mistakes (a
 /// non-loopback address, a size of zero) are reported by [`SpecBuilder::build`].
@@ -132,7 +137,7 @@ impl SpecBuilder {
     pub fn rate(self, per_sec: u64) -> SpecBuilder {
         self.set(|s| {
             s.workload = Workload::Rate;
-            s.extras.rate_per_sec = per_sec;
+            s.rate.rate_per_sec = per_sec;
         })
     }
 
@@ -172,7 +177,7 @@ impl SpecBuilder {
 
     /// Requests and responses carry a length prefix (`LengthPrefix::U32_BE`, ...).
     pub fn length_prefix(self, p: LengthPrefix) -> SpecBuilder {
-        self.set(|s| s.extras.length_prefix = Some(p))
+        self.set(|s| s.framing.length_prefix = Some(p))
     }
 
     /// The request payload (a whole frame when the case has a length prefix).
@@ -180,7 +185,7 @@ impl SpecBuilder {
         let bytes = bytes.into();
         self.set(|s| {
             s.size = bytes.len();
-            s.extras.request = Some(bytes);
+            s.framing.request = Some(bytes);
         })
     }
 
@@ -201,9 +206,47 @@ impl SpecBuilder {
     pub fn connect(self, target: &str) -> SpecBuilder {
         // The CLI's own parser: what `client --connect` accepts, the builder accepts.
         match crate::spec::address::Target::parse("connect", target) {
-            Ok(_) => self.set(|s| s.extras.connect = Some(target.to_string())),
+            Ok(_) => self.set(|s| s.layout.connect = Some(target.to_string())),
             Err(e) => self.fail(e),
         }
+    }
+
+    /// `rate`'s send schedule as a whole (the workload is left as set; [`SpecBuilder::rate`]
+    /// sets both).
+    pub fn rate_settings(self, rate: RateSettings) -> SpecBuilder {
+        self.set(|s| s.rate = rate)
+    }
+
+    /// `crr`'s connection settings: client source addresses in turn, SO_LINGER 0.
+    pub fn crr(self, crr: CrrSettings) -> SpecBuilder {
+        self.set(|s| s.crr = crr)
+    }
+
+    /// Load to run the case under (a competing memcpy stream on a CPU).
+    pub fn interference(self, load: Interference) -> SpecBuilder {
+        self.set(|s| s.interference = load)
+    }
+
+    /// Where the server side runs: a server process of its own, or a service that already
+    /// listens (its target checked as [`SpecBuilder::connect`] checks it).
+    pub fn layout(self, layout: ProcessLayout) -> SpecBuilder {
+        if let Some(target) = &layout.connect {
+            if let Err(e) = crate::spec::address::Target::parse("connect", target) {
+                return self.fail(e);
+            }
+        }
+        self.set(|s| s.layout = layout)
+    }
+
+    /// A custom protocol's framing as a whole; a request payload sets the request size, as
+    /// [`SpecBuilder::request`] does.
+    pub fn framing(self, framing: MessageFraming) -> SpecBuilder {
+        self.set(|s| {
+            if let Some(request) = &framing.request {
+                s.size = request.len();
+            }
+            s.framing = framing;
+        })
     }
 
     /// Escape hatch: any other field of the spec.
@@ -211,12 +254,12 @@ impl SpecBuilder {
         self.set(f)
     }
 
-    /// The spec, validated as `loopbench run` validates it.
+    /// The spec, checked as `loopbench run` checks it ([`workload::check`]).
     pub fn build(self) -> Result<Spec, ConfigError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        self.spec.validate()?;
+        workload::check(&self.spec)?;
         Ok(self.spec)
     }
 }
@@ -251,6 +294,59 @@ mod tests {
         assert!(connect("127.0.0.1").is_err());
         assert!(connect("127.0.0.1:8080").is_ok());
         assert!(connect("./app.sock").is_ok());
+    }
+
+    #[test]
+    fn the_named_parts_of_a_spec_have_their_own_setters() {
+        let spec = Spec::builder(Transport::Tcp4)
+            .workload(Workload::Crr)
+            .crr(CrrSettings {
+                spread: Some("127.0.0.2-127.0.0.3".parse().unwrap()),
+                linger0: true,
+            })
+            .interference(Interference {
+                memory_load_cpu: Some(0),
+            })
+            .layout(ProcessLayout {
+                processes: true,
+                connect: None,
+            })
+            .build()
+            .unwrap();
+        assert_eq!(
+            spec.case_id().as_str(),
+            "tcp4-crr-blocking-cross-core-64B-spread127.0.0.2-127.0.0.3-linger0-memload0-processes"
+        );
+        let rate = Spec::builder(Transport::Udp4)
+            .rate(1000)
+            .rate_settings(RateSettings {
+                rate_per_sec: 2000,
+                max_in_flight: 4,
+            })
+            .build()
+            .unwrap();
+        assert!(rate.case_id().as_str().ends_with("-rate2000-inflight4"));
+        let bad = Spec::builder(Transport::Tcp4).layout(ProcessLayout {
+            processes: false,
+            connect: Some("10.0.0.1:80".into()),
+        });
+        assert!(bad.build().is_err());
+        let framed = Spec::builder(Transport::Tcp4)
+            .connect("127.0.0.1:8080")
+            .framing(MessageFraming {
+                request: Some(b"ping".to_vec()),
+                response_delimiter: Some(b"\n".to_vec()),
+                length_prefix: None,
+            })
+            .build()
+            .unwrap();
+        assert_eq!(framed.size, 4);
+        assert!(
+            framed
+                .case_id()
+                .as_str()
+                .ends_with("-to-127.0.0.1_8080-delimited")
+        );
     }
 
     #[test]
