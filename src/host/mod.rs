@@ -2,6 +2,7 @@
 //! every run, sysctls, and the other processes that can disturb a measurement.
 
 pub mod environment;
+pub mod pinned;
 pub mod procs;
 pub mod sysctl;
 pub mod topology;

@@ -22,6 +22,16 @@ pub enum Side {
     Server,
 }
 
+impl Side {
+    /// `client` or `server`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
 /// What one side measured over an iteration, summed over its threads and flows.
 #[derive(Clone, Debug, Default)]
 pub struct SideOutcome {
@@ -118,12 +128,7 @@ pub(crate) fn collect(
     for r in &reports {
         if let Err(e) = &r.result {
             if e.downcast_ref::<Aborted>().is_none() {
-                let side = if r.side == Side::Client {
-                    "client"
-                } else {
-                    "server"
-                };
-                return Err(anyhow!("{side} worker {}: {e:#}", r.index));
+                return Err(anyhow!("{} worker {}: {e:#}", r.side.name(), r.index));
             }
             first_abort.get_or_insert(());
         }

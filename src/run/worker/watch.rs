@@ -11,6 +11,7 @@ use anyhow::{Result, anyhow};
 
 use super::outcome::{Side, WorkerReport};
 use crate::engine::{Control, RunState};
+use crate::host::pinned::Started;
 use crate::workload::Heartbeat;
 
 /// Whether workers still make progress: their heartbeat count, when it last moved, and when the
@@ -92,7 +93,8 @@ pub(crate) fn install_kick_handler() {
     });
 }
 
-pub(crate) fn kick(handle: &JoinHandle<()>) {
+/// Interrupts whatever system call the thread of `handle` is blocked in.
+pub(crate) fn kick<T>(handle: &JoinHandle<T>) {
     use std::os::unix::thread::JoinHandleExt;
     // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
     // even if it already exited; pthread_kill on such a thread is defined.
@@ -120,7 +122,7 @@ pub(crate) struct Limits {
 pub(crate) fn watch(
     control: &Control,
     rx: &mpsc::Receiver<WorkerReport>,
-    handles: &mut [(Side, JoinHandle<()>, bool)],
+    handles: &mut [(Side, Started<()>, bool)],
     heartbeats: &[Heartbeat],
     limits: Limits,
     interrupt: &AtomicBool,
@@ -231,7 +233,7 @@ pub(crate) fn watch(
     Ok(reports)
 }
 
-fn index_of(h: &(Side, JoinHandle<()>, bool), r: &WorkerReport) -> bool {
+fn index_of(h: &(Side, Started<()>, bool), r: &WorkerReport) -> bool {
     h.1.thread()
         .name()
         .is_some_and(|n| n.ends_with(&format!("-{}", r.index)))
