@@ -18,12 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
+use crate::run::schedule::Scheduler;
 use crate::store::write_json;
 
 /// The environment variable that tells `loopbench run` where to put its runs.
@@ -107,12 +105,12 @@ pub struct AbSession {
 
 /// The order of the two commands in every round: a seeded coin flip per round.
 pub fn schedule(rounds: u32, seed: u64) -> Vec<[Arm; 2]> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    const ARMS: [Arm; 2] = [Arm::Base, Arm::New];
+    let mut scheduler = Scheduler::seeded(seed);
     (0..rounds)
         .map(|_| {
-            let mut pair = [Arm::Base, Arm::New];
-            pair.shuffle(&mut rng);
-            pair
+            let order = scheduler.round(ARMS.len());
+            [ARMS[order[0]], ARMS[order[1]]]
         })
         .collect()
 }

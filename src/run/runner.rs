@@ -1,24 +1,21 @@
-//! Orchestration of a run: validate and place every case, shuffle the iterations of all cases
-//! into one interleaved schedule (seedable), run each slot on fresh connections, and report every
-//! finished iteration and case to an [`Observer`] (the store writes files as they come in).
-//!
-//! Interleaving matters on a shared machine: drift over minutes (15-20 % here) would otherwise
-//! land entirely on whichever case ran last.
+//! Orchestration of a run: validate and place every case, interleave the iterations of all cases
+//! into one seeded schedule ([`crate::run::schedule`]), run each slot on fresh connections, and
+//! report every finished iteration and case to an [`Observer`] (the store writes files as they
+//! come in).
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 
 use crate::error::{ConfigError, Interrupted};
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::histogram::{CaseHistograms, LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
+use crate::run::schedule::{CaseSlots, run_slots};
+pub use crate::run::schedule::{Slot, SlotKind};
 use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{
@@ -39,24 +36,6 @@ pub struct PlannedCase {
     pub case_id: CaseId,
     /// The CPUs its placement resolved to.
     pub cpus: ResolvedPlacement,
-}
-
-/// What a slot of the schedule runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlotKind {
-    /// The case's warm-up, discarded.
-    Warmup,
-    /// A measured iteration (its index within the case).
-    Iteration(u32),
-}
-
-/// One entry of the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    /// Index into [`Plan::cases`].
-    pub case: usize,
-    /// Warm-up or measured iteration.
-    pub kind: SlotKind,
 }
 
 /// Validated cases and the order their slots run in.
@@ -100,29 +79,14 @@ impl Plan {
                 cpus,
             });
         }
-        let mut measured: Vec<usize> = cases
+        let shapes: Vec<CaseSlots> = cases
             .iter()
-            .enumerate()
-            .flat_map(|(i, c)| std::iter::repeat_n(i, c.spec.timing.iterations as usize))
+            .map(|c| CaseSlots {
+                iterations: c.spec.timing.iterations,
+                warmup: c.spec.timing.warmup_ns > 0,
+            })
             .collect();
-        if interleave {
-            measured.shuffle(&mut StdRng::seed_from_u64(seed));
-        }
-        let mut next_index = vec![0u32; cases.len()];
-        let mut slots = Vec::with_capacity(measured.len() + cases.len());
-        for case in measured {
-            if next_index[case] == 0 && cases[case].spec.timing.warmup_ns > 0 {
-                slots.push(Slot {
-                    case,
-                    kind: SlotKind::Warmup,
-                });
-            }
-            slots.push(Slot {
-                case,
-                kind: SlotKind::Iteration(next_index[case]),
-            });
-            next_index[case] += 1;
-        }
+        let slots = run_slots(&shapes, seed, interleave);
         Ok(Plan { cases, slots, seed })
     }
 
