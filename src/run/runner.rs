@@ -243,18 +243,10 @@ pub fn summarize(
         let mut total = SideOutcome::default();
         for (i, it) in iterations.iter().enumerate() {
             let s = pick(it);
-            total.usage = total.usage + s.usage.total;
+            total.add_part(i == 0, s.usage.total, s.cpus.iter().copied(), s.migrations);
             total.counters += s.counters;
-            total.cpus.extend(&s.cpus);
-            // Known for the case only when known for every iteration.
-            total.migrations = match (i, total.migrations, s.migrations) {
-                (0, _, m) => m,
-                (_, Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
         }
-        total.cpus.sort_unstable();
-        total.cpus.dedup();
+        total.settle_cpus();
         side_record(&total, messages, elapsed)
     };
     Some(CaseSummary {

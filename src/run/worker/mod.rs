@@ -14,6 +14,7 @@ use crate::host::topology::ResolvedPlacement;
 use crate::spec::{IterationLength, Spec};
 
 pub mod flows;
+mod merge;
 mod outcome;
 pub mod process;
 mod threads;

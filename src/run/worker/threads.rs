@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::flows::ThreadFlows;
-use super::outcome::{IterationOutcome, Side, WorkerReport, collect};
+use super::merge::collect;
+use super::outcome::{IterationOutcome, Side, WorkerReport};
 use super::watch::{Limits, install_kick_handler, watch};
 use crate::engine::{Control, RunState, engine_for};
 use crate::host::pinned::{self, PinnedThread, Started, current_cpu};
