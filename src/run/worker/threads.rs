@@ -11,9 +11,9 @@ use anyhow::Result;
 use super::flows::ThreadFlows;
 use super::merge::collect;
 use super::outcome::{IterationOutcome, Side, WorkerReport};
-use super::watch::{Limits, install_kick_handler, watch};
+use super::watch::{Limits, Watched, install_kick_handler, watch};
 use crate::engine::{Control, RunState, engine_for};
-use crate::host::pinned::{self, PinnedThread, Started, current_cpu};
+use crate::host::pinned::{self, PinnedThread, current_cpu};
 use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::memload::MemoryLoad;
@@ -78,7 +78,7 @@ pub(crate) fn run_local(
     let (tx, rx) = mpsc::channel::<WorkerReport>();
     let tick = tick_for(spec);
     let mut threads = Vec::new();
-    let mut thread_sides = Vec::new();
+    let mut thread_ids = Vec::new();
     for (side, groups) in sides {
         for (index, group) in groups.into_iter().enumerate() {
             let cpu = match side {
@@ -90,7 +90,7 @@ pub(crate) fn run_local(
             threads.push(PinnedThread::new(name, cpu, move || {
                 let _ = tx.send(worker(index, side, group, engine, &control, tick));
             }));
-            thread_sides.push(side);
+            thread_ids.push((side, index));
         }
     }
     drop(tx);
@@ -100,10 +100,15 @@ pub(crate) fn run_local(
         _ => None,
     };
     let softirqs_before = sched::net_rx_softirqs();
-    let mut handles: Vec<(Side, Started<()>, bool)> = thread_sides
+    let mut workers: Vec<Watched> = thread_ids
         .into_iter()
         .zip(held.release())
-        .map(|(side, handle)| (side, handle, false))
+        .map(|((side, index), handle)| Watched {
+            side,
+            index,
+            handle,
+            reported: false,
+        })
         .collect();
     let limits = Limits {
         deadline: spec.timing.iteration_deadline(length),
@@ -117,7 +122,7 @@ pub(crate) fn run_local(
     let outcome = watch(
         &control,
         &rx,
-        &mut handles,
+        &mut workers,
         heartbeats,
         limits,
         interrupt,
@@ -127,10 +132,8 @@ pub(crate) fn run_local(
         .zip(sched::net_rx_softirqs())
         .map(|(b, a)| sched::delta(&b, &a));
     let memory_load = memory_load.map(|m| m.stop()).transpose()?;
-    for (_, handle, reported) in handles {
-        if reported {
-            let _ = handle.join();
-        }
+    for w in workers.into_iter().filter(|w| w.reported) {
+        let _ = w.handle.join();
     }
     Ok(Measured {
         reports: outcome?,
