@@ -100,16 +100,7 @@ impl Pair {
         let server = {
             let (spec, control, done) = (spec.clone(), control.clone(), server_done.clone());
             PinnedThread::new("lb-pair-server", cpus.server_cpu(0), move || {
-                let flow = server_flow(
-                    &spec,
-                    IterationLength::Count { messages: u64::MAX },
-                    MonotonicClock,
-                );
-                let mut slots = vec![FlowSlot {
-                    conn: server_conn,
-                    flow,
-                }];
-                let result = engine.drive(&mut slots, &control, TICK).map(|_| ());
+                let result = serve(&spec, engine, server_conn, &control);
                 *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             })
         };
@@ -247,6 +238,14 @@ impl Drop for Pair {
             RunState::WindDown
         });
     }
+}
+
+/// The server thread: the workload's server side on its connection until the pair stops.
+fn serve(spec: &Spec, engine: &dyn Engine, conn: Conn, control: &Control) -> Result<()> {
+    let length = IterationLength::Count { messages: u64::MAX };
+    let flow = server_flow(spec, length, MonotonicClock);
+    let mut slots = vec![FlowSlot { conn, flow }];
+    engine.drive(&mut slots, control, TICK).map(|_| ())
 }
 
 /// The client thread: one fresh `rr` client flow per batch on the same connection.

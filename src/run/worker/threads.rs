@@ -73,34 +73,18 @@ pub(crate) fn run_local(
     clients_gone: Option<&AtomicBool>,
 ) -> Result<Measured> {
     install_kick_handler();
-    let engine = engine_for(spec.engine);
     let control = Arc::new(Control::default());
     let (tx, rx) = mpsc::channel::<WorkerReport>();
-    let tick = tick_for(spec);
-    let mut threads = Vec::new();
-    let mut thread_ids = Vec::new();
-    for (side, groups) in sides {
-        for (index, group) in groups.into_iter().enumerate() {
-            let cpu = match side {
-                Side::Client => placement.client_cpu(index),
-                Side::Server => placement.server_cpu(index),
-            };
-            let (control, tx) = (control.clone(), tx.clone());
-            let name = format!("lb-{}-{index}", side.name());
-            threads.push(PinnedThread::new(name, cpu, move || {
-                let _ = tx.send(worker(index, side, group, engine, &control, tick));
-            }));
-            thread_ids.push((side, index));
-        }
-    }
-    drop(tx);
+    let (threads, who): (Vec<_>, Vec<_>) = worker_threads(spec, placement, sides, &control, tx)
+        .into_iter()
+        .unzip();
     let held = pinned::start(threads)?;
     let memory_load = match spec.extras.memory_load_cpu {
         Some(cpu) if !length_is_warmup(spec, length) => Some(MemoryLoad::start(cpu)?),
         _ => None,
     };
     let softirqs_before = sched::net_rx_softirqs();
-    let mut workers: Vec<Watched> = thread_ids
+    let mut workers: Vec<Watched> = who
         .into_iter()
         .zip(held.release())
         .map(|((side, index), handle)| Watched {
@@ -110,15 +94,7 @@ pub(crate) fn run_local(
             reported: false,
         })
         .collect();
-    let limits = Limits {
-        deadline: spec.timing.iteration_deadline(length),
-        stall: Duration::from_nanos(spec.timing.timeout_ns),
-        loss: spec
-            .transport
-            .is_datagram()
-            .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
-        servers_end_at_eof: servers_end_at_eof(spec),
-    };
+    let limits = limits(spec, length);
     let outcome = watch(
         &control,
         &rx,
@@ -140,6 +116,48 @@ pub(crate) fn run_local(
         net_rx,
         memory_load,
     })
+}
+
+/// A worker thread per group of `sides`, on the group's CPU, sending its report on `tx`; each
+/// with its side and index.
+fn worker_threads(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    sides: Vec<(Side, Vec<ThreadFlows>)>,
+    control: &Arc<Control>,
+    tx: mpsc::Sender<WorkerReport>,
+) -> Vec<(PinnedThread<()>, (Side, usize))> {
+    let engine = engine_for(spec.engine);
+    let tick = tick_for(spec);
+    let mut threads = Vec::new();
+    for (side, groups) in sides {
+        for (index, group) in groups.into_iter().enumerate() {
+            let cpu = match side {
+                Side::Client => placement.client_cpu(index),
+                Side::Server => placement.server_cpu(index),
+            };
+            let (control, tx) = (control.clone(), tx.clone());
+            let name = format!("lb-{}-{index}", side.name());
+            let thread = PinnedThread::new(name, cpu, move || {
+                let _ = tx.send(worker(index, side, group, engine, &control, tick));
+            });
+            threads.push((thread, (side, index)));
+        }
+    }
+    threads
+}
+
+/// When the watchdog steps in for an iteration of `spec` of `length`.
+fn limits(spec: &Spec, length: IterationLength) -> Limits {
+    Limits {
+        deadline: spec.timing.iteration_deadline(length),
+        stall: Duration::from_nanos(spec.timing.timeout_ns),
+        loss: spec
+            .transport
+            .is_datagram()
+            .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
+        servers_end_at_eof: servers_end_at_eof(spec),
+    }
 }
 
 /// The warm-up (any length other than the case's own) runs without the memory load: it is
