@@ -14,31 +14,30 @@ use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::UsageError;
+use crate::host::child::{Ended, supervise};
+use crate::run::schedule::Scheduler;
 use crate::store::write_json;
 
 /// The environment variable that tells `loopbench run` where to put its runs.
 pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
 
-/// How often a running command is checked (exit, interrupt, timeout).
-const POLL: Duration = Duration::from_millis(50);
-
-/// How long an interrupted command gets to store what it measured before it is killed.
-const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
-
-/// When an interrupted command is still running after this long, it is sent SIGTERM too: a
-/// SIGINT that lands while the shell is starting is occasionally lost (seen about once in 15
-/// tries on a loaded machine). loopbench itself stores what it finished on either signal.
-const INTERRUPT_REPEAT: Duration = Duration::from_secs(2);
+/// What an interrupted command is sent: SIGINT, so it stores what it measured; SIGTERM after 2 s,
+/// because a SIGINT that lands while the shell is starting is occasionally lost (seen about once
+/// in 15 tries on a loaded machine; loopbench stores what it finished on either signal); SIGKILL
+/// after 10 s.
+const STOP_SIGNALS: &[(Duration, Signal)] = &[
+    (Duration::ZERO, Signal::SIGINT),
+    (Duration::from_secs(2), Signal::SIGTERM),
+    (Duration::from_secs(10), Signal::SIGKILL),
+];
 
 /// One of the two configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,12 +106,12 @@ pub struct AbSession {
 
 /// The order of the two commands in every round: a seeded coin flip per round.
 pub fn schedule(rounds: u32, seed: u64) -> Vec<[Arm; 2]> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    const ARMS: [Arm; 2] = [Arm::Base, Arm::New];
+    let mut scheduler = Scheduler::seeded(seed);
     (0..rounds)
         .map(|_| {
-            let mut pair = [Arm::Base, Arm::New];
-            pair.shuffle(&mut rng);
-            pair
+            let order = scheduler.round(ARMS.len());
+            [ARMS[order[0]], ARMS[order[1]]]
         })
         .collect()
 }
@@ -141,14 +140,9 @@ fn run_ids(side: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Sends `sig` to the process group led by `child`.
-fn signal_group(pid: u32, sig: nix::sys::signal::Signal) {
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), sig);
-}
-
 /// Runs `cmd` under `sh -c` in its own process group, logging to `log`, until it exits, the
-/// timeout passes (killed: an error) or `interrupt` is set (SIGINT, then SIGKILL after a grace
-/// period: [`crate::error::Interrupted`]).
+/// timeout passes (killed: an error) or `interrupt` is set (SIGINT, SIGTERM, then SIGKILL after
+/// a grace period: [`crate::error::Interrupted`]).
 fn run_command(
     cmd: &str,
     out: &Path,
@@ -156,7 +150,6 @@ fn run_command(
     timeout: Duration,
     interrupt: &AtomicBool,
 ) -> Result<ExitStatus> {
-    use nix::sys::signal::Signal;
     let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let mut child = Command::new("sh")
         .arg("-c")
@@ -168,37 +161,17 @@ fn run_command(
         .process_group(0)
         .spawn()
         .context("cannot start sh")?;
-    let started = Instant::now();
-    let mut interrupted_at: Option<Instant> = None;
-    let mut termed = false;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            if interrupted_at.is_some() {
-                return Err(crate::error::Interrupted.into());
-            }
-            return Ok(status);
-        }
-        if interrupt.load(Ordering::Relaxed) {
-            let at = *interrupted_at.get_or_insert_with(|| {
-                signal_group(child.id(), Signal::SIGINT);
-                Instant::now()
-            });
-            if at.elapsed() > INTERRUPT_GRACE {
-                signal_group(child.id(), Signal::SIGKILL);
-            } else if at.elapsed() > INTERRUPT_REPEAT && !termed {
-                termed = true;
-                signal_group(child.id(), Signal::SIGTERM);
-            }
-        } else if started.elapsed() > timeout {
-            signal_group(child.id(), Signal::SIGKILL);
-            let _ = child.wait();
-            bail!(
-                "did not finish within {} (--command-timeout) and was killed; see {}",
-                humantime::format_duration(timeout),
-                log.display()
-            );
-        }
-        std::thread::sleep(POLL);
+    match supervise(&mut child, timeout, interrupt, STOP_SIGNALS)? {
+        Ended::Exited {
+            status,
+            interrupted: false,
+        } => Ok(status),
+        Ended::Exited { .. } | Ended::KilledAfterInterrupt => Err(crate::error::Interrupted.into()),
+        Ended::Overdue => bail!(
+            "did not finish within {} (--command-timeout) and was killed; see {}",
+            humantime::format_duration(timeout),
+            log.display()
+        ),
     }
 }
 

@@ -34,12 +34,12 @@
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
+use crate::host::pinned::{self, PinnedThread, Started, pin_current_thread};
+use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
 use crate::spec::Spec;
@@ -81,14 +81,14 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct CustomPair {
     client: Option<Conn>,
     cpus: ResolvedPlacement,
-    server: Option<JoinHandle<()>>,
+    server: Option<Started<()>>,
     done: mpsc::Receiver<Result<()>>,
 }
 
 impl CustomPair {
     /// Resolves the spec's placement, connects one pair over its transport (with its addresses
     /// and socket options), and starts `server` with the server's connection on a thread pinned
-    /// to the server's CPU.
+    /// to the server's CPU. Fails, naming the CPU, when that thread cannot be pinned.
     pub fn start<F>(spec: &Spec, server: F) -> Result<CustomPair>
     where
         F: FnOnce(Conn) -> Result<()> + Send + 'static,
@@ -101,22 +101,15 @@ impl CustomPair {
             .context("connecting the client and server")?;
         client.set_nonblocking(false)?;
         server_conn.set_nonblocking(false)?;
-        let cpu = cpus.server_cpu(0);
         let (tx, done) = mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name("lb-custom-server".into())
-            .spawn(move || {
-                let result = match cpu.map(pin_current_thread).transpose() {
-                    Ok(_) => server(server_conn),
-                    Err(e) => Err(e),
-                };
-                let _ = tx.send(result);
-            })
-            .context("spawning the server thread")?;
+        let thread = PinnedThread::new("lb-custom-server", cpus.server_cpu(0), move || {
+            let _ = tx.send(server(server_conn));
+        });
+        let server = pinned::start(vec![thread])?.release().pop();
         Ok(CustomPair {
             client: Some(client),
             cpus,
-            server: Some(handle),
+            server,
             done,
         })
     }

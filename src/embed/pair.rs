@@ -27,14 +27,14 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::engine::{Control, Engine, FlowSlot, RunState, engine_for};
 use crate::error::ConfigError;
-use crate::host::topology::{ResolvedPlacement, Topology, pin_current_thread};
+use crate::host::pinned::{self, PinnedThread, Started};
+use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencyHistogram;
@@ -70,18 +70,10 @@ pub struct Pair {
     heartbeat: Heartbeat,
     batches: Sender<u64>,
     results: Receiver<Result<Batch>>,
-    client: Option<JoinHandle<()>>,
-    server: Option<JoinHandle<()>>,
+    client: Option<Started<()>>,
+    server: Option<Started<()>>,
     server_done: Arc<Mutex<Option<Result<()>>>>,
     broken: bool,
-}
-
-/// Pins the thread when asked; reports the outcome on `ready`.
-fn pin(cpu: Option<usize>, ready: &Sender<Result<()>>) -> bool {
-    let pinned = cpu.map(pin_current_thread).transpose().map(|_| ());
-    let ok = pinned.is_ok();
-    let _ = ready.send(pinned);
-    ok
 }
 
 impl Pair {
@@ -104,79 +96,44 @@ impl Pair {
             .context("connecting the client and server")?;
         let control = Arc::new(Control::default());
         let heartbeat = Heartbeat::default();
-        let (ready_tx, ready_rx) = mpsc::channel();
         let server_done = Arc::new(Mutex::new(None));
         let server = {
-            let (spec, control, ready, done) = (
-                spec.clone(),
-                control.clone(),
-                ready_tx.clone(),
-                server_done.clone(),
-            );
-            let cpu = cpus.server_cpu(0);
-            std::thread::Builder::new()
-                .name("lb-pair-server".into())
-                .spawn(move || {
-                    if pin(cpu, &ready) {
-                        let flow = server_flow(
-                            &spec,
-                            IterationLength::Count { messages: u64::MAX },
-                            MonotonicClock,
-                        );
-                        let mut slots = vec![FlowSlot {
-                            conn: server_conn,
-                            flow,
-                        }];
-                        let result = engine.drive(&mut slots, &control, TICK).map(|_| ());
-                        *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                    }
-                })
-                .context("spawning the server thread")?
+            let (spec, control, done) = (spec.clone(), control.clone(), server_done.clone());
+            PinnedThread::new("lb-pair-server", cpus.server_cpu(0), move || {
+                let result = serve(&spec, engine, server_conn, &control);
+                *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            })
         };
         let (batches, batch_rx) = mpsc::channel::<u64>();
         let (result_tx, results) = mpsc::channel();
         let client = {
             let (spec, control, beat) = (spec.clone(), control.clone(), heartbeat.clone());
-            let cpu = cpus.client_cpu(0);
-            std::thread::Builder::new()
-                .name("lb-pair-client".into())
-                .spawn(move || {
-                    if pin(cpu, &ready_tx) {
-                        client_loop(
-                            &spec,
-                            engine,
-                            client_conn,
-                            &control,
-                            &beat,
-                            &batch_rx,
-                            &result_tx,
-                        );
-                    }
-                })
-                .context("spawning the client thread")?
+            PinnedThread::new("lb-pair-client", cpus.client_cpu(0), move || {
+                client_loop(
+                    &spec,
+                    engine,
+                    client_conn,
+                    &control,
+                    &beat,
+                    &batch_rx,
+                    &result_tx,
+                );
+            })
         };
-        let mut pair = Pair {
+        let mut threads = pinned::start(vec![server, client])?.release();
+        let (client, server) = (threads.pop(), threads.pop());
+        Ok(Pair {
             spec: spec.clone(),
             cpus,
             control,
             heartbeat,
             batches,
             results,
-            client: Some(client),
-            server: Some(server),
+            client,
+            server,
             server_done,
             broken: false,
-        };
-        for _ in 0..2 {
-            let pinned = ready_rx
-                .recv_timeout(STOP_GRACE)
-                .map_err(|_| anyhow!("a worker thread did not start"))?;
-            if let Err(e) = pinned {
-                pair.broken = true;
-                return Err(e);
-            }
-        }
-        Ok(pair)
+        })
     }
 
     /// The spec the pair was started with.
@@ -281,6 +238,14 @@ impl Drop for Pair {
             RunState::WindDown
         });
     }
+}
+
+/// The server thread: the workload's server side on its connection until the pair stops.
+fn serve(spec: &Spec, engine: &dyn Engine, conn: Conn, control: &Control) -> Result<()> {
+    let length = IterationLength::Count { messages: u64::MAX };
+    let flow = server_flow(spec, length, MonotonicClock);
+    let mut slots = vec![FlowSlot { conn, flow }];
+    engine.drive(&mut slots, control, TICK).map(|_| ())
 }
 
 /// The client thread: one fresh `rr` client flow per batch on the same connection.

@@ -1,4 +1,5 @@
-//! CPU topology from /sys and pinning: resolves a [`Placement`] to the CPUs each worker runs on.
+//! CPU topology from /sys: resolves a [`Placement`] to the CPUs each worker runs on (the
+//! threads are pinned by [`super::pinned`]).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -273,25 +274,6 @@ impl Topology {
     }
 }
 
-/// Pins the calling thread to `cpu` and checks from inside that it now runs there.
-pub fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
-    if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
-        anyhow::bail!("could not pin a worker thread to CPU {cpu} (sched_setaffinity failed)");
-    }
-    let now = current_cpu();
-    if now != Some(cpu) {
-        anyhow::bail!(
-            "a worker pinned to CPU {cpu} runs on CPU {now:?}: the kernel did not honour the affinity"
-        );
-    }
-    Ok(())
-}
-
-/// The CPU the calling thread runs on right now (sched_getcpu).
-pub fn current_cpu() -> Option<usize> {
-    nix::sched::sched_getcpu().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +398,7 @@ mod tests {
         assert!(!t.cpus.is_empty());
         let p = t.resolve(t.default_placement()).unwrap();
         let cpu = p.client[0];
-        std::thread::spawn(move || pin_current_thread(cpu))
+        std::thread::spawn(move || crate::host::pinned::pin_current_thread(cpu))
             .join()
             .unwrap()
             .unwrap();

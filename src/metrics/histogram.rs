@@ -89,6 +89,26 @@ pub struct CaseHistograms {
     pub actual_merged: Option<LatencyHistogram>,
 }
 
+impl CaseHistograms {
+    /// Adds a measured iteration's histograms (`actual`: `rate`'s latency from the actual send
+    /// time).
+    pub fn add_iteration(
+        &mut self,
+        latency: LatencyHistogram,
+        actual: Option<LatencyHistogram>,
+    ) -> Result<(), hdrhistogram::AdditionError> {
+        self.merged.add(&latency)?;
+        self.iterations.push(latency);
+        if let Some(actual) = actual {
+            self.actual_merged
+                .get_or_insert_with(new_histogram)
+                .add(&actual)?;
+            self.actual.push(actual);
+        }
+        Ok(())
+    }
+}
+
 impl Default for CaseHistograms {
     fn default() -> Self {
         CaseHistograms {

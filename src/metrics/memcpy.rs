@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::topology::pin_current_thread;
+use crate::host::pinned::{self, PinnedThread};
 use crate::metrics::clock::monotonic_ns;
 
 /// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
@@ -30,37 +30,38 @@ pub fn measure(
     duration: Duration,
 ) -> anyhow::Result<MemcpyReference> {
     let chunk = chunk.max(1);
-    std::thread::Builder::new()
-        .name("lb-memcpy".into())
-        .spawn(move || {
-            if let Some(c) = cpu {
-                pin_current_thread(c)?;
-            }
-            let src = vec![0xa5u8; chunk];
-            let mut dst = vec![0u8; chunk];
-            let budget = duration.as_nanos() as u64;
-            let start = monotonic_ns();
-            let mut copies = 0u64;
-            let mut now = start;
-            // Read the clock once per batch so its cost does not dilute small copies.
-            let batch = (65536 / chunk).clamp(1, 4096) as u64;
-            while now - start < budget {
-                for _ in 0..batch {
-                    dst.copy_from_slice(std::hint::black_box(&src));
-                    std::hint::black_box(&mut dst);
-                }
-                copies += batch;
-                now = monotonic_ns();
-            }
-            let elapsed = (now - start).max(1);
-            Ok(MemcpyReference {
-                chunk_bytes: chunk,
-                bytes_per_sec: copies as f64 * chunk as f64 * 1e9 / elapsed as f64,
-                cpu,
-            })
-        })?
-        .join()
-        .map_err(|_| anyhow::anyhow!("the memcpy reference thread panicked"))?
+    let thread = PinnedThread::new("lb-memcpy", cpu, move || MemcpyReference {
+        chunk_bytes: chunk,
+        bytes_per_sec: copy_bandwidth(chunk, duration),
+        cpu,
+    });
+    let mut started = pinned::start(vec![thread])?.release();
+    started
+        .pop()
+        .and_then(|h| h.join().ok().flatten())
+        .ok_or_else(|| anyhow::anyhow!("the memcpy reference thread panicked"))
+}
+
+/// Copies `chunk` bytes between two buffers for about `duration`; bytes per second.
+fn copy_bandwidth(chunk: usize, duration: Duration) -> f64 {
+    let src = vec![0xa5u8; chunk];
+    let mut dst = vec![0u8; chunk];
+    let budget = duration.as_nanos() as u64;
+    let start = monotonic_ns();
+    let mut copies = 0u64;
+    let mut now = start;
+    // Read the clock once per batch so its cost does not dilute small copies.
+    let batch = (65536 / chunk).clamp(1, 4096) as u64;
+    while now - start < budget {
+        for _ in 0..batch {
+            dst.copy_from_slice(std::hint::black_box(&src));
+            std::hint::black_box(&mut dst);
+        }
+        copies += batch;
+        now = monotonic_ns();
+    }
+    let elapsed = (now - start).max(1);
+    copies as f64 * chunk as f64 * 1e9 / elapsed as f64
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! A run: the public [`session::Run`], the plan (validated, placed, interleaved cases), the
-//! execute loop, and the records each iteration and case become. [`worker`] runs one iteration
+//! seeded [`schedule`] (used by ab and studies too), the execute loop, and the records each iteration and case become. [`worker`] runs one iteration
 //! on pinned threads (or a server process).
 
 pub mod persist;
 pub mod records;
 pub mod runner;
+pub mod schedule;
 pub mod session;
 pub mod worker;

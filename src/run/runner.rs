@@ -1,24 +1,21 @@
-//! Orchestration of a run: validate and place every case, shuffle the iterations of all cases
-//! into one interleaved schedule (seedable), run each slot on fresh connections, and report every
-//! finished iteration and case to an [`Observer`] (the store writes files as they come in).
-//!
-//! Interleaving matters on a shared machine: drift over minutes (15-20 % here) would otherwise
-//! land entirely on whichever case ran last.
+//! Orchestration of a run: validate and place every case, interleave the iterations of all cases
+//! into one seeded schedule ([`crate::run::schedule`]), run each slot on fresh connections, and
+//! report every finished iteration and case to an [`Observer`] (the store writes files as they
+//! come in).
 
 use std::collections::HashSet;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 
 use crate::error::{ConfigError, Interrupted};
 use crate::host::topology::{ResolvedPlacement, Topology};
-use crate::metrics::histogram::{CaseHistograms, LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::histogram::{CaseHistograms, LatencyHistogram, LatencySummary};
 use crate::metrics::per_sec;
 use crate::metrics::rusage::SideUsage;
+use crate::run::schedule::{CaseSlots, run_slots};
+pub use crate::run::schedule::{Slot, SlotKind};
 use crate::run::worker::{IterationOutcome, SideOutcome, Throughput, run_iteration};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{
@@ -39,24 +36,6 @@ pub struct PlannedCase {
     pub case_id: CaseId,
     /// The CPUs its placement resolved to.
     pub cpus: ResolvedPlacement,
-}
-
-/// What a slot of the schedule runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlotKind {
-    /// The case's warm-up, discarded.
-    Warmup,
-    /// A measured iteration (its index within the case).
-    Iteration(u32),
-}
-
-/// One entry of the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    /// Index into [`Plan::cases`].
-    pub case: usize,
-    /// Warm-up or measured iteration.
-    pub kind: SlotKind,
 }
 
 /// Validated cases and the order their slots run in.
@@ -100,29 +79,14 @@ impl Plan {
                 cpus,
             });
         }
-        let mut measured: Vec<usize> = cases
+        let shapes: Vec<CaseSlots> = cases
             .iter()
-            .enumerate()
-            .flat_map(|(i, c)| std::iter::repeat_n(i, c.spec.timing.iterations as usize))
+            .map(|c| CaseSlots {
+                iterations: c.spec.timing.iterations,
+                warmup: c.spec.timing.warmup_ns > 0,
+            })
             .collect();
-        if interleave {
-            measured.shuffle(&mut StdRng::seed_from_u64(seed));
-        }
-        let mut next_index = vec![0u32; cases.len()];
-        let mut slots = Vec::with_capacity(measured.len() + cases.len());
-        for case in measured {
-            if next_index[case] == 0 && cases[case].spec.timing.warmup_ns > 0 {
-                slots.push(Slot {
-                    case,
-                    kind: SlotKind::Warmup,
-                });
-            }
-            slots.push(Slot {
-                case,
-                kind: SlotKind::Iteration(next_index[case]),
-            });
-            next_index[case] += 1;
-        }
+        let slots = run_slots(&shapes, seed, interleave);
         Ok(Plan { cases, slots, seed })
     }
 
@@ -279,18 +243,10 @@ pub fn summarize(
         let mut total = SideOutcome::default();
         for (i, it) in iterations.iter().enumerate() {
             let s = pick(it);
-            total.usage = total.usage + s.usage.total;
+            total.add_part(i == 0, s.usage.total, s.cpus.iter().copied(), s.migrations);
             total.counters += s.counters;
-            total.cpus.extend(&s.cpus);
-            // Known for the case only when known for every iteration.
-            total.migrations = match (i, total.migrations, s.migrations) {
-                (0, _, m) => m,
-                (_, Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
         }
-        total.cpus.sort_unstable();
-        total.cpus.dedup();
+        total.settle_cpus();
         side_record(&total, messages, elapsed)
     };
     Some(CaseSummary {
@@ -320,91 +276,30 @@ pub fn execute(
     interrupt: &AtomicBool,
 ) -> Result<Vec<CaseHistograms>> {
     let run_start = Instant::now();
-    let mut histograms: Vec<CaseHistograms> = plan
-        .cases
-        .iter()
-        .map(|_| CaseHistograms::default())
-        .collect();
-    let mut remaining: Vec<usize> = vec![0; plan.cases.len()];
-    for s in &plan.slots {
-        remaining[s.case] += 1;
-    }
-    let mut failed = vec![false; plan.cases.len()];
-    let mut memcpy: Vec<Option<MemcpyReference>> = vec![None; plan.cases.len()];
+    let mut states = CaseState::for_plan(plan);
     let mut interrupted = false;
     for (position, &slot) in plan.slots.iter().enumerate() {
-        if failed[slot.case] {
+        let state = &mut states[slot.case];
+        if state.failed {
             continue;
         }
-        let case = &plan.cases[slot.case];
         observer.on_event(record, Event::SlotStarted { position, slot })?;
-        let length = match slot.kind {
-            SlotKind::Warmup => IterationLength::Duration {
-                duration_ns: case.spec.timing.warmup_ns,
-            },
-            SlotKind::Iteration(_) => case.spec.timing.length,
-        };
-        if matches!(slot.kind, SlotKind::Iteration(_))
-            && memcpy[slot.case].is_none()
-            && moves_bulk_data(case.spec.workload)
-        {
-            // Once per case, on the receiving CPU, just before its first measured iteration.
-            let cpu = case.cpus.server_cpu(0);
-            match crate::metrics::memcpy::measure(case.spec.size, cpu, MEMCPY_REFERENCE_TIME) {
-                Ok(m) => memcpy[slot.case] = Some(m),
-                Err(e) => record.cases[slot.case]
-                    .errors
-                    .push(format!("memcpy reference: {e:#}")),
-            }
-        }
-        let offset = run_start.elapsed().as_nanos() as u64;
-        let result = run_iteration(&case.spec, &case.cpus, length, interrupt);
+        let case = &plan.cases[slot.case];
         let rec = &mut record.cases[slot.case];
-        match result {
-            Ok(out) => {
-                if let SlotKind::Iteration(index) = slot.kind {
-                    rec.iterations
-                        .push(iteration_record(case, index, offset, &out));
-                    let h = &mut histograms[slot.case];
-                    h.merged.add(&out.latency)?;
-                    h.iterations.push(out.latency);
-                    if let Some(actual) = out.latency_actual {
-                        h.actual_merged
-                            .get_or_insert_with(new_histogram)
-                            .add(&actual)?;
-                        h.actual.push(actual);
-                    }
-                    rec.summary = summarize(&rec.iterations, &h.merged, memcpy[slot.case]);
-                    if let Some(s) = &mut rec.summary {
-                        s.extras =
-                            crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
-                    }
-                    rec.connection.get_or_insert(out.connection);
-                }
-            }
-            Err(e) if e.downcast_ref::<Interrupted>().is_some() => interrupted = true,
-            Err(e) => {
-                let what = match slot.kind {
-                    SlotKind::Warmup => "warm-up".to_string(),
-                    SlotKind::Iteration(i) => format!("iteration {}", i + 1),
-                };
-                rec.errors.push(format!("{what}: {e:#}"));
-                failed[slot.case] = true;
-            }
-        }
-        remaining[slot.case] -= 1;
+        interrupted = state.run_slot(case, slot.kind, run_start, rec, interrupt)?;
+        state.remaining -= 1;
         observer.on_event(record, Event::SlotFinished { position, slot })?;
         if interrupted {
             break;
         }
-        if remaining[slot.case] == 0 || failed[slot.case] {
-            let rec = &mut record.cases[slot.case];
-            rec.complete = !failed[slot.case];
+        if state.remaining == 0 || state.failed {
+            record.cases[slot.case].complete = !state.failed;
+            let histograms = &state.histograms;
             observer.on_event(
                 record,
                 Event::CaseFinished {
                     case: slot.case,
-                    histograms: &histograms[slot.case],
+                    histograms,
                 },
             )?;
         }
@@ -412,24 +307,124 @@ pub fn execute(
     record.interrupted = interrupted;
     record.complete = !interrupted;
     if interrupted {
-        for (case, h) in histograms.iter().enumerate() {
-            if remaining[case] > 0 && !failed[case] && !h.iterations.is_empty() {
-                observer.on_event(
-                    record,
-                    Event::CaseFinished {
-                        case,
-                        histograms: h,
-                    },
-                )?;
+        // The cases cut short still hand over what they measured.
+        for (case, state) in states.iter().enumerate() {
+            if state.remaining > 0 && !state.failed && !state.histograms.iterations.is_empty() {
+                let histograms = &state.histograms;
+                observer.on_event(record, Event::CaseFinished { case, histograms })?;
             }
         }
     }
-    Ok(histograms)
+    Ok(states.into_iter().map(|s| s.histograms).collect())
+}
+
+/// One case while the run goes.
+struct CaseState {
+    histograms: CaseHistograms,
+    /// Slots still to run.
+    remaining: usize,
+    /// A slot failed: the case's other slots are skipped.
+    failed: bool,
+    /// Its memcpy reference, once measured.
+    memcpy: Option<MemcpyReference>,
+}
+
+impl CaseState {
+    /// One state per case of `plan`.
+    fn for_plan(plan: &Plan) -> Vec<CaseState> {
+        let mut states: Vec<CaseState> = plan
+            .cases
+            .iter()
+            .map(|_| CaseState {
+                histograms: CaseHistograms::default(),
+                remaining: 0,
+                failed: false,
+                memcpy: None,
+            })
+            .collect();
+        for s in &plan.slots {
+            states[s.case].remaining += 1;
+        }
+        states
+    }
+
+    /// Runs one slot of `case` and records it in `rec`; true when the run was interrupted.
+    fn run_slot(
+        &mut self,
+        case: &PlannedCase,
+        kind: SlotKind,
+        run_start: Instant,
+        rec: &mut CaseRecord,
+        interrupt: &AtomicBool,
+    ) -> Result<bool> {
+        let length = match kind {
+            SlotKind::Warmup => IterationLength::Duration {
+                duration_ns: case.spec.timing.warmup_ns,
+            },
+            SlotKind::Iteration(_) => {
+                self.measure_memcpy_once(case, rec);
+                case.spec.timing.length
+            }
+        };
+        let offset_ns = run_start.elapsed().as_nanos() as u64;
+        match run_iteration(&case.spec, &case.cpus, length, interrupt) {
+            Ok(out) => {
+                if let SlotKind::Iteration(index) = kind {
+                    self.add_iteration(case, index, offset_ns, out, rec)?;
+                }
+            }
+            Err(e) if e.downcast_ref::<Interrupted>().is_some() => return Ok(true),
+            Err(e) => {
+                let what = match kind {
+                    SlotKind::Warmup => "warm-up".to_string(),
+                    SlotKind::Iteration(i) => format!("iteration {}", i + 1),
+                };
+                rec.errors.push(format!("{what}: {e:#}"));
+                self.failed = true;
+            }
+        }
+        Ok(false)
+    }
+
+    /// A bulk-data case's memcpy reference: on the receiving CPU, just before its first measured
+    /// iteration (tried again before the next when it failed).
+    fn measure_memcpy_once(&mut self, case: &PlannedCase, rec: &mut CaseRecord) {
+        if self.memcpy.is_some() || !moves_bulk_data(case.spec.workload) {
+            return;
+        }
+        let cpu = case.cpus.server_cpu(0);
+        match crate::metrics::memcpy::measure(case.spec.size, cpu, MEMCPY_REFERENCE_TIME) {
+            Ok(m) => self.memcpy = Some(m),
+            Err(e) => rec.errors.push(format!("memcpy reference: {e:#}")),
+        }
+    }
+
+    /// Adds a measured iteration to the case's record and histograms, and updates its summary.
+    fn add_iteration(
+        &mut self,
+        case: &PlannedCase,
+        index: u32,
+        offset_ns: u64,
+        out: IterationOutcome,
+        rec: &mut CaseRecord,
+    ) -> Result<()> {
+        rec.iterations
+            .push(iteration_record(case, index, offset_ns, &out));
+        let h = &mut self.histograms;
+        h.add_iteration(out.latency, out.latency_actual)?;
+        rec.summary = summarize(&rec.iterations, &h.merged, self.memcpy);
+        if let Some(s) = &mut rec.summary {
+            s.extras = crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
+        }
+        rec.connection.get_or_insert(out.connection);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::histogram::new_histogram;
     use crate::spec::{Placement, Transport};
 
     fn specs(n: usize, iterations: u32) -> Vec<Spec> {

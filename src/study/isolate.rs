@@ -8,15 +8,17 @@ use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
+use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use super::record::{CaseMapping, STUDY_SCHEMA_VERSION, VariantRunRecord, write_json};
 use super::settings::{self, AppliedSetting, NamespaceSettings};
 use crate::error::UsageError;
+use crate::host::child::{Ended, supervise};
 use crate::host::environment::Environment;
 use crate::loopback::netns::enter_private;
 use crate::run::runner::NoObserver;
@@ -26,8 +28,12 @@ use crate::spec::{CaseId, Spec};
 /// The hidden subcommand the child runs.
 pub const CHILD_SUBCOMMAND: &str = "__variant";
 
-/// How long a child may take to stop after Ctrl-C before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(15);
+/// What a child is sent after Ctrl-C: SIGINT (it stores what it finished), then SIGKILL when it
+/// has not stopped within 15 s.
+const STOP_SIGNALS: &[(Duration, Signal)] = &[
+    (Duration::ZERO, Signal::SIGINT),
+    (Duration::from_secs(15), Signal::SIGKILL),
+];
 
 /// Exit code of a child whose variant was refused (settings did not take).
 pub const EXIT_REFUSED: i32 = 2;
@@ -148,8 +154,10 @@ pub fn run_child(
     cmd.arg(CHILD_SUBCOMMAND)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec: prctl, getppid, setpgid, _exit.
+        .stderr(Stdio::piped())
+        // Its own process group: the terminal's Ctrl-C reaches the study, which passes it on.
+        .process_group(0);
+    // SAFETY: only async-signal-safe calls between fork and exec: prctl, getppid, _exit.
     unsafe {
         cmd.pre_exec(move || {
             // Die with the study, even on SIGKILL; check for a parent that died before prctl.
@@ -157,8 +165,6 @@ pub fn run_child(
             if libc::getppid() != parent {
                 libc::_exit(1);
             }
-            // Its own process group: the terminal's Ctrl-C reaches the study, which passes it on.
-            libc::setpgid(0, 0);
             Ok(())
         });
     }
@@ -171,33 +177,17 @@ pub fn run_child(
     let err = reader(child.stderr.take().context("child stderr")?);
     let _ = stdin.write_all(&job_json);
     drop(stdin);
-    let start = Instant::now();
-    let mut stop_sent: Option<Instant> = None;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        if interrupt.load(Ordering::SeqCst) && stop_sent.is_none() {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-            stop_sent = Some(Instant::now());
-        }
-        let overdue = start.elapsed() > deadline;
-        if overdue || stop_sent.is_some_and(|t| t.elapsed() > STOP_GRACE) {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "variant '{}' round {} did not finish {}; its process was killed",
-                job.variant,
-                job.round,
-                if overdue {
-                    format!("within {} s", deadline.as_secs())
-                } else {
-                    "after Ctrl-C".to_string()
-                }
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let killed = |why: String| {
+        anyhow!(
+            "variant '{}' round {} did not finish {why}; its process was killed",
+            job.variant,
+            job.round
+        )
+    };
+    let status = match supervise(&mut child, deadline, interrupt, STOP_SIGNALS)? {
+        Ended::Exited { status, .. } => status,
+        Ended::Overdue => return Err(killed(format!("within {} s", deadline.as_secs()))),
+        Ended::KilledAfterInterrupt => return Err(killed("after Ctrl-C".into())),
     };
     let stdout = out.join().unwrap_or_default();
     let stderr = err.join().unwrap_or_default();

@@ -2,10 +2,9 @@
 //! (seeded), so drift of the machine over minutes spreads over all variants instead of landing on
 //! whichever ran last.
 
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+
+use crate::run::schedule::Scheduler;
 
 /// One run of the study: a variant in a round.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,16 +19,15 @@ pub struct Slot {
 
 /// Every run of the study in order: `rounds` rounds of all `variants`, shuffled per round.
 pub fn schedule(variants: usize, rounds: u32, seed: u64) -> Vec<Slot> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut scheduler = Scheduler::seeded(seed);
     let mut out = Vec::with_capacity(variants * rounds as usize);
     for round in 1..=rounds {
-        let mut order: Vec<usize> = (0..variants).collect();
-        order.shuffle(&mut rng);
-        for variant in order {
+        for variant in scheduler.round(variants) {
+            let run_seed = scheduler.nested_seed();
             out.push(Slot {
                 round,
                 variant,
-                run_seed: rng.random(),
+                run_seed,
             });
         }
     }

@@ -1,4 +1,4 @@
-//! One iteration: connect fresh pairs, start pinned client and server threads behind a barrier,
+//! One iteration: connect fresh pairs, start pinned client and server threads (released together),
 //! let the engine drive them, and watch over them so that nothing can hang.
 //!
 //! The watchdog has two tools: the shared [`Control`](crate::engine::Control) (engines look at it whenever a flow cannot
@@ -14,6 +14,7 @@ use crate::host::topology::ResolvedPlacement;
 use crate::spec::{IterationLength, Spec};
 
 pub mod flows;
+mod merge;
 mod outcome;
 pub mod process;
 mod threads;

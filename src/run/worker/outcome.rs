@@ -1,17 +1,16 @@
-//! What an iteration measured: the outcome types, and how the workers' reports are merged.
+//! What an iteration measured: the outcome types, and what each worker reports (merged by
+//! [`super::merge`]).
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::Result;
 
-use crate::engine::{Aborted, FlowReport};
+use crate::engine::FlowReport;
 use crate::metrics::counters::Counters;
-use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
+use crate::metrics::histogram::{LatencyHistogram, LatencySummary};
 use crate::metrics::ports::PortSet;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::schedule::ScheduleStats;
-use crate::metrics::series::{self, Slice};
-use crate::spec::Spec;
+use crate::metrics::series::Slice;
 use crate::transport::ConnInfo;
-use crate::workload::counted_by_server;
 
 /// Which side a worker thread is on.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +19,16 @@ pub enum Side {
     Client,
     /// Answers.
     Server,
+}
+
+impl Side {
+    /// `client` or `server`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
 }
 
 /// What one side measured over an iteration, summed over its threads and flows.
@@ -106,126 +115,4 @@ pub(crate) struct WorkerReport {
     pub(crate) cpus: [Option<usize>; 2],
     pub(crate) flows: Vec<FlowReport>,
     pub(crate) flow_ids: Vec<usize>,
-}
-
-pub(crate) fn collect(
-    spec: &Spec,
-    reports: Vec<WorkerReport>,
-    connection: (ConnInfo, ConnInfo),
-) -> Result<IterationOutcome> {
-    // The root cause is the first error that is not just "stopped because another failed".
-    let mut first_abort = None;
-    for r in &reports {
-        if let Err(e) = &r.result {
-            if e.downcast_ref::<Aborted>().is_none() {
-                let side = if r.side == Side::Client {
-                    "client"
-                } else {
-                    "server"
-                };
-                return Err(anyhow!("{side} worker {}: {e:#}", r.index));
-            }
-            first_abort.get_or_insert(());
-        }
-    }
-    if first_abort.is_some() {
-        return Err(Aborted.into());
-    }
-    let mut latency = new_histogram();
-    let mut latency_actual: Option<LatencyHistogram> = None;
-    let mut schedule: Option<ScheduleStats> = None;
-    let mut ports: Option<Box<PortSet>> = None;
-    let mut client = SideOutcome::default();
-    let mut server = SideOutcome::default();
-    let mut flows: Vec<FlowOutcome> = (0..spec.flows as usize)
-        .map(|flow| FlowOutcome {
-            flow,
-            ..FlowOutcome::default()
-        })
-        .collect();
-    let mut seen = [0usize; 2];
-    for r in reports {
-        let (side, seen) = if r.side == Side::Client {
-            (&mut client, &mut seen[0])
-        } else {
-            (&mut server, &mut seen[1])
-        };
-        side.usage = side.usage + r.usage;
-        side.elapsed_ns = side.elapsed_ns.max(r.elapsed_ns);
-        side.cpus.extend(r.cpus.iter().flatten());
-        // Known only when every thread of the side knows its own.
-        side.migrations = match (*seen, side.migrations, r.migrations) {
-            (0, _, m) => m,
-            (_, Some(a), Some(b)) => Some(a + b),
-            _ => None,
-        };
-        *seen += 1;
-        for (f, id) in r.flows.into_iter().zip(r.flow_ids) {
-            side.counters += f.counters;
-            let per_flow = &mut flows[id];
-            if r.side == Side::Client {
-                per_flow.client = f.counters;
-                per_flow.threads.0 = r.index;
-                per_flow.latency = f.latency.as_ref().map(LatencySummary::of);
-            } else {
-                per_flow.server = f.counters;
-                per_flow.threads.1 = r.index;
-            }
-            if let Some(h) = f.latency {
-                latency.add(&h).context("merging flow histograms")?;
-            }
-            if let Some(h) = f.latency_actual {
-                latency_actual
-                    .get_or_insert_with(new_histogram)
-                    .add(&h)
-                    .context("merging flow histograms")?;
-            }
-            if let Some(s) = f.schedule {
-                schedule.get_or_insert_with(ScheduleStats::default).add(&s);
-            }
-            if let Some(p) = f.ports {
-                ports.get_or_insert_with(Box::default).merge(&p);
-            }
-            series::merge(&mut side.slices, &f.slices);
-            side.receive_span_ns = side.receive_span_ns.max(f.receive_span_ns.unwrap_or(0));
-        }
-    }
-    for side in [&mut client, &mut server] {
-        side.cpus.sort_unstable();
-        side.cpus.dedup();
-    }
-    let throughput = if let Some(sched) = &schedule {
-        // Open loop: responses completed over the span from the first intended send to the
-        // last response.
-        Throughput {
-            messages: sched.completed,
-            bytes: client.counters.bytes_received + server.counters.bytes_received,
-            elapsed_ns: sched.span_ns.max(1),
-        }
-    } else if counted_by_server(spec.workload) {
-        Throughput {
-            messages: server.counters.messages,
-            bytes: server.counters.bytes_received,
-            elapsed_ns: server.receive_span_ns,
-        }
-    } else {
-        Throughput {
-            messages: client.counters.messages,
-            bytes: client.counters.bytes_received + server.counters.bytes_received,
-            elapsed_ns: client.elapsed_ns,
-        }
-    };
-    Ok(IterationOutcome {
-        latency,
-        throughput,
-        client,
-        server,
-        connection,
-        latency_actual,
-        flows,
-        schedule,
-        ports,
-        net_rx_softirqs: None,
-        memory_load_bytes_per_sec: None,
-    })
 }

@@ -1,19 +1,20 @@
 //! The local half of an iteration: a worker thread per group of flows, pinned, released
 //! together behind a barrier, driven by the case's engine and watched until done.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::flows::ThreadFlows;
-use super::outcome::{IterationOutcome, Side, WorkerReport, collect};
-use super::watch::{Limits, install_kick_handler, watch};
+use super::merge::collect;
+use super::outcome::{IterationOutcome, Side, WorkerReport};
+use super::watch::{Limits, Watched, install_kick_handler, watch};
 use crate::engine::{Control, RunState, engine_for};
-use crate::host::topology::{ResolvedPlacement, current_cpu, pin_current_thread};
+use crate::host::pinned::{self, PinnedThread, current_cpu};
+use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::memload::MemoryLoad;
 use crate::metrics::rusage::ThreadUsage;
@@ -72,58 +73,32 @@ pub(crate) fn run_local(
     clients_gone: Option<&AtomicBool>,
 ) -> Result<Measured> {
     install_kick_handler();
-    let engine = engine_for(spec.engine);
     let control = Arc::new(Control::default());
-    let threads: usize = sides.iter().map(|(_, g)| g.len()).sum();
-    let barrier = Arc::new(Barrier::new(threads + 1));
     let (tx, rx) = mpsc::channel::<WorkerReport>();
-    let tick = tick_for(spec);
-    let mut handles: Vec<(Side, JoinHandle<()>, bool)> = Vec::new();
-    for (side, groups) in sides {
-        for (index, group) in groups.into_iter().enumerate() {
-            let cpu = match side {
-                Side::Client => placement.client_cpu(index),
-                Side::Server => placement.server_cpu(index),
-            };
-            let (control, barrier, tx) = (control.clone(), barrier.clone(), tx.clone());
-            let name = format!(
-                "lb-{}-{index}",
-                if side == Side::Client {
-                    "client"
-                } else {
-                    "server"
-                }
-            );
-            let handle = std::thread::Builder::new()
-                .name(name)
-                .spawn(move || {
-                    let report = worker(index, side, cpu, group, engine, &control, &barrier, tick);
-                    let _ = tx.send(report);
-                })
-                .context("spawning a worker thread")?;
-            handles.push((side, handle, false));
-        }
-    }
-    drop(tx);
+    let (threads, who): (Vec<_>, Vec<_>) = worker_threads(spec, placement, sides, &control, tx)
+        .into_iter()
+        .unzip();
+    let held = pinned::start(threads)?;
     let memory_load = match spec.interference.memory_load_cpu {
         Some(cpu) if !length_is_warmup(spec, length) => Some(MemoryLoad::start(cpu)?),
         _ => None,
     };
     let softirqs_before = sched::net_rx_softirqs();
-    barrier.wait();
-    let limits = Limits {
-        deadline: spec.timing.iteration_deadline(length),
-        stall: Duration::from_nanos(spec.timing.timeout_ns),
-        loss: spec
-            .transport
-            .is_datagram()
-            .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
-        servers_end_at_eof: servers_end_at_eof(spec),
-    };
+    let mut workers: Vec<Watched> = who
+        .into_iter()
+        .zip(held.release())
+        .map(|((side, index), handle)| Watched {
+            side,
+            index,
+            handle,
+            reported: false,
+        })
+        .collect();
+    let limits = limits(spec, length);
     let outcome = watch(
         &control,
         &rx,
-        &mut handles,
+        &mut workers,
         heartbeats,
         limits,
         interrupt,
@@ -133,10 +108,8 @@ pub(crate) fn run_local(
         .zip(sched::net_rx_softirqs())
         .map(|(b, a)| sched::delta(&b, &a));
     let memory_load = memory_load.map(|m| m.stop()).transpose()?;
-    for (_, handle, reported) in handles {
-        if reported {
-            let _ = handle.join();
-        }
+    for w in workers.into_iter().filter(|w| w.reported) {
+        let _ = w.handle.join();
     }
     Ok(Measured {
         reports: outcome?,
@@ -145,45 +118,73 @@ pub(crate) fn run_local(
     })
 }
 
+/// A worker thread per group of `sides`, on the group's CPU, sending its report on `tx`; each
+/// with its side and index.
+fn worker_threads(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    sides: Vec<(Side, Vec<ThreadFlows>)>,
+    control: &Arc<Control>,
+    tx: mpsc::Sender<WorkerReport>,
+) -> Vec<(PinnedThread<()>, (Side, usize))> {
+    let engine = engine_for(spec.engine);
+    let tick = tick_for(spec);
+    let mut threads = Vec::new();
+    for (side, groups) in sides {
+        for (index, group) in groups.into_iter().enumerate() {
+            let cpu = match side {
+                Side::Client => placement.client_cpu(index),
+                Side::Server => placement.server_cpu(index),
+            };
+            let (control, tx) = (control.clone(), tx.clone());
+            let name = format!("lb-{}-{index}", side.name());
+            let thread = PinnedThread::new(name, cpu, move || {
+                let _ = tx.send(worker(index, side, group, engine, &control, tick));
+            });
+            threads.push((thread, (side, index)));
+        }
+    }
+    threads
+}
+
+/// When the watchdog steps in for an iteration of `spec` of `length`.
+fn limits(spec: &Spec, length: IterationLength) -> Limits {
+    Limits {
+        deadline: spec.timing.iteration_deadline(length),
+        stall: Duration::from_nanos(spec.timing.timeout_ns),
+        loss: spec
+            .transport
+            .is_datagram()
+            .then(|| Duration::from_nanos(spec.timing.loss_timeout_ns)),
+        servers_end_at_eof: servers_end_at_eof(spec),
+    }
+}
+
 /// The warm-up (any length other than the case's own) runs without the memory load: it is
 /// there to warm the path, not to measure.
 fn length_is_warmup(spec: &Spec, length: IterationLength) -> bool {
     length != spec.timing.length
 }
 
-/// Sets the calling thread's timer slack to 1 ns, so timed waits (rate's schedule) wake when
-/// asked instead of up to 50 µs later (the default slack).
-fn tight_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and affects only the calling thread.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0) };
-}
-
-#[allow(clippy::too_many_arguments)]
+/// One worker thread, once pinned and released: drives its flows under the engine and reports
+/// what they measured.
 fn worker(
     index: usize,
     side: Side,
-    cpu: Option<usize>,
     group: ThreadFlows,
     engine: &dyn crate::engine::Engine,
     control: &Control,
-    barrier: &Barrier,
     tick: Duration,
 ) -> WorkerReport {
     let ThreadFlows {
         mut slots,
         flow_ids,
     } = group;
-    let pinned = cpu.map(pin_current_thread).transpose();
-    tight_timer_slack();
-    barrier.wait();
     let start_cpu = current_cpu();
     let m0 = sched::thread_migrations();
     let t0 = monotonic_ns();
     let u0 = ThreadUsage::now();
-    let result = match pinned {
-        Ok(_) => engine.drive(&mut slots, control, tick),
-        Err(e) => Err(e),
-    };
+    let result = engine.drive(&mut slots, control, tick);
     let mut usage = ThreadUsage::now() - u0;
     let elapsed_ns = monotonic_ns() - t0;
     let migrations = m0

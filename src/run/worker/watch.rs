@@ -11,6 +11,7 @@ use anyhow::{Result, anyhow};
 
 use super::outcome::{Side, WorkerReport};
 use crate::engine::{Control, RunState};
+use crate::host::pinned::Started;
 use crate::workload::Heartbeat;
 
 /// Whether workers still make progress: their heartbeat count, when it last moved, and when the
@@ -92,7 +93,8 @@ pub(crate) fn install_kick_handler() {
     });
 }
 
-pub(crate) fn kick(handle: &JoinHandle<()>) {
+/// Interrupts whatever system call the thread of `handle` is blocked in.
+pub(crate) fn kick<T>(handle: &JoinHandle<T>) {
     use std::os::unix::thread::JoinHandleExt;
     // SAFETY: the thread has not been joined yet (we hold its handle), so its pthread_t is valid
     // even if it already exited; pthread_kill on such a thread is defined.
@@ -115,124 +117,191 @@ pub(crate) struct Limits {
     pub(crate) servers_end_at_eof: bool,
 }
 
+/// A worker thread under watch.
+pub(crate) struct Watched {
+    /// Its side.
+    pub(crate) side: Side,
+    /// Its index within the side.
+    pub(crate) index: usize,
+    /// Its handle (to kick it, and to join it once it reported).
+    pub(crate) handle: Started<()>,
+    /// Whether it has sent its report.
+    pub(crate) reported: bool,
+}
+
 /// Waits for every worker, winding the servers down once the clients are done, and enforcing the
 /// deadline, the no-progress limit and the interrupt flag.
 pub(crate) fn watch(
     control: &Control,
     rx: &mpsc::Receiver<WorkerReport>,
-    handles: &mut [(Side, JoinHandle<()>, bool)],
+    workers: &mut [Watched],
     heartbeats: &[Heartbeat],
     limits: Limits,
     interrupt: &AtomicBool,
     clients_gone: Option<&AtomicBool>,
 ) -> Result<Vec<WorkerReport>> {
-    let started = Instant::now();
-    let clients = handles.iter().filter(|h| h.0 == Side::Client).count();
-    let mut reports: Vec<WorkerReport> = Vec::new();
-    let mut aborted_at: Option<Instant> = None;
-    let mut failure: Option<String> = None;
-    let beats = || heartbeats.iter().map(Heartbeat::read).sum::<u64>();
-    let mut progress = Progress::new(beats());
-    let mut clients_done_at: Option<Instant> = None;
-    while reports.len() < handles.len() {
+    let mut watch = Watch::new(control, workers, heartbeats, limits);
+    while watch.reports.len() < watch.workers.len() {
         match rx.recv_timeout(WATCH_INTERVAL) {
-            Ok(r) => {
-                if let Some(h) = handles
-                    .iter_mut()
-                    .find(|h| h.0 == r.side && !h.2 && index_of(h, &r))
-                {
-                    h.2 = true;
-                }
-                reports.push(r);
-                if clients_done_at.is_none()
-                    && reports.iter().filter(|r| r.side == Side::Client).count() == clients
-                {
-                    clients_done_at = Some(Instant::now());
-                    if !limits.servers_end_at_eof {
-                        control.set(RunState::WindDown);
-                    }
-                }
-            }
+            Ok(report) => watch.take(report),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if interrupt.load(Ordering::Relaxed) {
             control.set(RunState::Abort);
         }
-        // A server process: its clients are in another process, which says when they are done.
-        if clients == 0 && clients_done_at.is_none() {
-            if clients_gone.is_some_and(|g| g.load(Ordering::Relaxed)) {
-                clients_done_at = Some(Instant::now());
-                if !limits.servers_end_at_eof {
-                    control.set(RunState::WindDown);
-                }
-            } else {
-                progress.hold();
-            }
-        }
-        progress.observe(beats());
-        if failure.is_none() && control.state() == RunState::Running {
-            if limits.deadline.is_some_and(|d| started.elapsed() > d) {
-                failure = Some(format!(
-                    "the iteration did not finish within {:?} (its length + --timeout): a worker is stuck",
-                    limits.deadline.unwrap_or_default()
-                ));
-            } else if let Some(done) = clients_done_at {
-                if done.elapsed() > limits.stall {
-                    failure = Some(format!(
-                        "the server did not reach end of stream within {:?} (--timeout) after the client closed",
-                        limits.stall
-                    ));
-                }
-            } else if progress.still_for() > limits.stall {
-                failure = Some(format!(
-                    "no message completed for {:?} (--timeout): the peer is stuck or gone",
-                    limits.stall
-                ));
-            }
-            if failure.is_some() {
-                control.set(RunState::Abort);
-            }
-        }
-        if let Some(loss) = limits.loss {
-            if control.state() == RunState::Running && progress.kick_for_loss(loss) {
-                for (side, handle, reported) in handles.iter() {
-                    if *side == Side::Client && !reported {
-                        kick(handle);
-                    }
-                }
-            }
-        }
-        if control.state() != RunState::Running {
-            // Wake whoever still sleeps in a system call; repeated, because a kick that lands
-            // just before a thread blocks is lost.
-            for (_, handle, reported) in handles.iter() {
-                if !reported {
-                    kick(handle);
-                }
-            }
-        }
-        if control.state() == RunState::Abort {
-            let at = *aborted_at.get_or_insert_with(Instant::now);
-            if at.elapsed() > ABORT_GRACE {
-                return Err(anyhow!(
-                    "{} worker thread(s) did not stop within {ABORT_GRACE:?} of being aborted; they were abandoned",
-                    handles.len() - reports.len()
-                ));
-            }
-        }
+        watch.look_for_remote_clients(clients_gone);
+        watch.progress.observe(beats(heartbeats));
+        watch.enforce_limits();
+        watch.kick_sleepers();
+        watch.give_up_on_the_aborted()?;
     }
-    if let Some(f) = failure {
+    if let Some(f) = watch.failure {
         return Err(anyhow!(f));
     }
     if interrupt.load(Ordering::Relaxed) {
         return Err(crate::error::Interrupted.into());
     }
-    Ok(reports)
+    Ok(watch.reports)
 }
 
-fn index_of(h: &(Side, JoinHandle<()>, bool), r: &WorkerReport) -> bool {
-    h.1.thread()
-        .name()
-        .is_some_and(|n| n.ends_with(&format!("-{}", r.index)))
+/// The watchdog's state over one iteration.
+struct Watch<'a> {
+    control: &'a Control,
+    workers: &'a mut [Watched],
+    limits: Limits,
+    started: Instant,
+    /// Client threads (none in a server process).
+    clients: usize,
+    reports: Vec<WorkerReport>,
+    progress: Progress,
+    clients_done_at: Option<Instant>,
+    aborted_at: Option<Instant>,
+    /// Why the watchdog aborted the iteration.
+    failure: Option<String>,
+}
+
+impl<'a> Watch<'a> {
+    fn new(
+        control: &'a Control,
+        workers: &'a mut [Watched],
+        heartbeats: &[Heartbeat],
+        limits: Limits,
+    ) -> Watch<'a> {
+        let clients = workers.iter().filter(|w| w.side == Side::Client).count();
+        Watch {
+            control,
+            workers,
+            limits,
+            started: Instant::now(),
+            clients,
+            reports: Vec::new(),
+            progress: Progress::new(beats(heartbeats)),
+            clients_done_at: None,
+            aborted_at: None,
+            failure: None,
+        }
+    }
+
+    /// Takes a worker's report; the last client's starts the servers' wind-down.
+    fn take(&mut self, report: WorkerReport) {
+        if let Some(w) = self
+            .workers
+            .iter_mut()
+            .find(|w| w.side == report.side && w.index == report.index && !w.reported)
+        {
+            w.reported = true;
+        }
+        self.reports.push(report);
+        let clients_reported = self.reports.iter().filter(|r| r.side == Side::Client);
+        if self.clients_done_at.is_none() && clients_reported.count() == self.clients {
+            self.clients_are_done();
+        }
+    }
+
+    /// Notes that the clients are done; servers without an end of stream are wound down.
+    fn clients_are_done(&mut self) {
+        self.clients_done_at = Some(Instant::now());
+        if !self.limits.servers_end_at_eof {
+            self.control.set(RunState::WindDown);
+        }
+    }
+
+    /// A server process: its clients are in another process, which says when they are done.
+    /// Until then nothing here is expected to move.
+    fn look_for_remote_clients(&mut self, clients_gone: Option<&AtomicBool>) {
+        if self.clients == 0 && self.clients_done_at.is_none() {
+            if clients_gone.is_some_and(|g| g.load(Ordering::Relaxed)) {
+                self.clients_are_done();
+            } else {
+                self.progress.hold();
+            }
+        }
+    }
+
+    /// Aborts the iteration when it breaks a limit, and keeps the first reason.
+    fn enforce_limits(&mut self) {
+        if self.failure.is_none() && self.control.state() == RunState::Running {
+            self.failure = self.broken_limit();
+            if self.failure.is_some() {
+                self.control.set(RunState::Abort);
+            }
+        }
+    }
+
+    /// Which limit the iteration breaks, if any: it overruns its deadline, the servers do not
+    /// end after the clients closed, or no message completes for too long.
+    fn broken_limit(&self) -> Option<String> {
+        if let Some(deadline) = self.limits.deadline.filter(|d| self.started.elapsed() > *d) {
+            return Some(format!(
+                "the iteration did not finish within {deadline:?} (its length + --timeout): a worker is stuck"
+            ));
+        }
+        let stall = self.limits.stall;
+        match self.clients_done_at {
+            Some(done) => (done.elapsed() > stall).then(|| format!(
+                "the server did not reach end of stream within {stall:?} (--timeout) after the client closed"
+            )),
+            None => (self.progress.still_for() > stall).then(|| {
+                format!("no message completed for {stall:?} (--timeout): the peer is stuck or gone")
+            }),
+        }
+    }
+
+    /// Wakes clients that may wait for a lost datagram, and, once the iteration winds down or
+    /// is aborted, whoever still sleeps in a system call (repeatedly: a kick that lands just
+    /// before a thread blocks is lost).
+    fn kick_sleepers(&mut self) {
+        let running = self.control.state() == RunState::Running;
+        let for_loss = running
+            && self
+                .limits
+                .loss
+                .is_some_and(|loss| self.progress.kick_for_loss(loss));
+        for w in self.workers.iter().filter(|w| !w.reported) {
+            if !running || (for_loss && w.side == Side::Client) {
+                kick(&w.handle);
+            }
+        }
+    }
+
+    /// Fails when aborted workers do not stop within the grace period.
+    fn give_up_on_the_aborted(&mut self) -> Result<()> {
+        if self.control.state() != RunState::Abort {
+            return Ok(());
+        }
+        let at = *self.aborted_at.get_or_insert_with(Instant::now);
+        if at.elapsed() > ABORT_GRACE {
+            return Err(anyhow!(
+                "{} worker thread(s) did not stop within {ABORT_GRACE:?} of being aborted; they were abandoned",
+                self.workers.len() - self.reports.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The heartbeat count summed over flows.
+fn beats(heartbeats: &[Heartbeat]) -> u64 {
+    heartbeats.iter().map(Heartbeat::read).sum()
 }
