@@ -481,7 +481,6 @@ fn graph() -> (Graph, BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) {
 }
 
 #[test]
-#[ignore = "layout in progress: cycles are being removed (issue 11); run with --ignored"]
 fn no_file_imports_a_file_that_imports_it_back() {
     let (g, edges) = graph();
     let found = cycles(&edges);
@@ -503,7 +502,6 @@ fn no_file_imports_a_file_that_imports_it_back() {
 }
 
 #[test]
-#[ignore = "layout in progress: cycles are being removed (issue 11); run with --ignored"]
 fn no_top_level_module_imports_one_that_imports_it_back() {
     let (_, edges) = graph();
     let top = |p: &Vec<String>| p.first().cloned().unwrap_or_else(|| "lib".into());
