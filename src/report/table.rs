@@ -63,7 +63,7 @@ pub fn row(case: &CaseRecord) -> Vec<String> {
     };
     let l = &s.latency;
     let p = &s.p50_ns_spread;
-    notes.extend(throughput_notes(s));
+    notes.extend(throughput_notes(case.spec.workload, s));
     if !case.errors.is_empty() {
         notes.push(format!("errors: {}", case.errors.len()));
     }
@@ -100,8 +100,12 @@ pub fn row(case: &CaseRecord) -> Vec<String> {
     ]
 }
 
-/// What the notes column says about throughput, losses and the workload's extras.
-fn throughput_notes(s: &crate::store::record::CaseSummary) -> Vec<String> {
+/// What the notes column says about throughput, losses, the workload's own parts (its
+/// [`notes`](crate::workload::WorkloadDef::notes)) and the memory load.
+fn throughput_notes(
+    workload: crate::spec::Workload,
+    s: &crate::store::record::CaseSummary,
+) -> Vec<String> {
     let mut notes = Vec::new();
     if s.memcpy.is_some() {
         notes.push(bandwidth(s.bytes_per_sec));
@@ -124,22 +128,8 @@ fn throughput_notes(s: &crate::store::record::CaseSummary) -> Vec<String> {
             r.duplicated
         ));
     }
-    let x = &s.extras;
-    if let Some(r) = &x.rate {
-        let verdict = if r.sustained { "" } else { " NOT SUSTAINED" };
-        notes.push(format!(
-            "rate {}/{} req/s{verdict}",
-            si(r.achieved_per_sec),
-            si(r.target_per_sec)
-        ));
-    }
-    if let Some(k) = &x.connections {
-        notes.push(format!(
-            "ports {} EADDRNOTAVAIL {}",
-            k.ports_used, k.addr_not_avail
-        ));
-    }
-    if let Some(m) = &x.memory_load {
+    notes.extend(crate::workload::def(workload).notes(&s.extras));
+    if let Some(m) = &s.extras.memory_load {
         notes.push(format!("memload {}", bandwidth(m.bytes_per_sec)));
     }
     notes

@@ -19,7 +19,7 @@ use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
 use crate::spec::{IterationLength, Spec, Transport, Workload};
-use crate::store::optional::{ConnectionRecord, IterationExtras};
+use crate::store::optional::{ConnectionRecord, IterationExtras, SummaryExtras};
 use crate::transport::Conn;
 use crate::transport::dial::{Dialer, ephemeral_port_range, local_port};
 use crate::transport::wait::{is_disconnect, is_transient};
@@ -111,6 +111,14 @@ impl WorkloadDef for CrrDef {
             source_addresses: spec.crr.spread.map_or(1, |r| r.len()),
             close: if spec.crr.linger0 { "linger0" } else { "fin" }.into(),
         });
+    }
+
+    fn notes(&self, summary: &SummaryExtras) -> Vec<String> {
+        summary
+            .connections
+            .iter()
+            .map(|k| format!("ports {} EADDRNOTAVAIL {}", k.ports_used, k.addr_not_avail))
+            .collect()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::metrics::ports::PortSet;
 use crate::metrics::schedule::ScheduleStats;
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::store::metric::{Metric, Unit};
-use crate::store::optional::IterationExtras;
+use crate::store::optional::{IterationExtras, SummaryExtras};
 use crate::transport::dial::Dialer;
 
 use super::env::ClientEnv;
@@ -114,4 +114,9 @@ pub trait WorkloadDef: Sync {
 
     /// Fills this workload's own parts of an iteration record from what its flows measured.
     fn record(&self, _spec: &Spec, _measured: &Measured<'_>, _extras: &mut IterationExtras) {}
+
+    /// What the report's notes column says about this workload's own parts of a case summary.
+    fn notes(&self, _summary: &SummaryExtras) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -23,7 +23,8 @@ use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::schedule::ScheduleStats;
 use crate::spec::{EngineKind, IterationLength, RateSettings, Spec, Transport, Workload};
-use crate::store::optional::{IterationExtras, RateRecord};
+use crate::store::optional::{IterationExtras, RateRecord, SummaryExtras};
+use crate::text::si;
 use crate::transport::Conn;
 use crate::transport::dial::Dialer;
 use crate::transport::wait::is_transient;
@@ -93,6 +94,21 @@ impl WorkloadDef for RateDef {
 
     fn record(&self, _spec: &Spec, measured: &Measured<'_>, extras: &mut IterationExtras) {
         extras.rate = measured.schedule.map(RateRecord::of);
+    }
+
+    fn notes(&self, summary: &SummaryExtras) -> Vec<String> {
+        summary
+            .rate
+            .iter()
+            .map(|r| {
+                let verdict = if r.sustained { "" } else { " NOT SUSTAINED" };
+                format!(
+                    "rate {}/{} req/s{verdict}",
+                    si(r.achieved_per_sec),
+                    si(r.target_per_sec)
+                )
+            })
+            .collect()
     }
 }
 
