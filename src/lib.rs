@@ -2,7 +2,7 @@
 //! exchange TCP, UDP, Unix-socket, pipe and shared-memory traffic, and every result is stored as
 //! HDR histograms and schema-versioned JSON.
 //!
-//! The data path: a [`spec::Spec`] (one case) → [`run::runner::Plan`] (validated, placed,
+//! The data path: a [`spec::Spec`] (one case) → [`run::plan::Plan`] (validated, placed,
 //! interleaved) → [`run::worker`] threads driving a [`transport`] × [`engine`] × [`workload`] →
 //! [`store::record::RunRecord`] and histogram files.
 

@@ -12,7 +12,7 @@ use super::measure::measure_request;
 use super::output::print;
 use crate::host::topology::Topology;
 use crate::report::terminal::run_text;
-use crate::run::runner::Plan;
+use crate::run::plan::Plan;
 use crate::run::session::RunRequest;
 use crate::spec::IterationLength;
 use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};

@@ -8,7 +8,7 @@ use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::TimerCheck;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
 use crate::metrics::rusage::{SideUsage, ThreadUsage};
-use crate::run::runner::summarize;
+use crate::run::records::summarize;
 use crate::spec::{EngineKind, Placement, Spec, Transport};
 use crate::store::record::{
     CaseFiles, CaseRecord, IterationRecord, MemcpyReference, RunRecord, SideRecord, Slice, ToolInfo,

@@ -3,6 +3,7 @@
 //! on pinned threads (or a server process).
 
 pub mod persist;
+pub mod plan;
 pub mod records;
 pub mod runner;
 pub mod schedule;

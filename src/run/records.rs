@@ -1,18 +1,21 @@
-//! Derives the optional parts of iteration and case records ([`IterationExtras`],
+//! Turns what an iteration measured into its record, merges a case's iterations into its summary,
+//! and derives the optional parts of both ([`IterationExtras`],
 //! [`SummaryExtras`]) from what an iteration measured: per-flow results, NET_RX softirqs per CPU,
 //! the memory load, the workload's own part (`rate`'s schedule, `crr`'s connections and ports,
 //! filled by its [`WorkloadDef::record`](crate::workload::WorkloadDef::record)), and the notes a
 //! reader needs (a memory load sharing a worker's CPU, counters this kernel lacks).
 
 use crate::host::topology::ResolvedPlacement;
+use crate::metrics::histogram::{LatencyHistogram, LatencySummary};
 use crate::metrics::per_sec;
-use crate::run::worker::IterationOutcome;
+use crate::metrics::rusage::SideUsage;
+use crate::run::worker::{IterationOutcome, SideOutcome, Throughput};
 use crate::spec::{EngineKind, Spec};
 use crate::store::optional::{
     ConnectionRecord, FlowRecord, IterationExtras, MemoryLoadRecord, RateRecord, SummaryExtras,
     fairness,
 };
-use crate::store::record::IterationRecord;
+use crate::store::record::{CaseSummary, IterationRecord, MemcpyReference, SideRecord, Spread};
 use crate::workload::{self, Measured, counted_by_server};
 
 /// Which workers share `cpu` with the memory load.
@@ -188,9 +191,95 @@ pub fn summary(
     }
 }
 
+fn side_record(side: &SideOutcome, messages: u64, elapsed_ns: u64) -> SideRecord {
+    SideRecord {
+        usage: SideUsage::new(side.usage, messages, elapsed_ns),
+        counters: side.counters,
+        cpus: side.cpus.clone(),
+        migrations: side.migrations,
+    }
+}
+
+/// The record of measured iteration `index` of a case, which started `started_offset_ns` after
+/// the run.
+pub(crate) fn iteration_record(
+    spec: &Spec,
+    cpus: &ResolvedPlacement,
+    index: u32,
+    started_offset_ns: u64,
+    out: &IterationOutcome,
+) -> IterationRecord {
+    let Throughput {
+        messages,
+        bytes,
+        elapsed_ns,
+    } = out.throughput;
+    IterationRecord {
+        index,
+        started_offset_ns,
+        elapsed_ns,
+        messages,
+        bytes,
+        latency: LatencySummary::of(&out.latency),
+        msgs_per_sec: per_sec(messages, elapsed_ns),
+        bytes_per_sec: per_sec(bytes, elapsed_ns),
+        client: side_record(&out.client, messages, out.client.elapsed_ns),
+        server: side_record(&out.server, messages, out.server.elapsed_ns),
+        slices: out
+            .server
+            .slices
+            .iter()
+            .chain(&out.client.slices)
+            .copied()
+            .collect(),
+        extras: iteration(spec, cpus, out),
+    }
+}
+
+/// Merges a case's iterations into its summary; `memcpy` is the case's memcpy reference, if it
+/// has one.
+pub fn summarize(
+    iterations: &[IterationRecord],
+    merged: &LatencyHistogram,
+    memcpy: Option<MemcpyReference>,
+) -> Option<CaseSummary> {
+    if iterations.is_empty() {
+        return None;
+    }
+    let elapsed: u64 = iterations.iter().map(|i| i.elapsed_ns).sum();
+    let messages: u64 = iterations.iter().map(|i| i.messages).sum();
+    let received: u64 = iterations.iter().map(|i| i.bytes).sum();
+    let side = |pick: fn(&IterationRecord) -> &SideRecord| {
+        let mut total = SideOutcome::default();
+        for (i, it) in iterations.iter().enumerate() {
+            let s = pick(it);
+            total.add_part(i == 0, s.usage.total, s.cpus.iter().copied(), s.migrations);
+            total.counters += s.counters;
+        }
+        total.settle_cpus();
+        side_record(&total, messages, elapsed)
+    };
+    Some(CaseSummary {
+        iterations: iterations.len() as u32,
+        latency: LatencySummary::of(merged),
+        msgs_per_sec: per_sec(messages, elapsed),
+        bytes_per_sec: per_sec(received, elapsed),
+        p50_ns_spread: Spread::of(iterations.iter().map(|i| i.latency.p50_ns as f64)),
+        msgs_per_sec_spread: Spread::of(iterations.iter().map(|i| i.msgs_per_sec)),
+        client: side(|i| &i.client),
+        server: side(|i| &i.server),
+        memcpy,
+        copy_efficiency: memcpy
+            .filter(|m| m.bytes_per_sec > 0.0)
+            .map(|m| per_sec(received, elapsed) / m.bytes_per_sec),
+        extras: Default::default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::histogram::new_histogram;
     use crate::spec::Transport;
 
     #[test]
@@ -243,5 +332,37 @@ mod tests {
             !says(&Spec::new(Transport::Tcp4), &one),
             "blocking waits sleep"
         );
+    }
+
+    #[test]
+    fn summaries_merge_iterations() {
+        let mut h = new_histogram();
+        h.record(1000).unwrap();
+        let it = |index: u32, msgs: u64, p50: u64| {
+            let mut r = IterationRecord {
+                index,
+                elapsed_ns: 1_000_000_000,
+                latency: LatencySummary {
+                    p50_ns: p50,
+                    ..Default::default()
+                },
+                msgs_per_sec: msgs as f64,
+                ..IterationRecord::default()
+            };
+            r.messages = msgs;
+            r
+        };
+        let s = summarize(&[it(0, 100, 10), it(1, 300, 30), it(2, 200, 20)], &h, None).unwrap();
+        assert_eq!(s.iterations, 3);
+        assert_eq!(s.msgs_per_sec, 200.0);
+        assert_eq!(
+            s.p50_ns_spread,
+            Spread {
+                min: 10.0,
+                median: 20.0,
+                max: 30.0
+            }
+        );
+        assert!(summarize(&[], &h, None).is_none());
     }
 }

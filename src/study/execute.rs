@@ -21,7 +21,7 @@ use crate::host::environment::{Environment, RECORDED_SYSCTLS};
 use crate::host::sysctl;
 use crate::host::topology::Topology;
 use crate::loopback::netns::with_private;
-use crate::run::runner::Plan;
+use crate::run::plan::Plan;
 use crate::spec::{IterationLength, Spec};
 use crate::store::new_run_id;
 
