@@ -90,6 +90,22 @@ pub struct CaseHistograms {
 }
 
 impl CaseHistograms {
+    /// A case's histograms from its iterations' (as read back from its interval log).
+    pub fn from_iterations(
+        iterations: Vec<LatencyHistogram>,
+    ) -> Result<CaseHistograms, hdrhistogram::AdditionError> {
+        let mut out = CaseHistograms::default();
+        for h in iterations {
+            out.add_iteration(h, None)?;
+        }
+        Ok(out)
+    }
+
+    /// All iterations merged, or `None` when the case has no iteration.
+    pub fn merged_if_any(&self) -> Option<&LatencyHistogram> {
+        (!self.iterations.is_empty()).then_some(&self.merged)
+    }
+
     /// Adds a measured iteration's histograms (`actual`: `rate`'s latency from the actual send
     /// time).
     pub fn add_iteration(

@@ -5,34 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::metrics::histogram::{LatencyHistogram, new_histogram};
+pub use crate::metrics::histogram::CaseHistograms;
 use crate::store::hlog;
 use crate::store::record::{CaseRecord, RunRecord};
-
-/// The histograms of one case, when its interval log could be read.
-#[derive(Clone, Debug, Default)]
-pub struct CaseHistograms {
-    /// One per measured iteration, in the order they ran.
-    pub iterations: Vec<LatencyHistogram>,
-    /// All iterations merged; `None` when the case has no readable histogram.
-    pub merged: Option<LatencyHistogram>,
-}
-
-impl CaseHistograms {
-    /// Merges `iterations` into a case's histograms; no iterations means no histogram.
-    pub fn from_iterations(iterations: Vec<LatencyHistogram>) -> Result<CaseHistograms, String> {
-        let mut merged = None;
-        if !iterations.is_empty() {
-            let mut m = new_histogram();
-            for h in &iterations {
-                m.add(h)
-                    .map_err(|e| format!("cannot merge its iterations: {e:?}"))?;
-            }
-            merged = Some(m);
-        }
-        Ok(CaseHistograms { iterations, merged })
-    }
-}
 
 /// A run, ready to be presented.
 #[derive(Clone, Debug)]
@@ -77,6 +52,7 @@ fn read_case(dir: &Path, case: &CaseRecord) -> Result<CaseHistograms, String> {
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let iterations = hlog::read(&bytes).map_err(|e| format!("{}: {e:#}", path.display()))?;
     CaseHistograms::from_iterations(iterations)
+        .map_err(|e| format!("cannot merge its iterations: {e:?}"))
 }
 
 impl RunData {
@@ -175,7 +151,7 @@ mod tests {
             data.histograms[0].iterations
         );
         assert_eq!(loaded.histograms[0].merged, data.histograms[0].merged);
-        assert!(loaded.histograms[1].merged.is_none());
+        assert!(loaded.histograms[1].merged_if_any().is_none());
         assert_eq!(loaded.notes.len(), 1);
         assert!(
             loaded.notes[0]

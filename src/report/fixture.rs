@@ -116,8 +116,7 @@ fn case(c: &CaseSpec, offset_ns: &mut u64) -> (CaseRecord, CaseHistograms) {
         .collect();
     let hist = CaseHistograms::from_iterations(histograms).unwrap();
     let summary = hist
-        .merged
-        .as_ref()
+        .merged_if_any()
         .and_then(|m| summarize(&iterations, m, None))
         .map(|mut s| {
             if let (Some(bps), Some(m)) = (c.bytes_per_sec, c.memcpy_bytes_per_sec) {

@@ -173,7 +173,7 @@ pub fn by_transport(
         .cases
         .iter()
         .filter_map(|&i| {
-            let merged = data.histograms[i].merged.as_ref()?;
+            let merged = data.histograms[i].merged_if_any()?;
             let t = data.record.cases[i].spec.transport;
             Some(Series::new(
                 t.as_str(),

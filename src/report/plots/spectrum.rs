@@ -49,7 +49,7 @@ fn chart(title: String, series: Vec<Series>, note: Option<String>) -> LineChart 
 /// One case: each iteration as a faint line, the merged histogram bold on top.
 pub fn for_case(data: &RunData, case: usize) -> Option<LineChart> {
     let h = &data.histograms[case];
-    let merged = h.merged.as_ref()?;
+    let merged = h.merged_if_any()?;
     let c = &data.record.cases[case];
     let mut series: Vec<Series> = h
         .iterations
