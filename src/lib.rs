@@ -27,6 +27,7 @@ pub mod study;
 #[cfg(feature = "cli")]
 pub mod suite;
 pub mod text;
+pub mod trace;
 pub mod transport;
 pub mod workload;
 
