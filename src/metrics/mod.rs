@@ -1,5 +1,6 @@
 //! What a worker measures: the clock, latency histograms, and per-thread CPU accounting.
 
+pub mod case_histograms;
 pub mod clock;
 pub mod counters;
 pub mod histogram;
@@ -11,6 +12,7 @@ pub mod sched;
 pub mod schedule;
 pub mod sequence;
 pub mod series;
+pub mod stages;
 
 /// `x` events over `elapsed_ns` as a rate per second (0 when nothing elapsed).
 pub fn per_sec(x: u64, elapsed_ns: u64) -> f64 {

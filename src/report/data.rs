@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-pub use crate::metrics::histogram::CaseHistograms;
+pub use crate::metrics::case_histograms::CaseHistograms;
 use crate::store::hlog;
 use crate::store::record::{CaseRecord, RunRecord};
 

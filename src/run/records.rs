@@ -16,6 +16,7 @@ use crate::store::optional::{
     fairness,
 };
 use crate::store::record::{CaseSummary, IterationRecord, MemcpyReference, SideRecord, Spread};
+use crate::store::stages::StageCoverage;
 use crate::workload::{self, Measured, counted_by_server};
 
 /// Which workers share `cpu` with the memory load.
@@ -119,7 +120,12 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
                 bytes_per_sec,
                 collides_with: collisions(cpu, cpus),
             }),
+        ..IterationExtras::default()
     };
+    if let Some(st) = &out.stages {
+        extras.stages = crate::store::stages::medians(&st.set);
+        extras.stage_coverage = Some(st.coverage);
+    }
     let measured = Measured {
         client: &out.client.counters,
         ports: out.ports.as_deref(),
@@ -180,6 +186,10 @@ pub fn summary(
         bytes_per_sec: loads.iter().map(|l| l.bytes_per_sec).sum::<f64>() / loads.len() as f64,
         ..(*first).clone()
     });
+    let mut coverage: Option<StageCoverage> = None;
+    for c in iterations.iter().filter_map(|i| i.extras.stage_coverage) {
+        coverage.get_or_insert_with(StageCoverage::default).add(&c);
+    }
     SummaryExtras {
         latency_actual: actual.map(crate::metrics::histogram::LatencySummary::of),
         flow_fairness: fairness(&flows),
@@ -188,6 +198,8 @@ pub fn summary(
         connections: ConnectionRecord::merge(&conns),
         net_rx_softirqs: softirqs,
         memory_load,
+        stage_coverage: coverage,
+        ..SummaryExtras::default()
     }
 }
 

@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::error::Interrupted;
-use crate::metrics::histogram::CaseHistograms;
+use crate::metrics::case_histograms::CaseHistograms;
 pub use crate::run::plan::{Plan, PlannedCase};
 use crate::run::records::{iteration_record, summarize};
 pub use crate::run::schedule::{Slot, SlotKind};
 use crate::run::worker::{IterationOutcome, run_iteration};
 use crate::spec::IterationLength;
 use crate::store::record::{CaseRecord, MemcpyReference, RunRecord};
+use crate::store::stages::Timeline;
 use crate::workload::moves_bulk_data;
 
 /// How long the memcpy reference of a bulk-data case copies.
@@ -121,6 +122,13 @@ struct CaseState {
     failed: bool,
     /// Its memcpy reference, once measured.
     memcpy: Option<MemcpyReference>,
+    /// `--stages`: each measured iteration's typical round trip.
+    typicals: Vec<Timeline>,
+}
+
+/// The round trip nearest `rtt_ns` of `typicals` (the first of equals).
+fn nearest(typicals: &[Timeline], rtt_ns: u64) -> Option<&Timeline> {
+    typicals.iter().min_by_key(|t| t.rtt_ns.abs_diff(rtt_ns))
 }
 
 impl CaseState {
@@ -134,6 +142,7 @@ impl CaseState {
                 remaining: 0,
                 failed: false,
                 memcpy: None,
+                typicals: Vec::new(),
             })
             .collect();
         for s in &plan.slots {
@@ -206,10 +215,18 @@ impl CaseState {
             &case.spec, &case.cpus, index, offset_ns, &out,
         ));
         let h = &mut self.histograms;
+        if let Some(st) = out.stages {
+            h.stages.add(&st.set)?;
+            self.typicals.extend(st.typical);
+        }
         h.add_iteration(out.latency, out.latency_actual)?;
         rec.summary = summarize(&rec.iterations, &h.merged, self.memcpy);
         if let Some(s) = &mut rec.summary {
             s.extras = crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
+            let rtt = s.latency.p50_ns;
+            s.extras.stages = crate::store::stages::summarize(&h.stages, rtt);
+            s.extras.kernel_stages = crate::store::stages::summarize(&h.kernel_stages, rtt);
+            s.extras.typical_round_trip = nearest(&self.typicals, rtt).cloned();
         }
         rec.connection.get_or_insert(out.connection);
         Ok(())

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::host::environment::Environment;
 use crate::host::topology::Topology;
+use crate::metrics::case_histograms::CaseHistograms;
 use crate::metrics::clock::check_timer;
-use crate::metrics::histogram::CaseHistograms;
 use crate::run::persist::StoreObserver;
 use crate::run::runner::{Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};

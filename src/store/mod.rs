@@ -10,6 +10,7 @@ pub mod metric;
 pub mod migrate;
 pub mod optional;
 pub mod record;
+pub mod stages;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -142,7 +143,7 @@ impl RunDir {
         &self,
         record: &RunRecord,
         case: usize,
-        histograms: &crate::metrics::histogram::CaseHistograms,
+        histograms: &crate::metrics::case_histograms::CaseHistograms,
     ) -> Result<CaseFiles> {
         let rec = &record.cases[case];
         let rel = format!("cases/{}", rec.case_id);
@@ -174,7 +175,35 @@ impl RunDir {
             files.hgrm_actual = Some(hgrm);
             files.hlog_actual = Some(hlog);
         }
+        files.stages = self.write_stages(&rel, "stages", &histograms.stages)?;
+        files.kernel_stages =
+            self.write_stages(&rel, "kernel-stages", &histograms.kernel_stages)?;
         Ok(files)
+    }
+
+    /// Writes one `<stage>.hgrm` per stage of `set` into `<rel>/<sub>/`; returns that directory
+    /// relative to the run, or `None` (and writes nothing) for an empty set.
+    fn write_stages(
+        &self,
+        rel: &str,
+        sub: &str,
+        set: &crate::metrics::stages::StageSet,
+    ) -> Result<Option<String>> {
+        if set.is_empty() {
+            return Ok(None);
+        }
+        let rel = format!("{rel}/{sub}");
+        let dir = self.root.join(&rel);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        for s in &set.stages {
+            let name = crate::text::sanitize(&s.name, "._-");
+            write_atomic(
+                &dir.join(format!("{name}.hgrm")),
+                hgrm::render(&s.histogram).as_bytes(),
+            )?;
+        }
+        Ok(Some(rel))
     }
 
     /// Writes `<stem>.hgrm` (merged) and `<stem>.hlog` (one interval per iteration) into the

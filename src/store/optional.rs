@@ -206,6 +206,15 @@ pub struct IterationExtras {
     /// `--memory-load`: the competing copy stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_load: Option<MemoryLoadRecord>,
+    /// `--stages`: each user-space stage's median (ns), in path order.
+    #[serde(default, skip_serializing_if = "StageMap::is_empty")]
+    pub stages: StageMap<u64>,
+    /// `--trace`: each kernel stage's median (ns), `request.<stage>` / `response.<stage>`.
+    #[serde(default, skip_serializing_if = "StageMap::is_empty")]
+    pub kernel_stages: StageMap<u64>,
+    /// `--stages`: how many messages the stages cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_coverage: Option<StageCoverage>,
 }
 
 /// What a case summary has besides the fields every case has (flattened).
@@ -232,6 +241,19 @@ pub struct SummaryExtras {
     /// `--memory-load`: mean bandwidth of the competing copy over iterations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_load: Option<MemoryLoadRecord>,
+    /// `--stages`: the user-space stages of a round trip, in path order.
+    #[serde(default, skip_serializing_if = "StageMap::is_empty")]
+    pub stages: StageMap<StageSummary>,
+    /// `--trace`: the kernel stages, `request.<stage>` / `response.<stage>`.
+    #[serde(default, skip_serializing_if = "StageMap::is_empty")]
+    pub kernel_stages: StageMap<StageSummary>,
+    /// `--stages`: how many messages the stages cover, over all iterations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_coverage: Option<StageCoverage>,
+    /// The round trip nearest the case's median, stage by stage across the two CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typical_round_trip: Option<Timeline>,
 }
 
 use crate::metrics::histogram::LatencySummary;
+use crate::store::stages::{StageCoverage, StageMap, StageSummary, Timeline};

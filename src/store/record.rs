@@ -119,6 +119,14 @@ pub struct CaseFiles {
     /// `rate`: interval log of the latency from the actual send time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hlog_actual: Option<String>,
+    /// `--stages`: the directory with one `<stage>.hgrm` per user-space stage
+    /// (`cases/<id>/stages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<String>,
+    /// `--trace`: the directory with one `<key>.hgrm` per kernel stage
+    /// (`cases/<id>/kernel-stages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_stages: Option<String>,
 }
 
 /// One case of a run.

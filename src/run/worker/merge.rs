@@ -181,6 +181,7 @@ impl Totals {
             ports: self.ports,
             net_rx_softirqs: None,
             memory_load_bytes_per_sec: None,
+            stages: None,
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod process;
 mod threads;
 mod watch;
 
-pub use outcome::{FlowOutcome, IterationOutcome, Side, SideOutcome, Throughput};
+pub use outcome::{FlowOutcome, IterationOutcome, IterationStages, Side, SideOutcome, Throughput};
 pub(crate) use watch::{Progress, install_kick_handler, kick};
 
 /// Runs one iteration of `spec` on fresh connections.

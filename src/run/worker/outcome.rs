@@ -10,6 +10,8 @@ use crate::metrics::ports::PortSet;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::series::Slice;
+use crate::metrics::stages::StageSet;
+use crate::store::stages::{StageCoverage, Timeline};
 use crate::transport::ConnInfo;
 
 /// Which side a worker thread is on.
@@ -102,6 +104,20 @@ pub struct IterationOutcome {
     pub net_rx_softirqs: Option<Vec<u64>>,
     /// `--memory-load`: bandwidth the competing copy achieved (bytes/s).
     pub memory_load_bytes_per_sec: Option<f64>,
+    /// `--stages`: the user-space stages of its round trips.
+    pub stages: Option<IterationStages>,
+}
+
+/// What an iteration's stage stamps measured: the stages' histograms, how many messages they
+/// cover, and the round trip nearest the iteration's median.
+#[derive(Clone, Debug, Default)]
+pub struct IterationStages {
+    /// One histogram per stage, in path order.
+    pub set: StageSet,
+    /// Messages matched, lost, or past the stamp logs' room.
+    pub coverage: StageCoverage,
+    /// The round trip nearest the iteration's median, stage by stage.
+    pub typical: Option<Timeline>,
 }
 
 /// What one worker thread reports at its end (or a server process, for each of its threads).
