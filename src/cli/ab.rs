@@ -1,12 +1,12 @@
 //! `loopbench ab --base-cmd ... --new-cmd ...`: two configurations interleaved in one job, then
 //! compared with the gate.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 
+use super::args::ResultsArg;
 use super::exit::EXIT_INTERRUPTED;
 use super::gate_args::{GateArgs, METHOD, as_usage};
 use super::interrupt;
@@ -49,9 +49,8 @@ pub struct AbArgs {
     /// Longest one command may run before it is killed.
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     command_timeout: String,
-    /// Results directory; the session goes to DIR/ab/<id>/.
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -78,7 +77,8 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
         );
     }
     let dir = args
-        .output
+        .results
+        .dir()
         .join("ab")
         .join(new_run_id(std::time::SystemTime::now()));
     let request = AbRequest {
@@ -107,8 +107,8 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
         }
     })?;
     let side = |arm: Arm| vec![side_dir(&dir, arm).to_string_lossy().into_owned()];
-    let base = load_side("BASE", &side(Arm::Base), &args.output)?;
-    let new = load_side("NEW", &side(Arm::New), &args.output)?;
+    let base = load_side("BASE", &side(Arm::Base), args.results.dir())?;
+    let new = load_side("NEW", &side(Arm::New), args.results.dir())?;
     let (comparison, code) = args.gate.compare_and_print(&base, &new)?;
     write_atomic(
         &dir.join("comparison.md"),

@@ -1,7 +1,7 @@
 //! Argument groups shared by the subcommands that measure (run, client, server, suite), and
 //! their conversion into [`CaseOptions`], the description suite and study files share.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -91,12 +91,28 @@ pub struct TimingArgs {
     pub loss_timeout: String,
 }
 
+/// The results directory, the same flag on every command that reads or writes results:
+/// `-o/--output DIR` (`--results` is a hidden alias), else `$LOOPBENCH_OUTPUT`, else `results`.
+#[derive(Debug, Clone, Args)]
+pub struct ResultsArg {
+    /// Results directory: runs in DIR/runs/<run-id>/, baselines in DIR/baselines/, studies in
+    /// DIR/studies/, ab sessions in DIR/ab/.
+    #[arg(long, short = 'o', alias = "results", global = true, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::store::OUTPUT_ENV)]
+    pub output: PathBuf,
+}
+
+impl ResultsArg {
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.output
+    }
+}
+
 /// Where results go and how the run is ordered.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Results directory (runs go to DIR/runs/<run-id>/).
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
-    pub output: PathBuf,
+    #[command(flatten)]
+    pub results: ResultsArg,
     /// Seed for the shuffled order of iterations (recorded in run.json).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -1,15 +1,15 @@
 //! `loopbench baseline save NAME RUN...` and `baseline list`: named runs for the gate.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
+use super::args::ResultsArg;
 use super::gate_args::as_usage;
 use super::output::print;
 use crate::store::baseline::{self, BaselineInfo};
-use crate::store::find::{LATEST, resolve_run};
+use crate::store::find::resolve_runs;
 
 /// Keep runs under a name (results/baselines/NAME/) for `loopbench compare NAME NEW`.
 #[derive(Debug, Args)]
@@ -19,13 +19,12 @@ Examples:
   loopbench baseline save main latest --force
   loopbench baseline save v0.3 results/runs/A results/runs/B
   loopbench baseline list
-  loopbench compare main latest-run-dir")]
+  loopbench compare main latest")]
 pub struct BaselineArgs {
     #[command(subcommand)]
     action: Action,
-    /// Results directory (baselines live in DIR/baselines).
-    #[arg(long, global = true, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
-    results: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -34,7 +33,8 @@ enum Action {
     Save {
         /// The baseline's name (letters, digits, '.', '_', '-').
         name: String,
-        /// Run directories or run.json files; `latest` is the newest run in results/runs.
+        /// The runs: run directories, run.json files, `latest`, run ids or unique starts of them,
+        /// directories of runs, other baselines.
         #[arg(required = true)]
         runs: Vec<String>,
         /// Replace an existing baseline of that name.
@@ -77,19 +77,13 @@ fn describe(b: &BaselineInfo) -> Vec<String> {
 
 /// Runs the command.
 pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
-    let results = &args.results;
+    let results = args.results.dir();
     let result = match args.action {
         Action::Save { name, runs, force } => {
-            let paths = runs
-                .iter()
-                .map(|r| {
-                    if r == LATEST {
-                        resolve_run(LATEST, results)
-                    } else {
-                        Ok(PathBuf::from(r))
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let mut paths = Vec::new();
+            for r in &runs {
+                paths.extend(resolve_runs(r, results)?);
+            }
             baseline::save(results, &name, &paths, force).map(|info| {
                 eprintln!(
                     "saved baseline '{}': {} run(s) ({}) in {}",

@@ -1,11 +1,12 @@
 //! `loopbench compare BASE NEW`: the regression gate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 
+use super::args::ResultsArg;
 use super::gate_args::{GateArgs, METHOD, as_usage};
 use crate::compare::input::load_side;
 
@@ -24,15 +25,15 @@ Examples:
 Exit codes: 0 no regression, 1 regression, 2 usage or data error (the message names the file)."
 )]
 pub struct CompareArgs {
-    /// BASE: run directories, run.json files, baseline names or directories of runs (comma list).
+    /// BASE: comma list of runs: run directories, run.json files, `latest`, run ids or unique
+    /// starts of them, baseline names, directories of runs.
     base: String,
     /// NEW: the same kinds.
     new: String,
     #[command(flatten)]
     gate: GateArgs,
-    /// Results directory; baselines are looked up in DIR/baselines.
-    #[arg(long, default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR", env = crate::compare::ab::OUTPUT_ENV)]
-    results: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
 }
 
 fn split(list: &str) -> Vec<String> {
@@ -52,5 +53,5 @@ fn run(args: &CompareArgs, results: &Path) -> Result<ExitCode> {
 
 /// Runs the command.
 pub fn execute(args: CompareArgs) -> Result<ExitCode> {
-    run(&args, &args.results).map_err(as_usage)
+    run(&args, args.results.dir()).map_err(as_usage)
 }

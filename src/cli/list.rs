@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
+use super::args::ResultsArg;
 use super::output::print;
 use crate::report::export::html;
 use crate::store::find::{run_dirs, runs_dir};
@@ -24,9 +25,8 @@ Examples:
 
 A run whose run.json cannot be read is listed with the reason.")]
 pub struct ListArgs {
-    /// Results directory (runs are in DIR/runs/).
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
     /// Print a JSON array instead of the table.
     #[arg(long)]
     json: bool,
@@ -106,13 +106,16 @@ fn row(e: &Entry) -> Vec<String> {
 
 /// Runs the command.
 pub fn execute(args: ListArgs) -> Result<ExitCode> {
-    let entries: Vec<Entry> = run_dirs(&args.output).into_iter().map(entry).collect();
+    let entries: Vec<Entry> = run_dirs(args.results.dir())
+        .into_iter()
+        .map(entry)
+        .collect();
     if args.json {
         print(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
     } else if entries.is_empty() {
         eprintln!(
             "no runs in {}; measure one with `loopbench suite`",
-            runs_dir(&args.output).display()
+            runs_dir(args.results.dir()).display()
         );
     } else {
         let rows: Vec<Vec<String>> = entries.iter().map(row).collect();

@@ -32,7 +32,7 @@ pub fn measure(
         suite: None,
         label: output.label.clone(),
         command_line,
-        results_dir: Some(output.output.clone()),
+        results_dir: Some(output.results.output.clone()),
     };
     measure_request(request, output, |record| {
         for note in crate::report::case_notes(record) {

@@ -1,11 +1,11 @@
 //! `loopbench report`: (re)generate a run's report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 
+use super::args::ResultsArg;
 use super::output::print;
 use crate::store::find::{LATEST, resolve_run};
 
@@ -24,20 +24,20 @@ Examples:
   loopbench report results/runs/20261127T192130Z-1f0e
   loopbench report /tmp/elsewhere/run.json
 
-RUN is a run directory, its run.json, a run id under --output/runs, or `latest`.
+RUN is a run directory, its run.json, `latest`, a run id under --output/runs or a unique
+start of one, or a saved baseline of one run.
 Exit codes: 0 ok, 2 no such run or not a run.json.")]
 pub struct ReportArgs {
-    /// The run: a run directory, a run.json, a run id, or `latest`.
+    /// The run: a run directory, a run.json, `latest`, a run id or a unique start of one.
     #[arg(default_value = LATEST, value_name = "RUN")]
     run: String,
-    /// Results directory in which run ids are looked up.
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
 }
 
 /// Runs the command: prints every file written.
 pub fn execute(args: ReportArgs) -> Result<ExitCode> {
-    let dir = resolve_run(&args.run, &args.output)?;
+    let dir = resolve_run(&args.run, args.results.dir())?;
     let written = crate::report::generate(&dir)?;
     let lines: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     print(&(lines.join("\n") + "\n"))?;

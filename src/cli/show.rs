@@ -1,12 +1,12 @@
 //! `loopbench show`: a stored run's tables on the terminal, or one case in detail.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 
+use super::args::ResultsArg;
 use super::output::print;
 use crate::error::UsageError;
 use crate::report::table::{iterations, percentiles};
@@ -26,19 +26,19 @@ Examples:
   loopbench show results/runs/20261127T192130Z-1f0e shm-rr-spin
   loopbench show latest | head
 
-RUN is a run directory, its run.json, a run id under --output/runs, or `latest`; CASE is a case
-id or any part of one that names a single case.
+RUN is a run directory, its run.json, `latest`, a run id under --output/runs or a unique
+start of one, or a saved baseline of one run; CASE is a case id or any part of one that names
+a single case.
 Exit codes: 0 ok, 2 no such run or case.")]
 pub struct ShowArgs {
-    /// The run: a run directory, a run.json, a run id, or `latest`.
+    /// The run: a run directory, a run.json, `latest`, a run id or a unique start of one.
     #[arg(default_value = LATEST, value_name = "RUN")]
     run: String,
     /// One case to show in detail: its id, or a part of it that matches only it.
     #[arg(value_name = "CASE")]
     case: Option<String>,
-    /// Results directory in which run ids are looked up.
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
 }
 
 /// The case `what` names: its exact id, or the only case whose id contains it.
@@ -121,7 +121,7 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
 
 /// Runs the command.
 pub fn execute(args: ShowArgs) -> Result<ExitCode> {
-    let (_, record) = load(&args.run, &args.output)?;
+    let (_, record) = load(&args.run, args.results.dir())?;
     let text = match &args.case {
         Some(what) => case_text(&record, find_case(&record, what)?),
         None => run_text(&record),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Args;
 
+use super::args::ResultsArg;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
 use super::interrupt;
 use super::output::print;
@@ -50,9 +51,8 @@ pub struct StudyArgs {
     /// Rounds [default: the file's `rounds`, else 3].
     #[arg(long, short = 'r')]
     rounds: Option<u32>,
-    /// Results directory (the study goes to DIR/studies/<id>/).
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
+    #[command(flatten)]
+    results: ResultsArg,
     /// Seed of the shuffled round order (recorded in study.json).
     #[arg(long)]
     seed: Option<u64>,
@@ -104,7 +104,7 @@ pub fn execute_cmd(args: StudyArgs, command_line: Vec<String>) -> Result<ExitCod
     let opts = StudyOptions {
         file: Some(file),
         rounds: args.rounds,
-        output: args.output.clone(),
+        output: args.results.output.clone(),
         seed: args.seed,
         allow_host_changes: args.allow_host_changes,
         force: args.force,

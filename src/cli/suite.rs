@@ -158,7 +158,7 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         suite: Some(suite.name.clone()),
         label: args.output.label.clone(),
         command_line,
-        results_dir: Some(args.output.output.clone()),
+        results_dir: Some(args.output.results.output.clone()),
     };
     measure_request(request, &args.output, |record| Ok(run_text(record)))
 }

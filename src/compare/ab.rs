@@ -26,8 +26,7 @@ use crate::host::child::{Ended, supervise};
 use crate::run::schedule::Scheduler;
 use crate::store::write_json;
 
-/// The environment variable that tells `loopbench run` where to put its runs.
-pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
+pub use crate::store::OUTPUT_ENV;
 
 /// What an interrupted command is sent: SIGINT, so it stores what it measured; SIGTERM after 2 s,
 /// because a SIGINT that lands while the shell is starting is occasionally lost (seen about once

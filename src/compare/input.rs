@@ -1,6 +1,6 @@
-//! The two sides of a comparison. Each side is one or more runs, named by run directories,
-//! run.json files, saved baseline names, or directories holding runs (every run.json one or two
-//! levels below, as in a baseline or an `ab` session). Runs are loaded with the store's schema
+//! The two sides of a comparison. Each side is one or more runs, each argument named as
+//! everywhere else ([`resolve_runs`]: a run directory, a run.json, a directory holding runs,
+//! `latest`, a run id or a unique prefix of one, a saved baseline). Runs are loaded with the store's schema
 //! checks and pooled per case id.
 
 use std::collections::BTreeMap;
@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::error::UsageError;
 use crate::spec::{CaseId, Spec};
-use crate::store::baseline;
+use crate::store::find::resolve_runs;
 use crate::store::load_run;
 use crate::store::record::{IterationRecord, RunRecord};
 
@@ -32,79 +31,12 @@ pub struct Side {
     pub runs: Vec<LoadedRun>,
 }
 
-/// The run.json files below `dir` at depth one or two, sorted.
-fn runs_below(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let children = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .map(|r| {
-                r.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.is_dir())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    for child in children(dir) {
-        if child.join("run.json").is_file() {
-            found.push(child.join("run.json"));
-        } else {
-            found.extend(
-                children(&child)
-                    .into_iter()
-                    .map(|g| g.join("run.json"))
-                    .filter(|p| p.is_file()),
-            );
-        }
-    }
-    found.sort();
-    found
-}
-
-/// The run.json files one argument names; `results` is where baselines are looked up.
-pub fn resolve(arg: &str, results: &Path) -> Result<Vec<PathBuf>> {
-    let path = Path::new(arg);
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if path.is_dir() {
-        if path.join("run.json").is_file() {
-            return Ok(vec![path.join("run.json")]);
-        }
-        let found = runs_below(path);
-        if found.is_empty() {
-            return Err(UsageError(format!(
-                "{} holds no run: expected a run.json in it, or in its subdirectories one or two levels down",
-                path.display()
-            ))
-            .into());
-        }
-        return Ok(found);
-    }
-    if let Some(dir) = baseline::find(results, arg) {
-        return resolve(&dir.to_string_lossy(), results);
-    }
-    let names: Vec<String> = baseline::list(results)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|b| b.name)
-        .collect();
-    Err(UsageError(format!(
-        "'{arg}' is not a run directory, a run.json, or a saved baseline ({}); see `loopbench baseline list`",
-        if names.is_empty() {
-            format!("{} holds none", baseline::baselines_dir(results).display())
-        } else {
-            format!("known: {}", names.join(", "))
-        }
-    ))
-    .into())
-}
-
-/// Loads every run the arguments name, each once.
+/// Loads every run the arguments name ([`resolve_runs`], with run ids and baselines looked up in
+/// `results`), each once.
 pub fn load_side(which: &str, args: &[String], results: &Path) -> Result<Side> {
     let mut runs: Vec<LoadedRun> = Vec::new();
     for arg in args {
-        for path in resolve(arg, results).with_context(|| format!("{which} side"))? {
+        for path in resolve_runs(arg, results).with_context(|| format!("{which} side"))? {
             let record = load_run(&path).with_context(|| format!("{which} side"))?;
             if !runs.iter().any(|r| r.record.run_id == record.run_id) {
                 runs.push(LoadedRun { path, record });
@@ -180,43 +112,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unknown_names_explain_what_was_expected() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = format!("{:#}", resolve("nightly", dir.path()).unwrap_err());
-        assert!(
-            err.contains("'nightly'") && err.contains("baseline list"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn an_empty_directory_is_not_a_run() {
+    fn a_side_loads_each_run_once_and_names_the_side_in_errors() {
         let dir = tempfile::tempdir().unwrap();
         let err = format!(
             "{:#}",
-            resolve(&dir.path().to_string_lossy(), dir.path()).unwrap_err()
+            load_side("BASE", &["nightly".into()], dir.path()).unwrap_err()
         );
-        assert!(err.contains("holds no run"), "{err}");
-    }
-
-    #[test]
-    fn runs_are_found_one_or_two_levels_down() {
-        let dir = tempfile::tempdir().unwrap();
-        for rel in [
-            "a/run.json",
-            "runs/b/run.json",
-            "runs/c/run.json",
-            "x/y/z/run.json",
-        ] {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(&p, "{}").unwrap();
-        }
-        let found = resolve(&dir.path().to_string_lossy(), dir.path()).unwrap();
-        let rel: Vec<String> = found
-            .iter()
-            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
-            .collect();
-        assert_eq!(rel, ["a/run.json", "runs/b/run.json", "runs/c/run.json"]);
+        assert!(
+            err.starts_with("BASE side") && err.contains("'nightly'"),
+            "{err}"
+        );
+        let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/run-v1.json");
+        let v1 = v1.to_string_lossy().into_owned();
+        let side = load_side("NEW", &[v1.clone(), v1], dir.path()).unwrap();
+        assert_eq!(side.runs.len(), 1);
     }
 }

@@ -26,6 +26,10 @@ use record::{CaseFiles, RunRecord, SCHEMA_VERSION};
 /// The default results directory, relative to the working directory.
 pub const DEFAULT_RESULTS_DIR: &str = "results";
 
+/// The environment variable that names the results directory when `-o/--output` is not given
+/// (every command honours it; `loopbench ab` sets it for its commands).
+pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
+
 /// A new run id: UTC start time to the second plus a random suffix, e.g. `20261127T183705Z-4f2a`.
 pub fn new_run_id(now: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(now)

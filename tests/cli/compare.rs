@@ -37,7 +37,7 @@ fn template() -> &'static Value {
 
 /// Writes a copy of the template as run `id` under `dir/runs/`, with every iteration's p50
 /// (and the tails) set to `p50(i)` and throughput to `rate(i)`; returns the run directory.
-fn fake_run(
+pub fn fake_run(
     dir: &Path,
     id: &str,
     p50: impl Fn(usize) -> f64,
@@ -70,7 +70,7 @@ fn fake_run(
 }
 
 /// Values around `center` with a ±1 % spread, different per iteration.
-fn around(center: f64) -> impl Fn(usize) -> f64 {
+pub fn around(center: f64) -> impl Fn(usize) -> f64 {
     move |i| center * (1.0 + ((i * 7) % 5) as f64 / 250.0 - 0.008)
 }
 

@@ -8,6 +8,7 @@ mod helpers;
 mod iface;
 mod processes;
 mod report;
+mod results;
 mod run;
 mod study;
 mod suite;
