@@ -60,6 +60,10 @@ pub struct CaseArgs {
     /// Leave Nagle's algorithm on (TCP_NODELAY is on by default).
     #[arg(long)]
     pub nagle: bool,
+    /// SO_BUSY_POLL in µs on TCP and UDP sockets: a blocking receive busy-polls the device
+    /// queue this long before it sleeps (raising it needs CAP_NET_ADMIN).
+    #[arg(long, value_name = "US")]
+    pub busy_poll_us: Option<u32>,
     /// Server busy-waits this long before each answer: simulated service time (5000 = 5000 ns, or 5us).
     #[arg(long, value_name = "NS")]
     pub server_delay: Option<String>,
@@ -172,6 +176,7 @@ fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -
         rcvbuf: text(&case.rcvbuf),
         notsent_lowat: text(&case.notsent_lowat),
         nagle: Some(case.nagle),
+        busy_poll_us: case.busy_poll_us,
         server_delay: text(&case.server_delay),
         server_drop_every: Some(case.server_drop_every),
         flows: Some(workload.flows),

@@ -7,6 +7,7 @@ pub mod alias;
 pub mod iface;
 #[cfg(feature = "netlink")]
 pub mod link;
+pub mod mountns;
 #[cfg(feature = "netlink")]
 pub mod netlink;
 #[cfg(feature = "netlink")]
@@ -15,3 +16,5 @@ pub mod netns;
 pub mod offload;
 #[cfg(feature = "netlink")]
 pub mod qdisc;
+#[cfg(feature = "netlink")]
+pub mod queues;

@@ -106,6 +106,8 @@ pub struct CaseOptions {
     pub notsent_lowat: Option<Values>,
     /// Leave Nagle's algorithm on.
     pub nagle: Option<bool>,
+    /// SO_BUSY_POLL in µs (TCP and UDP).
+    pub busy_poll_us: Option<u32>,
     /// Simulated service time (`5000` = ns, or `5us`).
     pub server_delay: Option<Values>,
     /// Fault injection: drop every Nth datagram request.
@@ -204,6 +206,7 @@ impl CaseOptions {
             rcvbuf,
             notsent_lowat,
             nagle,
+            busy_poll_us,
             server_delay,
             server_drop_every,
             flows,
@@ -293,6 +296,7 @@ impl CaseOptions {
         let mut t = Spec::new(Transport::Tcp4);
         t.port = self.port.unwrap_or(t.port);
         t.socket.nodelay = self.nagle.map_or(t.socket.nodelay, |nagle| !nagle);
+        t.socket.busy_poll_us = self.busy_poll_us;
         t.socket.sndbuf = size("sndbuf", &self.sndbuf)?;
         t.socket.rcvbuf = size("rcvbuf", &self.rcvbuf)?;
         t.socket.notsent_lowat =

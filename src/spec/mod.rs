@@ -102,6 +102,10 @@ pub struct SocketOptions {
     /// being writable.
     #[serde(default)]
     pub notsent_lowat: Option<u32>,
+    /// SO_BUSY_POLL in µs: how long a blocking receive on the socket busy-polls the device
+    /// queue before it sleeps (TCP and UDP). Left out of JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub busy_poll_us: Option<u32>,
 }
 
 /// One case: everything needed to measure it, and nothing about how it was requested.
@@ -230,6 +234,9 @@ impl Spec {
         }
         if let Some(b) = self.socket.notsent_lowat {
             id.push_str(&format!("-lowat{b}"));
+        }
+        if let Some(us) = self.socket.busy_poll_us {
+            id.push_str(&format!("-busypoll{us}us"));
         }
         if !self.socket.nodelay && matches!(self.transport, Transport::Tcp4 | Transport::Tcp6) {
             id.push_str("-nagle");

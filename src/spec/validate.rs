@@ -71,6 +71,17 @@ impl Spec {
                 self.transport
             )));
         }
+        if self.socket.busy_poll_us.is_some()
+            && !matches!(
+                self.transport,
+                Transport::Tcp4 | Transport::Tcp6 | Transport::Udp4 | Transport::Udp6
+            )
+        {
+            return Err(ConfigError::Invalid(format!(
+                "busy_poll_us (SO_BUSY_POLL) applies to TCP and UDP sockets, not {}",
+                self.transport
+            )));
+        }
         if self.timing.iterations == 0 {
             return Err(ConfigError::ZeroIterations);
         }

@@ -11,13 +11,16 @@ use anyhow::{Context, Result, bail};
 
 use super::file::StudyFile;
 use super::hostcheck::HostSnapshot;
+use super::hostknobs;
 use super::isolate::{VariantJob, run_child};
 use super::journal::HostChanges;
+use super::namespace;
 use super::record::{RunStatus, STUDY_SCHEMA_VERSION, StudyRecord, StudyRun, write_json};
 use super::schedule::schedule;
-use super::settings::{self, HostSettings, NamespaceSettings};
+use super::settings::{HostSettings, NamespaceSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::host::environment::{Environment, RECORDED_SYSCTLS};
+use crate::host::knob::KnobFile;
 use crate::host::sysctl;
 use crate::host::topology::Topology;
 use crate::loopback::netns::with_private;
@@ -110,7 +113,7 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
     let topology = Topology::detect();
     let mut variants = Vec::new();
     for v in &study.variants {
-        let (namespace, host) = v.settings.split(&|n| per_ns.contains(n));
+        let (namespace, mut host) = v.settings.split(&|n| per_ns.contains(n));
         for name in host.sysctls.keys() {
             if sysctl::read(name).is_none() {
                 bail!(ConfigError::Invalid(format!(
@@ -119,25 +122,23 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
                 )));
             }
         }
+        let specs = v.overrides.apply(&study.cases);
+        let plan = Plan::new(specs.clone(), &topology, 0, true)
+            .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
+        host.files = hostknobs::resolve(&v.settings, &worker_cpus(&plan), &topology.online)
+            .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
         if !host.is_empty() && !opts.allow_host_changes {
-            let mut what: Vec<String> = host.sysctls.keys().cloned().collect();
-            if host.cpu_dma_latency_us.is_some() {
-                what.push("cpu_dma_latency".into());
-            }
             bail!(ConfigError::Invalid(format!(
                 "variant '{}' changes host-wide settings ({}): they have no per-namespace copy. \
                  Rerun with --allow-host-changes (previous values are journaled and restored), \
                  or drop them from the variant",
                 v.name,
-                what.join(", ")
+                host.names().join(", ")
             )));
         }
-        let specs = v.overrides.apply(&study.cases);
-        Plan::new(specs.clone(), &topology, 0, true)
-            .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
         let applied = with_private(|ns| {
-            settings::inherit(ns, &inherit)?;
-            settings::apply(ns, &namespace)
+            namespace::inherit(ns, &inherit)?;
+            namespace::apply(ns, &namespace)
         })
         .with_context(|| format!("variant '{}' refused before anything ran", v.name))?;
         checks.push(format!(
@@ -147,10 +148,7 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
             if host.is_empty() {
                 String::new()
             } else {
-                format!(
-                    ", {} host-wide",
-                    host.sysctls.len() + usize::from(host.cpu_dma_latency_us.is_some())
-                )
+                format!(", {} host-wide", host.names().len())
             }
         ));
         variants.push(PreparedVariant {
@@ -179,6 +177,18 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
         inherit,
         checks,
     })
+}
+
+/// The CPUs a plan's workers are pinned to; empty when a case is not pinned (it may run on any).
+fn worker_cpus(plan: &Plan) -> Vec<usize> {
+    let mut cpus = BTreeSet::new();
+    for c in &plan.cases {
+        if c.cpus.client.is_empty() || c.cpus.server.is_empty() {
+            return Vec::new();
+        }
+        cpus.extend(c.cpus.client.iter().chain(&c.cpus.server));
+    }
+    cpus.into_iter().collect()
 }
 
 /// The longest a variant's child may run: twice the planned time plus every watchdog.
@@ -275,11 +285,16 @@ pub fn execute(
         .iter()
         .flat_map(|v| v.host.sysctls.keys().cloned())
         .collect();
+    let host_files: BTreeSet<KnobFile> = prepared
+        .variants
+        .iter()
+        .flat_map(|v| v.host.files.iter().map(|w| w.file.clone()))
+        .collect();
     let uses_dma = prepared
         .variants
         .iter()
         .any(|v| v.host.cpu_dma_latency_us.is_some());
-    let mut host = if host_names.is_empty() && !uses_dma {
+    let mut host = if host_names.is_empty() && host_files.is_empty() && !uses_dma {
         None
     } else {
         record.journal = Some(opts.journal.clone());
@@ -287,6 +302,7 @@ pub fn execute(
             &opts.journal,
             &study_id,
             &host_names,
+            &host_files,
             uses_dma,
         )?)
     };

@@ -26,7 +26,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Deserialize;
 
-use super::settings::{CaseOverrides, Variant, VariantSettings};
+use super::settings::{CaseOverrides, IdleCpus, Variant, VariantSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::host::topology::Topology;
 use crate::loopback::offload::Offload;
@@ -61,6 +61,7 @@ struct SocketToml {
     rcvbuf: Option<Size>,
     notsent_lowat: Option<Size>,
     nodelay: Option<bool>,
+    busy_poll_us: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +96,17 @@ struct VariantToml {
     placement: Option<String>,
     engine: Option<String>,
     cpu_dma_latency_us: Option<i32>,
+    busy_poll_us: Option<u32>,
+    #[serde(default)]
+    idle_disable: Vec<String>,
+    idle_cpus: Option<IdleCpus>,
+    #[serde(default)]
+    haltpoll: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    sched: BTreeMap<String, toml::Value>,
+    thp: Option<String>,
+    lo_rps_cpus: Option<String>,
+    lo_xps_cpus: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,19 +170,35 @@ fn variant(v: VariantToml) -> Result<Variant, ConfigError> {
     let lo_offloads = offloads(&v.lo_offloads).map_err(named)?;
     let lo_qdisc = v.lo_qdisc.map(qdisc).transpose().map_err(named)?;
     let sysctls = sysctls(v.sysctl).map_err(named)?;
+    let haltpoll = values("haltpoll", v.haltpoll, true).map_err(named)?;
+    let sched = values("sched", v.sched, false).map_err(named)?;
+    if v.cpu_dma_latency_us.is_some_and(|us| us < 0) {
+        return Err(named(invalid(
+            "cpu_dma_latency_us must be 0 or more (µs)".into(),
+        )));
+    }
     if v.lo_mtu.is_some_and(|m| m < 68) {
         return Err(named(invalid(
             "lo_mtu must be at least 68 (IPv4's minimum)".into(),
         )));
     }
+    let mut overrides = overrides(v.placement, v.engine, v.socket).map_err(named)?;
+    overrides.busy_poll_us = v.busy_poll_us.or(overrides.busy_poll_us);
     Ok(Variant {
-        overrides: overrides(v.placement, v.engine, v.socket).map_err(named)?,
+        overrides,
         settings: VariantSettings {
             lo_mtu: v.lo_mtu,
             lo_offloads,
             lo_qdisc,
             sysctls,
             cpu_dma_latency_us: v.cpu_dma_latency_us,
+            idle_disable: v.idle_disable,
+            idle_cpus: v.idle_cpus.unwrap_or_default(),
+            haltpoll,
+            sched,
+            thp: v.thp,
+            lo_rps_cpus: v.lo_rps_cpus,
+            lo_xps_cpus: v.lo_xps_cpus,
         },
         description: v.description,
         name: v.name,
@@ -243,6 +271,33 @@ fn sysctls(table: BTreeMap<String, toml::Value>) -> Result<BTreeMap<String, Stri
     Ok(out)
 }
 
+/// `haltpoll = { guest_halt_poll_ns = 200000 }`, `sched = { … }`: values as the kernel's files
+/// take them: a number, a word, and a boolean as `Y`/`N` for module parameters (`yes_no`), `1`/`0`
+/// otherwise.
+fn values(
+    key: &str,
+    table: BTreeMap<String, toml::Value>,
+    yes_no: bool,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    table
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) if yes_no => (if b { "Y" } else { "N" }).to_string(),
+                toml::Value::Boolean(b) => u8::from(b).to_string(),
+                other => {
+                    return Err(invalid(format!(
+                        "{key}.{k} = {other}: give a number or a string"
+                    )));
+                }
+            };
+            Ok((k, text))
+        })
+        .collect()
+}
+
 /// What the variant changes in every case: placement, engine and the `[socket]` options.
 fn overrides(
     placement: Option<String>,
@@ -257,6 +312,7 @@ fn overrides(
         rcvbuf: socket.rcvbuf.as_ref().map(Size::bytes).transpose()?,
         notsent_lowat: socket.notsent_lowat.as_ref().map(u32_size).transpose()?,
         nodelay: socket.nodelay,
+        busy_poll_us: socket.busy_poll_us,
     })
 }
 
@@ -414,6 +470,51 @@ sysctl = { "net.unix.max_dgram_qlen" = 512 }
                 .contains("needs rate")
         );
         assert!(err("[[variant]]\nname = \"a\"\nengine = \"warp\"\n").contains("variant 'a'"));
+    }
+
+    #[test]
+    fn host_knobs_and_busy_polling_parse() {
+        let s = parse(
+            r#"
+name = "idle"
+[cases]
+transport = "tcp4"
+[[variant]]
+name = "base"
+[[variant]]
+name = "knobs"
+cpu_dma_latency_us = 0
+idle_disable = ["deepest", "POLL"]
+idle_cpus = "all"
+haltpoll = { guest_halt_poll_ns = 200000, guest_halt_poll_allow_shrink = false }
+sched = { migration_cost_ns = 500000 }
+thp = "never"
+lo_rps_cpus = "3"
+busy_poll_us = 50
+sysctl = { "net.core.busy_read" = 50 }
+"#,
+        )
+        .unwrap();
+        let v = &s.variants[1];
+        assert_eq!(v.settings.idle_disable, ["deepest", "POLL"]);
+        assert_eq!(v.settings.idle_cpus, IdleCpus::All);
+        assert_eq!(v.settings.haltpoll["guest_halt_poll_ns"], "200000");
+        assert_eq!(v.settings.haltpoll["guest_halt_poll_allow_shrink"], "N");
+        assert_eq!(v.settings.sched["migration_cost_ns"], "500000");
+        assert_eq!(v.settings.thp.as_deref(), Some("never"));
+        assert_eq!(v.settings.lo_rps_cpus.as_deref(), Some("3"));
+        assert_eq!(v.overrides.busy_poll_us, Some(50));
+        assert_eq!(v.overrides.apply(&s.cases)[0].socket.busy_poll_us, Some(50));
+        let err = parse(
+            "name = \"x\"\n[cases]\ntransport = \"unix-stream\"\n[[variant]]\nname = \"a\"\nbusy_poll_us = 5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("TCP and UDP"), "{err}");
+        let err = parse("name = \"x\"\n[cases]\ntransport = \"tcp4\"\n[[variant]]\nname = \"a\"\nidle_cpus = \"some\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("idle_cpus"), "{err}");
     }
 
     #[test]

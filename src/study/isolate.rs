@@ -15,8 +15,9 @@ use anyhow::{Context, Result, anyhow};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::namespace;
 use super::record::{CaseMapping, STUDY_SCHEMA_VERSION, VariantRunRecord, write_json};
-use super::settings::{self, AppliedSetting, NamespaceSettings};
+use super::settings::{AppliedSetting, NamespaceSettings};
 use crate::error::UsageError;
 use crate::host::child::{Ended, supervise};
 use crate::host::environment::Environment;
@@ -83,8 +84,8 @@ pub struct VariantOutcome {
 /// The child's work, inside its own namespace.
 pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutcome> {
     let ns = enter_private()?;
-    settings::inherit(&ns, &job.inherit)?;
-    let applied = settings::apply(&ns, &job.namespace)
+    namespace::inherit(&ns, &job.inherit)?;
+    let applied = namespace::apply(&ns, &job.namespace)
         .with_context(|| format!("variant '{}' refused", job.variant))?;
     let request = RunRequest {
         specs: job.specs.clone(),

@@ -1,11 +1,12 @@
-//! Host-wide changes (global sysctls such as net.core.busy_poll, a /dev/cpu_dma_latency request):
-//! the previous values go to a journal file before anything changes, and are written back and read
+//! Host-wide changes (global sysctls such as net.core.busy_poll, a /dev/cpu_dma_latency request,
+//! idle states' `disable`, haltpoll parameters, scheduler tunables, transparent huge pages): the
+//! previous values go to a journal file before anything changes, and are written back and read
 //! back on exit, error, panic (the guard's `Drop`) and Ctrl-C. After a crash,
 //! `loopbench study --restore` puts them back from the journal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::{AppliedSetting, HostSettings, Scope};
 use crate::error::{ConfigError, UsageError};
+use crate::host::knob::KnobFile;
 use crate::host::sysctl;
 use crate::store::write_json;
 
@@ -27,6 +29,18 @@ pub fn default_path() -> PathBuf {
 }
 
 const DMA_DEVICE: &str = "/dev/cpu_dma_latency";
+
+/// Layout version of the journal: 2 added `files` (a version-1 journal reads with none).
+pub const JOURNAL_VERSION: u32 = 2;
+
+/// A host file the study may change, with its value before the study.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournaledFile {
+    /// The file.
+    pub file: KnobFile,
+    /// Its value before the study, as it is written.
+    pub before: String,
+}
 
 /// The journal file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +57,9 @@ pub struct Journal {
     pub created_at: String,
     /// Every global sysctl the study may change, with its value before the study.
     pub sysctls: BTreeMap<String, String>,
+    /// Every other host file the study may change, with its value before the study.
+    #[serde(default)]
+    pub files: Vec<JournaledFile>,
     /// True when the study holds a /dev/cpu_dma_latency request (released by the kernel when the
     /// process ends, so nothing to restore after a crash).
     pub cpu_dma_latency: bool,
@@ -80,6 +97,16 @@ fn write_back(journal: &Journal) -> Result<Vec<String>> {
     for (name, value) in &journal.sysctls {
         match sysctl::write_verified(name, value) {
             Ok(()) => lines.push(format!("restored {name} = {value} (read back)")),
+            Err(e) => failed.push(format!("{e:#}")),
+        }
+    }
+    for j in &journal.files {
+        match j.file.set(&j.before) {
+            Ok(()) => lines.push(format!(
+                "restored {} = {} (read back)",
+                j.file.path.display(),
+                j.before
+            )),
             Err(e) => failed.push(format!("{e:#}")),
         }
     }
@@ -122,12 +149,13 @@ pub struct HostChanges {
 }
 
 impl HostChanges {
-    /// Journals the current values of `sysctls` (and whether a cpu_dma_latency request will be
-    /// held) before anything changes. Refuses when a journal is already there.
+    /// Journals the current values of `sysctls` and `files` (and whether a cpu_dma_latency
+    /// request will be held) before anything changes. Refuses when a journal is already there.
     pub fn begin(
         path: &Path,
         study_id: &str,
         sysctls: &BTreeSet<String>,
+        files: &BTreeSet<KnobFile>,
         cpu_dma_latency: bool,
     ) -> Result<HostChanges> {
         check_free(path)?;
@@ -138,14 +166,24 @@ impl HostChanges {
             })?;
             previous.insert(name.clone(), v);
         }
+        let files = files
+            .iter()
+            .map(|f| {
+                Ok(JournaledFile {
+                    before: f.read()?,
+                    file: f.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let pid = std::process::id();
         let journal = Journal {
-            schema_version: 1,
+            schema_version: JOURNAL_VERSION,
             pid,
             comm: comm_of(pid).unwrap_or_default(),
             study_id: study_id.to_string(),
             created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             sysctls: previous,
+            files,
             cpu_dma_latency,
         };
         if let Some(dir) = path.parent() {
@@ -166,9 +204,9 @@ impl HostChanges {
         &self.path
     }
 
-    /// Sets the host to `s`: its sysctls to the values asked for, every other journaled sysctl to
-    /// its previous value, and holds (or releases) the cpu_dma_latency request. Every value is
-    /// read back.
+    /// Sets the host to `s`: its sysctls and files to the values asked for, every other journaled
+    /// one to its previous value, and holds (or releases) the cpu_dma_latency request. Every
+    /// value is read back.
     pub fn apply(&mut self, s: &HostSettings) -> Result<Vec<AppliedSetting>> {
         let mut out = Vec::new();
         for (name, previous) in &self.journal.sysctls {
@@ -183,6 +221,22 @@ impl HostChanges {
                     before: Some(previous.clone()),
                     wanted: wanted.clone(),
                     read_back: sysctl::read(name).unwrap_or_default(),
+                });
+            }
+        }
+        for j in &self.journal.files {
+            let asked = s.files.iter().find(|w| w.file == j.file);
+            let wanted = asked.map_or(&j.before, |w| &w.wanted);
+            if j.file.read()? != *wanted {
+                j.file.set(wanted)?;
+            }
+            if let Some(w) = asked {
+                out.push(AppliedSetting {
+                    setting: w.label.clone(),
+                    scope: Scope::Host,
+                    before: Some(j.before.clone()),
+                    wanted: wanted.clone(),
+                    read_back: j.file.read()?,
                 });
             }
         }
@@ -237,9 +291,12 @@ impl Drop for HostChanges {
     }
 }
 
+/// The current target (what every request together asks for). Read at offset 0: the device
+/// keeps a file position, so a second plain read would find its end.
 fn read_dma(f: &mut File) -> Result<i32> {
+    use std::os::unix::fs::FileExt;
     let mut b = [0u8; 4];
-    f.read_exact(&mut b)
+    f.read_exact_at(&mut b, 0)
         .with_context(|| format!("cannot read {DMA_DEVICE}"))?;
     Ok(i32::from_ne_bytes(b))
 }
@@ -282,6 +339,7 @@ mod tests {
         HostSettings {
             sysctls: [(NAME.to_string(), v.to_string())].into(),
             cpu_dma_latency_us: None,
+            files: Vec::new(),
         }
     }
 
@@ -296,12 +354,90 @@ mod tests {
         with_private(|_| f(&path, sysctl::read(NAME).unwrap())).unwrap();
     }
 
+    /// A host file stand-in: a temporary file holding `0`.
+    fn knob(dir: &Path) -> (KnobFile, HostSettings) {
+        let file = KnobFile::plain(dir.join("disable"));
+        std::fs::write(&file.path, "0\n").unwrap();
+        let s = HostSettings {
+            files: vec![super::super::settings::HostWrite {
+                label: "cpu0 idle state 'C6' disable".into(),
+                file: file.clone(),
+                wanted: "1".into(),
+            }],
+            ..Default::default()
+        };
+        (file, s)
+    }
+
+    #[test]
+    fn files_are_journaled_before_they_change_and_restored_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        let (file, s) = knob(dir.path());
+        let files: BTreeSet<KnobFile> = [file.clone()].into();
+        {
+            let mut h = HostChanges::begin(&path, "s", &BTreeSet::new(), &files, false).unwrap();
+            let j = Journal::load(&path).unwrap();
+            assert_eq!(j.files[0].before, "0", "journaled before any change");
+            let applied = h.apply(&s).unwrap();
+            assert_eq!(applied[0].setting, "cpu0 idle state 'C6' disable");
+            assert_eq!(
+                (applied[0].before.as_deref(), applied[0].read_back.as_str()),
+                (Some("0"), "1")
+            );
+            assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "1\n");
+            h.apply(&HostSettings::default()).unwrap();
+            assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "0\n");
+            h.apply(&s).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "0\n");
+        assert!(!path.exists(), "journal removed after restoring");
+    }
+
+    #[test]
+    fn files_of_a_killed_study_are_restored_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        let (file, s) = knob(dir.path());
+        let mut h = HostChanges::begin(&path, "s", &BTreeSet::new(), &[file.clone()].into(), false)
+            .unwrap();
+        h.apply(&s).unwrap();
+        std::mem::forget(h);
+        let mut j = Journal::load(&path).unwrap();
+        j.comm = "gone-process".into();
+        write_json(&path, &j).unwrap();
+        let lines = restore_from(&path).unwrap();
+        assert!(lines[0].contains("disable = 0 (read back)"), "{lines:?}");
+        assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "0\n");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_version_1_journal_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.json");
+        std::fs::write(
+            &path,
+            r#"{"schema_version":1,"pid":1,"comm":"x","study_id":"s","created_at":"t",
+               "sysctls":{},"cpu_dma_latency":true}"#,
+        )
+        .unwrap();
+        let j = Journal::load(&path).unwrap();
+        assert!(j.files.is_empty() && j.cpu_dma_latency);
+    }
+
     #[test]
     #[ignore = "needs root: changes a sysctl in a private network namespace"]
     fn changes_are_journaled_first_and_restored_on_drop() {
         in_private_namespace(|path, before| {
             {
-                let mut h = HostChanges::begin(path, "s", &[NAME.to_string()].into(), false)?;
+                let mut h = HostChanges::begin(
+                    path,
+                    "s",
+                    &[NAME.to_string()].into(),
+                    &BTreeSet::new(),
+                    false,
+                )?;
                 let j = Journal::load(path)?;
                 assert_eq!(j.sysctls[NAME], before, "journaled before any change");
                 let applied = h.apply(&settings("12345"))?;
@@ -314,7 +450,8 @@ mod tests {
                     "other variants see the old value"
                 );
                 h.apply(&settings("23456"))?;
-                let again = HostChanges::begin(path, "t", &BTreeSet::new(), false);
+                let again =
+                    HostChanges::begin(path, "t", &BTreeSet::new(), &BTreeSet::new(), false);
                 assert!(format!("{:#}", again.err().unwrap()).contains("another study"));
             }
             assert_eq!(sysctl::read(NAME).unwrap(), before, "restored on drop");
@@ -327,14 +464,20 @@ mod tests {
     #[ignore = "needs root: changes a sysctl in a private network namespace"]
     fn restore_from_a_crashed_study_puts_values_back() {
         in_private_namespace(|path, before| {
-            let mut h = HostChanges::begin(path, "s", &[NAME.to_string()].into(), false)?;
+            let mut h = HostChanges::begin(
+                path,
+                "s",
+                &[NAME.to_string()].into(),
+                &BTreeSet::new(),
+                false,
+            )?;
             h.apply(&settings("777"))?;
             // A crash: the guard never runs. Make the journal look like another, dead process's.
             std::mem::forget(h);
             let mut j = Journal::load(path)?;
             j.comm = "gone-process".into();
             write_json(path, &j)?;
-            let err = HostChanges::begin(path, "t", &BTreeSet::new(), false)
+            let err = HostChanges::begin(path, "t", &BTreeSet::new(), &BTreeSet::new(), false)
                 .err()
                 .unwrap();
             assert!(format!("{err:#}").contains("--restore"), "{err:#}");

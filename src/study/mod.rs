@@ -3,7 +3,9 @@
 //! against the first (baseline) variant.
 //!
 //! - [`file`](mod@file): the study file (TOML); its `[cases]` table is [`crate::spec::case_options::CaseOptions`]
-//! - [`settings`]: what a variant changes; applying it in a namespace and reading it back
+//! - [`settings`]: what a variant changes, split by where it lives
+//! - [`namespace`]: applying the namespace part and reading it back
+//! - [`hostknobs`]: the host-wide knobs resolved to their files on this machine
 //! - [`isolate`]: the child process and namespace of each run
 //! - [`journal`]: host-wide changes, journaled and restored
 //! - [`schedule`]: rounds and the shuffled order
@@ -15,8 +17,10 @@
 pub mod execute;
 pub mod file;
 pub mod hostcheck;
+pub mod hostknobs;
 pub mod isolate;
 pub mod journal;
+pub mod namespace;
 pub mod plot;
 pub mod record;
 pub mod report;

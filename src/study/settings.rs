@@ -1,18 +1,14 @@
-//! What a variant changes, and applying it inside the variant's private network namespace with
-//! every value read back: a setting the kernel did not take refuses the variant.
+//! What a variant changes: its kernel settings split by where they live (the variant's private
+//! network namespace, or the host), its changes to every case, and a setting as applied and read
+//! back. Applying is in [`namespace`](super::namespace) and [`journal`](super::journal).
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ConfigError;
-use crate::host::sysctl;
-use crate::loopback::link;
-use crate::loopback::netlink::{Rtnl, kernel_errno};
-use crate::loopback::netns::PrivateNetns;
-use crate::loopback::offload::{self, Offload};
-use crate::loopback::qdisc::{self, QdiscSpec};
+use crate::host::knob::KnobFile;
+use crate::loopback::offload::Offload;
+use crate::loopback::qdisc::QdiscSpec;
 use crate::spec::{EngineKind, Placement, Spec};
 
 /// One variant of a study.
@@ -42,6 +38,39 @@ pub struct VariantSettings {
     pub sysctls: BTreeMap<String, String>,
     /// A request held on /dev/cpu_dma_latency while the variant runs (host-wide).
     pub cpu_dma_latency_us: Option<i32>,
+    /// Idle states to disable, by name (`POLL`, `C6`, `haltpoll`, or `deepest`; host-wide).
+    #[serde(default)]
+    pub idle_disable: Vec<String>,
+    /// The CPUs whose idle states `idle_disable` disables.
+    #[serde(default)]
+    pub idle_cpus: IdleCpus,
+    /// Guest haltpoll parameters by file name under /sys/module/haltpoll/parameters/ (host-wide).
+    #[serde(default)]
+    pub haltpoll: BTreeMap<String, String>,
+    /// Scheduler tunables by the name of their file under /sys/kernel/debug/sched/ or
+    /// /proc/sys/kernel/sched_* (host-wide).
+    #[serde(default)]
+    pub sched: BTreeMap<String, String>,
+    /// Transparent huge pages: `always`, `madvise` or `never` (host-wide).
+    #[serde(default)]
+    pub thp: Option<String>,
+    /// CPU mask (hex) of lo's receive packet steering, in the namespace.
+    #[serde(default)]
+    pub lo_rps_cpus: Option<String>,
+    /// CPU mask (hex) of lo's transmit packet steering, in the namespace.
+    #[serde(default)]
+    pub lo_xps_cpus: Option<String>,
+}
+
+/// The CPUs whose idle states a variant disables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdleCpus {
+    /// The CPUs the cases' workers are pinned to (every CPU when a case is not pinned).
+    #[default]
+    Workers,
+    /// Every online CPU.
+    All,
 }
 
 /// Changes a variant makes to every case.
@@ -59,6 +88,9 @@ pub struct CaseOverrides {
     pub notsent_lowat: Option<u32>,
     /// TCP_NODELAY.
     pub nodelay: Option<bool>,
+    /// SO_BUSY_POLL in µs.
+    #[serde(default)]
+    pub busy_poll_us: Option<u32>,
 }
 
 impl CaseOverrides {
@@ -78,6 +110,7 @@ impl CaseOverrides {
                 s.socket.rcvbuf = self.rcvbuf.or(s.socket.rcvbuf);
                 s.socket.notsent_lowat = self.notsent_lowat.or(s.socket.notsent_lowat);
                 s.socket.nodelay = self.nodelay.unwrap_or(s.socket.nodelay);
+                s.socket.busy_poll_us = self.busy_poll_us.or(s.socket.busy_poll_us);
                 s
             })
             .collect()
@@ -120,6 +153,23 @@ pub struct NamespaceSettings {
     pub lo_qdisc: Option<QdiscSpec>,
     /// Per-namespace sysctls.
     pub sysctls: BTreeMap<String, String>,
+    /// CPU mask of lo's receive packet steering.
+    #[serde(default)]
+    pub lo_rps_cpus: Option<String>,
+    /// CPU mask of lo's transmit packet steering.
+    #[serde(default)]
+    pub lo_xps_cpus: Option<String>,
+}
+
+/// One host-wide file a variant sets: which, to what, and what to call it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostWrite {
+    /// What the report calls it: `cpu1 idle state 'haltpoll idle' disable`.
+    pub label: String,
+    /// The file.
+    pub file: KnobFile,
+    /// The value to write.
+    pub wanted: String,
 }
 
 /// The host part of a variant: what the parent applies with the journal.
@@ -129,17 +179,33 @@ pub struct HostSettings {
     pub sysctls: BTreeMap<String, String>,
     /// The /dev/cpu_dma_latency request, in µs.
     pub cpu_dma_latency_us: Option<i32>,
+    /// Idle states, haltpoll parameters, scheduler tunables, THP: resolved to their files on
+    /// this machine by [`hostknobs::resolve`](super::hostknobs::resolve).
+    #[serde(default)]
+    pub files: Vec<HostWrite>,
 }
 
 impl HostSettings {
     /// True when the variant changes nothing on the host.
     pub fn is_empty(&self) -> bool {
-        self.sysctls.is_empty() && self.cpu_dma_latency_us.is_none()
+        self.sysctls.is_empty() && self.cpu_dma_latency_us.is_none() && self.files.is_empty()
+    }
+
+    /// What it changes, one name each: sysctls, `cpu_dma_latency`, the files' labels.
+    pub fn names(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.sysctls.keys().cloned().collect();
+        if self.cpu_dma_latency_us.is_some() {
+            out.push("cpu_dma_latency".into());
+        }
+        out.extend(self.files.iter().map(|f| f.label.clone()));
+        out
     }
 }
 
 impl VariantSettings {
-    /// Splits the settings by scope; `per_namespace` tells which sysctls a namespace has.
+    /// Splits the settings by scope; `per_namespace` tells which sysctls a namespace has. The
+    /// host part's files are left empty: resolving them needs the machine (see
+    /// [`hostknobs::resolve`](super::hostknobs::resolve)).
     pub fn split(&self, per_namespace: &dyn Fn(&str) -> bool) -> (NamespaceSettings, HostSettings) {
         let (ns, host): (BTreeMap<_, _>, BTreeMap<_, _>) = self
             .sysctls
@@ -152,153 +218,21 @@ impl VariantSettings {
                 lo_offloads: self.lo_offloads.clone(),
                 lo_qdisc: self.lo_qdisc.clone(),
                 sysctls: ns,
+                lo_rps_cpus: self.lo_rps_cpus.clone(),
+                lo_xps_cpus: self.lo_xps_cpus.clone(),
             },
             HostSettings {
                 sysctls: host,
                 cpu_dma_latency_us: self.cpu_dma_latency_us,
+                files: Vec::new(),
             },
         )
     }
 }
 
-fn mtu_error(e: anyhow::Error, mtu: u32, state: &link::LinkState) -> anyhow::Error {
-    if kernel_errno(&e) == Some(libc::EINVAL) {
-        ConfigError::Invalid(format!(
-            "lo_mtu {mtu} cannot be applied: lo accepts {} to {} ({e:#})",
-            state.min_mtu.map_or("?".into(), |m| m.to_string()),
-            state.max_mtu.map_or("?".into(), |m| m.to_string()),
-        ))
-        .into()
-    } else {
-        e
-    }
-}
-
-fn record(
-    setting: String,
-    before: Option<String>,
-    wanted: String,
-    read_back: String,
-) -> AppliedSetting {
-    AppliedSetting {
-        setting,
-        scope: Scope::Namespace,
-        before,
-        wanted,
-        read_back,
-    }
-}
-
-fn on_off(on: bool) -> String {
-    (if on { "on" } else { "off" }).to_string()
-}
-
-/// Copies `values` (the host's per-namespace sysctls) into the private namespace, verified.
-pub fn inherit(_ns: &PrivateNetns, values: &BTreeMap<String, String>) -> Result<()> {
-    for (name, value) in values {
-        sysctl::write_verified(name, value)
-            .with_context(|| format!("copying the host's {name} into the namespace"))?;
-    }
-    Ok(())
-}
-
-/// Applies `s` in the private namespace and reads every value back. Any value the kernel did not
-/// take is an error that names it (the variant is refused).
-pub fn apply(ns: &PrivateNetns, s: &NamespaceSettings) -> Result<Vec<AppliedSetting>> {
-    let mut out = Vec::new();
-    for (name, value) in &s.sysctls {
-        let before = sysctl::read(name);
-        if before.is_none() {
-            bail!(ConfigError::Invalid(format!(
-                "sysctl {name} does not exist in a network namespace of this kernel"
-            )));
-        }
-        sysctl::write(name, value).map_err(|e| ConfigError::Invalid(format!("{e:#}")))?;
-        out.push(record(
-            format!("sysctl {name}"),
-            before,
-            value.clone(),
-            sysctl::read(name).unwrap_or_default(),
-        ));
-    }
-    let mut rtnl = Rtnl::open()?;
-    let lo = link::index_of("lo")?;
-    if let Some(mtu) = s.lo_mtu {
-        let state = link::get(&mut rtnl, lo)?;
-        link::set_mtu(&mut rtnl, lo, mtu).map_err(|e| mtu_error(e, mtu, &state))?;
-        let after = link::get(&mut rtnl, lo)?.mtu;
-        out.push(record(
-            "lo mtu".into(),
-            Some(state.mtu.to_string()),
-            mtu.to_string(),
-            after.to_string(),
-        ));
-    }
-    for (&f, &on) in &s.lo_offloads {
-        let before = offload::get("lo", f)?;
-        offload::set(ns, "lo", f, on)?;
-        let after = offload::get("lo", f)?;
-        out.push(record(
-            format!("lo {}", f.as_str()),
-            Some(on_off(before)),
-            on_off(on),
-            on_off(after),
-        ));
-    }
-    if let Some(q) = &s.lo_qdisc {
-        let before = qdisc::root(&mut rtnl, lo)?.kind;
-        qdisc::replace_root(ns, &mut rtnl, lo, q)?;
-        let state = qdisc::root(&mut rtnl, lo)?;
-        let problems = q.mismatches(&state);
-        let read_back = if problems.is_empty() {
-            q.kind.clone()
-        } else {
-            format!("{} ({})", state.kind, problems.join(", "))
-        };
-        out.push(record(
-            "lo qdisc".into(),
-            Some(before),
-            q.kind.clone(),
-            read_back,
-        ));
-    }
-    let refused: Vec<String> = out
-        .iter()
-        .filter(|a| !value_took(a))
-        .map(|a| {
-            format!(
-                "{}: wanted {}, the kernel reads back {}",
-                a.setting, a.wanted, a.read_back
-            )
-        })
-        .collect();
-    if !refused.is_empty() {
-        bail!(ConfigError::Invalid(format!(
-            "settings that did not take (the kernel clamps or rejects them): {}",
-            refused.join("; ")
-        )));
-    }
-    Ok(out)
-}
-
-/// True when the read-back value is the one asked for.
-pub fn value_took(a: &AppliedSetting) -> bool {
-    sysctl::normalize(&a.wanted) == sysctl::normalize(&a.read_back)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loopback::netns::{unavailable_reason, with_private};
-
-    fn settings() -> NamespaceSettings {
-        NamespaceSettings {
-            lo_mtu: Some(1500),
-            lo_offloads: [(Offload::Tso, false), (Offload::Gso, false)].into(),
-            lo_qdisc: None,
-            sysctls: [("net.unix.max_dgram_qlen".to_string(), "512".to_string())].into(),
-        }
-    }
 
     #[test]
     fn settings_split_by_scope() {
@@ -309,10 +243,14 @@ mod tests {
             ]
             .into(),
             cpu_dma_latency_us: Some(0),
+            lo_rps_cpus: Some("2".into()),
+            idle_disable: vec!["POLL".into()],
             ..Default::default()
         };
         let (ns, host) = v.split(&|n| n.starts_with("net.ipv4"));
         assert_eq!(ns.sysctls.len(), 1);
+        assert_eq!(ns.lo_rps_cpus.as_deref(), Some("2"));
+        assert!(host.files.is_empty(), "resolved later, on the machine");
         assert_eq!(host.sysctls.keys().next().unwrap(), "net.core.busy_poll");
         assert_eq!(host.cpu_dma_latency_us, Some(0));
     }
@@ -323,51 +261,13 @@ mod tests {
         let o = CaseOverrides {
             engine: Some(EngineKind::Spin),
             notsent_lowat: Some(4096),
+            busy_poll_us: Some(50),
             ..Default::default()
         };
         let out = o.apply(&cases);
         assert_eq!(out[0].engine, EngineKind::Spin);
         assert_eq!(out[0].socket.notsent_lowat, Some(4096));
+        assert_eq!(out[0].socket.busy_poll_us, Some(50));
         assert!(out[0].socket.nodelay);
-    }
-
-    #[test]
-    #[ignore = "needs root: applies lo and sysctl settings in a private network namespace"]
-    fn settings_apply_and_read_back_in_a_namespace() {
-        if let Some(why) = unavailable_reason() {
-            panic!("{why}");
-        }
-        let host_qlen = sysctl::read("net.unix.max_dgram_qlen");
-        let applied = with_private(|ns| apply(ns, &settings())).unwrap();
-        assert_eq!(applied.len(), 4, "{applied:?}");
-        assert!(applied.iter().all(value_took), "{applied:?}");
-        assert_eq!(sysctl::read("net.unix.max_dgram_qlen"), host_qlen);
-    }
-
-    #[test]
-    #[ignore = "needs root: applies lo and sysctl settings in a private network namespace"]
-    fn a_value_the_kernel_refuses_is_an_error_naming_it() {
-        if let Some(why) = unavailable_reason() {
-            panic!("{why}");
-        }
-        let mut s = settings();
-        s.sysctls
-            .insert("net.unix.max_dgram_qlen".into(), "lots".into());
-        let err = format!("{:#}", with_private(|ns| apply(ns, &s)).unwrap_err());
-        assert!(err.contains("net.unix.max_dgram_qlen = lots"), "{err}");
-        let mut s = settings();
-        s.lo_qdisc = Some(QdiscSpec {
-            kind: "no_such_qdisc".into(),
-            rate_bytes_per_sec: None,
-            burst_bytes: None,
-            limit: None,
-            default_class: None,
-        });
-        let err = format!("{:#}", with_private(|ns| apply(ns, &s)).unwrap_err());
-        assert!(err.contains("unknown to this kernel"), "{err}");
-        let mut s = settings();
-        s.sysctls.insert("net.ipv4.tcp_rmem".into(), "1 2".into());
-        let err = format!("{:#}", with_private(|ns| apply(ns, &s)).unwrap_err());
-        assert!(err.contains("net.ipv4.tcp_rmem"), "{err}");
     }
 }

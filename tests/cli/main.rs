@@ -11,5 +11,6 @@ mod report;
 mod results;
 mod run;
 mod study;
+mod study_knobs;
 mod suite;
 mod workloads;

@@ -9,7 +9,7 @@ use crate::helpers::{loopbench, require_root};
 /// overlap.
 static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn host_lock() -> std::sync::MutexGuard<'static, ()> {
+pub fn host_lock() -> std::sync::MutexGuard<'static, ()> {
     HOST.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -23,13 +23,13 @@ duration = "200ms"
 warmup = "100ms"
 "#;
 
-fn study_file(dir: &Path, name: &str, variants: &str) -> PathBuf {
+pub fn study_file(dir: &Path, name: &str, variants: &str) -> PathBuf {
     let p = dir.join(format!("{name}.toml"));
     std::fs::write(&p, format!("name = \"{name}\"\n{CASES}\n{variants}")).unwrap();
     p
 }
 
-fn only_study(out: &Path) -> PathBuf {
+pub fn only_study(out: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(out.join("studies"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -38,7 +38,7 @@ fn only_study(out: &Path) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
-fn json(p: &Path) -> serde_json::Value {
+pub fn json(p: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
@@ -219,7 +219,7 @@ fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if f() {
