@@ -104,6 +104,61 @@ pub fn difference_of_medians(
     ))
 }
 
+/// median(`new`) − median(`base`) over clusters (e.g. one per run), with a two-stage
+/// (clusters, then values) bootstrap interval as in [`ratio_of_medians_clustered`]. Empty
+/// clusters are ignored; with one cluster per side it is [`difference_of_medians`].
+pub fn difference_of_medians_clustered(
+    base: &[&[f64]],
+    new: &[&[f64]],
+    confidence: f64,
+    seed: u64,
+    resamples: usize,
+) -> Result<Estimate, StatsError> {
+    let base: Vec<&[f64]> = base.iter().copied().filter(|c| !c.is_empty()).collect();
+    let new: Vec<&[f64]> = new.iter().copied().filter(|c| !c.is_empty()).collect();
+    let (all_base, all_new) = (base.concat(), new.concat());
+    check(&all_base, "base")?;
+    check(&all_new, "new")?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(StatsError::BadConfidence(confidence));
+    }
+    let point = median(&all_new) - median(&all_base);
+    Ok(resample(
+        &base,
+        &new,
+        point,
+        confidence,
+        seed,
+        resamples,
+        |b, n| n - b,
+    ))
+}
+
+/// The median of all values of `clusters` with a two-stage bootstrap interval (clusters, then
+/// the values within each drawn cluster).
+pub fn median_with_interval_clustered(
+    clusters: &[&[f64]],
+    confidence: f64,
+    seed: u64,
+    resamples: usize,
+) -> Result<Estimate, StatsError> {
+    let clusters: Vec<&[f64]> = clusters.iter().copied().filter(|c| !c.is_empty()).collect();
+    let all = clusters.concat();
+    check(&all, "values")?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(StatsError::BadConfidence(confidence));
+    }
+    Ok(resample(
+        &[&[0.0]],
+        &clusters,
+        median(&all),
+        confidence,
+        seed,
+        resamples,
+        |_, n| n,
+    ))
+}
+
 /// The median of `values` with a `confidence` percentile-bootstrap interval from `resamples`
 /// resamples.
 pub fn median_with_interval(
@@ -267,6 +322,31 @@ mod tests {
         assert_eq!(
             ratio_of_medians(&[1.0], &[1.0], 1.0, 0),
             Err(StatsError::BadConfidence(1.0))
+        );
+    }
+
+    #[test]
+    fn clustered_differences_and_medians_reduce_to_the_plain_ones_with_one_cluster() {
+        let base = [10.0, 11.0, 9.0, 10.5, 9.5];
+        let new = [7.0, 8.0, 6.5, 7.5, 7.2];
+        let plain = difference_of_medians(&base, &new, 0.95, 3).unwrap();
+        let one =
+            difference_of_medians_clustered(&[&base], &[&new], 0.95, 3, DEFAULT_RESAMPLES).unwrap();
+        assert_eq!(plain, one);
+        assert_eq!(one.point, 7.2 - 10.0);
+        assert!(one.confidence_interval.upper_bound < 0.0, "{one:?}");
+        let m = median_with_interval(&new, 0.95, 5, 2000).unwrap();
+        assert_eq!(
+            m,
+            median_with_interval_clustered(&[&new], 0.95, 5, 2000).unwrap()
+        );
+        // Two runs far apart: the interval spans both, as a run effect must widen it.
+        let two =
+            median_with_interval_clustered(&[&[1.0, 1.1], &[5.0, 5.1]], 0.95, 1, 2000).unwrap();
+        assert!(
+            two.confidence_interval.lower_bound <= 1.1
+                && two.confidence_interval.upper_bound >= 5.0,
+            "{two:?}"
         );
     }
 

@@ -25,7 +25,8 @@ mod paired;
 mod sample;
 
 pub use bootstrap::{
-    DEFAULT_RESAMPLES, difference_of_medians, median_with_interval, ratio_of_medians,
+    DEFAULT_RESAMPLES, difference_of_medians, difference_of_medians_clustered,
+    median_with_interval, median_with_interval_clustered, ratio_of_medians,
     ratio_of_medians_clustered, ratio_of_medians_with,
 };
 pub use estimate::{ConfidenceInterval, Estimate};

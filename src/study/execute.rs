@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
+use super::cpucost;
 use super::file::StudyFile;
 use super::hostcheck::HostSnapshot;
 use super::hostknobs;
@@ -123,9 +124,10 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
             }
         }
         let specs = v.overrides.apply(&study.cases);
-        let plan = Plan::new(specs.clone(), &topology, 0, true)
+        Plan::new(specs.clone(), &topology, 0, true)
             .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
-        host.files = hostknobs::resolve(&v.settings, &worker_cpus(&plan), &topology.online)
+        let workers = cpucost::worker_cpus(&specs, &topology);
+        host.files = hostknobs::resolve(&v.settings, &workers, &topology.online)
             .map_err(|e| ConfigError::Invalid(format!("variant '{}': {e}", v.name)))?;
         if !host.is_empty() && !opts.allow_host_changes {
             bail!(ConfigError::Invalid(format!(
@@ -177,18 +179,6 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
         inherit,
         checks,
     })
-}
-
-/// The CPUs a plan's workers are pinned to; empty when a case is not pinned (it may run on any).
-fn worker_cpus(plan: &Plan) -> Vec<usize> {
-    let mut cpus = BTreeSet::new();
-    for c in &plan.cases {
-        if c.cpus.client.is_empty() || c.cpus.server.is_empty() {
-            return Vec::new();
-        }
-        cpus.extend(c.cpus.client.iter().chain(&c.cpus.server));
-    }
-    cpus.into_iter().collect()
 }
 
 /// The longest a variant's child may run: twice the planned time plus every watchdog.
@@ -262,6 +252,7 @@ pub fn execute(
         inherit_host_sysctls: study.inherit_host_sysctls,
         cases: study.cases.iter().map(Spec::case_id).collect(),
         variants: study.variants.clone(),
+        sweeps: study.sweeps.clone(),
         runs: slots
             .iter()
             .map(|s| StudyRun {

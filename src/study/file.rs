@@ -27,6 +27,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::settings::{CaseOverrides, IdleCpus, Variant, VariantSettings};
+use super::sweep::{Sweep, SweepToml};
 use crate::error::{ConfigError, UsageError};
 use crate::host::topology::Topology;
 use crate::loopback::offload::Offload;
@@ -48,8 +49,11 @@ pub struct StudyFile {
     pub inherit_host_sysctls: bool,
     /// The cases, before any variant's overrides.
     pub cases: Vec<Spec>,
-    /// The variants; the first is the baseline.
+    /// The variants (a sweep's points among them, after the `[[variant]]`s); the first is the
+    /// baseline.
     pub variants: Vec<Variant>,
+    /// The sweeps, each naming the variants of its points.
+    pub sweeps: Vec<Sweep>,
     /// The file as written, stored with the study.
     pub source: String,
 }
@@ -119,6 +123,8 @@ struct StudyToml {
     cases: CaseOptions,
     #[serde(default)]
     variant: Vec<VariantToml>,
+    #[serde(default)]
+    sweep: Vec<SweepToml>,
 }
 
 /// A size that must fit 32 bits (qdisc parameters, TCP_NOTSENT_LOWAT).
@@ -321,15 +327,29 @@ impl StudyFile {
     pub fn parse(text: &str, topology: &Topology) -> Result<StudyFile, ConfigError> {
         let raw: StudyToml = toml::from_str(text)
             .map_err(|e| invalid(format!("the study file is not valid: {e}")))?;
-        if raw.variant.is_empty() {
+        if raw.variant.is_empty() && raw.sweep.is_empty() {
             return Err(invalid(
-                "the study has no [[variant]]; add at least the baseline (the first variant)"
+                "the study has no [[variant]] and no [[sweep]]; add at least the baseline (the \
+                 first variant)"
                     .into(),
             ));
         }
         let cases = crate::workload::expand(&raw.cases.matrix(topology.default_placement())?)?;
+        let mut all = raw.variant;
+        let mut sweeps = Vec::new();
+        for s in raw.sweep {
+            let (sweep, tables) = super::sweep::expand(s)?;
+            for t in tables {
+                all.push(
+                    toml::Value::Table(t)
+                        .try_into()
+                        .map_err(|e| invalid(format!("[[sweep]] {}: {e}", sweep.setting)))?,
+                );
+            }
+            sweeps.push(sweep);
+        }
         let mut variants = Vec::new();
-        for v in raw.variant {
+        for v in all {
             if v.name.trim().is_empty()
                 || !v
                     .name
@@ -359,6 +379,7 @@ impl StudyFile {
             inherit_host_sysctls: raw.inherit_host_sysctls.unwrap_or(true),
             cases,
             variants,
+            sweeps,
             source: text.to_string(),
         })
     }
@@ -451,7 +472,7 @@ sysctl = { "net.unix.max_dgram_qlen" = 512 }
     fn mistakes_are_named() {
         let cases = "name = \"x\"\n[cases]\ntransport = \"tcp4\"\n";
         let err = |extra: &str| parse(&format!("{cases}{extra}")).unwrap_err().to_string();
-        assert!(err("").contains("no [[variant]]"));
+        assert!(err("").contains("no [[variant]] and no [[sweep]]"));
         assert!(err("[[variant]]\nname = \"a\"\nlo_mtu = 10\n").contains("at least 68"));
         assert!(
             err("[[variant]]\nname = \"a\"\nlo_offloads = { lro = false }\n")
@@ -515,6 +536,53 @@ sysctl = { "net.core.busy_read" = 50 }
             .unwrap_err()
             .to_string();
         assert!(err.contains("idle_cpus"), "{err}");
+    }
+
+    #[test]
+    fn a_sweep_expands_into_variants_after_the_listed_ones() {
+        let s = parse(
+            r#"
+name = "busy poll"
+[cases]
+transport = "tcp4"
+[[variant]]
+name = "default"
+[[sweep]]
+setting = "net.core.busy_read"
+values = [0, 50, 100]
+sysctl = { "net.core.busy_poll" = 50 }
+[[sweep]]
+setting = "busy_poll_us"
+from = 25
+to = 75
+step = 25
+"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = s.variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "default",
+                "busy_read-0",
+                "busy_read-50",
+                "busy_read-100",
+                "busy_poll_us-25",
+                "busy_poll_us-50",
+                "busy_poll_us-75"
+            ]
+        );
+        assert_eq!(s.variants[2].settings.sysctls["net.core.busy_read"], "50");
+        assert_eq!(s.variants[2].settings.sysctls["net.core.busy_poll"], "50");
+        assert_eq!(s.variants[5].overrides.busy_poll_us, Some(50));
+        assert_eq!(s.sweeps.len(), 2);
+        assert_eq!(s.sweeps[1].points[2].variant, "busy_poll_us-75");
+        let err = parse(
+            "name = \"x\"\n[cases]\ntransport = \"tcp4\"\n[[sweep]]\nsetting = \"lo_mtu\"\nvalues = [1500, 9000]\nbogus = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bogus"), "{err}");
     }
 
     #[test]

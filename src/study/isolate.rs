@@ -15,12 +15,14 @@ use anyhow::{Context, Result, anyhow};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::cpucost;
 use super::namespace;
 use super::record::{CaseMapping, STUDY_SCHEMA_VERSION, VariantRunRecord, write_json};
 use super::settings::{AppliedSetting, NamespaceSettings};
 use crate::error::UsageError;
 use crate::host::child::{Ended, supervise};
 use crate::host::environment::Environment;
+use crate::host::topology::Topology;
 use crate::loopback::netns::enter_private;
 use crate::run::runner::NoObserver;
 use crate::run::session::{RunRequest, run};
@@ -99,7 +101,10 @@ pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutc
         command_line: job.command_line.clone(),
         results_dir: Some(job.study_dir.clone()),
     };
+    let topology = Topology::detect();
+    let window = cpucost::start(&topology.online);
     let result = run(request, &mut NoObserver, interrupt)?;
+    let cpu_cost = window.finish(cpucost::worker_cpus(&job.specs, &topology));
     let dir = result.dir.clone().context("the run was not stored")?;
     let record = VariantRunRecord {
         schema_version: STUDY_SCHEMA_VERSION,
@@ -119,6 +124,7 @@ pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutc
         inherited_sysctls: job.inherit,
         host_settings: job.host_settings,
         host_environment: job.host_environment,
+        cpu_cost: Some(cpu_cost),
     };
     write_json(&dir.join("variant.json"), &record)?;
     Ok(VariantOutcome {

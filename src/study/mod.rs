@@ -8,12 +8,15 @@
 //! - [`hostknobs`]: the host-wide knobs resolved to their files on this machine
 //! - [`isolate`]: the child process and namespace of each run
 //! - [`journal`]: host-wide changes, journaled and restored
+//! - [`sweep`]: one setting over a range of values, each a variant
 //! - [`schedule`]: rounds and the shuffled order
 //! - [`execute`]: checks first, then the rounds
+//! - [`cpucost`]: the CPUs' busy and idle-polling time over each run
 //! - [`hostcheck`]: the host before and after, byte for byte
 //! - [`record`]: study.json and variant.json
 //! - [`report`]: the comparison report, with [`plot`] for its charts
 
+pub mod cpucost;
 pub mod execute;
 pub mod file;
 pub mod hostcheck;
@@ -26,3 +29,4 @@ pub mod record;
 pub mod report;
 pub mod schedule;
 pub mod settings;
+pub mod sweep;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::cpucost::CpuCost;
 use super::settings::{AppliedSetting, Variant};
+use super::sweep::Sweep;
 use crate::host::environment::Environment;
 use crate::spec::CaseId;
 
@@ -79,6 +81,9 @@ pub struct StudyRecord {
     pub cases: Vec<CaseId>,
     /// The variants; the first is the baseline.
     pub variants: Vec<Variant>,
+    /// The sweeps and the variants of their points.
+    #[serde(default)]
+    pub sweeps: Vec<Sweep>,
     /// Every run, in the order they ran.
     pub runs: Vec<StudyRun>,
     /// The host before the study.
@@ -121,6 +126,9 @@ pub struct VariantRunRecord {
     pub host_settings: Vec<AppliedSetting>,
     /// The host when the run started (run.json's `environment` is the namespace's view).
     pub host_environment: Environment,
+    /// The CPUs' busy and idle-polling time over the run (absent in studies before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cost: Option<CpuCost>,
 }
 
 pub use crate::store::{read_json, write_json};

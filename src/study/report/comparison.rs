@@ -4,10 +4,15 @@ use super::figure::Figure;
 use super::samples::VariantSamples;
 use crate::compare::gate::{GateConfig, MetricInput, Verdict, evaluate};
 use crate::compare::output::p_holm;
+use crate::stats::Estimate;
 
 /// The comparison of one variant with the baseline, from the regression gate's statistics.
 #[derive(Clone, Debug)]
 pub struct Comparison {
+    /// The ratio of medians variant/baseline with its interval, when it could be computed.
+    pub estimate: Option<Estimate>,
+    /// The gate's verdict.
+    pub outcome: Verdict,
     /// "ratio [low, high]" of medians variant/baseline with its confidence interval.
     pub ratio: String,
     /// Holm-adjusted p-value.
@@ -35,6 +40,8 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
     evaluate(&inputs, &GateConfig::default())
         .into_iter()
         .map(|r| Comparison {
+            estimate: r.ratio,
+            outcome: r.verdict,
             ratio: r.ratio.map_or("-".into(), |e| {
                 let ci = e.confidence_interval;
                 format!(

@@ -101,6 +101,16 @@ impl Figure {
         }
     }
 
+    /// The figure in a sentence: `p50`.
+    pub(super) fn short(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50",
+            Figure::P99 => "p99",
+            Figure::Throughput => "throughput",
+            Figure::ReceiverCpu => "receiver CPU per message",
+        }
+    }
+
     /// The figure's part of a chart's file name.
     pub(super) fn slug(self) -> &'static str {
         match self {

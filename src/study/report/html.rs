@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::model::{METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER};
+use super::model::{METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VERDICTS};
+use super::verdicts::VERDICT_HEADER;
 use crate::report::export::Exporter;
 use crate::report::export::html::{esc, html_table};
 
@@ -31,6 +32,22 @@ impl Exporter<StudyReport> for Html {
             esc(&r.overview),
             esc(METHOD)
         );
+        if !r.verdicts.is_empty() {
+            let _ = write!(out, "<h2>Verdicts</h2>\n<p>{}</p>\n", esc(VERDICTS));
+        }
+        for v in &r.verdicts {
+            let _ = write!(
+                out,
+                "<h3>{} — {}</h3>\n{}<ul>\n",
+                esc(&v.case.to_string()),
+                esc(v.figure.name()),
+                html_table(&VERDICT_HEADER, &v.rows)
+            );
+            for s in &v.sentences {
+                let _ = writeln!(out, "<li>{}</li>", esc(s));
+            }
+            out.push_str("</ul>\n");
+        }
         for f in &r.figures {
             let rows: Vec<Vec<String>> = f.rows.iter().map(|v| v.cells()).collect();
             let _ = write!(

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::model::{METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER};
+use super::model::{METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VERDICTS};
+use super::verdicts::VERDICT_HEADER;
 use crate::report::export::Exporter;
 use crate::report::export::markdown::md_table;
 
@@ -21,6 +22,22 @@ impl Exporter<StudyReport> for Markdown {
 
     fn render(&self, r: &StudyReport) -> Result<String> {
         let mut out = format!("# {}\n\n{}\n\n{METHOD}\n\n", r.title, r.overview);
+        if !r.verdicts.is_empty() {
+            let _ = write!(out, "## Verdicts\n\n{VERDICTS}\n\n");
+        }
+        for v in &r.verdicts {
+            let _ = write!(
+                out,
+                "### {} — {}\n\n{}\n",
+                v.case,
+                v.figure.name(),
+                md_table(&VERDICT_HEADER, &v.rows)
+            );
+            for s in &v.sentences {
+                let _ = writeln!(out, "- {s}");
+            }
+            out.push('\n');
+        }
         for f in &r.figures {
             let rows: Vec<Vec<String>> = f.rows.iter().map(|v| v.cells()).collect();
             let _ = write!(

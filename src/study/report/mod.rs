@@ -11,6 +11,8 @@ pub mod html;
 pub mod markdown;
 mod model;
 mod samples;
+mod stages;
+mod verdicts;
 
 use std::path::Path;
 
@@ -22,6 +24,8 @@ pub use comparison::{Comparison, compare};
 pub use figure::Figure;
 pub use model::{FigureSection, METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VariantRow};
 pub use samples::VariantSamples;
+pub use stages::StageChange;
+pub use verdicts::{CaseVerdicts, VERDICT_HEADER};
 
 /// Every export of a study's report, in the order they are written.
 pub fn exporters() -> Vec<Box<dyn Exporter<StudyReport>>> {
@@ -46,7 +50,9 @@ mod tests {
     use crate::report::fixture;
     use crate::spec::Workload;
     use crate::spec::{EngineKind, Placement, Transport};
+    use crate::store::stages::StageMap;
     use crate::store::write_json;
+    use crate::study::cpucost::{CpuCost, CpuWindow};
     use crate::study::record::{CaseMapping, STUDY_SCHEMA_VERSION, StudyRun};
     use crate::study::record::{RunStatus, StudyRecord, VariantRunRecord};
     use crate::study::settings::{AppliedSetting, CaseOverrides, Scope, Variant};
@@ -115,6 +121,7 @@ mod tests {
             inherit_host_sysctls: false,
             cases: Vec::new(),
             variants,
+            sweeps: Vec::new(),
             runs,
             host_environment: Default::default(),
             host_differences: Some(vec!["net.core.somaxconn: 4096 → 128".into()]),
@@ -145,6 +152,14 @@ mod tests {
         stream.p50s_ns = p50s.clone();
         let mut data = fixture::run(&[rr, stream]);
         data.record.run_id = run_id.into();
+        // Stages of the rr case: `slower` is slower in its wake-up only.
+        for (k, it) in data.record.cases[0].iterations.iter_mut().enumerate() {
+            let wakeup = if v.name == "slower" { 3_000 } else { 1_000 } + 10 * k as u64;
+            it.extras.stages = StageMap(vec![
+                ("client_send".into(), 2_000 + 10 * k as u64),
+                ("wakeup".into(), wakeup),
+            ]);
+        }
         let run_dir = dir.join("runs").join(run_id);
         std::fs::create_dir_all(&run_dir).unwrap();
         write_json(&run_dir.join("run.json"), &data.record).unwrap();
@@ -190,8 +205,24 @@ mod tests {
             inherited_sysctls: Default::default(),
             host_settings: Vec::new(),
             host_environment: Default::default(),
+            cpu_cost: Some(cost(if v.name == "spin" { 0.9 } else { 0.1 })),
         };
         write_json(&run_dir.join("variant.json"), &variant).unwrap();
+    }
+
+    /// One second on CPUs 0 and 1, 20 % busy, `poll` of it polling in idle.
+    fn cost(poll: f64) -> CpuCost {
+        let cpu = |cpu| CpuWindow {
+            cpu,
+            busy_ns: 200_000_000,
+            poll_ns: (poll * 1e9) as u64,
+            idle_states_us: Default::default(),
+        };
+        CpuCost {
+            wall_ns: 1_000_000_000,
+            worker_cpus: vec![0, 1],
+            cpus: vec![cpu(0), cpu(1)],
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::comparison::{Comparison, compare};
 use super::figure::Figure;
 use super::samples::{Samples, VariantSamples, collect};
+use super::verdicts::{self, CaseVerdicts};
 use crate::spec::CaseId;
 use crate::store::record::Spread;
 use crate::study::plot::{RoundSamples, svg};
@@ -21,6 +22,14 @@ pub const METHOD: &str = "Each variant against the baseline with the regression 
      study; worse or better only when significant and the whole interval lies beyond the noise \
      threshold (5% for p50, throughput and receiver CPU, 10% for p99, which needs ≥100k \
      samples per iteration).";
+
+/// What the verdict tables show, said once above them.
+pub const VERDICTS: &str = "Per case, each variant against the baseline on the case's main figure; \
+     the stages of the round trip that moved (per-iteration stage medians, two-sided Mann–Whitney \
+     U, Holm over the variant's stages, and the 95% interval of the difference of medians \
+     excluding zero); the cost: CPU time per message of client and server together, and the \
+     share of the workers' CPUs' wall time spent polling in their idle loop (cpuidle POLL, which \
+     /proc/stat counts as idle) and busy, medians over the variant's runs.";
 
 /// The columns of a figure's table.
 pub const VARIANT_HEADER: [&str; 8] = [
@@ -50,6 +59,8 @@ pub struct StudyReport {
     pub title: String,
     /// One line: id, variants × rounds, seed, runs complete, isolation.
     pub overview: String,
+    /// Per case: each variant's verdict, the stages that moved, and the cost.
+    pub verdicts: Vec<CaseVerdicts>,
     /// One section per case and figure.
     pub figures: Vec<FigureSection>,
     /// Every variant's settings as read back, one row each (see [`SETTING_HEADER`]).
@@ -120,18 +131,20 @@ impl StudyReport {
     /// draws the charts.
     pub fn build(dir: &Path) -> Result<StudyReport> {
         let record: StudyRecord = read_json(&dir.join("study.json"))?;
-        let (samples, settings) = collect(dir, &record)?;
+        let collected = collect(dir, &record)?;
         let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
-        let mut versus = versus_baseline(&samples, &names);
+        let mut versus = versus_baseline(&collected.samples, &names);
+        let verdicts = verdicts::build(&names, &collected, &versus);
         let mut figures = Vec::new();
-        for ((case, figure), by_variant) in &samples {
+        for ((case, figure), by_variant) in &collected.samples {
             figures.push(section(case, *figure, by_variant, &names, &mut versus)?);
         }
         Ok(StudyReport {
             title: format!("Study: {}", record.name),
             overview: overview(&record),
+            verdicts,
             figures,
-            settings: setting_rows(&record, &names, &settings),
+            settings: setting_rows(&record, &names, &collected.settings),
             host: host(&record),
             errors: errors(&record),
         })

@@ -10,6 +10,7 @@ use super::figure::Figure;
 use crate::compare::gate::Samples as GateSamples;
 use crate::spec::CaseId;
 use crate::store::load_run;
+use crate::study::cpucost::CpuCost;
 use crate::study::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
 
 /// Per-iteration samples of one figure of one case for one variant, pooled over rounds.
@@ -47,14 +48,44 @@ impl VariantSamples {
 /// Samples by (study case, figure), then by variant.
 pub type Samples = BTreeMap<(CaseId, Figure), BTreeMap<String, VariantSamples>>;
 
-/// Reads every stored run of the study in `dir`: the samples, and each variant's settings as
-/// read back (from its first stored run).
-pub fn collect(
-    dir: &Path,
-    record: &StudyRecord,
-) -> Result<(Samples, BTreeMap<String, VariantRunRecord>)> {
-    let mut samples: Samples = BTreeMap::new();
-    let mut settings = BTreeMap::new();
+/// What a variant's runs of one case show besides its figures: the cost and the stages.
+#[derive(Clone, Debug, Default)]
+pub struct CaseExtras {
+    /// CPU time per message of both sides together (client + server), per iteration, ns.
+    pub cpu_per_msg: VariantSamples,
+    /// Each stage's per-iteration medians, ns: user-space stages by name, kernel stages as
+    /// `kernel <key>`.
+    pub stages: BTreeMap<String, VariantSamples>,
+}
+
+/// Extras by study case, then by variant.
+pub type Extras = BTreeMap<CaseId, BTreeMap<String, CaseExtras>>;
+
+/// Everything the report reads from a study's runs.
+#[derive(Default)]
+pub struct Collected {
+    /// The figures' samples.
+    pub samples: Samples,
+    /// Cost and stages.
+    pub extras: Extras,
+    /// Each variant's settings as its first stored run read them back.
+    pub settings: BTreeMap<String, VariantRunRecord>,
+    /// Each variant's CPU cost, one per stored run.
+    pub costs: BTreeMap<String, Vec<CpuCost>>,
+}
+
+impl VariantSamples {
+    /// Adds one iteration's value from `round`.
+    pub(super) fn push(&mut self, round: u32, value: f64) {
+        self.values.push(value);
+        self.rounds.push(round);
+    }
+}
+
+/// Reads every stored run of the study in `dir`: the samples, the extras, each variant's
+/// settings as read back (from its first stored run) and its runs' CPU costs.
+pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
+    let mut c = Collected::default();
     for run in &record.runs {
         let Some(id) = &run.run_id else { continue };
         if run.status == RunStatus::Failed {
@@ -68,21 +99,47 @@ pub fn collect(
                 continue;
             };
             for f in Figure::for_workload(case.spec.workload) {
-                let s = samples
+                let s = c
+                    .samples
                     .entry((m.study_case.clone(), f))
                     .or_default()
                     .entry(run.variant.clone())
                     .or_default();
                 s.runs += 1;
                 for it in &case.iterations {
-                    s.values.push(f.value(it, case.spec.workload));
-                    s.rounds.push(run.round);
+                    s.push(run.round, f.value(it, case.spec.workload));
                     let n = it.latency.count;
                     s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));
                 }
             }
+            let e = c
+                .extras
+                .entry(m.study_case.clone())
+                .or_default()
+                .entry(run.variant.clone())
+                .or_default();
+            e.cpu_per_msg.runs += 1;
+            for it in &case.iterations {
+                let cpu = it.client.usage.cpu_ns_per_msg + it.server.usage.cpu_ns_per_msg;
+                e.cpu_per_msg.push(run.round, cpu);
+                let user = it.extras.stages.iter().map(|(n, v)| (n.to_string(), v));
+                let kernel = it
+                    .extras
+                    .kernel_stages
+                    .iter()
+                    .map(|(n, v)| (format!("kernel {n}"), v));
+                for (name, &ns) in user.chain(kernel) {
+                    e.stages.entry(name).or_default().push(run.round, ns as f64);
+                }
+            }
         }
-        settings.entry(run.variant.clone()).or_insert(variant);
+        if let Some(cost) = &variant.cpu_cost {
+            c.costs
+                .entry(run.variant.clone())
+                .or_default()
+                .push(cost.clone());
+        }
+        c.settings.entry(run.variant.clone()).or_insert(variant);
     }
-    Ok((samples, settings))
+    Ok(c)
 }
