@@ -14,6 +14,8 @@ pub mod doctor;
 pub mod embed;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "history")]
+pub mod history;
 pub mod host;
 pub mod loopback;
 pub mod metrics;

@@ -133,6 +133,8 @@ pub struct OutputArgs {
     /// writes it later.
     #[arg(long)]
     pub no_report: bool,
+    #[command(flatten)]
+    pub history: super::history::RunHistoryArgs,
 }
 
 /// The measuring flags of `run`, `client` and `server`: the case matrix, the workload's own

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use super::args::OutputArgs;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
+use super::history::after_run;
 use super::interrupt;
 use super::output::print;
 use super::progress::Progress;
@@ -56,7 +57,11 @@ pub fn measure_request(
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
     print(&render(&result.record)?)?;
-    finish(&result, output.quiet, !output.no_report)
+    let code = finish(&result, output.quiet, !output.no_report)?;
+    if result.dir.is_some() && !result.record.interrupted {
+        after_run(&output.history, &output.output, &result, output.quiet)?;
+    }
+    Ok(code)
 }
 
 /// The end of every measuring command: says where the run is, writes its report (unless

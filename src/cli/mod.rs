@@ -10,6 +10,7 @@ mod compare;
 mod doctor;
 mod exit;
 mod gate_args;
+mod history;
 mod iface;
 mod interrupt;
 mod list;
@@ -60,6 +61,7 @@ enum Command {
     Compare(Box<compare::CompareArgs>),
     Baseline(baseline::BaselineArgs),
     Ab(Box<ab::AbArgs>),
+    History(Box<history::HistoryArgs>),
 }
 
 /// Parses `args` (including the program name) and runs the command; prints `error: ...` with the
@@ -97,6 +99,7 @@ where
         Command::Compare(a) => compare::execute(*a),
         Command::Baseline(a) => baseline::execute(a),
         Command::Ab(a) => ab::execute(*a),
+        Command::History(a) => history::execute(*a),
     };
     match result {
         Ok(code) => code,

@@ -60,6 +60,12 @@ fn settings(env: &Environment) -> BTreeMap<String, String> {
             &format!("{} state", lo.name),
             if lo.up { "up" } else { "down" }.into(),
         );
+        for (offload, on) in &lo.offloads {
+            put(
+                &format!("{} {offload}", lo.name),
+                if *on { "on" } else { "off" }.into(),
+            );
+        }
     }
     for (k, v) in &env.sysctls {
         put(&format!("sysctl {k}"), v.clone());
@@ -113,6 +119,7 @@ mod tests {
                 mtu: Some(65536),
                 tx_queue_len: Some(1000),
                 addresses: Vec::new(),
+                offloads: Default::default(),
             }],
             ..Environment::default()
         };

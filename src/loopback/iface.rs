@@ -37,6 +37,10 @@ pub struct LoopbackInterface {
     pub tx_queue_len: Option<u32>,
     /// Every address, IPv4 first.
     pub addresses: Vec<InterfaceAddress>,
+    /// Offloads by name (`tso`, `gso`, `gro`) and whether they are on; empty when they could
+    /// not be read (a build without netlink, or an older run.json).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub offloads: BTreeMap<String, bool>,
 }
 
 /// What `loopbench iface` reports.
@@ -85,6 +89,19 @@ fn link_numbers(name: &str) -> (Option<u32>, Option<u32>) {
     )
 }
 
+/// The offloads of `name` in the calling thread's namespace, by name.
+fn offloads(name: &str) -> BTreeMap<String, bool> {
+    #[cfg(feature = "netlink")]
+    if let Ok(all) = super::offload::get_all(name) {
+        return all
+            .into_iter()
+            .map(|(f, on)| (f.as_str().to_string(), on))
+            .collect();
+    }
+    let _ = name;
+    BTreeMap::new()
+}
+
 fn read_sys_u32(name: &str, file: &str) -> Option<u32> {
     std::fs::read_to_string(format!("/sys/class/net/{name}/{file}"))
         .ok()?
@@ -115,6 +132,7 @@ pub fn loopback_interfaces() -> Result<Vec<LoopbackInterface>> {
                 mtu,
                 tx_queue_len,
                 addresses: Vec::new(),
+                offloads: offloads(&name),
                 name,
             }
         });

@@ -35,4 +35,4 @@ pub use mann_whitney::{
     Alternative, EXACT_MAX_N, MannWhitney, MwuMethod, mann_whitney_u, min_attainable_p,
 };
 pub use paired::{paired_ratio, sign_test};
-pub use sample::{StatsError, median};
+pub use sample::{StatsError, median, median_in_place};

@@ -35,7 +35,7 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 /// The median of `v`, reordering it (no allocation).
-pub(super) fn median_in_place(v: &mut [f64]) -> f64 {
+pub fn median_in_place(v: &mut [f64]) -> f64 {
     let n = v.len();
     if n == 0 {
         return f64::NAN;

@@ -5,6 +5,7 @@ mod bad_input;
 mod compare;
 mod doctor;
 mod helpers;
+mod history;
 mod iface;
 mod processes;
 mod report;

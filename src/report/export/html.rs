@@ -20,7 +20,8 @@ pub struct Html;
 /// The file name.
 pub const FILE_NAME: &str = "report.html";
 
-const STYLE: &str = "
+/// The page style every loopbench HTML page shares.
+pub const STYLE: &str = "
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1500px;padding:0 1.5em 3em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 h3{margin-top:1.6em;font-family:ui-monospace,monospace;font-size:1.05em}

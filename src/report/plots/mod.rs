@@ -6,6 +6,7 @@ pub mod anatomy;
 pub mod axis;
 pub mod cdf;
 pub mod efficiency;
+pub mod history;
 pub mod lines;
 pub mod slices;
 pub mod spectrum;
