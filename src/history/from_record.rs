@@ -2,9 +2,11 @@
 //! iteration's figures (so statistics can be recomputed), the stage medians when the run measured
 //! stages, and the machine with its loopback settings in one line.
 
+use std::collections::BTreeMap;
+
 use crate::host::environment::Environment;
 use crate::store::metric::Metric;
-use crate::store::record::{CaseRecord, IterationRecord, RunRecord};
+use crate::store::record::{CaseRecord, CaseSummary, IterationRecord, RunRecord};
 use crate::workload;
 
 use super::figures::{CaseFigures, IterationFigures, RunEnvironment, RunFigures};
@@ -67,6 +69,25 @@ fn iteration(it: &IterationRecord, case: &CaseRecord) -> IterationFigures {
     }
 }
 
+/// The median of every measured stage (`--stages`: user space, by its name; `--trace`: kernel
+/// stages as `kernel:<name>`), in ns.
+fn stage_medians(summary: &CaseSummary) -> BTreeMap<String, f64> {
+    let user = summary
+        .extras
+        .stages
+        .iter()
+        .map(|(n, s)| (n.to_string(), s));
+    let kernel = summary
+        .extras
+        .kernel_stages
+        .iter()
+        .map(|(n, s)| (format!("kernel:{n}"), s));
+    user.chain(kernel)
+        .filter(|(_, s)| s.latency.count > 0)
+        .map(|(n, s)| (n, s.latency.p50_ns as f64))
+        .collect()
+}
+
 /// A case's figures, or `None` for a case that finished no iteration.
 pub fn case_figures(case: &CaseRecord) -> Option<CaseFigures> {
     let summary = case.summary.as_ref()?;
@@ -100,7 +121,7 @@ pub fn case_figures(case: &CaseRecord) -> Option<CaseFigures> {
             .iter()
             .map(|it| iteration(it, case))
             .collect(),
-        stage_medians_ns: Default::default(),
+        stage_medians_ns: stage_medians(summary),
         min_latency_samples,
     })
 }

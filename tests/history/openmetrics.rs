@@ -178,7 +178,7 @@ fn the_points_of_one_series_are_sorted_and_duplicates_refused() {
 /// Backfill shape (several points per series) read by Python's parser; it prints what it read
 /// as JSON lines, which the test compares.
 #[test]
-#[ignore = "needs python3 prometheus_client"]
+#[ignore = "needs python3 with prometheus_client (.ci/run installs it)"]
 fn python_prometheus_client_reads_a_backfill_with_escapes() {
     let mut figures = Vec::new();
     for k in 0..3i64 {
