@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::FileArgs;
+use super::common::FileArgs;
 use crate::history::db::AddOutcome;
 use crate::history::from_record::Provenance;
 use crate::history::{git, import};
@@ -59,7 +59,7 @@ pub fn provenance(
 
 /// Runs the command.
 pub fn execute(args: AddArgs) -> Result<ExitCode> {
-    let mut history = super::open(&args.file.path)?;
+    let mut history = super::common::open(&args.file.path)?;
     let provenance = provenance(args.commit, args.branch, args.label);
     for run in &args.runs {
         let dir = resolve_run(run, &args.output)?;

@@ -46,7 +46,7 @@ pub fn after_run(
         let path = file
             .clone()
             .unwrap_or_else(|| results.join(crate::history::DEFAULT_FILE));
-        let mut history = super::open(&path)?;
+        let mut history = super::common::open(&path)?;
         history.add(&figures)?;
         if !quiet {
             eprintln!(

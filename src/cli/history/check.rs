@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::{FileArgs, FilterArgs};
+use super::common::{FileArgs, FilterArgs};
 use crate::cli::exit::EXIT_REGRESSION;
 use crate::cli::gate_args::as_usage;
 use crate::cli::output::print;
@@ -156,7 +156,7 @@ fn options(args: &CheckArgs) -> Result<(CheckOptions, Format), ConfigError> {
 
 fn run(args: &CheckArgs) -> Result<ExitCode> {
     let (options, format) = options(args)?;
-    super::open_existing(&args.file.path)?;
+    super::common::open_existing(&args.file.path)?;
     let report = check(&args.file.path, &options)?;
     print(&render(&report, format))?;
     Ok(if report.regressions().next().is_some() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use super::FileArgs;
+use super::common::FileArgs;
 use crate::history::from_record::Provenance;
 use crate::history::import::import;
 
@@ -42,7 +42,7 @@ pub struct ImportArgs {
 
 /// Runs the command.
 pub fn execute(args: ImportArgs) -> Result<ExitCode> {
-    let mut history = super::open(&args.file.path)?;
+    let mut history = super::common::open(&args.file.path)?;
     let provenance = Provenance {
         commit: args.commit,
         branch: args.branch,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{FileArgs, FilterArgs};
+use super::common::{FileArgs, FilterArgs};
 use crate::cli::output::print;
 use crate::history::changepoint::Config;
 use crate::history::page::page;
@@ -47,7 +47,7 @@ pub struct ShowArgs {
 
 /// Runs the command.
 pub fn execute(args: ShowArgs) -> Result<ExitCode> {
-    let history = super::open_existing(&args.file.path)?;
+    let history = super::common::open_existing(&args.file.path)?;
     let filter = args.filter.filter();
     let metric = match &args.metric {
         Some(m) => m.parse::<Metric>()?,

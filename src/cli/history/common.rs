@@ -1,0 +1,78 @@
+//! What the history subcommands share: where the file is, the run filters, opening it.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::history::db::SeriesFilter;
+
+/// Environment variable that names the history file (instead of `--history`).
+pub const HISTORY_ENV: &str = "LOOPBENCH_HISTORY";
+
+/// The default history file.
+pub fn default_path() -> PathBuf {
+    PathBuf::from(crate::store::DEFAULT_RESULTS_DIR).join(crate::history::DEFAULT_FILE)
+}
+
+/// Where the history file is.
+#[derive(Debug, Clone, Args)]
+pub struct FileArgs {
+    /// The history file.
+    #[arg(long = "history", value_name = "FILE", env = HISTORY_ENV, default_value_os_t = default_path())]
+    pub path: PathBuf,
+}
+
+/// Which runs a query looks at.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only runs of this branch.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Only runs of this host (name).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only runs of this machine fingerprint (`history list` shows them).
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    /// Only runs on this kernel release.
+    #[arg(long)]
+    pub kernel: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter.
+    pub fn filter(&self) -> SeriesFilter {
+        SeriesFilter {
+            branch: self.branch.clone(),
+            host: self.host.clone(),
+            fingerprint: self.fingerprint.clone(),
+            kernel: self.kernel.clone(),
+        }
+    }
+}
+
+/// Opens the history at `path`, creating its directory when needed.
+pub fn open(path: &std::path::Path) -> Result<crate::history::db::History> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            crate::error::UsageError(format!(
+                "cannot create {} for the history: {e}; choose another --history FILE",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(crate::history::db::History::open(path)?)
+}
+
+/// Opens an existing history; a missing file is a usage error that says how to make one.
+pub fn open_existing(path: &std::path::Path) -> Result<crate::history::db::History> {
+    if !path.is_file() {
+        anyhow::bail!(crate::error::UsageError(format!(
+            "no history at {}; add runs with `loopbench history add RUN` or `loopbench run --history`, \
+             or point --history (or {HISTORY_ENV}) at the file",
+            path.display()
+        )));
+    }
+    Ok(crate::history::db::History::open(path)?)
+}
