@@ -59,7 +59,7 @@ pub fn measure_request(
     print(&render(&result.record)?)?;
     let code = finish(&result, output.quiet, !output.no_report)?;
     if result.dir.is_some() && !result.record.interrupted {
-        after_run(&output.history, &output.output, &result, output.quiet)?;
+        after_run(&output.history, output.results.dir(), &result, output.quiet)?;
     }
     Ok(code)
 }

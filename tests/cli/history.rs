@@ -104,3 +104,25 @@ fn two_processes_importing_at_once_lose_nothing() {
         .success()
         .stderr(predicates::str::contains("0 added, 70 already present"));
 }
+
+/// Without --history, every history command uses history.sqlite in the results directory
+/// (-o/--output, or LOOPBENCH_OUTPUT), where `run --history` puts it.
+#[test]
+fn the_history_file_follows_the_results_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("res");
+    loopbench()
+        .args(["run", "-t", "unix-stream", "-n", "1", "-d", "20ms"])
+        .args(["--warmup", "10ms", "-q", "--no-report", "--history", "-o"])
+        .arg(&results)
+        .assert()
+        .success();
+    assert!(results.join("history.sqlite").is_file());
+    loopbench()
+        .args(["history", "add", "latest"])
+        .env("LOOPBENCH_OUTPUT", &results)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("already present"));
+    assert_eq!(history_runs(&results.join("history.sqlite")).len(), 1);
+}

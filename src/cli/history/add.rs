@@ -1,6 +1,5 @@
 //! `loopbench history add RUN...`: store runs in the history, with the commit and branch.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -36,9 +35,6 @@ pub struct AddArgs {
     /// A label for these runs in the history [default: the run's --label].
     #[arg(long)]
     label: Option<String>,
-    /// Results directory in which run ids are looked up.
-    #[arg(long, short = 'o', default_value = crate::store::DEFAULT_RESULTS_DIR, value_name = "DIR")]
-    output: PathBuf,
     #[command(flatten)]
     file: FileArgs,
 }
@@ -59,10 +55,10 @@ pub fn provenance(
 
 /// Runs the command.
 pub fn execute(args: AddArgs) -> Result<ExitCode> {
-    let mut history = super::common::open(&args.file.path)?;
+    let mut history = super::common::open(&args.file.path())?;
     let provenance = provenance(args.commit, args.branch, args.label);
     for run in &args.runs {
-        let dir = resolve_run(run, &args.output)?;
+        let dir = resolve_run(run, args.file.results.dir())?;
         let outcome = import::add_run(&mut history, &dir, &provenance)?;
         let what = match outcome {
             AddOutcome::Added => "added",

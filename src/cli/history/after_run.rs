@@ -1,28 +1,14 @@
 //! What `run`, `suite` and `client` do with a finished run for the history: `--history` adds it
 //! (with the commit and branch from git) and `--export-openmetrics FILE` writes its figures.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
-use clap::Args;
 
 use crate::history::export::{rows, to_openmetrics};
 use crate::history::from_record::run_figures;
 use crate::run::session::RunResult;
 use crate::store::write_atomic;
 
-/// The history flags of the measuring commands.
-#[derive(Debug, Clone, Args)]
-pub struct RunHistoryArgs {
-    /// Add the run to the history: FILE, or DIR/history.sqlite under --output when no FILE is
-    /// given (the commit and branch come from git, as `history add` takes them).
-    #[arg(long = "history", value_name = "FILE", num_args = 0..=1)]
-    pub history: Option<Option<PathBuf>>,
-    /// Write the run's figures as OpenMetrics text to FILE (a node_exporter textfile, or a
-    /// Pushgateway body), without timestamps.
-    #[arg(long, value_name = "FILE")]
-    pub export_openmetrics: Option<PathBuf>,
-}
+use super::run_args::RunHistoryArgs;
 
 /// Adds the stored run to the history and writes the OpenMetrics file, as asked. Runs after the
 /// run is stored, so a failure here leaves the run in place.

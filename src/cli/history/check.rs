@@ -156,8 +156,8 @@ fn options(args: &CheckArgs) -> Result<(CheckOptions, Format), ConfigError> {
 
 fn run(args: &CheckArgs) -> Result<ExitCode> {
     let (options, format) = options(args)?;
-    super::common::open_existing(&args.file.path)?;
-    let report = check(&args.file.path, &options)?;
+    super::common::open_existing(&args.file.path())?;
+    let report = check(&args.file.path(), &options)?;
     print(&render(&report, format))?;
     Ok(if report.regressions().next().is_some() {
         ExitCode::from(EXIT_REGRESSION)

@@ -5,22 +5,29 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
+use crate::cli::args::ResultsArg;
 use crate::history::db::SeriesFilter;
 
 /// Environment variable that names the history file (instead of `--history`).
 pub const HISTORY_ENV: &str = "LOOPBENCH_HISTORY";
 
-/// The default history file.
-pub fn default_path() -> PathBuf {
-    PathBuf::from(crate::store::DEFAULT_RESULTS_DIR).join(crate::history::DEFAULT_FILE)
-}
-
-/// Where the history file is.
+/// Where the history file is: --history FILE, or history.sqlite in the results directory.
 #[derive(Debug, Clone, Args)]
 pub struct FileArgs {
+    /// The history file [default: history.sqlite in --output].
+    #[arg(long = "history", value_name = "FILE", env = HISTORY_ENV)]
+    history: Option<PathBuf>,
+    #[command(flatten)]
+    pub results: ResultsArg,
+}
+
+impl FileArgs {
     /// The history file.
-    #[arg(long = "history", value_name = "FILE", env = HISTORY_ENV, default_value_os_t = default_path())]
-    pub path: PathBuf,
+    pub fn path(&self) -> PathBuf {
+        self.history
+            .clone()
+            .unwrap_or_else(|| self.results.dir().join(crate::history::DEFAULT_FILE))
+    }
 }
 
 /// Which runs a query looks at.

@@ -73,7 +73,7 @@ fn one_run(rows: Vec<Row>, run: Option<&str>) -> Result<Vec<Row>> {
 /// Runs the command.
 pub fn execute(args: ExportArgs) -> Result<ExitCode> {
     let format: ExportFormat = args.format.parse()?;
-    let history = super::common::open_existing(&args.file.path)?;
+    let history = super::common::open_existing(&args.file.path())?;
     let rows = from_history(&history, &args.filter.filter())?;
     let text = match format {
         ExportFormat::Jsonl => tabular::jsonl(&rows)?,

@@ -42,7 +42,7 @@ pub struct ImportArgs {
 
 /// Runs the command.
 pub fn execute(args: ImportArgs) -> Result<ExitCode> {
-    let mut history = super::common::open(&args.file.path)?;
+    let mut history = super::common::open(&args.file.path())?;
     let provenance = Provenance {
         commit: args.commit,
         branch: args.branch,

@@ -28,7 +28,7 @@ pub struct ListArgs {
 
 /// Runs the command.
 pub fn execute(args: ListArgs) -> Result<ExitCode> {
-    let history = super::common::open_existing(&args.file.path)?;
+    let history = super::common::open_existing(&args.file.path())?;
     let runs = history.list_runs(&args.filter.filter())?;
     if args.json {
         print(&(serde_json::to_string_pretty(&runs)? + "\n"))?;

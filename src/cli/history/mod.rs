@@ -8,6 +8,7 @@ mod common;
 mod export;
 mod import;
 mod list;
+mod run_args;
 mod show;
 
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-pub use after_run::{RunHistoryArgs, after_run};
+pub use after_run::after_run;
+pub use run_args::RunHistoryArgs;
 
 /// Results across commits and hosts: add runs, look for change points, export.
 ///

@@ -47,7 +47,7 @@ pub struct ShowArgs {
 
 /// Runs the command.
 pub fn execute(args: ShowArgs) -> Result<ExitCode> {
-    let history = super::common::open_existing(&args.file.path)?;
+    let history = super::common::open_existing(&args.file.path())?;
     let filter = args.filter.filter();
     let metric = match &args.metric {
         Some(m) => m.parse::<Metric>()?,
