@@ -90,6 +90,14 @@ pub enum ConfigError {
         /// The transport (its command-line spelling).
         transport: &'static str,
     },
+    /// An engine this host refuses (io_uring disabled by sysctl, or a seccomp filter).
+    #[error("--engine {engine} cannot run on this host: {reason}")]
+    EngineUnavailable {
+        /// The engine with its options (its command-line spelling).
+        engine: String,
+        /// Why, naming the setting and the fix.
+        reason: String,
+    },
     /// A placement the machine cannot satisfy.
     #[error("placement {placement}: {reason}")]
     Placement {

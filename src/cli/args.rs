@@ -18,7 +18,8 @@ pub struct CaseArgs {
     /// receiver), crr (connect/request/response/close), rate (open loop at --rate).
     #[arg(long, short = 'w', default_value = "rr", value_name = "LIST")]
     pub workload: String,
-    /// Engines (how a worker waits): blocking, spin, epoll, tokio, tokio-mt.
+    /// Engines (how a worker waits): blocking, spin, epoll, tokio, tokio-mt, io_uring; io_uring
+    /// variants add -sqpoll (or -sqpoll@CPU), -multishot, -fixed, e.g. io_uring-sqpoll@1.
     #[arg(long, short = 'e', default_value = "blocking", value_name = "LIST")]
     pub engine: String,
     /// Placements: same-core, cross-core, smt-sibling, cross-node, unpinned
@@ -170,6 +171,7 @@ fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -
         client_cpus: text(&workload.client_cpus),
         server_cpus: text(&workload.server_cpus),
         size: Some(Values::text(&case.size)),
+        zerocopy: text(&workload.zerocopy),
         response_size: text(&case.response_size),
         addr: text(&case.addr),
         client_addr: case.client_addr.clone(),

@@ -90,7 +90,7 @@ impl Pair {
         let cpus = Topology::detect().resolve(spec.placement)?;
         ignore_sigpipe();
         install_kick_handler();
-        let engine = engine_for(spec.engine);
+        let engine = spec.engine_choice();
         let (client_conn, server_conn) = connector(spec)?
             .pair()
             .context("connecting the client and server")?;
@@ -100,7 +100,7 @@ impl Pair {
         let server = {
             let (spec, control, done) = (spec.clone(), control.clone(), server_done.clone());
             PinnedThread::new("lb-pair-server", cpus.server_cpu(0), move || {
-                let result = serve(&spec, engine, server_conn, &control);
+                let result = serve(&spec, &*engine_for(engine), server_conn, &control);
                 *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             })
         };
@@ -111,7 +111,7 @@ impl Pair {
             PinnedThread::new("lb-pair-client", cpus.client_cpu(0), move || {
                 client_loop(
                     &spec,
-                    engine,
+                    &*engine_for(engine),
                     client_conn,
                     &control,
                     &beat,

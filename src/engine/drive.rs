@@ -65,7 +65,7 @@ pub fn should_return(control: &Control) -> Result<bool> {
 }
 
 /// An engine: drives a thread's flows until they are done or the runner stops them.
-pub trait Engine: Sync {
+pub trait Engine: Send + Sync {
     /// Which engine this is.
     fn kind(&self) -> EngineKind;
 

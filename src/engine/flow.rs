@@ -43,6 +43,13 @@ impl Wait {
 /// A flow may replace `*conn` with a new connection (`crr` does, once per transaction). It must
 /// then keep the old one open until its next `progress` call (see [`Retired`]), so that an engine
 /// can still deregister the old file descriptor by number without hitting a reused one.
+///
+/// The one rule completion engines (io_uring) add: a `read` or `write` that returned
+/// `WouldBlock` may have been submitted to the kernel, which keeps using that buffer. Retry it
+/// with the same buffer (same start, same length) before using the buffer for anything else,
+/// and do not end the iteration, or replace the connection, while a write you were told would
+/// block is still unanswered. A call with another buffer meanwhile fails with `InvalidInput`
+/// (see [`port`](crate::transport::port)).
 pub trait Flow: Send {
     /// Makes as much progress as possible on `conn`.
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait>;

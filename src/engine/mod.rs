@@ -7,6 +7,7 @@ pub mod blocking;
 mod drive;
 pub mod epoll;
 mod flow;
+pub mod io_uring;
 pub mod spin;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -20,26 +21,44 @@ use anyhow::Result;
 pub use drive::{Aborted, Control, Engine, RunState, should_return};
 pub use flow::{Flow, FlowReport, FlowSlot, Retired, Wait};
 
+use crate::error::ConfigError;
 #[cfg(not(feature = "tokio"))]
 use crate::metrics::rusage::ThreadUsage;
-use crate::spec::EngineKind;
+use crate::spec::{EngineChoice, EngineKind};
 
-/// The engine table.
-pub fn engine_for(kind: EngineKind) -> &'static dyn Engine {
-    match kind {
-        EngineKind::Blocking => &blocking::Blocking,
-        EngineKind::Spin => &spin::Spin,
-        EngineKind::Epoll => &epoll::Epoll,
+/// The engine table: the engine a case names, with its options.
+pub fn engine_for(choice: EngineChoice) -> Box<dyn Engine> {
+    match choice.kind {
+        EngineKind::Blocking => Box::new(blocking::Blocking),
+        EngineKind::Spin => Box::new(spin::Spin),
+        EngineKind::Epoll => Box::new(epoll::Epoll),
         #[cfg(feature = "tokio")]
-        EngineKind::Tokio => &tokio::Tokio {
+        EngineKind::Tokio => Box::new(tokio::Tokio {
             multi_thread: false,
-        },
+        }),
         #[cfg(feature = "tokio")]
-        EngineKind::TokioMt => &tokio::Tokio { multi_thread: true },
+        EngineKind::TokioMt => Box::new(tokio::Tokio { multi_thread: true }),
         #[cfg(not(feature = "tokio"))]
-        EngineKind::Tokio => &NotBuilt(EngineKind::Tokio),
+        EngineKind::Tokio => Box::new(NotBuilt(EngineKind::Tokio)),
         #[cfg(not(feature = "tokio"))]
-        EngineKind::TokioMt => &NotBuilt(EngineKind::TokioMt),
+        EngineKind::TokioMt => Box::new(NotBuilt(EngineKind::TokioMt)),
+        EngineKind::IoUring => Box::new(io_uring::IoUring {
+            settings: choice.uring,
+        }),
+    }
+}
+
+/// Checks that this host lets the engine run (io_uring can be disabled by a sysctl or refused
+/// by a seccomp filter), before anything is measured; the error names the reason and the fix.
+pub fn check_host(choice: EngineChoice) -> Result<(), ConfigError> {
+    match choice.kind {
+        EngineKind::IoUring => {
+            io_uring::check(&choice.uring).map_err(|e| ConfigError::EngineUnavailable {
+                engine: choice.to_string(),
+                reason: e.to_string(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -128,6 +128,16 @@ fn throughput_notes(
             r.duplicated
         ));
     }
+    if s.client.engine_threads.is_some() || s.server.engine_threads.is_some() {
+        let per_msg = |e: &Option<crate::metrics::rusage::SideUsage>| {
+            e.as_ref().map_or(0.0, |u| u.cpu_ns_per_msg)
+        };
+        notes.push(format!(
+            "engine threads c/s {:.0}/{:.0} ns/msg (in cli/srv ns/msg)",
+            per_msg(&s.client.engine_threads),
+            per_msg(&s.server.engine_threads)
+        ));
+    }
     notes.extend(crate::workload::def(workload).notes(&s.extras));
     if let Some(m) = &s.extras.memory_load {
         notes.push(format!("memload {}", bandwidth(m.bytes_per_sec)));

@@ -48,9 +48,13 @@ impl Plan {
             ));
         }
         let mut seen = HashSet::new();
+        let mut checked = HashSet::new();
         let mut cases = Vec::new();
         for spec in specs {
             crate::workload::check(&spec)?;
+            if checked.insert(spec.engine_choice()) {
+                crate::engine::check_host(spec.engine_choice())?;
+            }
             let case_id = spec.case_id();
             if !seen.insert(case_id.clone()) {
                 continue;

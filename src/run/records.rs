@@ -204,11 +204,14 @@ pub fn summary(
 }
 
 fn side_record(side: &SideOutcome, messages: u64, elapsed_ns: u64) -> SideRecord {
+    let helpers = side.engine_threads;
     SideRecord {
         usage: SideUsage::new(side.usage, messages, elapsed_ns),
         counters: side.counters,
         cpus: side.cpus.clone(),
         migrations: side.migrations,
+        engine_threads: (helpers != Default::default())
+            .then(|| SideUsage::new(helpers, messages, elapsed_ns)),
     }
 }
 
@@ -267,6 +270,9 @@ pub fn summarize(
             let s = pick(it);
             total.add_part(i == 0, s.usage.total, s.cpus.iter().copied(), s.migrations);
             total.counters += s.counters;
+            if let Some(e) = &s.engine_threads {
+                total.engine_threads = total.engine_threads + e.total;
+            }
         }
         total.settle_cpus();
         side_record(&total, messages, elapsed)

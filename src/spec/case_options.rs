@@ -76,7 +76,7 @@ pub struct CaseOptions {
     pub transport: Option<Values>,
     /// Workloads (default: rr).
     pub workload: Option<Values>,
-    /// Engines (default: blocking).
+    /// Engines (default: blocking); io_uring variants as `io_uring-sqpoll@1`.
     pub engine: Option<Values>,
     /// Placements (default: cross-core when the machine has two cores).
     pub placement: Option<Values>,
@@ -90,6 +90,8 @@ pub struct CaseOptions {
     pub server_cpus: Option<Values>,
     /// Request sizes (default: 64).
     pub size: Option<Values>,
+    /// How `stream` moves its bytes (default: copy): copy, send, recv, send-recv, sendfile, splice.
+    pub zerocopy: Option<Values>,
     /// Response size (default: the request size).
     pub response_size: Option<Values>,
     /// Server addresses (each transport uses those of its family).
@@ -198,6 +200,7 @@ impl CaseOptions {
             client_cpus,
             server_cpus,
             size,
+            zerocopy,
             response_size,
             addr,
             client_addr,
@@ -323,6 +326,7 @@ impl CaseOptions {
             engines: parse_list(&list(&self.engine, t.engine.to_string()), str::parse)?,
             placements: self.placements(default_placement)?,
             sizes: parse_list(&list(&self.size, t.size.to_string()), parse_size)?,
+            zerocopy: parse_list(&list(&self.zerocopy, t.zerocopy.to_string()), str::parse)?,
             response_size: size("response_size", &self.response_size)?,
             addrs: match &self.addr {
                 Some(a) => parse_list(&a.joined(), |a| parse_endpoint("--addr", a))?,

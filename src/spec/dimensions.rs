@@ -106,6 +106,37 @@ dimension! {
         Tokio => "tokio",
         /// One multi-threaded tokio runtime per worker thread (work stealing, cross-thread wake-ups).
         TokioMt => "tokio-mt",
+        /// Submitted reads and writes on an io_uring per worker thread; variants (`-sqpoll`,
+        /// `-multishot`, `-fixed`) are [`UringSettings`](super::UringSettings).
+        IoUring => "io_uring",
+    }
+}
+
+dimension! {
+    /// How a `stream` moves its bytes through the kernel: copies (the default) or a zero-copy path.
+    #[derive(Default)]
+    ZeroCopy {
+        /// write/read: the kernel copies on both sides.
+        #[default]
+        Copy => "copy",
+        /// `send(MSG_ZEROCOPY)`, completions reaped from the socket's error queue (TCP).
+        Send => "send",
+        /// `TCP_ZEROCOPY_RECEIVE`: received pages mapped into the reader (TCP).
+        Recv => "recv",
+        /// Both of the above.
+        SendRecv => "send-recv",
+        /// `sendfile(2)` from a memfd holding the chunk (TCP).
+        Sendfile => "sendfile",
+        /// `vmsplice(2)` of the chunk into the pipe (pipe), or into a private pipe and `splice(2)`
+        /// from it to the socket (TCP).
+        Splice => "splice",
+    }
+}
+
+impl ZeroCopy {
+    /// True for the copying default.
+    pub fn is_copy(&self) -> bool {
+        *self == ZeroCopy::Copy
     }
 }
 

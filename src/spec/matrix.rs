@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
-use crate::spec::{AddressFamily, EngineKind, Placement, Spec, Transport, Workload};
+use crate::spec::{AddressFamily, EngineChoice, Placement, Spec, Transport, Workload, ZeroCopy};
 
 /// Lists of values per dimension, and a template for everything else.
 #[derive(Clone, Debug)]
@@ -13,12 +13,14 @@ pub struct Matrix {
     pub transports: Vec<Transport>,
     /// Workloads.
     pub workloads: Vec<Workload>,
-    /// Engines.
-    pub engines: Vec<EngineKind>,
+    /// Engines (with their io_uring variant).
+    pub engines: Vec<EngineChoice>,
     /// Placements.
     pub placements: Vec<Placement>,
     /// Request sizes.
     pub sizes: Vec<usize>,
+    /// How `stream` moves its bytes (`--zerocopy`).
+    pub zerocopy: Vec<ZeroCopy>,
     /// Response size; `None` means "the same as the request".
     pub response_size: Option<usize>,
     /// Server addresses; each transport uses those of its family (one case per address), or its
@@ -36,9 +38,10 @@ impl Matrix {
         Matrix {
             transports: vec![template.transport],
             workloads: vec![template.workload],
-            engines: vec![template.engine],
+            engines: vec![template.engine_choice()],
             placements: vec![template.placement],
             sizes: vec![template.size],
+            zerocopy: vec![template.zerocopy],
             response_size: Some(template.response_size),
             addrs: template.addr.clone().into_iter().collect(),
             client_addr: template.client_addr,
@@ -46,7 +49,8 @@ impl Matrix {
         }
     }
 
-    /// Every combination, in a stable order (transport, workload, engine, placement, size, addr).
+    /// Every combination, in a stable order (transport, workload, engine, placement, size,
+    /// zero-copy mode, addr).
     pub fn expand(&self) -> Result<Vec<Spec>, ConfigError> {
         self.check_addresses()?;
         let mut out = Vec::new();
@@ -58,25 +62,36 @@ impl Matrix {
             for &workload in &self.workloads {
                 for &engine in &self.engines {
                     for &placement in &self.placements {
-                        for &size in &self.sizes {
-                            for addr in &addrs {
-                                let mut spec = self.template.clone();
-                                spec.transport = transport;
-                                spec.workload = workload;
-                                spec.engine = engine;
-                                spec.placement = placement;
-                                spec.size = size;
-                                spec.response_size = self.response_size.unwrap_or(size);
-                                spec.addr = addr.clone();
-                                spec.client_addr = client_addr;
-                                out.push(spec);
-                            }
+                        for (&size, &zerocopy, addr) in self.per_size(&addrs) {
+                            let mut spec = self.template.clone();
+                            spec.transport = transport;
+                            spec.workload = workload;
+                            spec.set_engine(engine);
+                            spec.placement = placement;
+                            spec.size = size;
+                            spec.zerocopy = zerocopy;
+                            spec.response_size = self.response_size.unwrap_or(size);
+                            spec.addr = addr.clone();
+                            spec.client_addr = client_addr;
+                            out.push(spec);
                         }
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The innermost dimensions: size, zero-copy mode, address.
+    fn per_size<'a>(
+        &'a self,
+        addrs: &'a [Option<Endpoint>],
+    ) -> impl Iterator<Item = (&'a usize, &'a ZeroCopy, &'a Option<Endpoint>)> {
+        self.sizes.iter().flat_map(move |s| {
+            self.zerocopy
+                .iter()
+                .flat_map(move |z| addrs.iter().map(move |a| (s, z, a)))
+        })
     }
 
     fn addrs_for(&self, transport: Transport) -> Vec<Option<Endpoint>> {
@@ -130,6 +145,7 @@ impl Matrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::EngineKind;
 
     fn matrix() -> Matrix {
         let mut m = Matrix::from_template(Spec::new(Transport::Tcp4));
@@ -142,7 +158,7 @@ mod tests {
     #[test]
     fn lists_expand_to_every_combination_with_unique_ids() {
         let mut m = matrix();
-        m.engines = vec![EngineKind::Blocking, EngineKind::Spin];
+        m.engines = vec![EngineKind::Blocking.into(), EngineKind::Spin.into()];
         let specs = m.expand().unwrap();
         assert_eq!(specs.len(), 3 * 2 * 2);
         let mut ids: Vec<String> = specs.iter().map(|s| s.case_id().0).collect();

@@ -14,6 +14,7 @@ use crate::spec::handler::ServerHandler;
 pub mod address;
 pub mod case_options;
 mod dimensions;
+mod engine_choice;
 pub mod framing;
 pub mod handler;
 pub mod matrix;
@@ -23,7 +24,10 @@ pub mod settings;
 pub mod spread;
 mod validate;
 
-pub use dimensions::{AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload};
+pub use dimensions::{
+    AddressFamily, EngineKind, MAX_UDP_PAYLOAD, SEQ_BYTES, Transport, Workload, ZeroCopy,
+};
+pub use engine_choice::{EngineChoice, UringSettings};
 pub use parse::{parse_duration, parse_list, parse_size};
 pub use placement::{CpuList, Placement, parse_cpu_list};
 pub use settings::{CrrSettings, Interference, ProcessLayout, RateSettings};
@@ -117,6 +121,9 @@ pub struct Spec {
     pub workload: Workload,
     /// How each worker waits.
     pub engine: EngineKind,
+    /// The `io_uring` engine's variant (absent for the plain variant and other engines).
+    #[serde(default, skip_serializing_if = "UringSettings::is_off")]
+    pub uring: UringSettings,
     /// Where the workers run.
     pub placement: Placement,
     /// Request (or write) size in bytes.
@@ -153,6 +160,9 @@ pub struct Spec {
     /// Load the case runs under on purpose (`--memory-load`).
     #[serde(default)]
     pub interference: Interference,
+    /// How `stream` moves its bytes through the kernel (`--zerocopy`; absent: copies).
+    #[serde(default, skip_serializing_if = "ZeroCopy::is_copy")]
+    pub zerocopy: ZeroCopy,
     /// Where the server side runs (`--processes`, `client --connect`).
     #[serde(default)]
     pub layout: ProcessLayout,
@@ -177,6 +187,7 @@ impl Spec {
             transport,
             workload: Workload::Rr,
             engine: EngineKind::Blocking,
+            uring: UringSettings::default(),
             placement: Placement::CrossCore,
             size: 64,
             response_size: 64,
@@ -195,10 +206,25 @@ impl Spec {
             rate: RateSettings::default(),
             crr: CrrSettings::default(),
             interference: Interference::default(),
+            zerocopy: ZeroCopy::Copy,
             layout: ProcessLayout::default(),
             framing: MessageFraming::default(),
             server_handler: None,
         }
+    }
+
+    /// The engine with its variant (`io_uring-sqpoll`), as case ids and lists spell it.
+    pub fn engine_choice(&self) -> EngineChoice {
+        EngineChoice {
+            kind: self.engine,
+            uring: self.uring,
+        }
+    }
+
+    /// Sets the engine and its variant.
+    pub fn set_engine(&mut self, choice: EngineChoice) {
+        self.engine = choice.kind;
+        self.uring = choice.uring;
     }
 
     /// The canonical case id: the default dimensions always, the rest only when not default.
@@ -207,7 +233,11 @@ impl Spec {
     pub fn case_id(&self) -> CaseId {
         let mut id = format!(
             "{}-{}-{}-{}-{}B",
-            self.transport, self.workload, self.engine, self.placement, self.size
+            self.transport,
+            self.workload,
+            self.engine_choice(),
+            self.placement,
+            self.size
         );
         if self.response_size != self.size {
             id.push_str(&format!("-resp{}B", self.response_size));
@@ -250,6 +280,9 @@ impl Spec {
         id.push_str(&self.rate.id_suffix());
         id.push_str(&self.crr.id_suffix());
         id.push_str(&self.interference.id_suffix());
+        if !self.zerocopy.is_copy() {
+            id.push_str(&format!("-zc-{}", self.zerocopy));
+        }
         id.push_str(&self.layout.id_suffix());
         id.push_str(&self.framing.id_suffix());
         if let Some(h) = &self.server_handler {

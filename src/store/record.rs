@@ -169,6 +169,10 @@ pub struct SideRecord {
     /// expose them.
     #[serde(default)]
     pub migrations: Option<u64>,
+    /// The part of `usage` spent in threads the engine started for this side: io_uring's
+    /// kernel SQPOLL thread (`io_uring-sqpoll`), tokio-mt's runtime workers. Absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_threads: Option<SideUsage>,
 }
 
 /// One measured iteration (one fresh connection set): the statistical sample unit.

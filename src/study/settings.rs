@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::host::knob::KnobFile;
 use crate::loopback::offload::Offload;
 use crate::loopback::qdisc::QdiscSpec;
-use crate::spec::{EngineKind, Placement, Spec};
+use crate::spec::{EngineChoice, Placement, Spec};
 
 /// One variant of a study.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +79,7 @@ pub struct CaseOverrides {
     /// Placement instead of the cases'.
     pub placement: Option<Placement>,
     /// Engine instead of the cases'.
-    pub engine: Option<EngineKind>,
+    pub engine: Option<EngineChoice>,
     /// SO_SNDBUF.
     pub sndbuf: Option<usize>,
     /// SO_RCVBUF.
@@ -104,7 +104,7 @@ impl CaseOverrides {
                     s.placement = p;
                 }
                 if let Some(e) = self.engine {
-                    s.engine = e;
+                    s.set_engine(e);
                 }
                 s.socket.sndbuf = self.sndbuf.or(s.socket.sndbuf);
                 s.socket.rcvbuf = self.rcvbuf.or(s.socket.rcvbuf);
@@ -233,6 +233,7 @@ impl VariantSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::EngineKind;
 
     #[test]
     fn settings_split_by_scope() {
@@ -259,7 +260,7 @@ mod tests {
     fn overrides_change_every_case() {
         let cases = vec![Spec::new(crate::spec::Transport::Tcp4)];
         let o = CaseOverrides {
-            engine: Some(EngineKind::Spin),
+            engine: Some(EngineKind::Spin.into()),
             notsent_lowat: Some(4096),
             busy_poll_us: Some(50),
             ..Default::default()

@@ -2,6 +2,10 @@
 //! `WouldBlock` and `Interrupted` instead of retrying (engines decide what waiting means), on a
 //! file descriptor or, for `shm`, on a user-space ring; and the [`Connector`] every transport
 //! implements.
+//!
+//! A completion engine (io_uring) attaches a [`port`](super::port) to the connection while it
+//! drives it: `read`/`write` then become submitted operations (see the contract there). Every
+//! other engine leaves it unattached, which costs one predictable branch per call.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -10,6 +14,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::port::{self, Chunk, PortKey};
 use super::ring::ShmEnd;
 
 /// Facts about one connected endpoint, recorded with the result.
@@ -43,6 +48,7 @@ pub struct Conn {
     write_fd: RawFd,
     id: u64,
     nonblocking: bool,
+    port: Option<PortKey>,
     /// Facts recorded with the result.
     pub info: ConnInfo,
 }
@@ -78,6 +84,7 @@ impl Conn {
             write_fd: raw,
             id: next_conn_id(),
             nonblocking: false,
+            port: None,
             info,
         }
     }
@@ -102,6 +109,7 @@ impl Conn {
             write_fd: w,
             id: next_conn_id(),
             nonblocking: false,
+            port: None,
             info,
         }
     }
@@ -114,6 +122,7 @@ impl Conn {
             write_fd: -1,
             id: next_conn_id(),
             nonblocking: false,
+            port: None,
             info,
         }
     }
@@ -121,6 +130,9 @@ impl Conn {
     /// Reads what is available, up to `buf.len()`. `Ok(0)` is end of stream. Never retries.
     #[inline]
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(key) = self.port {
+            return port::with_port(key, |p| p.read(buf));
+        }
         match &mut self.endpoint {
             // SAFETY: `buf` is valid for `buf.len()` writable bytes; `read_fd` is open while
             // `self` owns it.
@@ -131,9 +143,30 @@ impl Conn {
         }
     }
 
+    /// Like [`Conn::read`], but a completion engine with provided buffers may lend the bytes
+    /// where the kernel put them instead of copying them into `buf` (a receiver that only
+    /// counts avoids a copy); the slice is valid until the next call on this connection.
+    #[inline]
+    pub fn read_lent<'a>(&'a mut self, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
+        let Some(key) = self.port else {
+            let n = self.read(buf)?;
+            return Ok(&buf[..n]);
+        };
+        match port::with_port(key, |p| p.read_lent(buf))? {
+            Chunk::InBuf(n) => Ok(&buf[..n]),
+            // SAFETY: the bytes are in the attached engine's buffer memory, which it gives back
+            // to the kernel only after the flow's step, and frees only after its drive; the
+            // returned borrow of `self` ends within the step.
+            Chunk::Lent(ptr, n) => Ok(unsafe { std::slice::from_raw_parts(ptr, n) }),
+        }
+    }
+
     /// Writes what fits, up to `buf.len()`. Never retries; never raises SIGPIPE.
     #[inline]
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(key) = self.port {
+            return port::with_port(key, |p| p.write(buf));
+        }
         match &mut self.endpoint {
             // SAFETY: `buf` is valid for `buf.len()` readable bytes; the fd is owned by `self`.
             Endpoint::Fd { socket: true, .. } => cvt(unsafe {
@@ -161,6 +194,17 @@ impl Conn {
     /// The fd to wait on for writability, or `None` for shm.
     pub fn write_fd(&self) -> Option<RawFd> {
         (self.write_fd >= 0).then_some(self.write_fd)
+    }
+
+    /// Routes `read`/`write` through the port `key` names until [`Conn::detach_port`] (the
+    /// io_uring engine, while it drives this connection).
+    pub fn attach_port(&mut self, key: PortKey) {
+        self.port = Some(key);
+    }
+
+    /// Back to plain system calls.
+    pub fn detach_port(&mut self) {
+        self.port = None;
     }
 
     /// A process-unique id: a replaced connection always has another id.

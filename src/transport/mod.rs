@@ -5,10 +5,12 @@
 //! `Interrupted` instead of retrying (engines decide what waiting means), on a file descriptor or,
 //! for `shm`, on a user-space ring.
 
+pub mod arrived;
 mod conn;
 pub mod dial;
 pub mod options;
 pub mod pipe;
+pub mod port;
 pub mod ring;
 pub mod shm;
 pub mod tcp;

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use super::def::WorkloadDef;
 use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
 use crate::engine::{Flow, FlowReport, Wait};
+use crate::error::ConfigError;
 use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::sequence::SequenceTracker;
@@ -41,6 +42,16 @@ impl WorkloadDef for StreamDef {
 
     fn server(&self, spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
         Box::new(StreamServer::new(spec, length, clock))
+    }
+
+    fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
+        if !spec.zerocopy.is_copy() {
+            return Err(ConfigError::Invalid(format!(
+                "--zerocopy {} is not built yet (issue 19's next slice)",
+                spec.zerocopy
+            )));
+        }
+        Ok(())
     }
 
     fn counted_by_server(&self) -> bool {
@@ -94,8 +105,9 @@ impl<C: Clock> StreamClient<C> {
 impl<C: Clock> Flow for StreamClient<C> {
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
         loop {
-            if self.offset == 0 {
-                // Between chunks: the only place an iteration may end.
+            // Between chunks, and not after a write that would block (a completion engine has
+            // submitted it, so it must be retried first): the only place an iteration may end.
+            if self.offset == 0 && self.blocked_since_ns.is_none() {
                 if self
                     .end
                     .reached(self.clock.now_ns(), self.counters.messages)
@@ -131,6 +143,7 @@ impl<C: Clock> Flow for StreamClient<C> {
                 // Datagram sockets report a full receive queue on the other side as ENOBUFS
                 // on some kernels; that datagram is simply lost, as on the wire.
                 Err(e) if self.datagram && e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.blocked_since_ns = None;
                     self.offset = 0;
                     self.counters.messages += 1;
                 }
@@ -192,14 +205,17 @@ impl<C: Clock> Flow for StreamServer<C> {
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
         self.slices.start(|| self.clock.now_ns());
         loop {
-            match conn.read(&mut self.buf) {
-                Ok(0) => return Ok(Wait::Done),
-                Ok(n) => {
+            // Lent: a completion engine with provided buffers hands the bytes over where the
+            // kernel put them; a receiver that counts needs no copy of its own.
+            match conn.read_lent(&mut self.buf) {
+                Ok([]) => return Ok(Wait::Done),
+                Ok(data) => {
+                    let n = data.len();
                     let msgs = if self.datagram {
-                        if n != self.buf.len() {
-                            bail!("expected a {}-byte datagram, got {n} bytes", self.buf.len());
+                        if n != self.chunk as usize {
+                            bail!("expected a {}-byte datagram, got {n} bytes", self.chunk);
                         }
-                        self.sequence.arrived(get_seq(&self.buf));
+                        self.sequence.arrived(get_seq(data));
                         1
                     } else {
                         // Message-equivalents: a byte stream has no boundaries, so a message is

@@ -158,3 +158,37 @@ fn a_client_request_without_response_framing() {
         .stderr(contains("panicked").not());
     assert!(!dir.path().join("runs").exists());
 }
+
+#[test]
+fn io_uring_refused_by_the_host_exits_2_naming_the_reason_before_measuring() {
+    // LB_FAULT_IO_URING makes io_uring_setup fail as such a host would (the sysctl itself is
+    // machine-wide and not the test's to change).
+    for (errno, reason) in [
+        ("ENOSYS", "CONFIG_IO_URING"),
+        ("EPERM", "kernel.io_uring_disabled"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        loopbench()
+            .env("LB_FAULT_IO_URING", errno)
+            .args([
+                "run",
+                "-e",
+                "blocking,io_uring-sqpoll",
+                "-n",
+                "1",
+                "-c",
+                "10",
+            ])
+            .args(["--warmup", "0", "-q", "-o"])
+            .arg(dir.path())
+            .assert()
+            .code(2)
+            .stderr(contains("--engine io_uring-sqpoll cannot run on this host"))
+            .stderr(contains(reason))
+            .stderr(contains("panicked").not());
+        assert!(
+            !dir.path().join("runs").exists(),
+            "{errno}: not even the blocking case ran"
+        );
+    }
+}

@@ -117,6 +117,7 @@ impl Totals {
             r.cpus.into_iter().flatten(),
             r.migrations,
         );
+        side.engine_threads = side.engine_threads + r.engine_threads;
         side.elapsed_ns = side.elapsed_ns.max(r.elapsed_ns);
         *seen += 1;
         for (flow, id) in r.flows.into_iter().zip(r.flow_ids) {
@@ -231,6 +232,10 @@ mod tests {
                 cpu_ns: 10,
                 ..ThreadUsage::default()
             },
+            engine_threads: ThreadUsage {
+                cpu_ns: 4,
+                ..ThreadUsage::default()
+            },
             elapsed_ns: 100 * (index as u64 + 1),
             migrations: Some(1),
             cpus: cpus.map(Some),
@@ -270,6 +275,7 @@ mod tests {
         let rr = collect(&spec(Workload::Rr), reports(), Default::default()).unwrap();
         assert_eq!(rr.client.counters.messages, 18);
         assert_eq!(rr.client.usage.cpu_ns, 20);
+        assert_eq!(rr.client.engine_threads.cpu_ns, 8, "summed apart too");
         assert_eq!(rr.client.elapsed_ns, 200, "the longest thread");
         assert_eq!(rr.client.cpus, vec![0, 1], "sorted, distinct");
         assert_eq!(rr.client.migrations, Some(2));

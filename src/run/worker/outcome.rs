@@ -38,6 +38,9 @@ impl Side {
 pub struct SideOutcome {
     /// CPU time and context switches of the side's threads during the measured loop.
     pub usage: ThreadUsage,
+    /// The part of `usage` spent in threads the engine started for the side (io_uring's
+    /// SQPOLL thread, tokio-mt's runtime workers).
+    pub engine_threads: ThreadUsage,
     /// Summed flow counters.
     pub counters: Counters,
     /// CPUs the side's threads were seen on (at start and end of the loop), sorted, distinct.
@@ -126,6 +129,9 @@ pub(crate) struct WorkerReport {
     pub(crate) side: Side,
     pub(crate) result: Result<()>,
     pub(crate) usage: ThreadUsage,
+    /// The part of `usage` spent in threads the engine started (io_uring's SQPOLL thread,
+    /// tokio-mt's runtime workers).
+    pub(crate) engine_threads: ThreadUsage,
     pub(crate) elapsed_ns: u64,
     pub(crate) migrations: Option<u64>,
     pub(crate) cpus: [Option<usize>; 2],

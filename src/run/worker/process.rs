@@ -63,6 +63,8 @@ pub enum Announce {
 pub struct RemoteWorker {
     index: usize,
     usage: ThreadUsage,
+    #[serde(default)]
+    engine_threads: ThreadUsage,
     elapsed_ns: u64,
     migrations: Option<u64>,
     cpus: [Option<usize>; 2],
@@ -83,6 +85,7 @@ impl RemoteWorker {
         RemoteWorker {
             index: r.index,
             usage: r.usage,
+            engine_threads: r.engine_threads,
             elapsed_ns: r.elapsed_ns,
             migrations: r.migrations,
             cpus: r.cpus,
@@ -105,6 +108,7 @@ impl RemoteWorker {
             side: Side::Server,
             result: Ok(()),
             usage: self.usage,
+            engine_threads: self.engine_threads,
             elapsed_ns: self.elapsed_ns,
             migrations: self.migrations,
             cpus: self.cpus,

@@ -127,7 +127,7 @@ fn worker_threads(
     control: &Arc<Control>,
     tx: mpsc::Sender<WorkerReport>,
 ) -> Vec<(PinnedThread<()>, (Side, usize))> {
-    let engine = engine_for(spec.engine);
+    let engine = spec.engine_choice();
     let tick = tick_for(spec);
     let mut threads = Vec::new();
     for (side, groups) in sides {
@@ -139,7 +139,8 @@ fn worker_threads(
             let (control, tx) = (control.clone(), tx.clone());
             let name = format!("lb-{}-{index}", side.name());
             let thread = PinnedThread::new(name, cpu, move || {
-                let _ = tx.send(worker(index, side, group, engine, &control, tick));
+                let engine = engine_for(engine);
+                let _ = tx.send(worker(index, side, group, &*engine, &control, tick));
             });
             threads.push((thread, (side, index)));
         }
@@ -191,7 +192,11 @@ fn worker(
         .zip(sched::thread_migrations())
         .map(|(a, b)| b.saturating_sub(a));
     let end_cpu = current_cpu();
-    let result = result.map(|helpers| usage = usage + helpers);
+    let mut engine_threads = ThreadUsage::default();
+    let result = result.map(|helpers| {
+        usage = usage + helpers;
+        engine_threads = helpers;
+    });
     if result.is_err() {
         control.set(RunState::Abort);
     }
@@ -201,6 +206,7 @@ fn worker(
         side,
         result,
         usage,
+        engine_threads,
         elapsed_ns,
         migrations,
         cpus: [start_cpu, end_cpu],

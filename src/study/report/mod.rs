@@ -73,7 +73,7 @@ mod tests {
     fn study_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let spin = CaseOverrides {
-            engine: Some(EngineKind::Spin),
+            engine: Some(EngineKind::Spin.into()),
             placement: Some(Placement::SameCore),
             ..CaseOverrides::default()
         };
@@ -142,7 +142,7 @@ mod tests {
             .iter()
             .map(|p| (p * scale) as u64)
             .collect();
-        let engine = v.overrides.engine.unwrap_or(EngineKind::Blocking);
+        let engine = v.overrides.engine.map_or(EngineKind::Blocking, |e| e.kind);
         let placement = v.overrides.placement.unwrap_or(Placement::CrossCore);
         let rr = fixture::rr(Transport::Tcp4, engine, placement, 64, &p50s);
         let mut stream = fixture::bulk(Transport::Tcp4, 65536, 2e9 / scale, 8e9);
