@@ -200,8 +200,9 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let t = std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            while start.elapsed().as_millis() < 20 {
+            // Spin until this thread's own CPU clock says 2 ms (not a wall time: on a loaded
+            // machine 20 ms of wall time may hold well under 1 ms of CPU).
+            while ThreadUsage::now().cpu_ns() < 2_000_000 {
                 std::hint::black_box(());
             }
             // SAFETY: gettid has no preconditions.
@@ -210,7 +211,7 @@ mod tests {
         });
         let tid = rx.recv().unwrap();
         let u = ThreadUsage::of_thread(tid).unwrap();
-        assert!(u.cpu_ns >= 1_000_000, "20 ms of spinning: {u:?}");
+        assert!(u.cpu_ns >= 2_000_000, "2 ms of spinning: {u:?}");
         assert_eq!(u.system_ns, u.cpu_ns);
         done_tx.send(()).unwrap();
         t.join().unwrap();
