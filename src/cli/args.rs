@@ -71,6 +71,15 @@ pub struct CaseArgs {
     /// Fault injection: the server drops every Nth datagram request (tests loss accounting).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub server_drop_every: u64,
+    /// Kernel stages of every round trip (rr), from tracepoints on the workers' CPUs; root only.
+    /// `--trace off,on` runs each case untraced and traced, interleaved (the tracer's overhead).
+    #[arg(long, value_name = "LIST", num_args = 0..=1, default_missing_value = "on")]
+    pub trace: Option<String>,
+    /// Where the workers' CPUs go: call-chain samples attributed to data copy, TCP/IP,
+    /// netdevice, skb, memory, locks, scheduling, syscalls, the harness; root only. Takes on,
+    /// off or off,on like --trace.
+    #[arg(long, value_name = "LIST", num_args = 0..=1, default_missing_value = "on")]
+    pub profile: Option<String>,
 }
 
 /// How long and how often.
@@ -191,6 +200,8 @@ fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -
         linger0: Some(workload.linger0),
         memory_load: workload.memory_load,
         processes: Some(workload.processes),
+        trace: text(&case.trace),
+        profile: text(&case.profile),
         iterations: Some(timing.iterations),
         duration: timing.count.is_none().then(|| timing.duration.clone()),
         count: timing.count,

@@ -57,16 +57,16 @@ impl<T> PinnedThread<T> {
         }
     }
 
-    /// The thread itself: pin, say how that went, wait at the gate, run the body if released.
-    fn run(self, gate: &Gate, ready: Sender<Result<()>>) -> Option<T> {
+    /// The thread itself: pin, say how that went (with its thread id), wait at the gate, run the
+    /// body if released.
+    fn run(self, index: usize, gate: &Gate, ready: Sender<(usize, Result<u32>)>) -> Option<T> {
         let pinned = self.cpu.map(pin_current_thread).transpose();
         tight_timer_slack();
         let ok = pinned.is_ok();
-        let _ = ready.send(
-            pinned
-                .map(|_| ())
-                .with_context(|| format!("thread {}", self.name)),
-        );
+        let tid = pinned
+            .map(|_| nix::unistd::gettid().as_raw() as u32)
+            .with_context(|| format!("thread {}", self.name));
+        let _ = ready.send((index, tid));
         drop(ready);
         (gate.wait() && ok).then(self.body)
     }
@@ -107,10 +107,16 @@ impl Gate {
 /// without running their bodies.
 pub struct Held<T> {
     handles: Vec<Started<T>>,
+    tids: Vec<u32>,
     gate: Arc<Gate>,
 }
 
 impl<T> Held<T> {
+    /// The kernel thread id of each thread, in start order (what tracepoints name them by).
+    pub fn tids(&self) -> &[u32] {
+        &self.tids
+    }
+
     /// Lets every thread run its body at once, and hands back their handles in start order.
     pub fn release(mut self) -> Vec<Started<T>> {
         self.gate.open(true);
@@ -135,23 +141,27 @@ pub fn start<T: Send + 'static>(threads: Vec<PinnedThread<T>>) -> Result<Held<T>
     let (ready_tx, ready) = mpsc::channel();
     let mut held = Held {
         handles: Vec::with_capacity(threads.len()),
+        tids: Vec::with_capacity(threads.len()),
         gate: gate.clone(),
     };
-    for thread in threads {
+    for (index, thread) in threads.into_iter().enumerate() {
         let name = thread.name.clone();
         let (gate, ready_tx) = (gate.clone(), ready_tx.clone());
         let handle = std::thread::Builder::new()
             .name(name.clone())
-            .spawn(move || thread.run(&gate, ready_tx))
+            .spawn(move || thread.run(index, &gate, ready_tx))
             .with_context(|| format!("spawning thread {name}"))?;
         held.handles.push(handle);
     }
     drop(ready_tx);
+    let mut tids = vec![0; held.handles.len()];
     for _ in 0..held.handles.len() {
-        ready
+        let (index, tid) = ready
             .recv()
-            .map_err(|_| anyhow!("a thread ended before it was pinned"))??;
+            .map_err(|_| anyhow!("a thread ended before it was pinned"))?;
+        tids[index] = tid?;
     }
+    held.tids = tids;
     Ok(held)
 }
 
@@ -183,6 +193,11 @@ mod tests {
             ran.load(Ordering::SeqCst),
             0,
             "held threads wait at the gate"
+        );
+        let tids = held.tids().to_vec();
+        assert!(
+            tids.iter().all(|&t| t != 0) && tids[0] != tids[1],
+            "{tids:?}"
         );
         let handles = held.release();
         assert_eq!(handles[0].thread().name(), Some("lb-test-a"));

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
+use crate::error::UsageError;
 use crate::host::environment::Environment;
 use crate::host::topology::Topology;
 use crate::metrics::case_histograms::CaseHistograms;
@@ -155,13 +156,19 @@ impl Observer for Tee<'_> {
 }
 
 /// Opens every case's transport once (binding its ports and paths) and closes it again, so an
-/// address in use is reported before anything is measured.
+/// address in use is reported before anything is measured; and, for `--trace`/`--profile`,
+/// opens their events on the case's CPUs once, so a missing privilege, tracefs or tracepoint
+/// stops the run (exit 2) before it starts.
 pub fn preflight(plan: &Plan) -> Result<()> {
     for case in &plan.cases {
         drop(
             crate::transport::connector(&case.spec)
                 .with_context(|| format!("case {}", case.case_id))?,
         );
+        if !case.spec.probes.is_off() {
+            crate::run::worker::probes::preflight(&case.spec, &case.cpus)
+                .map_err(|e| UsageError(format!("case {}: {e}", case.case_id)))?;
+        }
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
 use crate::spec::{
-    IterationLength, Placement, Spec, Timing, Transport, parse_duration, parse_list, parse_size,
+    IterationLength, KernelProbes, Placement, Spec, Timing, Transport, parse_duration, parse_list,
+    parse_size,
 };
 
 /// One value of a list: a number or a string.
@@ -130,6 +131,11 @@ pub struct CaseOptions {
     pub memory_load: Option<usize>,
     /// Run the server side as a separate process.
     pub processes: Option<bool>,
+    /// Kernel stages from tracepoints: `on`, `off`, or `off,on` (each case untraced and traced,
+    /// interleaved: the tracer's overhead). Root only.
+    pub trace: Option<Values>,
+    /// CPU samples attributed to categories: `on`, `off`, or `off,on`. Root only.
+    pub profile: Option<Values>,
     /// Measured iterations per case (default: 5).
     pub iterations: Option<u32>,
     /// Length of one iteration (default: 1s) (one of duration and count).
@@ -163,6 +169,34 @@ fn one_size(name: &str, v: &Values) -> Result<usize, ConfigError> {
             "{name} takes one size, not a list"
         ))),
     }
+}
+
+/// `on`/`off` (also `true`/`false`, `yes`/`no`) lists: one value per case of the matrix.
+fn switches(name: &str, v: &Option<Values>) -> Result<Vec<bool>, ConfigError> {
+    let Some(v) = v else {
+        return Ok(vec![false]);
+    };
+    parse_list(&v.joined(), |w| match w {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid(format!(
+            "{name} {w}: write on, off, or off,on (each case without and with it, interleaved)"
+        ))),
+    })
+}
+
+/// Every combination of the `--trace` and `--profile` values.
+fn probes(o: &CaseOptions) -> Result<Vec<KernelProbes>, ConfigError> {
+    let mut out = Vec::new();
+    for trace in switches("--trace", &o.trace)? {
+        for profile in switches("--profile", &o.profile)? {
+            let p = KernelProbes { trace, profile };
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn cpus(name: &str, v: &Values) -> Result<Vec<usize>, ConfigError> {
@@ -220,6 +254,8 @@ impl CaseOptions {
             linger0,
             memory_load,
             processes,
+            trace,
+            profile,
             iterations,
             warmup,
             timeout,
@@ -337,6 +373,7 @@ impl CaseOptions {
                 .as_deref()
                 .map(|a| parse_ip("--client-addr", a))
                 .transpose()?,
+            probes: probes(self)?,
             template: t,
         })
     }
@@ -488,6 +525,35 @@ mod tests {
                 .template
                 .server_delay_ns,
             5000
+        );
+    }
+
+    #[test]
+    fn trace_and_profile_switches_expand_to_untraced_and_traced_twins() {
+        let t = Topology::detect();
+        let o = toml("trace = \"off,on\"\nprofile = \"on\"");
+        let ids: Vec<String> = specs(&o, t.default_placement())
+            .unwrap()
+            .iter()
+            .map(|s| s.case_id().0)
+            .collect();
+        let base = Spec::new(Transport::Tcp4)
+            .case_id()
+            .0
+            .replace("cross-core", &t.default_placement().to_string());
+        assert_eq!(
+            ids,
+            [format!("{base}-profile"), format!("{base}-trace-profile")]
+        );
+        let plain = specs(&CaseOptions::default(), t.default_placement()).unwrap();
+        assert!(plain[0].probes.is_off());
+        let err = toml("trace = \"maybe\"")
+            .matrix(t.default_placement())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--trace maybe") && err.contains("off,on"),
+            "{err}"
         );
     }
 }

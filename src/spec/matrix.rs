@@ -4,7 +4,9 @@ use std::net::IpAddr;
 
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
-use crate::spec::{AddressFamily, EngineChoice, Placement, Spec, Transport, Workload, ZeroCopy};
+use crate::spec::{
+    AddressFamily, EngineChoice, KernelProbes, Placement, Spec, Transport, Workload, ZeroCopy,
+};
 
 /// Lists of values per dimension, and a template for everything else.
 #[derive(Clone, Debug)]
@@ -28,6 +30,8 @@ pub struct Matrix {
     pub addrs: Vec<Endpoint>,
     /// Client source address for IP transports of its family.
     pub client_addr: Option<IpAddr>,
+    /// Kernel probes (`--trace off,on` runs each case untraced and traced, interleaved).
+    pub probes: Vec<KernelProbes>,
     /// Everything else (port, socket options, delays, timing) is copied from here.
     pub template: Spec,
 }
@@ -45,12 +49,13 @@ impl Matrix {
             response_size: Some(template.response_size),
             addrs: template.addr.clone().into_iter().collect(),
             client_addr: template.client_addr,
+            probes: vec![template.probes],
             template,
         }
     }
 
     /// Every combination, in a stable order (transport, workload, engine, placement, size,
-    /// zero-copy mode, addr).
+    /// zero-copy mode, addr, probes).
     pub fn expand(&self) -> Result<Vec<Spec>, ConfigError> {
         self.check_addresses()?;
         let mut out = Vec::new();
@@ -63,17 +68,20 @@ impl Matrix {
                 for &engine in &self.engines {
                     for &placement in &self.placements {
                         for (&size, &zerocopy, addr) in self.per_size(&addrs) {
-                            let mut spec = self.template.clone();
-                            spec.transport = transport;
-                            spec.workload = workload;
-                            spec.set_engine(engine);
-                            spec.placement = placement;
-                            spec.size = size;
-                            spec.zerocopy = zerocopy;
-                            spec.response_size = self.response_size.unwrap_or(size);
-                            spec.addr = addr.clone();
-                            spec.client_addr = client_addr;
-                            out.push(spec);
+                            for &probes in &self.probes {
+                                let mut spec = self.template.clone();
+                                spec.transport = transport;
+                                spec.workload = workload;
+                                spec.set_engine(engine);
+                                spec.placement = placement;
+                                spec.size = size;
+                                spec.zerocopy = zerocopy;
+                                spec.response_size = self.response_size.unwrap_or(size);
+                                spec.addr = addr.clone();
+                                spec.client_addr = client_addr;
+                                spec.probes = probes;
+                                out.push(spec);
+                            }
                         }
                     }
                 }

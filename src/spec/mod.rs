@@ -30,7 +30,7 @@ pub use dimensions::{
 pub use engine_choice::{EngineChoice, UringSettings};
 pub use parse::{parse_duration, parse_list, parse_size};
 pub use placement::{CpuList, Placement, parse_cpu_list};
-pub use settings::{CrrSettings, Interference, ProcessLayout, RateSettings};
+pub use settings::{CrrSettings, Interference, KernelProbes, ProcessLayout, RateSettings};
 
 /// When an iteration ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +166,9 @@ pub struct Spec {
     /// Where the server side runs (`--processes`, `client --connect`).
     #[serde(default)]
     pub layout: ProcessLayout,
+    /// Kernel tracepoints and CPU sampling on the workers' CPUs (`--trace`, `--profile`).
+    #[serde(default, skip_serializing_if = "KernelProbes::is_off")]
+    pub probes: KernelProbes,
     /// A custom protocol's request and response framing (`client --connect`, server handlers).
     #[serde(default)]
     pub framing: MessageFraming,
@@ -208,6 +211,7 @@ impl Spec {
             interference: Interference::default(),
             zerocopy: ZeroCopy::Copy,
             layout: ProcessLayout::default(),
+            probes: KernelProbes::default(),
             framing: MessageFraming::default(),
             server_handler: None,
         }
@@ -288,6 +292,7 @@ impl Spec {
         if let Some(h) = &self.server_handler {
             id.push_str(&format!("-handler-{}", h.name()));
         }
+        id.push_str(&self.probes.id_suffix());
         CaseId(id)
     }
 }

@@ -84,6 +84,40 @@ impl Interference {
     }
 }
 
+/// What the kernel is asked to record while a case runs (root only): its tracepoints, rebuilt
+/// into each round trip's kernel stages (`--trace`), and CPU samples with call chains, attributed
+/// to network-stack categories (`--profile`). Both change what they measure (the traced round
+/// trip is slower), so each adds its own suffix to the case id: a traced case is never compared
+/// with an untraced one by mistake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KernelProbes {
+    /// Trace the workers' CPUs and rebuild every round trip's kernel stages (`--trace`).
+    #[serde(default)]
+    pub trace: bool,
+    /// Sample call chains on the workers' CPUs and attribute them to categories (`--profile`).
+    #[serde(default)]
+    pub profile: bool,
+}
+
+impl KernelProbes {
+    /// True when neither is on.
+    pub fn is_off(&self) -> bool {
+        !self.trace && !self.profile
+    }
+
+    /// `-trace`, `-profile`, each only when on.
+    pub fn id_suffix(&self) -> String {
+        let mut id = String::new();
+        if self.trace {
+            id.push_str("-trace");
+        }
+        if self.profile {
+            id.push_str("-profile");
+        }
+        id
+    }
+}
+
 /// Where the server side runs: a thread of this process (the default), a server process of its
 /// own, or a service that already listens.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +161,8 @@ mod tests {
         assert_eq!(CrrSettings::default().id_suffix(), "");
         assert_eq!(Interference::default().id_suffix(), "");
         assert_eq!(ProcessLayout::default().id_suffix(), "");
+        assert_eq!(KernelProbes::default().id_suffix(), "");
+        assert!(KernelProbes::default().is_off());
         assert!(RateSettings::default().is_off());
         assert!(!ProcessLayout::default().is_remote());
     }
@@ -152,6 +188,11 @@ mod tests {
             connect: Some("127.0.0.1:8080".into()),
         };
         assert_eq!(to.id_suffix(), "-to-127.0.0.1_8080");
+        let probes = KernelProbes {
+            trace: true,
+            profile: true,
+        };
+        assert_eq!(probes.id_suffix(), "-trace-profile");
         assert!(to.is_remote());
     }
 }

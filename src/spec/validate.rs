@@ -2,7 +2,7 @@
 //! what to do. These are the rules every case shares; each workload adds its own, and
 //! [`workload::check`](crate::workload::check) runs both.
 
-use super::{EngineKind, IterationLength, SEQ_BYTES, Spec, Transport};
+use super::{EngineKind, IterationLength, Placement, SEQ_BYTES, Spec, Transport, Workload};
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
 
@@ -64,6 +64,7 @@ impl Spec {
         }
         self.validate_flows()?;
         self.validate_layout_and_framing()?;
+        self.validate_probes()?;
         if self.server_drop_every != 0 && !self.transport.is_datagram() {
             return Err(ConfigError::Invalid(format!(
                 "--server-drop-every needs a datagram transport (udp4, udp6, unix-dgram): on {} a \
@@ -162,6 +163,55 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// `--trace` rebuilds round trips from one client thread and one server thread of this
+    /// process; `--profile` tells the sides apart by thread. Neither needs root to be checked
+    /// here: that is the run's pre-flight.
+    fn validate_probes(&self) -> Result<(), ConfigError> {
+        let flag = match (self.probes.trace, self.probes.profile) {
+            (false, false) => return Ok(()),
+            (true, false) => "--trace",
+            (false, true) => "--profile",
+            (true, true) => "--trace and --profile",
+        };
+        if self.layout.is_remote() {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} watch the worker threads of this process: they do not go with --processes or --connect"
+            )));
+        }
+        if self.placement == Placement::Unpinned {
+            return Err(ConfigError::Invalid(format!(
+                "{flag} open their events on the workers' CPUs: pin them (--placement cross-core, same-core, or --client-cpu/--server-cpu)"
+            )));
+        }
+        if self.transport == Transport::Shm {
+            return Err(ConfigError::Invalid(format!(
+                "{flag}: shm never enters the kernel; there is nothing to trace or profile"
+            )));
+        }
+        if self.engine == EngineKind::TokioMt {
+            return Err(ConfigError::Invalid(format!(
+                "{flag}: tokio-mt runs flows on runtime threads loopbench does not know; use tokio, epoll, blocking or spin"
+            )));
+        }
+        if !self.probes.trace {
+            return Ok(());
+        }
+        if self.workload != Workload::Rr {
+            return Err(ConfigError::Invalid(format!(
+                "--trace rebuilds request/response round trips: it needs --workload rr, not {} (--profile works with every workload)",
+                self.workload
+            )));
+        }
+        if self.flows != 1 || self.threads != 1 {
+            return Err(ConfigError::Invalid(
+                "--trace follows one request at a time between one client and one server thread: use --flows 1 --threads 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +245,40 @@ mod tests {
         assert!(spec.validate().is_err());
         spec.addr = Some(Endpoint::Ip("::1".parse().unwrap()));
         spec.validate().unwrap();
+    }
+
+    #[test]
+    fn probes_need_local_threads_and_trace_needs_one_rr_flow() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.probes.trace = true;
+        spec.validate().unwrap();
+        spec.workload = Workload::Stream;
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("--workload rr"), "{err}");
+        spec.probes = crate::spec::KernelProbes {
+            trace: false,
+            profile: true,
+        };
+        spec.validate().unwrap();
+        spec.layout.processes = true;
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("--profile") && err.contains("--processes"),
+            "{err}"
+        );
+        let mut flows = Spec::new(Transport::Tcp4);
+        flows.probes.trace = true;
+        flows.engine = EngineKind::Epoll;
+        flows.flows = 2;
+        assert!(
+            flows
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--flows 1")
+        );
+        let mut shm = Spec::new(Transport::Shm);
+        shm.probes.trace = true;
+        assert!(shm.validate().unwrap_err().to_string().contains("shm"));
     }
 }

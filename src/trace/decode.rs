@@ -56,7 +56,7 @@ impl Tracepoint {
     /// The payload fields this tracepoint's decoding reads.
     fn fields(self) -> &'static [&'static str] {
         match self {
-            Self::SysEnter => &["id"],
+            Self::SysEnter => &["id", "args"],
             Self::SysExit => &["id", "ret"],
             Self::SoftirqEntry | Self::SoftirqExit => &["vec"],
             Self::SchedWaking => &["pid", "target_cpu"],
@@ -65,6 +65,15 @@ impl Tracepoint {
             Self::CpuIdle => &["state"],
         }
     }
+}
+
+/// An array field (`unsigned long args[6]`) as its first element; other fields as they are.
+fn first_element(field: &Field) -> Field {
+    let mut f = field.clone();
+    if f.name == "args" && f.size > 8 {
+        f.size = 8;
+    }
+    f
 }
 
 /// One tracepoint's id and the fields its decoding reads, in [`Tracepoint::fields`] order.
@@ -112,7 +121,7 @@ impl Decoder {
                 let fields = tp
                     .fields()
                     .iter()
-                    .map(|n| format.field(n).cloned())
+                    .map(|n| format.field(n).map(first_element))
                     .collect::<Result<_, _>>()?;
                 Ok(Layout {
                     id: format.id,
@@ -138,7 +147,10 @@ impl Decoder {
         let layout = self.layouts.iter().find(|l| l.id == id)?;
         let f = |i: usize| layout.fields[i].read_i64(raw);
         Some(match layout.tracepoint {
-            Tracepoint::SysEnter => EventKind::SysEnter { nr: f(0)? },
+            Tracepoint::SysEnter => EventKind::SysEnter {
+                nr: f(0)?,
+                fd: f(1)?,
+            },
             Tracepoint::SysExit => EventKind::SysExit {
                 nr: f(0)?,
                 ret: f(1)?,
@@ -237,6 +249,23 @@ mod tests {
             Some(EventKind::CpuIdle {
                 state: crate::trace::events::IDLE_EXIT
             })
+        );
+    }
+
+    #[test]
+    fn decodes_sys_enter_with_its_first_argument() {
+        let raw = payload(
+            443,
+            64,
+            &[
+                (8, &44i64.to_ne_bytes()),
+                (16, &7u64.to_ne_bytes()),
+                (24, &99u64.to_ne_bytes()),
+            ],
+        );
+        assert_eq!(
+            recorded().decode(&raw),
+            Some(EventKind::SysEnter { nr: 44, fd: 7 })
         );
     }
 

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 /// `power:cpu_idle`'s `state` when the CPU leaves idle (PWR_EVENT_EXIT, (u32)-1).
 pub const IDLE_EXIT: u32 = u32::MAX;
+/// A `sys_enter` whose first argument was not recorded: it matches any descriptor.
+pub const UNKNOWN_FD: i64 = -1;
 /// The NET_RX softirq vector.
 pub const NET_RX: u32 = 3;
 
@@ -32,6 +34,9 @@ pub enum EventKind {
     SysEnter {
         /// Syscall number.
         nr: i64,
+        /// Its first argument: the file descriptor of read/write/send/recv calls
+        /// ([`UNKNOWN_FD`] in fixtures recorded without it).
+        fd: i64,
     },
     /// `raw_syscalls:sys_exit`.
     SysExit {
@@ -90,7 +95,8 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {} ", self.ts_ns, self.cpu, self.tid)?;
         match self.kind {
-            EventKind::SysEnter { nr } => write!(f, "sys_enter nr={nr}"),
+            EventKind::SysEnter { nr, fd: UNKNOWN_FD } => write!(f, "sys_enter nr={nr}"),
+            EventKind::SysEnter { nr, fd } => write!(f, "sys_enter nr={nr} fd={fd}"),
             EventKind::SysExit { nr, ret } => write!(f, "sys_exit nr={nr} ret={ret}"),
             EventKind::SoftirqEntry { vec } => write!(f, "softirq_entry vec={vec}"),
             EventKind::SoftirqExit { vec } => write!(f, "softirq_exit vec={vec}"),
@@ -156,7 +162,10 @@ impl FromStr for Event {
             }
         };
         let kind = match kind_word {
-            "sys_enter" => EventKind::SysEnter { nr: arg("nr")? },
+            "sys_enter" => EventKind::SysEnter {
+                nr: arg("nr")?,
+                fd: arg("fd").unwrap_or(UNKNOWN_FD),
+            },
             "sys_exit" => EventKind::SysExit {
                 nr: arg("nr")?,
                 ret: arg("ret")?,
@@ -218,7 +227,11 @@ mod tests {
     #[test]
     fn every_kind_round_trips_through_text() {
         let kinds = [
-            EventKind::SysEnter { nr: 44 },
+            EventKind::SysEnter { nr: 44, fd: 5 },
+            EventKind::SysEnter {
+                nr: 44,
+                fd: UNKNOWN_FD,
+            },
             EventKind::SysExit { nr: 45, ret: -11 },
             EventKind::SoftirqEntry { vec: 3 },
             EventKind::SoftirqExit { vec: 3 },

@@ -52,7 +52,7 @@ fn syscall_events_carry_our_tid_and_monotonic_stamps_between_our_own() {
     let stats = tracer.finish(&mut events).unwrap();
     let writes: Vec<&Event> = events
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::SysEnter { nr } if nr == libc::SYS_write))
+        .filter(|e| matches!(e.kind, EventKind::SysEnter { nr, .. } if nr == libc::SYS_write))
         .collect();
     assert_eq!(writes.len(), 10, "{events:?}");
     assert!(writes.iter().all(|e| e.tid == tid && e.cpu == 0));

@@ -9,7 +9,7 @@
 //!
 //! Pure: events in (any order, from any number of per-CPU buffers), round trips out.
 
-use crate::trace::events::{Event, EventKind, IDLE_EXIT, NET_RX};
+use crate::trace::events::{Event, EventKind, IDLE_EXIT, NET_RX, UNKNOWN_FD};
 pub use crate::trace::stages::{Leg, RoundTrip, Stage};
 
 /// A worker thread and the CPU it is pinned to.
@@ -32,6 +32,11 @@ pub struct Pair {
     pub send_nrs: Vec<i64>,
     /// Syscall numbers that receive (read, recvfrom, recvmsg, ...).
     pub recv_nrs: Vec<i64>,
+    /// The client's descriptors (its socket, or pipe ends): its sends and receives are the
+    /// syscalls on these; empty takes any (a worker also reads /proc files with `read`).
+    pub client_fds: Vec<i64>,
+    /// The server's descriptors, likewise.
+    pub server_fds: Vec<i64>,
 }
 
 impl Pair {
@@ -52,23 +57,56 @@ impl Pair {
                 libc::SYS_recvfrom,
                 libc::SYS_recvmsg,
             ],
+            client_fds: Vec::new(),
+            server_fds: Vec::new(),
         }
+    }
+
+    /// The same pair, counting only syscalls on these descriptors of each side.
+    pub fn with_fds(mut self, client_fds: Vec<i64>, server_fds: Vec<i64>) -> Self {
+        self.client_fds = client_fds;
+        self.server_fds = server_fds;
+        self
     }
 }
 
 impl Pair {
-    /// The pair named on a fixture's `# pair client=TID@CPU server=TID@CPU` line.
+    /// The pair named on a fixture's `# pair client=TID@CPU server=TID@CPU` line (which may
+    /// add `client_fds=3 server_fds=4,5`).
     pub fn from_fixture_header(text: &str) -> Option<Self> {
         let line = text.lines().find_map(|l| l.strip_prefix("# pair "))?;
+        let word = |key: &str| line.split_whitespace().find_map(|w| w.strip_prefix(key));
         let endpoint = |key: &str| -> Option<Endpoint> {
-            let word = line.split_whitespace().find_map(|w| w.strip_prefix(key))?;
-            let (tid, cpu) = word.split_once('@')?;
+            let (tid, cpu) = word(key)?.split_once('@')?;
             Some(Endpoint {
                 tid: tid.parse().ok()?,
                 cpu: cpu.parse().ok()?,
             })
         };
-        Some(Self::new(endpoint("client=")?, endpoint("server=")?))
+        let fds = |key: &str| -> Vec<i64> {
+            word(key).map_or_else(Vec::new, |w| {
+                w.split(',').filter_map(|f| f.parse().ok()).collect()
+            })
+        };
+        let pair = Self::new(endpoint("client=")?, endpoint("server=")?);
+        Some(pair.with_fds(fds("client_fds="), fds("server_fds=")))
+    }
+
+    /// The `# pair ...` line [`Pair::from_fixture_header`] reads.
+    pub fn fixture_header(&self) -> String {
+        let list = |fds: &[i64]| {
+            let text: Vec<String> = fds.iter().map(i64::to_string).collect();
+            text.join(",")
+        };
+        format!(
+            "# pair client={}@{} server={}@{} client_fds={} server_fds={}",
+            self.client.tid,
+            self.client.cpu,
+            self.server.tid,
+            self.server.cpu,
+            list(&self.client_fds),
+            list(&self.server_fds)
+        )
     }
 }
 
@@ -100,16 +138,25 @@ pub fn rebuild(events: &[Event], pair: &Pair) -> Timeline {
             _ => None,
         })
         .collect();
-    let is = |e: &Event, tid: u32, enter: bool, nrs: &[i64]| {
+    let fds = syscall_fds(&sorted);
+    let is = |i: usize, tid: u32, enter: bool, nrs: &[i64]| {
+        let e = &sorted[i];
+        let own = if tid == client.tid {
+            &pair.client_fds
+        } else {
+            &pair.server_fds
+        };
+        let fd_matches = own.is_empty() || fds[i] == UNKNOWN_FD || own.contains(&fds[i]);
         e.tid == tid
+            && fd_matches
             && match e.kind {
-                EventKind::SysEnter { nr } => enter && nrs.contains(&nr),
+                EventKind::SysEnter { nr, .. } => enter && nrs.contains(&nr),
                 EventKind::SysExit { nr, ret } => !enter && ret > 0 && nrs.contains(&nr),
                 _ => false,
             }
     };
     let sends: Vec<usize> = (0..sorted.len())
-        .filter(|&i| is(&sorted[i], client.tid, true, &pair.send_nrs))
+        .filter(|&i| is(i, client.tid, true, &pair.send_nrs))
         .collect();
     let mut timeline = Timeline {
         lost_events: gaps.iter().map(|g| g.2).sum(),
@@ -118,7 +165,7 @@ pub fn rebuild(events: &[Event], pair: &Pair) -> Timeline {
     for (k, &start) in sends.iter().enumerate() {
         let limit = sends.get(k + 1).copied().unwrap_or(sorted.len());
         let find = |from: usize, tid: u32, enter: bool, nrs: &[i64]| {
-            (from..limit).find(|&i| is(&sorted[i], tid, enter, nrs))
+            (from..limit).find(|&i| is(i, tid, enter, nrs))
         };
         let Some(req_end) = find(start + 1, server.tid, false, &pair.recv_nrs) else {
             timeline.unmatched += 1;
@@ -145,6 +192,29 @@ pub fn rebuild(events: &[Event], pair: &Pair) -> Timeline {
         timeline.round_trips.push(RoundTrip { request, response });
     }
     timeline
+}
+
+/// The descriptor of each syscall event: a sys_enter's own first argument, and for a sys_exit
+/// that of its thread's last sys_enter ([`UNKNOWN_FD`] for other events).
+fn syscall_fds(sorted: &[Event]) -> Vec<i64> {
+    let mut last: Vec<(u32, i64)> = Vec::new();
+    sorted
+        .iter()
+        .map(|e| match e.kind {
+            EventKind::SysEnter { fd, .. } => {
+                match last.iter_mut().find(|(t, _)| *t == e.tid) {
+                    Some(entry) => entry.1 = fd,
+                    None => last.push((e.tid, fd)),
+                }
+                fd
+            }
+            EventKind::SysExit { .. } => last
+                .iter()
+                .find(|(t, _)| *t == e.tid)
+                .map_or(UNKNOWN_FD, |(_, fd)| *fd),
+            _ => UNKNOWN_FD,
+        })
+        .collect()
 }
 
 /// Finds one leg's points between the send at `start` and the receive return at `end`; the

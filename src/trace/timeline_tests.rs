@@ -247,7 +247,10 @@ fn a_send_without_a_matching_receive_is_counted_unmatched() {
         ts_ns: 9_000,
         cpu: 0,
         tid: 100,
-        kind: EventKind::SysEnter { nr: 44 },
+        kind: EventKind::SysEnter {
+            nr: 44,
+            fd: crate::trace::events::UNKNOWN_FD,
+        },
     });
     let tl = rebuild(&events, &pair);
     assert_eq!((tl.round_trips.len(), tl.unmatched), (1, 1));
@@ -492,4 +495,45 @@ fn recorded_events_drained_per_cpu_with_a_loss_keep_every_other_round_trip() {
     let mut kept = whole.round_trips.clone();
     kept.remove(10);
     assert_eq!(tl.round_trips, kept);
+}
+
+#[test]
+fn reads_on_other_descriptors_are_not_taken_for_the_request() {
+    let (events, pair) = fixture("handbuilt_tcp_cross_core");
+    // The client's syscalls are on fd 3, the server's on fd 4; the server reads a /proc file
+    // (fd 9) while the request is on its way, then blocks in its receive.
+    let mut events: Vec<Event> = events
+        .into_iter()
+        .map(|mut e| {
+            if let EventKind::SysEnter { nr, .. } = e.kind {
+                let fd = if e.tid == pair.client.tid { 3 } else { 4 };
+                e.kind = EventKind::SysEnter { nr, fd };
+            }
+            e
+        })
+        .collect();
+    let proc_read = [
+        (1_200, EventKind::SysEnter { nr: 0, fd: 9 }),
+        (1_300, EventKind::SysExit { nr: 0, ret: 300 }),
+        (1_400, EventKind::SysEnter { nr: 0, fd: 4 }),
+    ];
+    events.extend(proc_read.map(|(ts_ns, kind)| Event {
+        ts_ns,
+        cpu: 1,
+        tid: pair.server.tid,
+        kind,
+    }));
+    let any_fd = rebuild(&events, &pair);
+    assert_eq!(any_fd.round_trips.len(), 1, "{any_fd:?}");
+    assert_eq!(any_fd.round_trips[0].request.recv_exit_ns, 1_300, "taken");
+    let by_fd_pair = pair.clone().with_fds(vec![3], vec![4]);
+    let header = by_fd_pair.fixture_header();
+    assert_eq!(
+        Pair::from_fixture_header(&header).map(|p| (p.client_fds, p.server_fds)),
+        Some((vec![3], vec![4]))
+    );
+    let by_fd = rebuild(&events, &by_fd_pair);
+    assert_eq!(by_fd.round_trips[0].request.recv_exit_ns, 5_000);
+    let without_proc_read = rebuild(&events[..events.len() - 3], &pair);
+    assert_eq!(by_fd.round_trips, without_proc_read.round_trips);
 }

@@ -183,6 +183,7 @@ impl Totals {
             net_rx_softirqs: None,
             memory_load_bytes_per_sec: None,
             stages: None,
+            kernel: None,
         }
     }
 }

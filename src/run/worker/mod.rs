@@ -16,6 +16,7 @@ use crate::spec::{IterationLength, Spec};
 pub mod flows;
 mod merge;
 mod outcome;
+pub mod probes;
 pub mod process;
 mod threads;
 mod watch;

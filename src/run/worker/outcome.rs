@@ -109,6 +109,8 @@ pub struct IterationOutcome {
     pub memory_load_bytes_per_sec: Option<f64>,
     /// `--stages`: the user-space stages of its round trips.
     pub stages: Option<IterationStages>,
+    /// `--trace`, `--profile`: what the kernel recorded on the workers' CPUs.
+    pub kernel: Option<super::probes::KernelOutcome>,
 }
 
 /// What an iteration's stage stamps measured: the stages' histograms, how many messages they

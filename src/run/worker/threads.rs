@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::flows::ThreadFlows;
 use super::merge::collect;
 use super::outcome::{IterationOutcome, Side, WorkerReport};
+use super::probes::{self, KernelOutcome, Probes};
 use super::watch::{Limits, Watched, install_kick_handler, watch};
 use crate::engine::{Control, RunState, engine_for};
 use crate::host::pinned::{self, PinnedThread, current_cpu};
@@ -43,6 +44,7 @@ pub(crate) struct Measured {
     pub(crate) reports: Vec<WorkerReport>,
     net_rx: Option<Vec<u64>>,
     memory_load: Option<f64>,
+    kernel: Option<KernelOutcome>,
 }
 
 impl Measured {
@@ -57,6 +59,7 @@ impl Measured {
         let mut out = collect(spec, self.reports, connection)?;
         out.net_rx_softirqs = self.net_rx;
         out.memory_load_bytes_per_sec = self.memory_load;
+        out.kernel = self.kernel;
         Ok(out)
     }
 }
@@ -73,17 +76,45 @@ pub(crate) fn run_local(
     clients_gone: Option<&AtomicBool>,
 ) -> Result<Measured> {
     install_kick_handler();
+    let fds = descriptors(&sides);
     let control = Arc::new(Control::default());
     let (tx, rx) = mpsc::channel::<WorkerReport>();
     let (threads, who): (Vec<_>, Vec<_>) = worker_threads(spec, placement, sides, &control, tx)
         .into_iter()
         .unzip();
     let held = pinned::start(threads)?;
+    let watched = who
+        .iter()
+        .zip(held.tids())
+        .filter_map(|(&(side, index), &tid)| {
+            let cpu = match side {
+                Side::Client => placement.client_cpu(index),
+                Side::Server => placement.server_cpu(index),
+            }?;
+            let mut own: Vec<i64> = fds
+                .iter()
+                .filter(|f| f.0 == (side, index))
+                .map(|f| f.1)
+                .collect();
+            own.sort_unstable();
+            own.dedup();
+            Some(probes::Watched {
+                side,
+                tid,
+                cpu,
+                fds: own,
+            })
+        })
+        .collect();
+    let mut probes = Probes::open(spec, length, watched)?;
     let memory_load = match spec.interference.memory_load_cpu {
         Some(cpu) if !length_is_warmup(spec, length) => Some(MemoryLoad::start(cpu)?),
         _ => None,
     };
     let softirqs_before = sched::net_rx_softirqs();
+    if let Some(p) = &mut probes {
+        p.enable()?;
+    }
     let mut workers: Vec<Watched> = who
         .into_iter()
         .zip(held.release())
@@ -107,6 +138,7 @@ pub(crate) fn run_local(
     let net_rx = softirqs_before
         .zip(sched::net_rx_softirqs())
         .map(|(b, a)| sched::delta(&b, &a));
+    let kernel = probes.map(Probes::finish).transpose()?;
     let memory_load = memory_load.map(|m| m.stop()).transpose()?;
     for w in workers.into_iter().filter(|w| w.reported) {
         let _ = w.handle.join();
@@ -115,7 +147,26 @@ pub(crate) fn run_local(
         reports: outcome?,
         net_rx,
         memory_load,
+        kernel,
     })
+}
+
+/// The descriptors each worker thread's flows read and write, by (side, thread index).
+fn descriptors(sides: &[(Side, Vec<ThreadFlows>)]) -> Vec<((Side, usize), i64)> {
+    let mut out = Vec::new();
+    for (side, groups) in sides {
+        for (index, group) in groups.iter().enumerate() {
+            for slot in &group.slots {
+                for fd in [slot.conn.read_fd(), slot.conn.write_fd()]
+                    .into_iter()
+                    .flatten()
+                {
+                    out.push(((*side, index), i64::from(fd)));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A worker thread per group of `sides`, on the group's CPU, sending its report on `tx`; each
