@@ -2,6 +2,8 @@
 //! seeded [`schedule`] (used by ab and studies too), the execute loop, and the records each iteration and case become. [`worker`] runs one iteration
 //! on pinned threads (or a server process).
 
+pub mod cpu_profile;
+pub mod kernel;
 pub mod persist;
 pub mod plan;
 pub mod records;

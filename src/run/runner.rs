@@ -8,12 +8,14 @@ use anyhow::Result;
 
 use crate::error::Interrupted;
 use crate::metrics::case_histograms::CaseHistograms;
+use crate::run::cpu_profile::CaseProfile;
+use crate::run::kernel::CaseTrace;
 pub use crate::run::plan::{Plan, PlannedCase};
 use crate::run::records::{iteration_record, summarize};
 pub use crate::run::schedule::{Slot, SlotKind};
 use crate::run::worker::{IterationOutcome, run_iteration};
 use crate::spec::IterationLength;
-use crate::store::record::{CaseRecord, MemcpyReference, RunRecord};
+use crate::store::record::{CaseRecord, IterationRecord, MemcpyReference, RunRecord};
 use crate::store::stages::Timeline;
 use crate::workload::moves_bulk_data;
 
@@ -101,6 +103,7 @@ pub fn execute(
     }
     record.interrupted = interrupted;
     record.complete = !interrupted;
+    crate::run::kernel::link_overheads(record);
     if interrupted {
         // The cases cut short still hand over what they measured.
         for (case, state) in states.iter().enumerate() {
@@ -124,6 +127,10 @@ struct CaseState {
     memcpy: Option<MemcpyReference>,
     /// `--stages`: each measured iteration's typical round trip.
     typicals: Vec<Timeline>,
+    /// `--trace`: the tracer's counts and typical round trips over the iterations.
+    trace: Option<CaseTrace>,
+    /// `--profile`: the samples over the iterations.
+    profile: Option<CaseProfile>,
 }
 
 /// The round trip nearest `rtt_ns` of `typicals` (the first of equals).
@@ -137,12 +144,14 @@ impl CaseState {
         let mut states: Vec<CaseState> = plan
             .cases
             .iter()
-            .map(|_| CaseState {
+            .map(|case| CaseState {
                 histograms: CaseHistograms::default(),
                 remaining: 0,
                 failed: false,
                 memcpy: None,
                 typicals: Vec::new(),
+                trace: case.spec.probes.trace.then(CaseTrace::default),
+                profile: case.spec.probes.profile.then(CaseProfile::default),
             })
             .collect();
         for s in &plan.slots {
@@ -202,6 +211,30 @@ impl CaseState {
         }
     }
 
+    /// `--trace`, `--profile`: adds what the kernel recorded in an iteration to the case, and
+    /// the tracer's part to the iteration's record.
+    fn add_kernel(
+        &mut self,
+        index: u32,
+        out: &IterationOutcome,
+        iteration: &mut IterationRecord,
+    ) -> Result<()> {
+        let Some(kernel) = &out.kernel else {
+            return Ok(());
+        };
+        if let (Some(case), Some(t)) = (&mut self.trace, &kernel.trace) {
+            let only = |cpus: &[usize]| (cpus.len() == 1).then(|| cpus[0]);
+            let cpus = (only(&out.client.cpus), only(&out.server.cpus));
+            let (rec, set) = case.add(index, t, cpus, &mut self.histograms.kernel_stages)?;
+            iteration.extras.kernel_stages = crate::store::stages::medians(&set);
+            iteration.extras.kernel_trace = Some(rec);
+        }
+        if let (Some(case), Some(p)) = (&mut self.profile, &kernel.profile) {
+            case.add(p);
+        }
+        Ok(())
+    }
+
     /// Adds a measured iteration to the case's record and histograms, and updates its summary.
     fn add_iteration(
         &mut self,
@@ -211,9 +244,9 @@ impl CaseState {
         out: IterationOutcome,
         rec: &mut CaseRecord,
     ) -> Result<()> {
-        rec.iterations.push(iteration_record(
-            &case.spec, &case.cpus, index, offset_ns, &out,
-        ));
+        let mut iteration = iteration_record(&case.spec, &case.cpus, index, offset_ns, &out);
+        self.add_kernel(index, &out, &mut iteration)?;
+        rec.iterations.push(iteration);
         let h = &mut self.histograms;
         if let Some(st) = out.stages {
             h.stages.add(&st.set)?;
@@ -227,6 +260,18 @@ impl CaseState {
             s.extras.stages = crate::store::stages::summarize(&h.stages, rtt);
             s.extras.kernel_stages = crate::store::stages::summarize(&h.kernel_stages, rtt);
             s.extras.typical_round_trip = nearest(&self.typicals, rtt).cloned();
+            if let Some(t) = &self.trace {
+                s.extras.kernel_trace = Some(t.record(&h.kernel_stages));
+                if s.extras.typical_round_trip.is_none() {
+                    s.extras.typical_round_trip = t.typical();
+                }
+            }
+            let bytes = moves_bulk_data(case.spec.workload)
+                .then(|| rec.iterations.iter().map(|i| i.bytes).sum());
+            s.extras.cpu_profile = self
+                .profile
+                .as_ref()
+                .map(|p| p.record(crate::run::worker::probes::categories(), bytes));
         }
         rec.connection.get_or_insert(out.connection);
         Ok(())

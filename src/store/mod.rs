@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod find;
 pub mod hgrm;
 pub mod hlog;
+pub mod kernel;
 pub mod metric;
 pub mod migrate;
 pub mod optional;

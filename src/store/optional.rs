@@ -215,6 +215,9 @@ pub struct IterationExtras {
     /// `--stages`: how many messages the stages cover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_coverage: Option<StageCoverage>,
+    /// `--trace`: what the tracer saw and could attribute in this iteration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_trace: Option<KernelTraceRecord>,
 }
 
 /// What a case summary has besides the fields every case has (flattened).
@@ -253,7 +256,14 @@ pub struct SummaryExtras {
     /// The round trip nearest the case's median, stage by stage across the two CPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typical_round_trip: Option<Timeline>,
+    /// `--trace`: what the tracer saw and could attribute, over all iterations, and its cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_trace: Option<KernelTraceRecord>,
+    /// `--profile`: where the workers' CPUs went, by category and side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_profile: Option<CpuProfileRecord>,
 }
 
 use crate::metrics::histogram::LatencySummary;
+use crate::store::kernel::{CpuProfileRecord, KernelTraceRecord};
 use crate::store::stages::{StageCoverage, StageMap, StageSummary, Timeline};

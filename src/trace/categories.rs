@@ -66,6 +66,28 @@ impl Category {
         }
     }
 
+    /// What the category holds, in a sentence.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::DataCopy => "copying payload between user and kernel memory",
+            Self::Protocol => {
+                "TCP/IP, UDP and Unix socket protocol processing, the socket layer included"
+            }
+            Self::Netdevice => {
+                "netdevice subsystem: NAPI/backlog, qdisc, GRO/GSO, the loopback driver, softirq dispatch"
+            }
+            Self::Skb => "building, cloning and releasing skbs",
+            Self::Memory => {
+                "memory allocation and freeing (slab, pages, memcg and socket memory accounting)"
+            }
+            Self::Lock => "locking and unlocking (spin locks, socket locks, bottom-half disabling)",
+            Self::Scheduling => "scheduling: wake-ups, context switches, idle, IPIs",
+            Self::Syscall => "syscall entry and exit, fd lookup, VFS glue",
+            Self::User => "user space (the harness itself)",
+            Self::Other => "everything else (interrupt handling, timers, ...)",
+        }
+    }
+
     fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }
@@ -131,6 +153,20 @@ impl Table {
             .iter()
             .find(|(p, _)| matches(p, base))
             .map(|(_, c)| *c)
+    }
+
+    /// The patterns that select `category`, in table order.
+    pub fn patterns(&self, category: Category) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|(_, c)| *c == category)
+            .map(|(p, _)| p.as_str())
+            .collect()
+    }
+
+    /// The leaf patterns treated as sampling skid.
+    pub fn skid_patterns(&self) -> &[String] {
+        &self.skid
     }
 
     /// Whether a leaf in this function is sampling skid (attributed to its caller instead).

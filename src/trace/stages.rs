@@ -16,8 +16,8 @@ pub enum Stage {
     IdleExit,
     /// Receiver switched in → its receive syscall returns.
     RecvReturn,
-    /// sched_waking → the receive syscall returns: `wakeup + recv_return`, and still measurable
-    /// where the switch-in was not traced (this VM's CPU 1 emits no tracepoints from idle).
+    /// sched_waking → the receive syscall returns, where the switch-in was not seen (this VM's
+    /// CPU 1 emits no tracepoints from idle): `wakeup + recv_return` of the other legs.
     WakeToReturn,
 }
 
@@ -66,6 +66,28 @@ pub struct Leg {
     pub recv_exit_ns: u64,
     /// Whether the waker sent an IPI to the receiver's CPU; `None` without a cross-CPU waking.
     pub ipi: Option<bool>,
+    /// The whole message's kernel work (a large message takes many softirqs and reads).
+    pub totals: LegTotals,
+}
+
+/// What the kernel did for a whole message, however many segments and reads it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegTotals {
+    /// The sender's send syscall returned.
+    pub send_exit_ns: Option<u64>,
+    /// NET_RX softirqs completed on the sender's CPU between the send and the last read.
+    pub softirqs: u32,
+    /// Their time, summed (ns).
+    pub softirq_ns: u64,
+    /// sched_waking events of the receiver in the leg (one per time it went to sleep).
+    pub wakings: u32,
+}
+
+impl LegTotals {
+    /// The sender's send call, entry to return (ns), given the leg's send entry.
+    pub fn send_call_ns(&self, send_enter_ns: u64) -> Option<u64> {
+        self.send_exit_ns?.checked_sub(send_enter_ns)
+    }
 }
 
 impl Leg {
@@ -79,7 +101,10 @@ impl Leg {
             Stage::Wakeup => span(self.waking_ns, self.on_cpu_ns),
             Stage::IdleExit => span(self.waking_ns, self.idle_exit_ns),
             Stage::RecvReturn => span(self.on_cpu_ns, Some(self.recv_exit_ns)),
-            Stage::WakeToReturn => span(self.waking_ns, Some(self.recv_exit_ns)),
+            Stage::WakeToReturn if self.on_cpu_ns.is_none() => {
+                span(self.waking_ns, Some(self.recv_exit_ns))
+            }
+            Stage::WakeToReturn => None,
         }
     }
 
@@ -92,6 +117,9 @@ impl Leg {
 /// One request and its response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoundTrip {
+    /// Which of the client's sends it began with (1-based): the message's sequence number when
+    /// every message is one send.
+    pub seq: u64,
     /// Client → server.
     pub request: Leg,
     /// Server → client.

@@ -10,7 +10,7 @@
 //! Pure: events in (any order, from any number of per-CPU buffers), round trips out.
 
 use crate::trace::events::{Event, EventKind, IDLE_EXIT, NET_RX, UNKNOWN_FD};
-pub use crate::trace::stages::{Leg, RoundTrip, Stage};
+pub use crate::trace::stages::{Leg, LegTotals, RoundTrip, Stage};
 
 /// A worker thread and the CPU it is pinned to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +179,18 @@ pub fn rebuild(events: &[Event], pair: &Pair) -> Timeline {
             timeline.unmatched += 1;
             continue;
         };
+        // A message that takes several reads ends at the last read before the reader's next
+        // send (one read for small messages).
+        let last = |first: usize, until: usize, tid: u32| {
+            (first..until)
+                .rev()
+                .find(|&i| is(i, tid, false, &pair.recv_nrs))
+                .unwrap_or(first)
+        };
+        let (req_end, resp_end) = (
+            last(req_end, resp_start, server.tid),
+            last(resp_end, limit, client.tid),
+        );
         let (from_ns, to_ns) = (sorted[start].ts_ns, sorted[resp_end].ts_ns);
         if gaps
             .iter()
@@ -189,7 +201,11 @@ pub fn rebuild(events: &[Event], pair: &Pair) -> Timeline {
         }
         let request = leg(&sorted, start, req_end, resp_end, client, server);
         let response = leg(&sorted, resp_start, resp_end, limit, server, client);
-        timeline.round_trips.push(RoundTrip { request, response });
+        timeline.round_trips.push(RoundTrip {
+            seq: k as u64 + 1,
+            request,
+            response,
+        });
     }
     timeline
 }
@@ -217,6 +233,32 @@ fn syscall_fds(sorted: &[Event]) -> Vec<i64> {
         .collect()
 }
 
+/// What the kernel did for a whole message between its send (the first event) and the receiver's
+/// last read (the end): the send call, the NET_RX softirqs on the sender's CPU, the wake-ups.
+fn totals(events: &[Event], sender: Endpoint, receiver: Endpoint) -> LegTotals {
+    let mut t = LegTotals::default();
+    let mut open_softirq = None;
+    for e in events {
+        match e.kind {
+            EventKind::SysExit { .. } if e.tid == sender.tid && t.send_exit_ns.is_none() => {
+                t.send_exit_ns = Some(e.ts_ns);
+            }
+            EventKind::SoftirqEntry { vec: NET_RX } if e.cpu == sender.cpu => {
+                open_softirq = Some(e.ts_ns);
+            }
+            EventKind::SoftirqExit { vec: NET_RX } if e.cpu == sender.cpu => {
+                if let Some(from) = open_softirq.take() {
+                    t.softirqs += 1;
+                    t.softirq_ns += e.ts_ns - from;
+                }
+            }
+            EventKind::Waking { pid, .. } if pid == receiver.tid => t.wakings += 1,
+            _ => {}
+        }
+    }
+    t
+}
+
 /// Finds one leg's points between the send at `start` and the receive return at `end`; the
 /// softirq's exit may come after `end` (the receiver can run before the waker finishes), up to `bound`.
 fn leg(
@@ -236,6 +278,7 @@ fn leg(
         on_cpu_ns: None,
         recv_exit_ns: events[end].ts_ns,
         ipi: None,
+        totals: totals(&events[start..end], sender, receiver),
     };
     let mut sender_in_send = true;
     let mut waker_cpu = None;

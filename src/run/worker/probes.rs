@@ -125,7 +125,7 @@ fn kallsyms() -> Result<&'static Kallsyms, TraceError> {
 }
 
 /// The category table, parsed once per process.
-fn categories() -> &'static Table {
+pub fn categories() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(Table::builtin)
 }
