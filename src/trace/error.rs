@@ -18,8 +18,8 @@ pub enum TraceError {
     },
     /// tracefs is neither mounted nor mountable.
     #[error(
-        "--trace needs tracefs: {detail}; mount it with `mount -t tracefs nodev /sys/kernel/tracing` \
-         (needs root and CONFIG_TRACING)"
+        "--trace needs root and tracefs: {detail} (tracefs is mounted with \
+         `mount -t tracefs nodev /sys/kernel/tracing`; the kernel needs CONFIG_TRACING)"
     )]
     NoTracefs {
         /// What was tried and what failed.

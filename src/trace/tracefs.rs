@@ -24,8 +24,13 @@ impl Tracefs {
     /// Finds tracefs, mounting it at /sys/kernel/tracing when neither location has `events/`.
     pub fn locate_or_mount() -> Result<Self, TraceError> {
         for root in [TRACEFS, DEBUGFS_TRACING] {
-            if Path::new(root).join("events").is_dir() {
-                return Ok(Self { root: root.into() });
+            match fs::metadata(Path::new(root).join("events")) {
+                Ok(m) if m.is_dir() => return Ok(Self { root: root.into() }),
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    let detail = format!("{root} is readable by root only ({e}): run as root");
+                    return Err(TraceError::NoTracefs { detail });
+                }
+                _ => {}
             }
         }
         nix::mount::mount(

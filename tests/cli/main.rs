@@ -7,6 +7,7 @@ mod doctor;
 mod helpers;
 mod history;
 mod iface;
+mod probes;
 mod processes;
 mod report;
 mod results;

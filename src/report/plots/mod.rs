@@ -5,6 +5,7 @@
 pub mod anatomy;
 pub mod axis;
 pub mod cdf;
+pub mod cpu_profile;
 pub mod efficiency;
 pub mod history;
 pub mod lines;
@@ -133,6 +134,11 @@ pub fn render_all(data: &RunData, anatomy: &Result<Anatomy, String>) -> Result<P
         out.notes.push(
             "copy efficiency: no size sweep has a memcpy reference (the `stream` workload records one)".into(),
         );
+    }
+    // Profiling needs root and a flag: a run without it gets no note about the chart.
+    if let Some(svg) = cpu_profile::render(data) {
+        let title = "Where the CPU goes (--profile)".into();
+        out.add("cpu-profile.svg".into(), title, Place::Sizes, svg)?;
     }
     let mut with_slices = false;
     for (i, c) in data.record.cases.iter().enumerate() {

@@ -145,13 +145,13 @@ pub fn preflight(spec: &Spec, placement: &ResolvedPlacement) -> Result<(), Trace
         drop(Tracer::open(&tracefs, &config)?);
     }
     if spec.probes.profile {
-        kallsyms()?;
         let config = ProfileConfig {
             cpus,
             frequency_hz: PROFILE_HZ,
             buffer_bytes_per_cpu: 4096,
         };
         drop(Profiler::open(&config)?);
+        kallsyms()?;
     }
     Ok(())
 }
