@@ -4,7 +4,9 @@
 /// A kernel stage of one leg.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
-    /// Send syscall entered → NET_RX softirq entry on the sender's CPU.
+    /// Send syscall entered → NET_RX softirq entry on the sender's CPU; where no softirq runs
+    /// (Unix sockets, pipes: the send itself queues the data and wakes the reader), → the
+    /// receiver's sched_waking.
     SendSyscall,
     /// Softirq entry → the receiver's sched_waking (the stack's receive processing).
     Protocol,
@@ -19,11 +21,18 @@ pub enum Stage {
     /// sched_waking → the receive syscall returns, where the switch-in was not seen (this VM's
     /// CPU 1 emits no tracepoints from idle): `wakeup + recv_return` of the other legs.
     WakeToReturn,
+    /// Send syscall entered → the receiver switched in, where the receiver was not woken during
+    /// the leg: it was runnable already (preempted on a shared CPU, or woken before the data was
+    /// sent by the peer's previous receive freeing write space, as Unix sockets do).
+    WaitForCpu,
+    /// sched_waking before the send → the receiver switched in (the legs of `wait_for_cpu` whose
+    /// early wake-up was seen).
+    EarlyWakeup,
 }
 
 impl Stage {
     /// Every stage, in path order.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 9] = [
         Self::SendSyscall,
         Self::Protocol,
         Self::WakeIssue,
@@ -31,6 +40,8 @@ impl Stage {
         Self::IdleExit,
         Self::RecvReturn,
         Self::WakeToReturn,
+        Self::WaitForCpu,
+        Self::EarlyWakeup,
     ];
 
     /// The name used in reports and files.
@@ -43,6 +54,8 @@ impl Stage {
             Self::IdleExit => "idle_exit",
             Self::RecvReturn => "recv_return",
             Self::WakeToReturn => "wake_to_return",
+            Self::WaitForCpu => "wait_for_cpu",
+            Self::EarlyWakeup => "early_wakeup",
         }
     }
 }
@@ -54,13 +67,16 @@ pub struct Leg {
     pub send_enter_ns: u64,
     /// NET_RX softirq entry on the sender's CPU, during the send.
     pub softirq_entry_ns: Option<u64>,
-    /// sched_waking of the receiver.
+    /// sched_waking of the receiver during the leg.
     pub waking_ns: Option<u64>,
+    /// sched_waking of the receiver after it last went to sleep but before the send (it was
+    /// woken early, e.g. by write space freed on its socket), when none followed in the leg.
+    pub early_waking_ns: Option<u64>,
     /// The NET_RX softirq that woke the receiver ended.
     pub softirq_exit_ns: Option<u64>,
     /// The receiver's CPU left idle after the waking.
     pub idle_exit_ns: Option<u64>,
-    /// The receiver was switched in after the waking.
+    /// The receiver was switched in after the waking (or, not woken in the leg, after the send).
     pub on_cpu_ns: Option<u64>,
     /// The receiver's receive syscall returned with data.
     pub recv_exit_ns: u64,
@@ -95,7 +111,10 @@ impl Leg {
     pub fn stage_ns(&self, stage: Stage) -> Option<u64> {
         let span = |a: Option<u64>, b: Option<u64>| b?.checked_sub(a?);
         match stage {
-            Stage::SendSyscall => span(Some(self.send_enter_ns), self.softirq_entry_ns),
+            Stage::SendSyscall => span(
+                Some(self.send_enter_ns),
+                self.softirq_entry_ns.or(self.waking_ns),
+            ),
             Stage::Protocol => span(self.softirq_entry_ns, self.waking_ns),
             Stage::WakeIssue => span(self.waking_ns, self.softirq_exit_ns),
             Stage::Wakeup => span(self.waking_ns, self.on_cpu_ns),
@@ -105,6 +124,14 @@ impl Leg {
                 span(self.waking_ns, Some(self.recv_exit_ns))
             }
             Stage::WakeToReturn => None,
+            Stage::WaitForCpu if self.waking_ns.is_none() => {
+                span(Some(self.send_enter_ns), self.on_cpu_ns)
+            }
+            Stage::WaitForCpu => None,
+            Stage::EarlyWakeup if self.waking_ns.is_none() => {
+                span(self.early_waking_ns, self.on_cpu_ns)
+            }
+            Stage::EarlyWakeup => None,
         }
     }
 

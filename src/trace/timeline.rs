@@ -259,6 +259,31 @@ fn totals(events: &[Event], sender: Endpoint, receiver: Endpoint) -> LegTotals {
     t
 }
 
+/// How far back [`early_waking`] looks for the receiver's last syscall entry.
+const LOOK_BACK: usize = 4096;
+
+/// The receiver's wake-up that came before the send at `start`: a sched_waking of it after its
+/// last syscall entry (the receive it blocked in) that no sleep followed.
+fn early_waking(events: &[Event], start: usize, receiver: Endpoint) -> Option<u64> {
+    let from = start.saturating_sub(LOOK_BACK);
+    let entered = (from..start).rev().find(|&i| {
+        events[i].tid == receiver.tid && matches!(events[i].kind, EventKind::SysEnter { .. })
+    })?;
+    let mut early = None;
+    for e in &events[entered..start] {
+        match e.kind {
+            EventKind::Waking { pid, .. } if pid == receiver.tid => early = Some(e.ts_ns),
+            EventKind::Switch {
+                prev_pid,
+                prev_state,
+                ..
+            } if prev_pid == receiver.tid && prev_state != 0 => early = None,
+            _ => {}
+        }
+    }
+    early
+}
+
 /// Finds one leg's points between the send at `start` and the receive return at `end`; the
 /// softirq's exit may come after `end` (the receiver can run before the waker finishes), up to `bound`.
 fn leg(
@@ -273,6 +298,7 @@ fn leg(
         send_enter_ns: events[start].ts_ns,
         softirq_entry_ns: None,
         waking_ns: None,
+        early_waking_ns: early_waking(events, start, receiver),
         softirq_exit_ns: None,
         idle_exit_ns: None,
         on_cpu_ns: None,
@@ -299,6 +325,9 @@ fn leg(
                 if pid == receiver.tid && before_end && leg.waking_ns.is_none() =>
             {
                 leg.waking_ns = Some(e.ts_ns);
+                // A switch-in before this waking only found the data not there yet.
+                leg.on_cpu_ns = None;
+                leg.early_waking_ns = None;
                 waker_cpu = Some(e.cpu);
                 if e.cpu != receiver.cpu {
                     leg.ipi = Some(false);
@@ -325,7 +354,10 @@ fn leg(
                 leg.idle_exit_ns = Some(e.ts_ns);
             }
             EventKind::Switch { next_pid, .. }
-                if woken_not_running && next_pid == receiver.tid && e.cpu == receiver.cpu =>
+                if next_pid == receiver.tid
+                    && e.cpu == receiver.cpu
+                    && (woken_not_running
+                        || (leg.waking_ns.is_none() && leg.on_cpu_ns.is_none() && before_end)) =>
             {
                 leg.on_cpu_ns = Some(e.ts_ns);
             }

@@ -40,6 +40,8 @@ fn cross_core_round_trip_splits_into_exact_stages() {
             Some(2500),
             Some(2000),
             Some(500),
+            None,
+            None,
             None
         ]
     );
@@ -52,6 +54,8 @@ fn cross_core_round_trip_splits_into_exact_stages() {
             Some(500),
             Some(300),
             Some(1000),
+            None,
+            None,
             None
         ]
     );
@@ -194,6 +198,8 @@ fn same_core_has_no_ipi_and_no_idle_exit() {
             Some(800),
             None,
             Some(400),
+            None,
+            None,
             None
         ]
     );
@@ -206,6 +212,8 @@ fn same_core_has_no_ipi_and_no_idle_exit() {
             Some(800),
             None,
             Some(400),
+            None,
+            None,
             None
         ]
     );
@@ -218,13 +226,24 @@ fn unix_path_without_softirq_marks_softirq_stages_absent() {
     let tl = rebuild(&events, &pair);
     assert_eq!(tl.round_trips.len(), 1);
     let rt = tl.round_trips[0];
+    // The writer wakes the reader from its own send: send_syscall ends at the waking.
     assert_eq!(
         stages(&rt.request),
-        [None, None, None, Some(1700), Some(1400), Some(500), None]
+        [
+            Some(600),
+            None,
+            None,
+            Some(1700),
+            Some(1400),
+            Some(500),
+            None,
+            None,
+            None
+        ]
     );
     assert_eq!(rt.request.ipi, Some(true));
     // The client had not slept when the response landed: no wake-up, so nothing after it either.
-    assert_eq!(stages(&rt.response), [None; 7]);
+    assert_eq!(stages(&rt.response), [None; 9]);
     assert_eq!(
         (rt.response.waking_ns, rt.response.one_way_ns()),
         (None, 500)
@@ -281,7 +300,9 @@ fn a_switch_in_that_was_not_traced_leaves_wake_to_return_only() {
             None,
             None,
             None,
-            Some(3000)
+            Some(3000),
+            None,
+            None
         ]
     );
     assert_eq!(rt.request.ipi, Some(true));
@@ -450,15 +471,38 @@ fn recorded_unix_stream_has_no_softirq_stages() {
     assert_eq!((tl.round_trips.len(), tl.unmatched), (30, 0));
     assert_ordered(&tl);
     assert_eq!(count_lines(name, &["softirq"]), 0);
-    for leg in tl
+    let legs: Vec<Leg> = tl
         .round_trips
         .iter()
         .flat_map(|rt| [rt.request, rt.response])
-    {
-        for stage in [Stage::SendSyscall, Stage::Protocol, Stage::WakeIssue] {
+        .collect();
+    for leg in &legs {
+        for stage in [Stage::Protocol, Stage::WakeIssue] {
             assert_eq!(leg.stage_ns(stage), None);
         }
+        // The send wakes the reader itself: send_syscall ends at the waking, when there is one.
+        assert_eq!(
+            leg.stage_ns(Stage::SendSyscall),
+            leg.waking_ns.map(|w| w - leg.send_enter_ns)
+        );
+        if leg.waking_ns.is_none() {
+            assert_eq!(
+                leg.stage_ns(Stage::WaitForCpu),
+                leg.on_cpu_ns.map(|o| o - leg.send_enter_ns)
+            );
+        }
+        if let Some(early) = leg.early_waking_ns {
+            assert!(
+                early < leg.send_enter_ns && leg.waking_ns.is_none(),
+                "{leg:?}"
+            );
+        }
     }
+    // The reader is mostly woken before the data is sent: the peer's receive frees write space
+    // on the reader's socket, whose wait queue it sleeps on.
+    let early = legs.iter().filter(|l| l.early_waking_ns.is_some()).count();
+    let woken = legs.iter().filter(|l| l.waking_ns.is_some()).count();
+    assert!(early > woken, "early {early}, woken in the leg {woken}");
 }
 
 #[test]
