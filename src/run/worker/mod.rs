@@ -18,6 +18,7 @@ mod merge;
 mod outcome;
 pub mod probes;
 pub mod process;
+mod side;
 mod threads;
 mod watch;
 

@@ -14,24 +14,7 @@ use crate::metrics::stages::StageSet;
 use crate::store::stages::{StageCoverage, Timeline};
 use crate::transport::ConnInfo;
 
-/// Which side a worker thread is on.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// Sends requests, records latency.
-    Client,
-    /// Answers.
-    Server,
-}
-
-impl Side {
-    /// `client` or `server`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        }
-    }
-}
+pub use super::side::Side;
 
 /// What one side measured over an iteration, summed over its threads and flows.
 #[derive(Clone, Debug, Default)]

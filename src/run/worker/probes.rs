@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::outcome::Side;
+use super::side::Side;
 use crate::host::pinned::pin_current_thread;
 use crate::host::topology::{ResolvedPlacement, allowed_cpus};
 use crate::spec::{IterationLength, Spec};
