@@ -50,7 +50,7 @@ const TRACE_BUFFER_MAX: u64 = 512 << 20;
 const PROFILE_BUFFER: usize = 32 << 20;
 
 /// The ring buffer per CPU for an iteration of `length` without draining during it (the largest
-/// power of two not above [`TRACE_BUFFER_MAX`]; count-based iterations assume 30 µs per round
+/// power of two not above `TRACE_BUFFER_MAX`; count-based iterations assume 30 µs per round
 /// trip).
 pub fn trace_buffer_bytes(length: IterationLength) -> usize {
     let seconds = match length {
