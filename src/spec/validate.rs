@@ -203,6 +203,11 @@ impl Spec {
                 self.workload
             )));
         }
+        if self.engine == EngineKind::IoUring {
+            return Err(ConfigError::Invalid(
+                "--trace rebuilds each message from its send and receive system calls, which io_uring does not make: use --engine blocking, spin, epoll or tokio (--profile works with io_uring)".into(),
+            ));
+        }
         if self.flows != 1 || self.threads != 1 {
             return Err(ConfigError::Invalid(
                 "--trace follows one request at a time between one client and one server thread: use --flows 1 --threads 1".into(),
@@ -277,6 +282,16 @@ mod tests {
                 .to_string()
                 .contains("--flows 1")
         );
+        let mut uring = Spec::new(Transport::Tcp4);
+        uring.probes.trace = true;
+        uring.engine = EngineKind::IoUring;
+        let err = uring.validate().unwrap_err().to_string();
+        assert!(err.contains("io_uring"), "{err}");
+        uring.probes = crate::spec::KernelProbes {
+            trace: false,
+            profile: true,
+        };
+        uring.validate().unwrap();
         let mut shm = Spec::new(Transport::Shm);
         shm.probes.trace = true;
         assert!(shm.validate().unwrap_err().to_string().contains("shm"));
