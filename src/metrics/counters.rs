@@ -30,6 +30,66 @@ pub struct Counters {
     /// connect() attempts refused with EADDRNOTAVAIL: ephemeral ports exhausted (crr).
     #[serde(default)]
     pub addr_not_avail: u64,
+    /// `--zerocopy`: what the kernel did with the bytes of a zero-copy path (absent for copy).
+    #[serde(default, skip_serializing_if = "ZeroCopyCounts::is_empty")]
+    pub zerocopy: ZeroCopyCounts,
+}
+
+/// What the kernel reported doing with the bytes of a `--zerocopy` path: never what was asked,
+/// only what was done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZeroCopyCounts {
+    /// Bytes the kernel moved without a copy: MSG_ZEROCOPY sends notified without
+    /// `SO_EE_CODE_ZEROCOPY_COPIED`, pages TCP_ZEROCOPY_RECEIVE mapped into the reader.
+    #[serde(default)]
+    pub zerocopy_bytes: u64,
+    /// Bytes of a zero-copy path the kernel copied after all: MSG_ZEROCOPY notifications with
+    /// `SO_EE_CODE_ZEROCOPY_COPIED`; received bytes TCP_ZEROCOPY_RECEIVE could not map (copied
+    /// into its copy buffer or read with recv).
+    #[serde(default)]
+    pub copied_bytes: u64,
+    /// Bytes handed over by page reference (sendfile, splice, vmsplice): the kernel reports
+    /// nothing about them; the profile's copy share is the evidence.
+    #[serde(default)]
+    pub by_reference_bytes: u64,
+    /// MSG_ZEROCOPY bytes whose notification had not come when the iteration ended.
+    #[serde(default)]
+    pub unnotified_bytes: u64,
+    /// MSG_ZEROCOPY notifications read from the error queue (each covers a range of sends).
+    #[serde(default)]
+    pub notifications: u64,
+    /// send(MSG_ZEROCOPY) refused with ENOBUFS (notifications filled optmem) and retried.
+    #[serde(default)]
+    pub enobufs: u64,
+    /// TCP_ZEROCOPY_RECEIVE calls.
+    #[serde(default)]
+    pub zerocopy_receives: u64,
+}
+
+impl ZeroCopyCounts {
+    /// True when nothing went through a zero-copy path (the copy mode).
+    pub fn is_empty(&self) -> bool {
+        *self == ZeroCopyCounts::default()
+    }
+
+    /// Fraction of the reported bytes the kernel moved without copying; `None` when it
+    /// reported none (copy, or page-moving paths that report nothing).
+    pub fn zerocopy_fraction(&self) -> Option<f64> {
+        let all = self.zerocopy_bytes + self.copied_bytes;
+        (all > 0).then(|| self.zerocopy_bytes as f64 / all as f64)
+    }
+}
+
+impl AddAssign for ZeroCopyCounts {
+    fn add_assign(&mut self, o: ZeroCopyCounts) {
+        self.zerocopy_bytes += o.zerocopy_bytes;
+        self.copied_bytes += o.copied_bytes;
+        self.by_reference_bytes += o.by_reference_bytes;
+        self.unnotified_bytes += o.unnotified_bytes;
+        self.notifications += o.notifications;
+        self.enobufs += o.enobufs;
+        self.zerocopy_receives += o.zerocopy_receives;
+    }
 }
 
 impl AddAssign for Counters {
@@ -44,5 +104,6 @@ impl AddAssign for Counters {
         self.dropped_on_purpose += o.dropped_on_purpose;
         self.connections += o.connections;
         self.addr_not_avail += o.addr_not_avail;
+        self.zerocopy += o.zerocopy;
     }
 }

@@ -138,9 +138,27 @@ fn throughput_notes(
             per_msg(&s.server.engine_threads)
         ));
     }
+    notes.extend(zerocopy_notes(s));
     notes.extend(crate::workload::def(workload).notes(&s.extras));
     if let Some(m) = &s.extras.memory_load {
         notes.push(format!("memload {}", bandwidth(m.bytes_per_sec)));
+    }
+    notes
+}
+
+/// `--zerocopy`: what the kernel reported doing with each side's bytes.
+fn zerocopy_notes(s: &crate::store::record::CaseSummary) -> Vec<String> {
+    let sides = [
+        ("send", &s.client.counters.zerocopy),
+        ("recv", &s.server.counters.zerocopy),
+    ];
+    let mut notes = Vec::new();
+    for (side, z) in sides {
+        if let Some(f) = z.zerocopy_fraction() {
+            notes.push(format!("zc {side}: {:.1}% not copied", f * 100.0));
+        } else if z.by_reference_bytes > 0 {
+            notes.push(format!("zc {side}: by page reference (unreported)"));
+        }
     }
     notes
 }

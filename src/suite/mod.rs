@@ -33,6 +33,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("quick", include_str!("../../suites/quick.toml")),
     ("standard", include_str!("../../suites/standard.toml")),
     ("full", include_str!("../../suites/full.toml")),
+    (
+        "kernel-paths",
+        include_str!("../../suites/kernel-paths.toml"),
+    ),
 ];
 
 /// The suite `loopbench suite` runs when none is named.

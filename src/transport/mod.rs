@@ -17,6 +17,7 @@ pub mod tcp;
 pub mod udp;
 pub mod unix;
 pub mod wait;
+pub mod zerocopy;
 
 use anyhow::Result;
 

@@ -5,6 +5,12 @@
 //!
 //! Datagram transports number every datagram, and the receiver reports lost, reordered and
 //! duplicated datagrams.
+//!
+//! `--zerocopy` moves the bytes on another path (see [`zerocopy`](crate::transport::zerocopy)):
+//! the sender's MSG_ZEROCOPY, sendfile or splice, the receiver's TCP_ZEROCOPY_RECEIVE; each
+//! side's counters then carry what the kernel reported doing (`counters.zerocopy`).
+
+use std::os::fd::RawFd;
 
 use anyhow::{Context, Result, bail};
 
@@ -16,11 +22,20 @@ use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::sequence::SequenceTracker;
 use crate::metrics::series::SliceRecorder;
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::spec::{EngineKind, IterationLength, Spec, Transport, Workload, ZeroCopy};
 use crate::store::metric::{Metric, Unit};
 use crate::transport::Conn;
 use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
+use crate::transport::zerocopy::recv::ZcReceiver;
+use crate::transport::zerocopy::send::Sender;
+
+/// How long a MSG_ZEROCOPY sender waits at the end of an iteration for its last notifications.
+const NOTIFICATION_WAIT_NS: u64 = 2_000_000_000;
+
+/// The mmap window of a TCP_ZEROCOPY_RECEIVE receiver: 4 MiB, more than lo's receive queue
+/// holds at once with the default tcp_rmem.
+const RECEIVE_WINDOW: usize = 4 << 20;
 
 /// `stream` in the workload table: counted in bytes at the receiver, compared on throughput and
 /// the receiver's CPU time per message.
@@ -45,13 +60,13 @@ impl WorkloadDef for StreamDef {
     }
 
     fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
-        if !spec.zerocopy.is_copy() {
-            return Err(ConfigError::Invalid(format!(
-                "--zerocopy {} is not built yet (issue 19's next slice)",
-                spec.zerocopy
-            )));
+        check_zerocopy(spec)
+    }
+
+    fn fit(&self, spec: &mut Spec) {
+        if spec.workload != Workload::Stream {
+            spec.zerocopy = ZeroCopy::Copy;
         }
-        Ok(())
     }
 
     fn counted_by_server(&self) -> bool {
@@ -71,6 +86,41 @@ impl WorkloadDef for StreamDef {
     }
 }
 
+/// `--zerocopy`: the blocking engine only (the paths call the kernel on the socket directly,
+/// and wait in it), TCP for all of them, pipes for splice.
+fn check_zerocopy(spec: &Spec) -> Result<(), ConfigError> {
+    let zc = spec.zerocopy;
+    if zc.is_copy() {
+        return Ok(());
+    }
+    if spec.workload != Workload::Stream {
+        return Err(ConfigError::Invalid(format!(
+            "--zerocopy applies to -w stream only, not {}",
+            spec.workload
+        )));
+    }
+    if spec.engine != EngineKind::Blocking {
+        return Err(ConfigError::Invalid(format!(
+            "--zerocopy {zc} runs on the blocking engine only (it calls the kernel on the socket \
+             directly), not {}; use --engine blocking",
+            spec.engine
+        )));
+    }
+    let tcp = matches!(spec.transport, Transport::Tcp4 | Transport::Tcp6);
+    let fits = tcp || (zc == ZeroCopy::Splice && spec.transport == Transport::Pipe);
+    if !fits {
+        let takes = match zc {
+            ZeroCopy::Splice => "tcp4, tcp6 or pipe",
+            _ => "tcp4 or tcp6",
+        };
+        return Err(ConfigError::Invalid(format!(
+            "--zerocopy {zc} needs {takes}, not {}; use --zerocopy copy there",
+            spec.transport
+        )));
+    }
+    Ok(())
+}
+
 /// The sending side of a `stream` flow.
 pub struct StreamClient<C: Clock> {
     clock: C,
@@ -83,6 +133,10 @@ pub struct StreamClient<C: Clock> {
     heartbeat: Heartbeat,
     timeout_ns: u64,
     blocked_since_ns: Option<u64>,
+    /// `--zerocopy`: the path and transport; the sender is opened on the first step (it needs
+    /// the socket) and is `None` for the copy path.
+    zerocopy: (ZeroCopy, Transport),
+    sender: Option<(Sender, RawFd)>,
 }
 
 impl<C: Clock> StreamClient<C> {
@@ -98,12 +152,36 @@ impl<C: Clock> StreamClient<C> {
             heartbeat: env.heartbeat,
             timeout_ns: spec.timing.timeout_ns,
             blocked_since_ns: None,
+            zerocopy: (spec.zerocopy, spec.transport),
+            sender: None,
+        }
+    }
+
+    /// Opens the zero-copy sender on the first step, when the mode has one.
+    fn open_sender(&mut self, conn: &Conn) -> Result<()> {
+        let (mode, transport) = self.zerocopy;
+        if mode.is_copy() || mode == ZeroCopy::Recv || self.sender.is_some() {
+            return Ok(());
+        }
+        let fd = conn
+            .write_fd()
+            .context("--zerocopy needs a connection with a file descriptor")?;
+        self.sender = Some((Sender::open(mode, transport, fd, &self.chunk)?, fd));
+        Ok(())
+    }
+
+    /// Writes from the current offset, through the connection or the zero-copy sender.
+    fn write(&mut self, conn: &mut Conn) -> std::io::Result<usize> {
+        match &mut self.sender {
+            Some((sender, fd)) => sender.send(*fd, &self.chunk, self.offset),
+            None => conn.write(&self.chunk[self.offset..]),
         }
     }
 }
 
 impl<C: Clock> Flow for StreamClient<C> {
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
+        self.open_sender(conn)?;
         loop {
             // Between chunks, and not after a write that would block (a completion engine has
             // submitted it, so it must be retried first): the only place an iteration may end.
@@ -112,13 +190,18 @@ impl<C: Clock> Flow for StreamClient<C> {
                     .end
                     .reached(self.clock.now_ns(), self.counters.messages)
                 {
+                    if let Some((sender, fd)) = &mut self.sender {
+                        sender
+                            .finish(*fd, NOTIFICATION_WAIT_NS)
+                            .context("reaping MSG_ZEROCOPY notifications")?;
+                    }
                     return Ok(Wait::Done);
                 }
                 if self.datagram {
                     put_seq(&mut self.chunk, self.counters.messages + 1);
                 }
             }
-            match conn.write(&self.chunk[self.offset..]) {
+            match self.write(conn) {
                 Ok(n) => {
                     self.blocked_since_ns = None;
                     self.offset += n;
@@ -153,8 +236,12 @@ impl<C: Clock> Flow for StreamClient<C> {
     }
 
     fn report(self: Box<Self>) -> FlowReport {
+        let mut counters = self.counters;
+        if let Some((sender, _)) = &self.sender {
+            counters.zerocopy = sender.counts();
+        }
         FlowReport {
-            counters: self.counters,
+            counters,
             ..FlowReport::default()
         }
     }
@@ -184,6 +271,9 @@ pub struct StreamServer<C: Clock> {
     counters: Counters,
     sequence: SequenceTracker,
     slices: SliceRecorder,
+    /// `--zerocopy recv`/`send-recv`: true until the mmap window is opened on the first step.
+    wants_mapping: bool,
+    mapped: Option<ZcReceiver>,
 }
 
 impl<C: Clock> StreamServer<C> {
@@ -197,6 +287,45 @@ impl<C: Clock> StreamServer<C> {
             counters: Counters::default(),
             sequence: SequenceTracker::default(),
             slices: SliceRecorder::new(length),
+            wants_mapping: matches!(spec.zerocopy, ZeroCopy::Recv | ZeroCopy::SendRecv),
+            mapped: None,
+        }
+    }
+
+    /// Counts `n` bytes of a byte stream: a message each time another `--size` bytes arrived.
+    fn count_stream(&mut self, n: usize) {
+        let before = self.counters.bytes_received / self.chunk;
+        let msgs = (self.counters.bytes_received + n as u64) / self.chunk - before;
+        self.counters.bytes_received += n as u64;
+        self.counters.messages += msgs;
+        self.slices.record(self.clock.now_ns(), msgs, n as u64);
+    }
+
+    /// TCP_ZEROCOPY_RECEIVE: takes what is queued (mapped where the kernel can, else copied),
+    /// and sleeps in poll when nothing is.
+    fn progress_mapped(&mut self, conn: &Conn) -> Result<Wait> {
+        if self.mapped.is_none() {
+            let fd = conn
+                .read_fd()
+                .context("--zerocopy recv needs a connection with a file descriptor")?;
+            self.mapped = Some(
+                ZcReceiver::new(fd, RECEIVE_WINDOW)
+                    .context("mmap of the TCP socket for --zerocopy recv (TCP_ZEROCOPY_RECEIVE)")?,
+            );
+        }
+        loop {
+            let rx = self.mapped.as_mut().expect("opened above");
+            match rx.receive(&mut self.buf) {
+                Ok((0, true)) => return Ok(Wait::Done),
+                Ok((0, false)) => {
+                    rx.wait().context("waiting for the socket to be readable")?;
+                    return Ok(Wait::Read);
+                }
+                Ok((n, _)) => self.count_stream(n),
+                Err(e) if is_transient(&e) => return Ok(Wait::Read),
+                Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
+                Err(e) => return Err(e).context("receiving with TCP_ZEROCOPY_RECEIVE"),
+            }
         }
     }
 }
@@ -204,28 +333,29 @@ impl<C: Clock> StreamServer<C> {
 impl<C: Clock> Flow for StreamServer<C> {
     fn progress(&mut self, conn: &mut Conn) -> Result<Wait> {
         self.slices.start(|| self.clock.now_ns());
+        if self.wants_mapping {
+            return self.progress_mapped(conn);
+        }
         loop {
             // Lent: a completion engine with provided buffers hands the bytes over where the
             // kernel put them; a receiver that counts needs no copy of its own.
             match conn.read_lent(&mut self.buf) {
                 Ok([]) => return Ok(Wait::Done),
+                Ok(data) if self.datagram => {
+                    let n = data.len();
+                    if n != self.chunk as usize {
+                        bail!("expected a {}-byte datagram, got {n} bytes", self.chunk);
+                    }
+                    self.sequence.arrived(get_seq(data));
+                    self.counters.bytes_received += n as u64;
+                    self.counters.messages += 1;
+                    self.slices.record(self.clock.now_ns(), 1, n as u64);
+                }
+                // Message-equivalents: a byte stream has no boundaries, so a message is counted
+                // each time another `--size` bytes have arrived.
                 Ok(data) => {
                     let n = data.len();
-                    let msgs = if self.datagram {
-                        if n != self.chunk as usize {
-                            bail!("expected a {}-byte datagram, got {n} bytes", self.chunk);
-                        }
-                        self.sequence.arrived(get_seq(data));
-                        1
-                    } else {
-                        // Message-equivalents: a byte stream has no boundaries, so a message is
-                        // counted each time another `--size` bytes have arrived.
-                        let before = self.counters.bytes_received / self.chunk;
-                        (self.counters.bytes_received + n as u64) / self.chunk - before
-                    };
-                    self.counters.bytes_received += n as u64;
-                    self.counters.messages += msgs;
-                    self.slices.record(self.clock.now_ns(), msgs, n as u64);
+                    self.count_stream(n);
                 }
                 Err(e) if is_transient(&e) => return Ok(Wait::Read),
                 Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
@@ -240,6 +370,9 @@ impl<C: Clock> Flow for StreamServer<C> {
             counters.lost = self.sequence.lost();
             counters.reordered = self.sequence.reordered();
             counters.duplicated = self.sequence.duplicated();
+        }
+        if let Some(rx) = &self.mapped {
+            counters.zerocopy = rx.counts();
         }
         let span = self.slices.span_ns();
         FlowReport {
@@ -297,6 +430,73 @@ mod tests {
             let sliced: u64 = server.slices.iter().map(|s| s.bytes).sum();
             assert_eq!(sliced, 3_000_000, "{t}: slices add up");
         }
+    }
+
+    #[test]
+    fn every_zero_copy_mode_counts_every_byte_and_says_what_the_kernel_did() {
+        let cases = [
+            (Transport::Tcp4, ZeroCopy::Send),
+            (Transport::Tcp4, ZeroCopy::Recv),
+            (Transport::Tcp4, ZeroCopy::SendRecv),
+            (Transport::Tcp4, ZeroCopy::Sendfile),
+            (Transport::Tcp4, ZeroCopy::Splice),
+            (Transport::Pipe, ZeroCopy::Splice),
+        ];
+        for (t, zc) in cases {
+            let mut spec = Spec::new(t);
+            spec.workload = Workload::Stream;
+            spec.zerocopy = zc;
+            spec.size = 64 * 1024;
+            check_zerocopy(&spec).unwrap();
+            let (client, server) = run(&spec, 200);
+            let (sent, got) = (client.counters.zerocopy, server.counters.zerocopy);
+            assert_eq!(server.counters.bytes_received, 200 * 65536, "{t} {zc}");
+            let bytes = client.counters.bytes_sent;
+            match zc {
+                ZeroCopy::Send | ZeroCopy::SendRecv => {
+                    let reported = sent.zerocopy_bytes + sent.copied_bytes;
+                    assert_eq!(reported + sent.unnotified_bytes, bytes, "{zc}: {sent:?}");
+                    assert!(sent.notifications > 0, "{zc}: {sent:?}");
+                }
+                ZeroCopy::Sendfile | ZeroCopy::Splice => {
+                    assert_eq!(sent.by_reference_bytes, bytes, "{t} {zc}: {sent:?}")
+                }
+                _ => assert!(sent.is_empty(), "{zc}: the sender copied: {sent:?}"),
+            }
+            if matches!(zc, ZeroCopy::Recv | ZeroCopy::SendRecv) {
+                assert_eq!(
+                    got.zerocopy_bytes + got.copied_bytes,
+                    bytes,
+                    "{zc}: {got:?}"
+                );
+                assert!(got.zerocopy_receives > 0, "{zc}: {got:?}");
+            } else {
+                assert!(got.is_empty(), "{zc}: the receiver copied: {got:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn zero_copy_modes_are_refused_where_they_cannot_run() {
+        let refused = |t, zc, engine, w| {
+            let mut spec = Spec::new(t);
+            spec.workload = w;
+            spec.zerocopy = zc;
+            spec.engine = engine;
+            check_zerocopy(&spec).unwrap_err().to_string()
+        };
+        let (tcp, blocking, stream) = (Transport::Tcp4, EngineKind::Blocking, Workload::Stream);
+        let e = refused(tcp, ZeroCopy::Send, EngineKind::Epoll, stream);
+        assert!(
+            e.contains("blocking engine only") && e.contains("--engine blocking"),
+            "{e}"
+        );
+        let e = refused(Transport::Udp4, ZeroCopy::Sendfile, blocking, stream);
+        assert!(e.contains("needs tcp4 or tcp6, not udp4"), "{e}");
+        let e = refused(Transport::UnixStream, ZeroCopy::Splice, blocking, stream);
+        assert!(e.contains("needs tcp4, tcp6 or pipe"), "{e}");
+        let e = refused(tcp, ZeroCopy::Recv, blocking, Workload::Rr);
+        assert!(e.contains("-w stream only, not rr"), "{e}");
     }
 
     #[test]
