@@ -42,3 +42,5 @@ pub use embed::criterion;
 pub use embed::{custom, pair};
 pub use run::session;
 pub use spec::{framing, handler};
+#[cfg(feature = "cli")]
+pub mod schema;

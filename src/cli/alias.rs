@@ -89,7 +89,11 @@ pub fn execute(args: AliasArgs) -> Result<ExitCode> {
         Action::List { json } => {
             let list = alias::list()?;
             if json {
-                print(&(serde_json::to_string_pretty(&list)? + "\n"))?;
+                let doc = alias::AliasList {
+                    schema_version: alias::SCHEMA_VERSION,
+                    addresses: list,
+                };
+                print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
             } else {
                 let mut out = String::new();
                 for a in list {

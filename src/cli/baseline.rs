@@ -100,7 +100,11 @@ pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
         }
         Action::List { json } => baseline::list(results).and_then(|all| {
             if json {
-                return print(&(serde_json::to_string_pretty(&all)? + "\n"));
+                let doc = baseline::BaselineList {
+                    schema_version: baseline::SCHEMA_VERSION,
+                    baselines: all,
+                };
+                return print(&(serde_json::to_string_pretty(&doc)? + "\n"));
             }
             if all.is_empty() {
                 eprintln!(

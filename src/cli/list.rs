@@ -1,17 +1,14 @@
 //! `loopbench list`: the runs in a results directory.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use serde::Serialize;
 
 use super::args::ResultsArg;
 use super::output::print;
 use crate::report::export::html;
-use crate::store::find::{run_dirs, runs_dir};
-use crate::store::load_run;
+use crate::store::find::{LIST_SCHEMA_VERSION, RunEntry, RunList, run_dirs, runs_dir};
 use crate::store::record::{run_state, short_time};
 use crate::text::align;
 
@@ -21,7 +18,7 @@ use crate::text::align;
 Examples:
   loopbench list
   loopbench list -o /srv/loopbench-results
-  loopbench list --json | jq '.[] | select(.complete) | .run_id'
+  loopbench list --json | jq '.runs[] | select(.complete) | .run_id'
 
 A run whose run.json cannot be read is listed with the reason.")]
 pub struct ListArgs {
@@ -32,56 +29,7 @@ pub struct ListArgs {
     json: bool,
 }
 
-/// One run, as listed.
-#[derive(Debug, Serialize)]
-struct Entry {
-    run_id: String,
-    dir: String,
-    started_at: Option<String>,
-    suite: Option<String>,
-    label: Option<String>,
-    cases: usize,
-    failed: usize,
-    complete: bool,
-    interrupted: bool,
-    report: bool,
-    /// Why run.json could not be read, when it could not.
-    unreadable: Option<String>,
-}
-
-fn entry(dir: PathBuf) -> Entry {
-    let mut e = Entry {
-        run_id: dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        dir: dir.display().to_string(),
-        started_at: None,
-        suite: None,
-        label: None,
-        cases: 0,
-        failed: 0,
-        complete: false,
-        interrupted: false,
-        report: dir.join(html::FILE_NAME).is_file(),
-        unreadable: None,
-    };
-    match load_run(&dir) {
-        Ok(r) => {
-            e.started_at = Some(r.started_at.clone());
-            e.suite = r.suite;
-            e.label = r.label;
-            e.cases = r.cases.len();
-            e.failed = r.cases.iter().filter(|c| !c.errors.is_empty()).count();
-            e.complete = r.complete;
-            e.interrupted = r.interrupted;
-        }
-        Err(err) => e.unreadable = Some(format!("{err:#}")),
-    }
-    e
-}
-
-fn row(e: &Entry) -> Vec<String> {
+fn row(e: &RunEntry) -> Vec<String> {
     let state = match &e.unreadable {
         Some(why) => format!("unreadable: {why}"),
         None => run_state(e.complete, e.interrupted).into(),
@@ -106,12 +54,16 @@ fn row(e: &Entry) -> Vec<String> {
 
 /// Runs the command.
 pub fn execute(args: ListArgs) -> Result<ExitCode> {
-    let entries: Vec<Entry> = run_dirs(args.results.dir())
-        .into_iter()
-        .map(entry)
+    let entries: Vec<RunEntry> = run_dirs(args.results.dir())
+        .iter()
+        .map(|d| RunEntry::read(d, d.join(html::FILE_NAME).is_file()))
         .collect();
     if args.json {
-        print(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
+        let doc = RunList {
+            schema_version: LIST_SCHEMA_VERSION,
+            runs: entries,
+        };
+        print(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
     } else if entries.is_empty() {
         eprintln!(
             "no runs in {}; measure one with `loopbench suite`",

@@ -39,7 +39,7 @@ const STOP_SIGNALS: &[(Duration, Signal)] = &[
 ];
 
 /// One of the two configurations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Arm {
     /// The reference (e.g. the base commit).
@@ -59,7 +59,7 @@ impl Arm {
 }
 
 /// What to run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbRequest {
     /// The base command (a shell command line).
     pub base_cmd: String,
@@ -76,7 +76,7 @@ pub struct AbRequest {
 }
 
 /// One command execution.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Invocation {
     /// Round, from 1.
     pub round: u32,
@@ -92,9 +92,14 @@ pub struct Invocation {
     pub seconds: f64,
 }
 
+/// Version of the `ab.json` layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// `ab.json`: the request, and every invocation in the order it ran.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbSession {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// What was asked.
     pub request: AbRequest,
     /// What ran.
@@ -190,6 +195,7 @@ pub fn run_ab(
     progress: &mut dyn FnMut(&Invocation),
 ) -> Result<AbSession> {
     let mut session = AbSession {
+        schema_version: SCHEMA_VERSION,
         request: request.clone(),
         invocations: Vec::new(),
         complete: false,

@@ -6,11 +6,12 @@ use super::env::EnvDifference;
 use super::gate::{GateConfig, MetricResult};
 use crate::spec::CaseId;
 
-/// Version of the `--format json` layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the comparison's JSON layout (`--format json`, comparison.json). 2: the field was
+/// called `format_version` before, and estimates carry `point_estimate` (was `point`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run of a side, as shown in reports.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSummary {
     /// Its run.json.
     pub path: String,
@@ -25,7 +26,7 @@ pub struct RunSummary {
 }
 
 /// One case compared.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CaseComparison {
     /// The case id on the BASE side.
     pub base_case: CaseId,
@@ -38,7 +39,9 @@ pub struct CaseComparison {
 }
 
 /// How many metrics got each verdict.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct VerdictCounts {
     /// Regressions.
     pub regressions: usize,
@@ -53,10 +56,10 @@ pub struct VerdictCounts {
 }
 
 /// The whole comparison: what `--format json` prints.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Comparison {
-    /// Layout version ([`FORMAT_VERSION`]).
-    pub format_version: u32,
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// The method's settings.
     pub config: GateConfig,
     /// Gated comparisons Holm's correction spans.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::host::environment::Environment;
 
 /// One setting that differs between BASE and NEW.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnvDifference {
     /// What differs (`kernel`, `lo MTU`, `sysctl net.core.rmem_max`).
     pub setting: String,

@@ -24,7 +24,7 @@ pub const DEFAULT_MIN_ITERATIONS: usize = 5;
 pub const DEFAULT_SEED: u64 = 1;
 
 /// How the gate decides.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GateConfig {
     /// Confidence level of the bootstrap intervals (0.95).
     pub confidence: f64,
@@ -54,7 +54,7 @@ impl Default for GateConfig {
 }
 
 /// The outcome for one metric of one case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Significantly worse, by more than the noise threshold.
@@ -112,7 +112,7 @@ pub struct MetricInput {
 }
 
 /// Median and range of one side.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideStats {
     /// Iterations.
     pub iterations: usize,
@@ -153,7 +153,7 @@ impl SideStats {
 }
 
 /// The comparison of one metric of one case.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MetricResult {
     /// The metric.
     pub metric: Metric,

@@ -41,7 +41,7 @@ impl Metric {
 }
 
 /// The noise threshold of every metric, as a fraction (0.05 = 5 %).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Thresholds(BTreeMap<Metric, f64>);
 
 impl Default for Thresholds {

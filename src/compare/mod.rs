@@ -32,7 +32,7 @@ use anyhow::Result;
 
 use crate::error::UsageError;
 use crate::spec::CaseId;
-pub use comparison::{CaseComparison, Comparison, FORMAT_VERSION, RunSummary, VerdictCounts};
+pub use comparison::{CaseComparison, Comparison, RunSummary, SCHEMA_VERSION, VerdictCounts};
 use gate::{GateConfig, MetricInput, Samples, Verdict, evaluate};
 use input::{PooledCase, Side, pool};
 use metric::Metric;
@@ -347,7 +347,7 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
             .collect::<Vec<_>>()
     };
     let mut comparison = Comparison {
-        format_version: FORMAT_VERSION,
+        schema_version: SCHEMA_VERSION,
         config: options.gate.clone(),
         holm_family,
         base: run_summaries(base),

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 /// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// As it should be.
@@ -30,7 +32,7 @@ impl Level {
 }
 
 /// One check's result.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// What was checked (`loopback mtu`, `governor`).
     pub check: String,
@@ -44,9 +46,14 @@ pub struct Finding {
     pub action: Option<String>,
 }
 
+/// Version of `loopbench doctor --json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// Every finding, in check order.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DoctorReport {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// The findings.
     pub findings: Vec<Finding>,
 }

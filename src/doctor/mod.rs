@@ -4,11 +4,12 @@
 mod checks;
 mod finding;
 
-pub use finding::{DoctorReport, Finding, Level};
+pub use finding::{DoctorReport, Finding, Level, SCHEMA_VERSION};
 
 /// Runs every check (about half a second: the busy-process check samples /proc twice).
 pub fn run() -> DoctorReport {
     DoctorReport {
+        schema_version: SCHEMA_VERSION,
         findings: checks::all(),
     }
 }

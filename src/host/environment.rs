@@ -46,7 +46,7 @@ pub const RECORDED_SYSCTLS: &[&str] = &[
 ];
 
 /// The machine a run was measured on.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Environment {
     /// Host name.
     pub hostname: String,

@@ -12,7 +12,7 @@ use crate::spec::Placement;
 use crate::spec::parse_cpu_list;
 
 /// One online CPU that this process may run on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cpu {
     /// Logical CPU number.
     pub id: usize,
@@ -33,7 +33,7 @@ impl Cpu {
 }
 
 /// The CPUs this process may use, with their core, package and node.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Topology {
     /// Online CPUs in the affinity mask, by id.
     pub cpus: Vec<Cpu>,
@@ -42,7 +42,7 @@ pub struct Topology {
 }
 
 /// The CPUs a case's workers were asked to run on; empty means not pinned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResolvedPlacement {
     /// CPUs of the client threads (thread i uses `client[i % len]`).
     pub client: Vec<usize>,

@@ -69,8 +69,20 @@ impl std::str::FromStr for Alias {
     }
 }
 
+/// Version of `loopbench alias list --json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `loopbench alias list --json` prints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AliasList {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Every address on lo, IPv4 first.
+    pub addresses: Vec<LoAddress>,
+}
+
 /// An address on `lo` as rtnetlink lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoAddress {
     /// The address.
     pub address: IpAddr,

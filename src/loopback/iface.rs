@@ -10,7 +10,7 @@ use nix::net::if_::InterfaceFlags;
 use serde::{Deserialize, Serialize};
 
 /// One address on an interface.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InterfaceAddress {
     /// The address.
     pub address: IpAddr,
@@ -21,7 +21,7 @@ pub struct InterfaceAddress {
 }
 
 /// One interface that has the IFF_LOOPBACK flag.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoopbackInterface {
     /// Interface name (`lo`).
     pub name: String,
@@ -43,9 +43,14 @@ pub struct LoopbackInterface {
     pub offloads: BTreeMap<String, bool>,
 }
 
+/// Version of `loopbench iface --json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// What `loopbench iface` reports.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoopbackReport {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// Every loopback interface.
     pub interfaces: Vec<LoopbackInterface>,
     /// IPv4 ranges that are local without adding an alias (CIDR), from the addresses' prefixes.
@@ -55,7 +60,7 @@ pub struct LoopbackReport {
 }
 
 /// The result of binding a socket to one loopback address.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Probe {
     /// The address probed.
     pub address: IpAddr,
@@ -207,6 +212,7 @@ pub fn report() -> Result<LoopbackReport> {
         .map(|a| probe_bind(a.parse().expect("literal address")))
         .collect();
     Ok(LoopbackReport {
+        schema_version: SCHEMA_VERSION,
         interfaces,
         reachable_v4,
         probes,

@@ -16,7 +16,9 @@ use super::netns::PrivateNetns;
 const SIOCETHTOOL: libc::c_ulong = 0x8946;
 
 /// One offload feature.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Offload {
     /// TCP segmentation offload.

@@ -42,7 +42,7 @@ const TCA_HTB_INIT: u16 = 2;
 const LINKLAYER_ETHERNET: u8 = 1;
 
 /// A root qdisc to install, with the parameters this tool understands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QdiscSpec {
     /// Kind (`tbf`, `htb`, `pfifo`, `bfifo`, or any other the kernel has).
     pub kind: String,

@@ -69,7 +69,7 @@ impl Clock for MockClock {
 }
 
 /// The timer self-check: what one timestamp costs and how fine it is.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimerCheck {
     /// The clock used for every latency.
     pub clock: String,

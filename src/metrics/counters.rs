@@ -5,7 +5,9 @@ use std::ops::AddAssign;
 use serde::{Deserialize, Serialize};
 
 /// What one flow (or a sum of flows) counted over an iteration.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counters {
     /// Completed messages: round trips for a client, requests answered for a server.
     pub messages: u64,
@@ -37,7 +39,9 @@ pub struct Counters {
 
 /// What the kernel reported doing with the bytes of a `--zerocopy` path: never what was asked,
 /// only what was done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct ZeroCopyCounts {
     /// Bytes the kernel moved without a copy: MSG_ZEROCOPY sends notified without
     /// `SO_EE_CODE_ZEROCOPY_COPIED`, pages TCP_ZEROCOPY_RECEIVE mapped into the reader.

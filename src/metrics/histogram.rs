@@ -29,7 +29,7 @@ pub fn record(h: &mut LatencyHistogram, latency_ns: u64) {
 }
 
 /// The distribution of a histogram, as stored in results: all latencies in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     /// Number of samples.
     pub count: u64,

@@ -12,7 +12,7 @@ use crate::metrics::clock::monotonic_ns;
 
 /// A memcpy reference: what copying the case's chunk size costs on the receiving CPU, so a
 /// stream result can be read as copy efficiency.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemcpyReference {
     /// Bytes per copy (the case's write size).
     pub chunk_bytes: usize,

@@ -10,7 +10,9 @@ use std::ops::{Add, Sub};
 use serde::{Deserialize, Serialize};
 
 /// CPU time and context switches of one thread (or a sum of threads).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct ThreadUsage {
     /// CPU time (user + system) in nanoseconds, exact (CLOCK_THREAD_CPUTIME_ID).
     pub cpu_ns: u64,
@@ -123,7 +125,7 @@ impl Add for ThreadUsage {
 }
 
 /// One side's usage over an iteration, with figures per message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideUsage {
     /// Summed over the side's threads.
     #[serde(flatten)]

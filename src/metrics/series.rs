@@ -12,7 +12,7 @@ pub const SLICE_NS: u64 = 100_000_000;
 const MAX_UNBOUNDED_SLICES: usize = 6000;
 
 /// What the receiver counted in one time slice of an iteration.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Slice {
     /// Start of the slice, in nanoseconds since the iteration started.
     pub start_ns: u64,

@@ -186,6 +186,20 @@ impl<'de> Deserialize<'de> for Endpoint {
     }
 }
 
+/// In JSON, an address as the command line spells it: 127.0.0.2, ::1, /path or @name.
+impl schemars::JsonSchema for Endpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Endpoint".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An address as the command line spells it: 127.0.0.2, ::1, /path or @name",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

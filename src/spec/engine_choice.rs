@@ -12,7 +12,18 @@ use crate::error::ConfigError;
 
 /// How the `io_uring` engine sets up its ring (all off: plain submit-and-wait).
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 pub struct UringSettings {
     /// A kernel submission thread polls the submission queue (`IORING_SETUP_SQPOLL`): the worker
@@ -56,7 +67,19 @@ impl UringSettings {
 }
 
 /// An engine and its options, as lists of engines name them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(into = "String", try_from = "String")]
 pub struct EngineChoice {
     /// The engine.

@@ -104,10 +104,24 @@ impl<'de> Deserialize<'de> for LengthPrefix {
     }
 }
 
+/// In JSON, a length prefix shape: u8, u16be, u16le, u32be, u32le, u64be or u64le.
+impl schemars::JsonSchema for LengthPrefix {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LengthPrefix".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A length prefix shape: u8, u16be, u16le, u32be, u32le, u64be or u64le",
+        })
+    }
+}
+
 /// How the messages of a custom protocol are framed (`client --connect`, server handlers): the
 /// request to send and how a response ends. All unset for the built-in workloads, whose messages
 /// are exactly `--size` and `--response-size` bytes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MessageFraming {
     /// The request payload sent to a `--connect` target (`--request`, `--request-file`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

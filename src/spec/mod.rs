@@ -33,7 +33,7 @@ pub use placement::{CpuList, Placement, parse_cpu_list};
 pub use settings::{CrrSettings, Interference, KernelProbes, ProcessLayout, RateSettings};
 
 /// When an iteration ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IterationLength {
     /// After this much wall time.
@@ -49,7 +49,7 @@ pub enum IterationLength {
 }
 
 /// Warm-up, iterations and watchdog settings of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timing {
     /// Warm-up before the first measured iteration, discarded (nanoseconds).
     pub warmup_ns: u64,
@@ -94,7 +94,9 @@ impl Timing {
 }
 
 /// Socket options applied to every socket of a case.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct SocketOptions {
     /// SO_SNDBUF request in bytes (SO_SNDBUFFORCE when root and above net.core.wmem_max).
     pub sndbuf: Option<usize>,
@@ -113,7 +115,7 @@ pub struct SocketOptions {
 }
 
 /// One case: everything needed to measure it, and nothing about how it was requested.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Spec {
     /// How the workers are connected.
     pub transport: Transport,
@@ -298,7 +300,9 @@ impl Spec {
 }
 
 /// The canonical slug of a [`Spec`], used for file names, JSON keys and matching across runs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct CaseId(pub String);
 

@@ -197,6 +197,20 @@ impl<'de> Deserialize<'de> for Placement {
     }
 }
 
+/// In JSON, a placement as the command line spells it: same-core, cross-core, smt-sibling, cross-node, unpinned, or explicit CPUs.
+impl schemars::JsonSchema for Placement {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Placement".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A placement as the command line spells it: same-core, cross-core, smt-sibling, cross-node, unpinned, or explicit CPUs",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,9 @@ use crate::spec::spread::AddrRange;
 use crate::text::sanitize;
 
 /// `rate`: the open-loop send schedule of each flow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct RateSettings {
     /// Requests per second per flow (`--rate`).
     #[serde(default)]
@@ -43,7 +45,9 @@ impl RateSettings {
 }
 
 /// `crr`: how each transaction's connection is opened and closed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct CrrSettings {
     /// Client source addresses, used in turn (`--spread`; TCP over IPv4 only).
     #[serde(default)]
@@ -68,7 +72,9 @@ impl CrrSettings {
 }
 
 /// Load the case runs under on purpose, to see what it does to the result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Interference {
     /// A competing memcpy stream pinned to this CPU during every measured iteration
     /// (`--memory-load`).
@@ -89,7 +95,9 @@ impl Interference {
 /// to network-stack categories (`--profile`). Both change what they measure (the traced round
 /// trip is slower), so each adds its own suffix to the case id: a traced case is never compared
 /// with an untraced one by mistake.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct KernelProbes {
     /// Trace the workers' CPUs and rebuild every round trip's kernel stages (`--trace`).
     #[serde(default)]
@@ -120,7 +128,7 @@ impl KernelProbes {
 
 /// Where the server side runs: a thread of this process (the default), a server process of its
 /// own, or a service that already listens.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProcessLayout {
     /// Run the server side in a separate process (`loopbench server`) instead of a thread
     /// (`--processes`).

@@ -78,6 +78,20 @@ impl<'de> Deserialize<'de> for AddrRange {
     }
 }
 
+/// In JSON, an address range as the command line spells it: 127.0.0.2-127.0.0.20.
+impl schemars::JsonSchema for AddrRange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AddrRange".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An address range as the command line spells it: 127.0.0.2-127.0.0.20",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

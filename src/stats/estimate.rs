@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A two-sided confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConfidenceInterval {
     /// Nominal coverage, e.g. 0.95.
     pub confidence_level: f64,
@@ -21,9 +21,11 @@ impl ConfidenceInterval {
 }
 
 /// A point estimate with its uncertainty (criterion's shape).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Estimate {
-    /// The estimate from the samples as they are.
+    /// The estimate from the samples as they are (`point_estimate` in JSON, as criterion's
+    /// estimates.json names it).
+    #[serde(rename = "point_estimate", alias = "point")]
     pub point: f64,
     /// The bootstrap confidence interval.
     pub confidence_interval: ConfidenceInterval,

@@ -26,7 +26,7 @@ pub enum Alternative {
 }
 
 /// How the p-value was computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MwuMethod {
     /// The exact null distribution (no ties, small samples).

@@ -13,9 +13,19 @@ use crate::error::UsageError;
 /// The manifest file of a baseline.
 pub const MANIFEST: &str = "baseline.json";
 
+/// Version of the `baseline.json` layout (manifests written before it had one read as 1).
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn first_version() -> u32 {
+    1
+}
+
 /// What `baseline.json` records.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineInfo {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    #[serde(default = "first_version")]
+    pub schema_version: u32,
     /// The baseline's name.
     pub name: String,
     /// RFC 3339 time it was saved.
@@ -24,8 +34,17 @@ pub struct BaselineInfo {
     pub runs: Vec<BaselineRun>,
 }
 
+/// What `loopbench baseline list --json` prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BaselineList {
+    /// Layout version ([`SCHEMA_VERSION`], shared with `baseline.json`).
+    pub schema_version: u32,
+    /// Every saved baseline's manifest, by name.
+    pub baselines: Vec<BaselineInfo>,
+}
+
 /// One run of a baseline.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct BaselineRun {
     /// The run's id (its directory name inside the baseline).
     pub run_id: String,
@@ -121,6 +140,7 @@ pub fn save(results: &Path, name: &str, runs: &[PathBuf], replace: bool) -> Resu
         .tempdir_in(&root)
         .with_context(|| format!("cannot create a temporary directory in {}", root.display()))?;
     let mut info = BaselineInfo {
+        schema_version: SCHEMA_VERSION,
         name: name.to_string(),
         saved_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         runs: Vec::new(),

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use super::baseline;
 use super::load_run;
@@ -205,6 +206,73 @@ pub fn load(what: &str, results: &Path) -> Result<(PathBuf, RunRecord)> {
         file.parent().unwrap_or(Path::new(".")).to_path_buf(),
         record,
     ))
+}
+
+/// Version of `loopbench list --json`.
+pub const LIST_SCHEMA_VERSION: u32 = 1;
+
+/// What `loopbench list --json` prints: the runs of a results directory, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunList {
+    /// Layout version ([`LIST_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// Every run directory under `results/runs`, readable or not.
+    pub runs: Vec<RunEntry>,
+}
+
+/// One run as `loopbench list` shows it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunEntry {
+    /// The run id (its directory name).
+    pub run_id: String,
+    /// Its directory.
+    pub dir: String,
+    /// RFC 3339 start time.
+    pub started_at: Option<String>,
+    /// The suite that ran it.
+    pub suite: Option<String>,
+    /// Its `--label`.
+    pub label: Option<String>,
+    /// Cases in it.
+    pub cases: usize,
+    /// Cases with an error.
+    pub failed: usize,
+    /// True when every slot ran.
+    pub complete: bool,
+    /// True when it was interrupted.
+    pub interrupted: bool,
+    /// True when its report.html exists.
+    pub report: bool,
+    /// Why run.json could not be read, when it could not.
+    pub unreadable: Option<String>,
+}
+
+impl RunEntry {
+    /// The entry of the run in `dir`; `report` is whether its report exists.
+    pub fn read(dir: &Path, report: bool) -> RunEntry {
+        let mut e = RunEntry {
+            run_id: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir: dir.display().to_string(),
+            report,
+            ..RunEntry::default()
+        };
+        match load_run(dir) {
+            Ok(r) => {
+                e.started_at = Some(r.started_at.clone());
+                e.suite = r.suite;
+                e.label = r.label;
+                e.cases = r.cases.len();
+                e.failed = r.cases.iter().filter(|c| !c.errors.is_empty()).count();
+                e.complete = r.complete;
+                e.interrupted = r.interrupted;
+            }
+            Err(err) => e.unreadable = Some(format!("{err:#}")),
+        }
+        e
+    }
 }
 
 #[cfg(test)]

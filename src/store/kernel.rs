@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::spec::CaseId;
 
 /// How the receivers were woken, over the legs of the attributed round trips.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct WakeupCounts {
     /// Legs whose receiver was woken (sched_waking seen within the leg).
     pub woken: u64,
@@ -41,7 +43,7 @@ impl WakeupCounts {
 
 /// The traced case's round trip set against its untraced twin in the same run
 /// (`--trace off,on`): what tracing costs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TraceOverhead {
     /// The untraced case.
     pub untraced_case: CaseId,
@@ -55,7 +57,7 @@ pub struct TraceOverhead {
 
 /// What one direction's messages took in the kernel as a whole: a message of many segments
 /// goes through many softirqs and may wake its reader several times.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MessageTotals {
     /// `request` or `response`.
     pub direction: String,
@@ -70,7 +72,7 @@ pub struct MessageTotals {
 }
 
 /// What the tracer saw of a case (summed over its iterations) or of one iteration.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KernelTraceRecord {
     /// Tracepoint events read from the workers' CPUs (after the kernel's filters).
     pub events: u64,
@@ -122,7 +124,7 @@ impl KernelTraceRecord {
 
 /// One category of the table the profile used: its name, what it holds, and the kernel
 /// function-name patterns that select it (first match wins, in table order).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CategoryRule {
     /// `data_copy`, `protocol`, ...
     pub category: String,
@@ -133,7 +135,7 @@ pub struct CategoryRule {
 }
 
 /// Where one side's CPU time went.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideProfile {
     /// `client`, `server`, `shared_idle` (idle of a CPU both sides use) or `all`.
     pub side: String,
@@ -154,7 +156,7 @@ pub struct SideProfile {
 
 /// `--profile`: where the workers' CPUs went over a case, by category (after Cai et al.,
 /// "Understanding Host Network Stack Overheads", SIGCOMM 2021) and side.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuProfileRecord {
     /// How samples were taken (`cpu-clock`: a software timer; no hardware PMU needed).
     pub event: String,

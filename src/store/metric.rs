@@ -11,7 +11,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 
 /// One compared figure of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Metric {
     /// Median latency of the iteration.
     #[serde(rename = "p50")]
@@ -46,7 +58,7 @@ pub enum Gating {
 }
 
 /// The unit a metric's values are in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Nanoseconds (latency).

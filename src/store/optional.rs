@@ -10,7 +10,7 @@ use crate::metrics::schedule::ScheduleStats;
 pub const SUSTAINED_SHARE: f64 = 0.95;
 
 /// One flow of a multi-flow iteration (or its sum over a case's iterations).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FlowRecord {
     /// Flow index.
     pub flow: u32,
@@ -44,7 +44,7 @@ pub fn fairness(flows: &[FlowRecord]) -> Option<f64> {
 }
 
 /// How an open-loop (`rate`) case kept its schedule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RateRecord {
     /// Requests per second asked for, over all flows.
     pub target_per_sec: f64,
@@ -101,7 +101,7 @@ impl RateRecord {
 }
 
 /// How `crr` used connections and ports.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConnectionRecord {
     /// Connections completed (one per transaction).
     pub connections: u64,
@@ -132,7 +132,7 @@ impl ConnectionRecord {
 }
 
 /// The competing memcpy stream of `--memory-load`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoryLoadRecord {
     /// The CPU it ran on.
     pub cpu: usize,
@@ -185,7 +185,7 @@ mod tests {
 
 /// What an iteration has besides the fields every case has (flattened into the iteration's
 /// JSON object).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IterationExtras {
     /// `rate`: latency from the actual send time (`latency` is from the intended one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +221,7 @@ pub struct IterationExtras {
 }
 
 /// What a case summary has besides the fields every case has (flattened).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryExtras {
     /// `rate`: merged latency from the actual send time.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -23,7 +23,7 @@ use crate::transport::ConnInfo;
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// The tool that wrote a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     /// `loopbench`.
     pub name: String,
@@ -47,7 +47,7 @@ impl ToolInfo {
 }
 
 /// One entry of the order in which the run executed its slots.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScheduledSlot {
     /// The case.
     pub case_id: CaseId,
@@ -56,7 +56,7 @@ pub struct ScheduledSlot {
 }
 
 /// A whole run: `results/runs/<run-id>/run.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// Layout version; see [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -106,7 +106,7 @@ pub fn short_time(rfc3339: &str) -> String {
 }
 
 /// Where a case's histogram files are, relative to the run directory.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseFiles {
     /// Percentile distribution of the merged histogram (`cases/<id>/latency.hgrm`).
     pub hgrm: Option<String>,
@@ -130,7 +130,7 @@ pub struct CaseFiles {
 }
 
 /// One case of a run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseRecord {
     /// The canonical case id.
     pub case_id: CaseId,
@@ -157,7 +157,7 @@ pub struct CaseRecord {
 }
 
 /// What one side did over an iteration.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideRecord {
     /// CPU time and context switches, with per-message figures.
     pub usage: SideUsage,
@@ -176,7 +176,7 @@ pub struct SideRecord {
 }
 
 /// One measured iteration (one fresh connection set): the statistical sample unit.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IterationRecord {
     /// Index within the case (0-based), in the order the case's iterations ran.
     pub index: u32,
@@ -211,7 +211,7 @@ pub struct IterationRecord {
 }
 
 /// Minimum, median and maximum of one figure over a case's iterations: how stable it was.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Spread {
     /// Smallest iteration value.
     pub min: f64,
@@ -244,7 +244,7 @@ impl Spread {
 }
 
 /// A case merged over its iterations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseSummary {
     /// Iterations merged.
     pub iterations: u32,

@@ -72,9 +72,23 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for StageMap<V> {
     }
 }
 
+/// In JSON, an object from stage name to value (its keys in path order).
+impl<V: schemars::JsonSchema> schemars::JsonSchema for StageMap<V> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("StageMap_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}
+
 /// One stage of a case: its distribution (the same fields as the case's latency), its median's
 /// share of the round trip's median, and the messages in which it did not occur.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StageSummary {
     /// Percentiles, count, min, max, mean of the stage's durations (ns).
     #[serde(flatten)]
@@ -119,7 +133,9 @@ pub fn medians(set: &StageSet) -> StageMap<u64> {
 }
 
 /// How many messages the user-space stages cover, and why the others are not in them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct StageCoverage {
     /// Round trips stamped on both sides: the stages' sample.
     pub matched: u64,
@@ -144,7 +160,7 @@ impl StageCoverage {
 }
 
 /// Which side of the round trip a span belongs to (a lane of the timeline chart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Lane {
     /// The client's thread and CPU.
@@ -154,7 +170,7 @@ pub enum Lane {
 }
 
 /// Where a span's time was spent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     /// Between two user-space stamps.
@@ -165,7 +181,7 @@ pub enum Layer {
 
 /// One stage of one message: from `from`'s lane to `to`'s (the same lane for time spent on one
 /// CPU; client → server for the request's path).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Span {
     /// The stage.
     pub name: String,
@@ -183,7 +199,7 @@ pub struct Span {
 
 /// One typical round trip (the message whose round trip is nearest the median) as a timeline
 /// across the two CPUs: which CPU did what, when.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timeline {
     /// The iteration it is from (0-based, as in `iterations[].index`).
     pub iteration: u32,

@@ -15,7 +15,7 @@ use crate::host::topology::Topology;
 use crate::spec::Spec;
 
 /// One CPU over the run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuWindow {
     /// The CPU.
     pub cpu: usize,
@@ -28,7 +28,7 @@ pub struct CpuWindow {
 }
 
 /// Every online CPU over one run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuCost {
     /// Wall time of the window, ns.
     pub wall_ns: u64,

@@ -16,7 +16,7 @@ use crate::spec::CaseId;
 pub const STUDY_SCHEMA_VERSION: u32 = 1;
 
 /// How one run of the study ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Not started yet.
@@ -32,7 +32,7 @@ pub enum RunStatus {
 }
 
 /// One variant in one round.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StudyRun {
     /// Round, from 1.
     pub round: u32,
@@ -49,7 +49,7 @@ pub struct StudyRun {
 }
 
 /// `results/studies/<id>/study.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StudyRecord {
     /// See [`STUDY_SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -97,7 +97,7 @@ pub struct StudyRecord {
 }
 
 /// One case of a variant's run: the study's case and the id it ran under.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseMapping {
     /// The study's case id (before the variant's overrides).
     pub study_case: CaseId,
@@ -106,7 +106,7 @@ pub struct CaseMapping {
 }
 
 /// `runs/<run-id>/variant.json`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantRunRecord {
     /// See [`STUDY_SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -12,7 +12,7 @@ use crate::loopback::qdisc::QdiscSpec;
 use crate::spec::{EngineChoice, Placement, Spec};
 
 /// One variant of a study.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Variant {
     /// Its name (names files and report rows).
     pub name: String,
@@ -25,7 +25,7 @@ pub struct Variant {
 }
 
 /// Kernel settings a variant changes.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantSettings {
     /// MTU of lo.
     pub lo_mtu: Option<u32>,
@@ -63,7 +63,9 @@ pub struct VariantSettings {
 }
 
 /// The CPUs whose idle states a variant disables.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum IdleCpus {
     /// The CPUs the cases' workers are pinned to (every CPU when a case is not pinned).
@@ -74,7 +76,7 @@ pub enum IdleCpus {
 }
 
 /// Changes a variant makes to every case.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseOverrides {
     /// Placement instead of the cases'.
     pub placement: Option<Placement>,
@@ -118,7 +120,7 @@ impl CaseOverrides {
 }
 
 /// Where a setting lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// In the variant's private network namespace: never visible to the host.
@@ -128,7 +130,7 @@ pub enum Scope {
 }
 
 /// One setting as asked for and as the kernel reports it afterwards.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppliedSetting {
     /// `sysctl net.ipv4.tcp_rmem`, `lo mtu`, `lo tso`, `lo qdisc`, `cpu_dma_latency`.
     pub setting: String,

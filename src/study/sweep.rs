@@ -44,7 +44,7 @@ pub struct SweepToml {
 }
 
 /// One point of a sweep.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepPoint {
     /// The variant it became.
     pub variant: String,
@@ -53,7 +53,7 @@ pub struct SweepPoint {
 }
 
 /// A sweep as the study and its report know it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Sweep {
     /// The setting swept, as written (`net.core.busy_poll`, `haltpoll.guest_halt_poll_ns`).
     pub setting: String,

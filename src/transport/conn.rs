@@ -18,7 +18,7 @@ use super::port::{self, Chunk, PortKey};
 use super::ring::ShmEnd;
 
 /// Facts about one connected endpoint, recorded with the result.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConnInfo {
     /// Local address (`127.0.0.1:41234`, `@name`), when it has one.
     pub local: Option<String>,

@@ -43,7 +43,8 @@ fn alias_add_list_probe_del_inside_a_private_namespace() {
         .success();
     let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
     assert!(
-        v.as_array()
+        v["addresses"]
+            .as_array()
             .unwrap()
             .iter()
             .any(|a| a["address"] == "127.0.0.9" && a["prefix_len"] == 8)

@@ -132,7 +132,7 @@ fn a_slower_p50_fails_the_gate_in_every_format() {
     );
     let json: Value =
         serde_json::from_str(&stdout(&compare(&a, &b, &["--format", "json"]).code(1))).unwrap();
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["counts"]["regressions"], 2);
     let p50 = &json["cases"][0]["metrics"][0];
     assert_eq!(p50["metric"], "p50");
@@ -321,7 +321,7 @@ fn baselines_are_saved_listed_and_compared_by_name() {
     let json: Value =
         serde_json::from_str(&stdout(&baseline(&["list", "--json"]).code(0))).unwrap();
     assert_eq!(
-        json[1]["runs"][0]["run_id"], "20260102T000000Z-bbbb",
+        json["baselines"][1]["runs"][0]["run_id"], "20260102T000000Z-bbbb",
         "latest is the newest run"
     );
     let out = loopbench()

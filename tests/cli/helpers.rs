@@ -103,3 +103,28 @@ pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
     let json = run_json(&only_run(dir.path()));
     (dir, json)
 }
+
+/// Fails unless `doc` validates against the committed docs/schema/`name`.schema.json, listing
+/// every violation.
+pub fn assert_valid(name: &str, doc: &serde_json::Value) {
+    let errors = schema_errors(name, doc);
+    assert!(
+        errors.is_empty(),
+        "{name}: the output does not match docs/schema/{name}.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The violations of docs/schema/`name`.schema.json in `doc` (empty when it validates).
+pub fn schema_errors(name: &str, doc: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/schema")
+        .join(format!("{name}.schema.json"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("  at {}: {e}", e.instance_path()))
+        .collect()
+}

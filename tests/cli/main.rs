@@ -12,6 +12,7 @@ mod processes;
 mod report;
 mod results;
 mod run;
+mod schema;
 mod study;
 mod study_knobs;
 mod suite;

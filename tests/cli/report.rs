@@ -90,9 +90,10 @@ fn run_writes_the_report_and_report_list_show_read_runs_back() {
             .stdout,
     )
     .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[1]["cases"], 2);
-    assert_eq!(listed[1]["report"], true);
+    assert_eq!(listed["schema_version"], 1);
+    assert_eq!(listed["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["runs"][1]["cases"], 2);
+    assert_eq!(listed["runs"][1]["report"], true);
 
     loopbench()
         .args(["show", "-o"])

@@ -63,7 +63,7 @@ fn every_command_finds_the_same_runs_by_flag_alias_and_environment() {
         let r = dir.path();
         let list: Value =
             serde_json::from_str(&stdout(&mut at(r, via, &["list", "--json"]), 0)).unwrap();
-        let ids: Vec<&str> = list
+        let ids: Vec<&str> = list["runs"]
             .as_array()
             .unwrap_or_else(|| panic!("{via:?}: {list}"))
             .iter()
@@ -87,7 +87,7 @@ fn every_command_finds_the_same_runs_by_flag_alias_and_environment() {
         let baselines: Value =
             serde_json::from_str(&stdout(&mut at(r, via, &["baseline", "list", "--json"]), 0))
                 .unwrap();
-        assert_eq!(baselines[0]["name"], "main", "{via:?}");
+        assert_eq!(baselines["baselines"][0]["name"], "main", "{via:?}");
         for base in ["main", "20260101", OLD] {
             let out = stdout(
                 &mut at(r, via, &["compare", base, "latest", "--format", "json"]),

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use loopbench::study::hostcheck::HostSnapshot;
 
-use crate::helpers::{loopbench, require_root};
+use crate::helpers::{assert_valid, loopbench, require_root};
 
 /// Tests that compare host snapshots and the test that changes a host-wide sysctl must not
 /// overlap.
@@ -72,6 +72,7 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
 
     let study = only_study(dir.path());
     let record = json(&study.join("study.json"));
+    assert_valid("study", &record);
     assert_eq!(record["complete"], true);
     assert_eq!(record["host_differences"].as_array().unwrap().len(), 0);
     let runs = record["runs"].as_array().unwrap();
@@ -82,6 +83,8 @@ fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouc
         let run_dir = study.join("runs").join(r["run_id"].as_str().unwrap());
         let run = json(&run_dir.join("run.json"));
         let variant = json(&run_dir.join("variant.json"));
+        assert_valid("run", &run);
+        assert_valid("variant", &variant);
         let name = r["variant"].as_str().unwrap().to_string();
         assert_eq!(variant["variant"], name.as_str());
         let ns_mtu = run["environment"]["loopback"][0]["mtu"].as_u64().unwrap();

@@ -153,7 +153,7 @@ fn describe(m: &Value) -> String {
     format!(
         "{} {:+.1}% [{:+.1}%, {:+.1}%] p(Holm)={} → {}",
         m["metric"].as_str().unwrap_or("?"),
-        pct(&m["ratio"]["point"]),
+        pct(&m["ratio"]["point_estimate"]),
         pct(&ci["lower_bound"]),
         pct(&ci["upper_bound"]),
         m["p_regression_holm"],

@@ -1,4 +1,4 @@
-//! The whole [`Comparison`] as pretty JSON (`format_version` 1): ratios with their intervals,
+//! The whole [`Comparison`] as pretty JSON (`schema_version` 2, docs/schema/comparison.schema.json): ratios with their intervals,
 //! raw and Holm-adjusted p-values, verdicts with reasons, environment differences.
 
 use crate::compare::Comparison;

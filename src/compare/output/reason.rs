@@ -53,10 +53,24 @@ impl fmt::Display for Reason {
     }
 }
 
-/// The JSON output carries the sentence, as readers of `format_version` 1 expect.
+/// The JSON output carries the sentence.
 impl Serialize for Reason {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+/// In JSON, why the metric got its verdict, as one sentence.
+impl schemars::JsonSchema for Reason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Reason".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Why the metric got its verdict, as one sentence",
+        })
     }
 }
 
