@@ -10,6 +10,7 @@ pub mod data;
 pub mod export;
 #[cfg(feature = "report")]
 mod generate;
+pub mod kernel;
 #[cfg(feature = "report")]
 mod model;
 #[cfg(feature = "report")]

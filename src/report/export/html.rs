@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::exporter::Exporter;
 use crate::report::about::run_line;
 use crate::report::anatomy::{self, EXPLANATION, table};
+use crate::report::kernel::{LEGEND as KERNEL_LEGEND, kernel_tables, profile_table};
 use crate::report::model::Report;
 use crate::report::plots::PLOTS_DIR;
 use crate::report::plots::{Place, Plot};
@@ -92,6 +93,34 @@ fn case_tables(c: &CaseRecord) -> String {
     out.push_str(&html_table(&h, &rows));
     for e in &c.errors {
         let _ = writeln!(out, "<p class=\"notes\">error: {}</p>", esc(e));
+    }
+    out
+}
+
+/// The traced cases' kernel stage tables and the profiled cases' CPU categories.
+fn kernel_sections(r: &RunRecord) -> String {
+    let mut out = String::new();
+    let traced = kernel_tables(r);
+    for t in &traced {
+        let _ = write!(
+            out,
+            "<h3>Kernel stages of {} (--trace)</h3>\n{}",
+            esc(&t.case),
+            html_table(&t.header, &t.rows)
+        );
+        for n in &t.notes {
+            let _ = writeln!(out, "<p>{}.</p>", esc(n));
+        }
+    }
+    if !traced.is_empty() {
+        let _ = writeln!(out, "<p class=\"muted\">{}.</p>", esc(KERNEL_LEGEND));
+    }
+    if let Some((header, rows)) = profile_table(r) {
+        let _ = write!(
+            out,
+            "<h3>Where the workers' CPUs went (--profile, all sides)</h3>\n{}",
+            html_table(&header, &rows)
+        );
     }
     out
 }
@@ -246,6 +275,7 @@ impl Exporter<Report> for Html {
             );
         }
         o.push_str(&figures(at(Place::Sizes)));
+        o.push_str(&kernel_sections(r));
         o.push_str("<h2 id=\"case-details\">Per case</h2>\n");
         for (i, c) in r.cases.iter().enumerate() {
             let _ = write!(

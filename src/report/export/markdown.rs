@@ -7,6 +7,7 @@ use anyhow::Result;
 use super::exporter::Exporter;
 use crate::report::about::run_line;
 use crate::report::anatomy::{EXPLANATION, notes, table};
+use crate::report::kernel::{LEGEND as KERNEL_LEGEND, kernel_tables, profile_table};
 use crate::report::model::Report;
 use crate::report::table as cases;
 
@@ -65,6 +66,28 @@ impl Exporter<Report> for Markdown {
             md_table(cases::HEADER, &rows),
             cases::LEGEND
         );
+        let traced = kernel_tables(r);
+        for t in &traced {
+            let _ = write!(
+                out,
+                "\n## Kernel stages of {} (--trace)\n\n{}\n",
+                t.case,
+                md_table(&t.header, &t.rows)
+            );
+            for n in &t.notes {
+                let _ = writeln!(out, "- {n}");
+            }
+        }
+        if !traced.is_empty() {
+            let _ = writeln!(out, "\n{KERNEL_LEGEND}.");
+        }
+        if let Some((header, rows)) = profile_table(r) {
+            let _ = write!(
+                out,
+                "\n## Where the workers' CPUs went (--profile, all sides)\n\n{}",
+                md_table(&header, &rows)
+            );
+        }
         let notes = report.notes();
         if !notes.is_empty() {
             out.push_str("\n## Notes\n\n");
