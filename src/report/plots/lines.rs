@@ -3,6 +3,7 @@
 //! of cases, one per transport (the spectrum and CDF overlays).
 
 use anyhow::Result;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axis::{Axis, Ticked};
@@ -86,10 +87,26 @@ impl LineChart {
 
 /// Renders `chart` as an SVG document.
 pub fn render(chart: &LineChart) -> Result<String> {
+    style::svg(WIDTH, HEIGHT, |root| draw(chart, root))
+}
+
+/// Renders `charts` as panels of one SVG document, one above the other (a figure and its cost).
+pub fn render_panels(charts: &[LineChart]) -> Result<String> {
+    let n = charts.len().max(1);
+    style::svg(WIDTH, HEIGHT * n as u32, |root| {
+        for (chart, area) in charts.iter().zip(root.split_evenly((n, 1))) {
+            draw(chart, &area)?;
+        }
+        Ok(())
+    })
+}
+
+/// Draws `chart` on `root` (an area of [`WIDTH`] × [`HEIGHT`]).
+fn draw(chart: &LineChart, root: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<()> {
     let positions = chart.positions();
     let (x0, x1) = chart.x.range(positions.iter().flatten().map(|p| p.0));
     let (y0, y1) = chart.y.range(positions.iter().flatten().map(|p| p.1));
-    style::svg(WIDTH, HEIGHT, |root| {
+    {
         let mut area = root.clone();
         if let Some(note) = &chart.note {
             area.draw(&Text::new(
@@ -157,7 +174,7 @@ pub fn render(chart: &LineChart) -> Result<String> {
                 .draw()?;
         }
         Ok(())
-    })
+    }
 }
 
 /// Left edge of notes, aligned with the plotting area.

@@ -48,6 +48,16 @@ impl Exporter<StudyReport> for Html {
             }
             out.push_str("</ul>\n");
         }
+        for c in &r.curves {
+            let _ = write!(
+                out,
+                "<h2>Sweep: {title}</h2>\n<img src=\"plots/{}\" alt=\"{title}\">\n{}<p>{}</p>\n",
+                esc(&c.chart_file),
+                html_table(&c.header(), &c.rows),
+                esc(&c.finding),
+                title = esc(&c.title),
+            );
+        }
         for f in &r.figures {
             let rows: Vec<Vec<String>> = f.rows.iter().map(|v| v.cells()).collect();
             let _ = write!(

@@ -38,6 +38,16 @@ impl Exporter<StudyReport> for Markdown {
             }
             out.push('\n');
         }
+        for c in &r.curves {
+            let _ = write!(
+                out,
+                "## Sweep: {title}\n\n![{title}](plots/{})\n\n{}\n{}\n\n",
+                c.chart_file,
+                md_table(&c.header(), &c.rows),
+                c.finding,
+                title = c.title,
+            );
+        }
         for f in &r.figures {
             let rows: Vec<Vec<String>> = f.rows.iter().map(|v| v.cells()).collect();
             let _ = write!(

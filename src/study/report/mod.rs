@@ -6,6 +6,7 @@
 //! format (markdown.rs, html.rs), through the run report's [`Exporter`] trait.
 
 mod comparison;
+mod curve;
 mod figure;
 pub mod html;
 pub mod markdown;
@@ -21,6 +22,7 @@ use anyhow::Result;
 use crate::report::export::{Exporter, write_all};
 use crate::store::write_atomic;
 pub use comparison::{Comparison, compare};
+pub use curve::{CURVE_HEADER, SweepCurve};
 pub use figure::Figure;
 pub use model::{FigureSection, METHOD, SETTING_HEADER, StudyReport, VARIANT_HEADER, VariantRow};
 pub use samples::VariantSamples;
@@ -40,6 +42,9 @@ pub fn write(dir: &Path) -> Result<()> {
     for f in &report.figures {
         write_atomic(&plots.join(&f.chart_file), f.chart_svg.as_bytes())?;
     }
+    for c in &report.curves {
+        write_atomic(&plots.join(&c.chart_file), c.chart_svg.as_bytes())?;
+    }
     write_all(dir, &report, &exporters())?;
     Ok(())
 }
@@ -56,6 +61,7 @@ mod tests {
     use crate::study::record::{CaseMapping, STUDY_SCHEMA_VERSION, StudyRun};
     use crate::study::record::{RunStatus, StudyRecord, VariantRunRecord};
     use crate::study::settings::{AppliedSetting, CaseOverrides, Scope, Variant};
+    use crate::study::sweep::{Sweep, SweepPoint};
 
     fn variant(name: &str, overrides: CaseOverrides) -> Variant {
         Variant {
@@ -121,7 +127,21 @@ mod tests {
             inherit_host_sysctls: false,
             cases: Vec::new(),
             variants,
-            sweeps: Vec::new(),
+            // Two of the variants as a sweep's points, drawn against the baseline.
+            sweeps: vec![Sweep {
+                setting: "lo_mtu".into(),
+                points: vec![
+                    SweepPoint {
+                        variant: "slower".into(),
+                        value: 1500,
+                    },
+                    SweepPoint {
+                        variant: "spin".into(),
+                        value: 9000,
+                    },
+                ],
+                log: false,
+            }],
             runs,
             host_environment: Default::default(),
             host_differences: Some(vec!["net.core.somaxconn: 4096 → 128".into()]),
@@ -243,6 +263,25 @@ mod tests {
                 "tcp4-stream-blocking-cross-core-65536B-throughput.svg",
                 "tcp4-stream-blocking-cross-core-65536B-receiver-cpu.svg",
             ]
+        );
+        let curves: Vec<&str> = r.curves.iter().map(|c| c.chart_file.as_str()).collect();
+        assert_eq!(curves.len(), 4, "one curve per case and figure: {curves:?}");
+        assert_eq!(
+            curves[0],
+            "sweep-lo_mtu-tcp4-rr-blocking-cross-core-64B-p50.svg"
+        );
+        // Both panels: the figure and the CPU per message.
+        assert!(
+            r.curves[0]
+                .chart_svg
+                .contains("CPU per message, client + server")
+        );
+        assert!(
+            r.curves[0]
+                .finding
+                .starts_with("lo_mtu = 9000 reaches 95 %"),
+            "{}",
+            r.curves[0].finding
         );
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::comparison::{Comparison, compare};
+use super::curve::{self, SweepCurve};
 use super::figure::Figure;
 use super::samples::{Samples, VariantSamples, collect};
 use super::verdicts::{self, CaseVerdicts};
@@ -63,6 +64,8 @@ pub struct StudyReport {
     pub verdicts: Vec<CaseVerdicts>,
     /// One section per case and figure.
     pub figures: Vec<FigureSection>,
+    /// Each sweep's response curve per case and figure.
+    pub curves: Vec<SweepCurve>,
     /// Every variant's settings as read back, one row each (see [`SETTING_HEADER`]).
     pub settings: Vec<Vec<String>>,
     /// What the host check and the journal restore found, one paragraph each.
@@ -135,6 +138,7 @@ impl StudyReport {
         let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
         let mut versus = versus_baseline(&collected.samples, &names);
         let verdicts = verdicts::build(&names, &collected, &versus);
+        let curves = curve::build(&record.sweeps, &names, &collected)?;
         let mut figures = Vec::new();
         for ((case, figure), by_variant) in &collected.samples {
             figures.push(section(case, *figure, by_variant, &names, &mut versus)?);
@@ -144,6 +148,7 @@ impl StudyReport {
             overview: overview(&record),
             verdicts,
             figures,
+            curves,
             settings: setting_rows(&record, &names, &collected.settings),
             host: host(&record),
             errors: errors(&record),
