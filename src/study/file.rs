@@ -425,6 +425,27 @@ sysctl = { "net.ipv4.tcp_rmem" = "4096 131072 6291456" }
     }
 
     #[test]
+    fn every_shipped_study_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("studies");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(s.variants.len() >= 2, "{}", path.display());
+            names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        for shipped in [
+            "busy-poll.toml",
+            "idle-states.toml",
+            "lo-mtu.toml",
+            "rps-lo.toml",
+        ] {
+            assert!(names.iter().any(|n| n == shipped), "{shipped} in {names:?}");
+        }
+    }
+
+    #[test]
     fn the_issue_example_parses() {
         let s = parse(ISSUE_EXAMPLE).unwrap();
         assert_eq!(s.name, "lo MTU");
