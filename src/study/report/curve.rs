@@ -11,6 +11,7 @@ use crate::compare::gate::{DEFAULT_CONFIDENCE, DEFAULT_SEED};
 use crate::report::plots::axis::{Axis, Scale};
 use crate::report::plots::lines::{Legend, LineChart, Series, render_panels};
 use crate::report::plots::style;
+use crate::spec::CaseId;
 use crate::stats::{Estimate, median_with_interval_clustered};
 use crate::study::plot::ns_label;
 use crate::study::sweep::Sweep;
@@ -131,7 +132,14 @@ fn interval_series(
 }
 
 /// Every sweep's curves for every case and figure of the study.
-pub fn build(sweeps: &[Sweep], names: &[String], c: &Collected) -> Result<Vec<SweepCurve>> {
+/// `better(case, figure, variant)` says whether the gate found the variant better than the
+/// baseline (significant and beyond the noise threshold).
+pub fn build(
+    sweeps: &[Sweep],
+    names: &[String],
+    c: &Collected,
+    better: &dyn Fn(&CaseId, Figure, &str) -> bool,
+) -> Result<Vec<SweepCurve>> {
     let mut out = Vec::new();
     for sweep in sweeps {
         for ((case, figure), by_variant) in &c.samples {
@@ -179,7 +187,8 @@ pub fn build(sweeps: &[Sweep], names: &[String], c: &Collected) -> Result<Vec<Sw
                 continue;
             }
             let title = format!("{} — {case} — {}", sweep.setting, figure.name());
-            let finding = finding(sweep, *figure, &pts, base.as_ref(), &names[0]);
+            let better = |variant: &str| better(case, *figure, variant);
+            let finding = finding(sweep, *figure, &pts, base.as_ref(), &names[0], &better);
             let chart_file = format!(
                 "sweep-{}-{case}-{}.svg",
                 sweep.setting.replace(['.', '/'], "_"),
@@ -225,6 +234,7 @@ fn finding(
     pts: &[(f64, Estimate)],
     base: Option<&Estimate>,
     base_name: &str,
+    better: &dyn Fn(&str) -> bool,
 ) -> String {
     let Some(base) = base else {
         return format!("No baseline ({base_name}) samples: no effect to measure.");
@@ -236,6 +246,21 @@ fn finding(
             sweep.setting,
             figure.short()
         ),
+        Some((_, best, ratio))
+            if !sweep
+                .points
+                .iter()
+                .any(|p| p.value == best && better(&p.variant)) =>
+        {
+            format!(
+                "No value of {} changed {} beyond the noise against the baseline ({base_name}): \
+                 the best point estimate, {} at {} = {best}, is not a significant improvement.",
+                sweep.setting,
+                figure.short(),
+                super::verdicts::signed_pct(ratio),
+                sweep.setting
+            )
+        }
         Some((first, best, ratio)) => format!(
             "{} = {first} reaches 95 % of the best effect on {} ({} at {} = {best}, against the \
              baseline {base_name}; point estimates, see the intervals).",

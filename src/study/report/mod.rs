@@ -276,10 +276,12 @@ mod tests {
                 .chart_svg
                 .contains("CPU per message, client + server")
         );
+        // spin's −50 % is the best point, but from one run the gate calls it inconclusive:
+        // no value is named.
         assert!(
             r.curves[0]
                 .finding
-                .starts_with("lo_mtu = 9000 reaches 95 %"),
+                .starts_with("No value of lo_mtu changed p50 beyond the noise"),
             "{}",
             r.curves[0].finding
         );

@@ -11,6 +11,7 @@ use super::curve::{self, SweepCurve};
 use super::figure::Figure;
 use super::samples::{Samples, VariantSamples, collect};
 use super::verdicts::{self, CaseVerdicts};
+use crate::compare::gate::Verdict;
 use crate::spec::CaseId;
 use crate::store::record::Spread;
 use crate::study::plot::{RoundSamples, svg};
@@ -138,7 +139,12 @@ impl StudyReport {
         let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
         let mut versus = versus_baseline(&collected.samples, &names);
         let verdicts = verdicts::build(&names, &collected, &versus);
-        let curves = curve::build(&record.sweeps, &names, &collected)?;
+        let better = |case: &CaseId, figure: Figure, variant: &str| {
+            versus
+                .get(&(case.clone(), figure, variant.to_string()))
+                .is_some_and(|c| c.outcome == Verdict::Improvement)
+        };
+        let curves = curve::build(&record.sweeps, &names, &collected, &better)?;
         let mut figures = Vec::new();
         for ((case, figure), by_variant) in &collected.samples {
             figures.push(section(case, *figure, by_variant, &names, &mut versus)?);
