@@ -106,6 +106,14 @@ pub enum ConfigError {
         /// Why the machine cannot satisfy it, and what to do.
         reason: String,
     },
+    /// A setting the case's workload (or its layout) would silently ignore.
+    #[error("{setting} would be ignored: {reason}")]
+    Ignored {
+        /// The setting, as the command line and the library builder spell it.
+        setting: &'static str,
+        /// Why nothing would use it, and what to do instead.
+        reason: String,
+    },
     /// Any other invalid combination of options.
     #[error("{0}")]
     Invalid(String),

@@ -105,3 +105,88 @@ fn a_pair_drives_round_trips_through_a_handler() {
     assert_eq!(batch.counters.messages, 500);
     assert!(batch.elapsed > Duration::ZERO);
 }
+
+/// A crr case against a service of the test's own: every connection must carry the request the
+/// user gave, not `size` bytes of filler, and responses are framed by the delimiter given.
+#[test]
+fn crr_against_a_service_sends_the_users_request() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    use loopbench::framing::MessageFraming;
+    use loopbench::spec::Workload;
+
+    const REQUEST: &[u8] = b"GET /kv/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const RESPONSE: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+    const TRANSACTIONS: u64 = 50;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    // One connection at a time (one flow): read the request (its length is known), answer,
+    // wait for the client's close. Bounded by `stop` and a 30 s deadline.
+    let server = {
+        let (received, stop) = (received.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                let mut conn = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                };
+                conn.set_nonblocking(false).unwrap();
+                conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut request = vec![0; REQUEST.len()];
+                if conn.read_exact(&mut request).is_err() {
+                    continue;
+                }
+                received.lock().unwrap().push(request);
+                if conn.write_all(RESPONSE).is_err() {
+                    continue;
+                }
+                let mut rest = Vec::new();
+                let _ = conn.read_to_end(&mut rest);
+            }
+        })
+    };
+    let spec = Spec::builder(Transport::Tcp4)
+        .workload(Workload::Crr)
+        .placement(Placement::Unpinned)
+        .connect(&format!("127.0.0.1:{port}"))
+        .framing(MessageFraming {
+            request: Some(REQUEST.to_vec()),
+            response_delimiter: Some(b"\r\n\r\n".to_vec()),
+            length_prefix: None,
+        })
+        .iterations(1)
+        .count(TRANSACTIONS)
+        .warmup(Duration::ZERO)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("crr takes a request against a service");
+    let dir = tempfile::tempdir().unwrap();
+    let result = Run::new(vec![spec])
+        .seed(1)
+        .results_dir(dir.path())
+        .execute();
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+    let result = result.expect("the run");
+    let errors: Vec<_> = result.record.cases.iter().map(|c| &c.errors).collect();
+    assert!(!result.has_errors(), "{errors:?}");
+    let (case, histograms) = result.cases().next().expect("one case");
+    assert_eq!(histograms.merged.len(), TRANSACTIONS, "{}", case.case_id);
+    let received = received.lock().unwrap();
+    assert!(received.len() as u64 >= TRANSACTIONS, "{}", received.len());
+    assert!(
+        received.iter().all(|r| r == REQUEST),
+        "the service got {:?}",
+        String::from_utf8_lossy(&received[0])
+    );
+}

@@ -370,4 +370,44 @@ mod tests {
             .build();
         assert!(bad.unwrap_err().to_string().contains("rr workload"));
     }
+
+    /// The setting named by the typed error `build()` returns for what the case would ignore.
+    fn ignored(b: SpecBuilder) -> &'static str {
+        match b.build() {
+            Err(ConfigError::Ignored { setting, .. }) => setting,
+            other => panic!("expected an Ignored error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn build_refuses_what_the_workload_would_ignore() {
+        let service = || Spec::builder(Transport::Tcp4).connect("127.0.0.1:8080");
+        let stream = service()
+            .workload(Workload::Stream)
+            .request(b"GET /\r\n".to_vec());
+        assert!(ignored(stream).contains(".request(..)"));
+        let rate = service()
+            .rate(1000)
+            .length_prefix(LengthPrefix::U32_BE)
+            .response_size(8);
+        assert!(ignored(rate).contains(".length_prefix(..)"));
+        let crr = Spec::builder(Transport::Tcp4)
+            .workload(Workload::Crr)
+            .handler("echo", crate::spec::handler::echo);
+        assert!(ignored(crr).contains(".handler(..)"));
+        let delay = service().server_delay(Duration::from_micros(5));
+        assert!(ignored(delay).contains(".server_delay(..)"));
+        let message = service()
+            .workload(Workload::Stream)
+            .request(b"x".to_vec())
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("use the rr, crr workload"), "{message}");
+        // What the workloads do honour still builds.
+        let crr = service()
+            .workload(Workload::Crr)
+            .request(b"GET /\r\n\r\n".to_vec());
+        assert_eq!(crr.response_size(17).build().unwrap().size, 9);
+    }
 }

@@ -12,12 +12,15 @@ use anyhow::{Context, Result, bail};
 
 use super::def::{Connections, Measured, WorkloadDef};
 use super::env::{ClientEnv, Heartbeat, IterationEnd};
+use super::external::MAX_DELIMITED_RESPONSE;
+use super::handler::{request_payload, response_framing};
 use crate::engine::{Flow, FlowReport, Retired, Wait};
 use crate::error::ConfigError;
 use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
+use crate::spec::framing::Framing;
 use crate::spec::{IterationLength, Spec, Transport, Workload};
 use crate::store::optional::{ConnectionRecord, IterationExtras, SummaryExtras};
 use crate::transport::Conn;
@@ -45,6 +48,10 @@ impl WorkloadDef for CrrDef {
 
     fn connections(&self) -> Connections {
         Connections::PerTransaction
+    }
+
+    fn takes_framing(&self) -> bool {
+        true
     }
 
     fn check(&self, spec: &Spec) -> Result<(), ConfigError> {
@@ -132,12 +139,14 @@ enum Phase {
     Receiving(usize),
 }
 
-/// The client side of a crr flow.
+/// The client side of a crr flow: sends the case's request (the user's, against a `--connect`
+/// service, or `--size` bytes) and reads a response framed as the case says.
 pub struct CrrClient<C: Clock> {
     clock: C,
     dialer: Dialer,
     request: Vec<u8>,
     response: Vec<u8>,
+    framing: Framing,
     phase: Phase,
     started_ns: u64,
     end: IterationEnd,
@@ -152,11 +161,17 @@ pub struct CrrClient<C: Clock> {
 impl<C: Clock> CrrClient<C> {
     /// A client for `spec` that opens its connections with `dialer`.
     pub fn new(spec: &Spec, env: ClientEnv<C>, dialer: Dialer) -> CrrClient<C> {
+        let framing = response_framing(spec);
+        let response_len = match framing {
+            Framing::Fixed(n) => n,
+            _ => MAX_DELIMITED_RESPONSE,
+        };
         CrrClient {
             clock: env.clock,
             dialer,
-            request: vec![0x5a; spec.size],
-            response: vec![0; spec.response_size],
+            request: request_payload(spec),
+            response: vec![0; response_len],
+            framing,
             phase: Phase::Dial,
             started_ns: 0,
             end: IterationEnd::new(env.length),
@@ -182,13 +197,14 @@ impl<C: Clock> CrrClient<C> {
         Ok(())
     }
 
-    fn complete(&mut self, conn: &Conn) {
+    /// Records a transaction whose response of `len` bytes has arrived.
+    fn complete(&mut self, conn: &Conn, len: usize) {
         let now = self.clock.now_ns();
         record(&mut self.histogram, now - self.started_ns);
         self.counters.messages += 1;
         self.counters.connections += 1;
         self.counters.bytes_sent += self.request.len() as u64;
-        self.counters.bytes_received += self.response.len() as u64;
+        self.counters.bytes_received += len as u64;
         // Unix sockets have no ports: no getsockname per transaction for them.
         if self.dialer.is_tcp() {
             if let Some(port) = local_port(conn) {
@@ -239,16 +255,33 @@ impl<C: Clock> Flow for CrrClient<C> {
                     }
                     Err(e) => return Err(e).context("sending a crr request"),
                 },
-                Phase::Receiving(off) => match conn.read(&mut self.response[off..]) {
-                    Ok(0) => bail!("the server closed the connection before it answered"),
-                    Ok(n) if off + n == self.response.len() => self.complete(conn),
-                    Ok(n) => self.phase = Phase::Receiving(off + n),
-                    Err(e) if is_transient(&e) => {
-                        self.check_stall()?;
-                        return Ok(Wait::Read);
+                Phase::Receiving(off) => {
+                    if off == self.response.len() {
+                        match self.framing.needed(&self.response[..off]) {
+                            // A length-prefixed response larger than the buffer: grow it once.
+                            Some(n) if n > off => self.response.resize(n, 0),
+                            _ => bail!(
+                                "a crr response exceeded {off} bytes without being complete; check the framing"
+                            ),
+                        }
                     }
-                    Err(e) => return Err(e).context("receiving a crr response"),
-                },
+                    match conn.read(&mut self.response[off..]) {
+                        Ok(0) => bail!("the server closed the connection before it answered"),
+                        Ok(n) => match self.framing.complete(&self.response[..off + n]) {
+                            Some(m) if m == off + n => self.complete(conn, m),
+                            Some(m) => bail!(
+                                "{} bytes arrived after a complete crr response: the framing does not match what the server sends",
+                                off + n - m
+                            ),
+                            None => self.phase = Phase::Receiving(off + n),
+                        },
+                        Err(e) if is_transient(&e) => {
+                            self.check_stall()?;
+                            return Ok(Wait::Read);
+                        }
+                        Err(e) => return Err(e).context("receiving a crr response"),
+                    }
+                }
             }
         }
     }

@@ -79,6 +79,13 @@ pub trait WorkloadDef: Sync {
         false
     }
 
+    /// True when the client sends the user's request and frames responses as the case says
+    /// (`--request`, `--response-delimiter`, `--length-prefix`; the builder's `.request(..)`,
+    /// `.length_prefix(..)`, `.framing(..)`).
+    fn takes_framing(&self) -> bool {
+        false
+    }
+
     /// The client side of one flow; `dialer` is given to [`Connections::PerTransaction`]
     /// workloads.
     fn client(

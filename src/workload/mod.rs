@@ -59,11 +59,14 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
         d.check_settings(spec)?;
     }
     if spec.server_handler.is_some() && !own.takes_handler() {
-        return Err(ConfigError::Invalid(format!(
-            "a server handler answers request/response traffic: use the {} workload, not {}",
-            names(|d| d.takes_handler()),
-            spec.workload
-        )));
+        return Err(ConfigError::Ignored {
+            setting: "a server handler (.handler(..))",
+            reason: format!(
+                "it answers request/response traffic and the {} server never calls it; use the {} workload (.workload(..))",
+                spec.workload,
+                names(|d| d.takes_handler())
+            ),
+        });
     }
     if spec.server_drop_every != 0 && !own.counts_lost_requests() {
         return Err(ConfigError::Invalid(format!(
@@ -71,6 +74,46 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
             names(|d| d.counts_lost_requests()),
             spec.workload
         )));
+    }
+    check_ignored(spec, own)
+}
+
+/// Refuses what nothing in the case would use: a request or response framing the workload's
+/// client does not honour, or settings of the built-in server when a service already runs.
+fn check_ignored(spec: &Spec, own: &dyn WorkloadDef) -> Result<(), ConfigError> {
+    let fix = || {
+        format!(
+            "the {} client sends --size bytes of its own and frames no responses; use the {} workload (.workload(..)) or drop it",
+            spec.workload,
+            names(|d| d.takes_framing())
+        )
+    };
+    if !own.takes_framing() {
+        if spec.framing.request.is_some() {
+            return Err(ConfigError::Ignored {
+                setting: "the request (--request, --request-file, .request(..))",
+                reason: fix(),
+            });
+        }
+        if spec.framing.response_delimiter.is_some() || spec.framing.length_prefix.is_some() {
+            return Err(ConfigError::Ignored {
+                setting: "the response framing (--response-delimiter, --length-prefix, .length_prefix(..), .framing(..))",
+                reason: fix(),
+            });
+        }
+    }
+    if spec.layout.connect.is_some() {
+        let setting = if spec.server_delay_ns != 0 {
+            "--server-delay (.server_delay(..))"
+        } else if spec.server_drop_every != 0 {
+            "--server-drop-every"
+        } else {
+            return Ok(());
+        };
+        return Err(ConfigError::Ignored {
+            setting,
+            reason: "it is a setting of loopbench's built-in server, and with --connect (.connect(..)) no server is started; the service's own behaviour is what gets measured".into(),
+        });
     }
     Ok(())
 }

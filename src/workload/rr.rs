@@ -40,6 +40,10 @@ impl WorkloadDef for RrDef {
         true
     }
 
+    fn takes_framing(&self) -> bool {
+        true
+    }
+
     fn client(
         &self,
         spec: &Spec,

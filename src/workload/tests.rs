@@ -73,7 +73,8 @@ fn server_side_options_name_the_workloads_that_take_them() {
     stream.server_handler = Some(ServerHandler::new("echo", echo));
     assert_eq!(
         refused(&stream),
-        "a server handler answers request/response traffic: use the rr workload, not stream"
+        "a server handler (.handler(..)) would be ignored: it answers request/response traffic \
+         and the stream server never calls it; use the rr workload (.workload(..))"
     );
     let mut rr = case(Transport::Udp4, Workload::Rr);
     rr.server_drop_every = 5;
