@@ -6,7 +6,7 @@ use loopbench::history::export::bmf::{
 
 /// The schema as published on <https://bencher.dev/docs/reference/bencher-metric-format/>
 /// ("Bencher Metric Format (BMF) JSON Schema"), copied verbatim.
-const BMF_SCHEMA: &str = r#"{
+pub(crate) const BMF_SCHEMA: &str = r#"{
   "$id": "https://bencher.dev/bmf.json",
   "$schema": "http://json-schema.org/draft-07/schema",
   "type": "object",

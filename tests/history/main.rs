@@ -4,6 +4,7 @@
 
 mod bmf;
 mod changepoint;
+mod exports;
 mod openmetrics;
 mod store;
 mod synthetic;

@@ -33,7 +33,8 @@ fn figures(p50: f64) -> IterationFigures {
     }
 }
 
-fn run(id: &str, minute: u32, host: &str, branch: &str, p50: f64) -> RunFigures {
+/// A run of one rr case on `host` with this p50 (ns) and three iterations around it.
+pub(crate) fn run(id: &str, minute: u32, host: &str, branch: &str, p50: f64) -> RunFigures {
     RunFigures {
         run_id: id.into(),
         started_at: format!("2026-11-27T18:{minute:02}:05Z"),

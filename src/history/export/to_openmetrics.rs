@@ -141,7 +141,13 @@ pub fn render_rows(rows: &[Row], timestamps: bool) -> Result<String> {
         });
     }
     separate_equal_times(&mut figures);
-    Ok(render(&families(), &figures)?)
+    // Only families with points: the spec allows empty ones, but parsers differ on them (the
+    // openmetrics-parser crate gives the next family's samples to an empty one).
+    let used: Vec<Family> = families()
+        .into_iter()
+        .filter(|f| figures.iter().any(|g| g.family == f.name))
+        .collect();
+    Ok(render(&used, &figures)?)
 }
 
 /// Runs start-stamped to the second can share a timestamp within one series; the later (in
