@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::instrument_args::InstrumentArgs;
 use super::workload_args::WorkloadArgs;
 use crate::spec::case_options::{CaseOptions, Values};
 
@@ -157,12 +158,16 @@ pub struct MatrixArgs {
     pub workload: WorkloadArgs,
     #[command(flatten)]
     pub timing: TimingArgs,
+    #[command(flatten)]
+    pub instrument: InstrumentArgs,
 }
 
 impl MatrixArgs {
     /// The case options these flags describe.
     pub fn options(&self) -> CaseOptions {
-        case_options(&self.case, &self.timing, &self.workload)
+        let mut o = case_options(&self.case, &self.timing, &self.workload);
+        o.stages = self.instrument.stages();
+        o
     }
 }
 
@@ -202,6 +207,7 @@ fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -
         processes: Some(workload.processes),
         trace: text(&case.trace),
         profile: text(&case.profile),
+        stages: None,
         iterations: Some(timing.iterations),
         duration: timing.count.is_none().then(|| timing.duration.clone()),
         count: timing.count,

@@ -12,6 +12,7 @@ mod exit;
 mod gate_args;
 mod history;
 mod iface;
+mod instrument_args;
 mod interrupt;
 mod list;
 mod measure;

@@ -12,8 +12,8 @@ use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::matrix::Matrix;
 use crate::spec::{
-    IterationLength, KernelProbes, Placement, Spec, Timing, Transport, parse_duration, parse_list,
-    parse_size,
+    Instrumentation, IterationLength, KernelProbes, Placement, Spec, Timing, Transport,
+    parse_duration, parse_list, parse_size,
 };
 
 /// One value of a list: a number or a string.
@@ -63,6 +63,33 @@ impl Values {
         match self {
             Values::One(s) => one(s),
             Values::Many(v) => v.iter().map(one).collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+/// A switch that may be on, off, or a list of both (`stages = true`, `stages = "off,on"`): a
+/// list runs the case once per value, interleaved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Toggle {
+    /// On or off.
+    Bool(bool),
+    /// `on`, `off`, or a comma list of them.
+    Text(String),
+}
+
+impl Toggle {
+    /// The values this toggle takes, in order; `name` is the flag, for the message.
+    pub fn values(&self, name: &str) -> Result<Vec<bool>, ConfigError> {
+        match self {
+            Toggle::Bool(b) => Ok(vec![*b]),
+            Toggle::Text(t) => parse_list(t, |v| match v.trim() {
+                "on" | "true" | "yes" => Ok(true),
+                "off" | "false" | "no" => Ok(false),
+                other => Err(ConfigError::Invalid(format!(
+                    "{name} takes on, off, or off,on (both, interleaved), not {other:?}"
+                ))),
+            }),
         }
     }
 }
@@ -136,6 +163,8 @@ pub struct CaseOptions {
     pub trace: Option<Values>,
     /// CPU samples attributed to categories: `on`, `off`, or `off,on`. Root only.
     pub profile: Option<Values>,
+    /// Stamp every message's stages (`true`, or `"off,on"` for both, interleaved).
+    pub stages: Option<Toggle>,
     /// Measured iterations per case (default: 5).
     pub iterations: Option<u32>,
     /// Length of one iteration (default: 1s) (one of duration and count).
@@ -256,6 +285,7 @@ impl CaseOptions {
             processes,
             trace,
             profile,
+            stages,
             iterations,
             warmup,
             timeout,
@@ -325,6 +355,18 @@ impl CaseOptions {
         )
     }
 
+    /// The instrumentation variants these options ask for: one per value of `stages`.
+    fn instruments(&self) -> Result<Vec<Instrumentation>, ConfigError> {
+        let stages = match &self.stages {
+            Some(t) => t.values("--stages")?,
+            None => vec![false],
+        };
+        Ok(stages
+            .into_iter()
+            .map(|stages| Instrumentation { stages })
+            .collect())
+    }
+
     /// The matrix these options describe; `default_placement` applies when they name none (the
     /// machine's: [`Topology::default_placement`](crate::host::topology::Topology::default_placement)).
     pub fn matrix(&self, default_placement: Placement) -> Result<Matrix, ConfigError> {
@@ -374,6 +416,7 @@ impl CaseOptions {
                 .map(|a| parse_ip("--client-addr", a))
                 .transpose()?,
             probes: probes(self)?,
+            instruments: self.instruments()?,
             template: t,
         })
     }
@@ -505,6 +548,28 @@ mod tests {
                 .to_string()
                 .contains("one size")
         );
+    }
+
+    #[test]
+    fn stages_take_a_switch_or_both_ways() {
+        let t = Topology::detect().default_placement();
+        let ids = |text: &str| -> Vec<String> {
+            specs(&toml(text), t)
+                .unwrap()
+                .iter()
+                .map(|s| s.case_id().0)
+                .collect()
+        };
+        assert_eq!(ids("stages = true").len(), 1);
+        assert!(ids("stages = true")[0].ends_with("-stages"));
+        let both = ids("stages = \"off,on\"");
+        assert_eq!(both.len(), 2);
+        assert_eq!(format!("{}-stages", both[0]), both[1]);
+        let err = toml("stages = \"maybe\"")
+            .matrix(t)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--stages") && err.contains("off,on"), "{err}");
     }
 
     #[test]

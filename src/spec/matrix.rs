@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
 use crate::spec::{
-    AddressFamily, EngineChoice, KernelProbes, Placement, Spec, Transport, Workload, ZeroCopy,
+    AddressFamily, EngineChoice, Instrumentation, KernelProbes, Placement, Spec, Transport,
+    Workload, ZeroCopy,
 };
 
 /// Lists of values per dimension, and a template for everything else.
@@ -32,6 +33,8 @@ pub struct Matrix {
     pub client_addr: Option<IpAddr>,
     /// Kernel probes (`--trace off,on` runs each case untraced and traced, interleaved).
     pub probes: Vec<KernelProbes>,
+    /// What each case measures besides its latency: one case per entry (`--stages off,on`).
+    pub instruments: Vec<Instrumentation>,
     /// Everything else (port, socket options, delays, timing) is copied from here.
     pub template: Spec,
 }
@@ -50,12 +53,13 @@ impl Matrix {
             addrs: template.addr.clone().into_iter().collect(),
             client_addr: template.client_addr,
             probes: vec![template.probes],
+            instruments: vec![template.instrument],
             template,
         }
     }
 
     /// Every combination, in a stable order (transport, workload, engine, placement, size,
-    /// zero-copy mode, addr, probes).
+    /// zero-copy mode, addr, probes, instrumentation).
     pub fn expand(&self) -> Result<Vec<Spec>, ConfigError> {
         self.check_addresses()?;
         let mut out = Vec::new();
@@ -68,7 +72,7 @@ impl Matrix {
                 for &engine in &self.engines {
                     for &placement in &self.placements {
                         for (&size, &zerocopy, addr) in self.per_size(&addrs) {
-                            for &probes in &self.probes {
+                            for (&probes, &instrument) in self.instrumented() {
                                 let mut spec = self.template.clone();
                                 spec.transport = transport;
                                 spec.workload = workload;
@@ -80,6 +84,7 @@ impl Matrix {
                                 spec.addr = addr.clone();
                                 spec.client_addr = client_addr;
                                 spec.probes = probes;
+                                spec.instrument = instrument;
                                 out.push(spec);
                             }
                         }
@@ -88,6 +93,14 @@ impl Matrix {
             }
         }
         Ok(out)
+    }
+
+    /// What each case records besides its latency: every kernel probe set with every
+    /// instrumentation.
+    fn instrumented(&self) -> impl Iterator<Item = (&KernelProbes, &Instrumentation)> {
+        self.probes
+            .iter()
+            .flat_map(move |p| self.instruments.iter().map(move |i| (p, i)))
     }
 
     /// The innermost dimensions: size, zero-copy mode, address.

@@ -30,7 +30,9 @@ pub use dimensions::{
 pub use engine_choice::{EngineChoice, UringSettings};
 pub use parse::{parse_duration, parse_list, parse_size};
 pub use placement::{CpuList, Placement, parse_cpu_list};
-pub use settings::{CrrSettings, Interference, KernelProbes, ProcessLayout, RateSettings};
+pub use settings::{
+    CrrSettings, Instrumentation, Interference, KernelProbes, ProcessLayout, RateSettings,
+};
 
 /// When an iteration ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -174,6 +176,9 @@ pub struct Spec {
     /// A custom protocol's request and response framing (`client --connect`, server handlers).
     #[serde(default)]
     pub framing: MessageFraming,
+    /// What the case measures besides its latency (`--stages`).
+    #[serde(default, skip_serializing_if = "Instrumentation::is_off")]
+    pub instrument: Instrumentation,
     /// Your code on the server side (library use only): each request is answered by a handler
     /// this factory makes, instead of the workload's own server. Not stored in run.json; its name
     /// is part of the case id.
@@ -215,6 +220,7 @@ impl Spec {
             layout: ProcessLayout::default(),
             probes: KernelProbes::default(),
             framing: MessageFraming::default(),
+            instrument: Instrumentation::default(),
             server_handler: None,
         }
     }
@@ -294,6 +300,7 @@ impl Spec {
         if let Some(h) = &self.server_handler {
             id.push_str(&format!("-handler-{}", h.name()));
         }
+        id.push_str(&self.instrument.id_suffix());
         id.push_str(&self.probes.id_suffix());
         CaseId(id)
     }

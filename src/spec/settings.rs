@@ -159,6 +159,32 @@ impl ProcessLayout {
     }
 }
 
+/// What a case measures besides its latency: per-message stage stamps (`--stages`). Each costs
+/// a little on the measured path, so a case with it is a case of its own (its id says so), and
+/// `--stages off,on` runs both in one interleaved run to show what it costs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Instrumentation {
+    /// Both workers read the clock at fixed points of every message (`--stages`).
+    #[serde(default)]
+    pub stages: bool,
+}
+
+impl Instrumentation {
+    /// True when nothing is instrumented.
+    pub fn is_off(&self) -> bool {
+        *self == Instrumentation::default()
+    }
+
+    /// `-stages` when stamped.
+    pub fn id_suffix(&self) -> String {
+        if self.stages {
+            "-stages".into()
+        } else {
+            String::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +197,8 @@ mod tests {
         assert_eq!(ProcessLayout::default().id_suffix(), "");
         assert_eq!(KernelProbes::default().id_suffix(), "");
         assert!(KernelProbes::default().is_off());
+        assert_eq!(Instrumentation::default().id_suffix(), "");
+        assert!(Instrumentation::default().is_off());
         assert!(RateSettings::default().is_off());
         assert!(!ProcessLayout::default().is_remote());
     }
@@ -202,5 +230,7 @@ mod tests {
         };
         assert_eq!(probes.id_suffix(), "-trace-profile");
         assert!(to.is_remote());
+        let stamped = Instrumentation { stages: true };
+        assert_eq!(stamped.id_suffix(), "-stages");
     }
 }
