@@ -18,7 +18,7 @@ use loopbench::metrics::clock::{MonotonicClock, monotonic_ns};
 use loopbench::metrics::histogram::{new_histogram, record};
 use loopbench::spec::{IterationLength, Placement, Spec, Transport};
 use loopbench::transport::connector;
-use loopbench::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+use loopbench::workload::{ClientEnv, Heartbeat, ServerEnv, client_flow, server_flow};
 
 /// Latencies as a round-trip loop sees them: 1 µs .. 1 ms, spread over the histogram's buckets.
 fn latencies() -> Vec<u64> {
@@ -55,13 +55,15 @@ fn harness(c: &mut Criterion) {
     client_end.set_nonblocking(true).expect("non-blocking shm");
     server_end.set_nonblocking(true).expect("non-blocking shm");
     let forever = IterationLength::Count { messages: u64::MAX };
-    let mut server = server_flow(&spec, forever, MonotonicClock);
+    let mut server = server_flow(&spec, ServerEnv::plain(MonotonicClock, forever));
     group.bench_function("rr_loop_without_io", |b| {
         b.iter_custom(|n| {
             let env = ClientEnv {
                 clock: MonotonicClock,
                 length: IterationLength::Count { messages: n },
                 heartbeat: Heartbeat::default(),
+                flow: 0,
+                stamps: None,
             };
             let mut client = client_flow(&spec, env, None).expect("an rr client flow");
             let started = Instant::now();

@@ -41,7 +41,7 @@ use crate::metrics::histogram::LatencyHistogram;
 use crate::run::worker::{Progress, install_kick_handler, kick, run_iteration};
 use crate::spec::{IterationLength, Spec, Workload};
 use crate::transport::{Conn, connector, ignore_sigpipe};
-use crate::workload::{ClientEnv, Heartbeat, client_flow, server_flow};
+use crate::workload::{ClientEnv, Heartbeat, ServerEnv, client_flow, server_flow};
 
 /// How often the watchdog looks at a running batch.
 const WATCH: Duration = Duration::from_millis(10);
@@ -243,7 +243,7 @@ impl Drop for Pair {
 /// The server thread: the workload's server side on its connection until the pair stops.
 fn serve(spec: &Spec, engine: &dyn Engine, conn: Conn, control: &Control) -> Result<()> {
     let length = IterationLength::Count { messages: u64::MAX };
-    let flow = server_flow(spec, length, MonotonicClock);
+    let flow = server_flow(spec, ServerEnv::plain(MonotonicClock, length));
     let mut slots = vec![FlowSlot { conn, flow }];
     engine.drive(&mut slots, control, TICK).map(|_| ())
 }
@@ -263,6 +263,8 @@ fn client_loop(
             clock: MonotonicClock,
             length: IterationLength::Count { messages: n },
             heartbeat: heartbeat.clone(),
+            flow: 0,
+            stamps: None,
         };
         let flow = match client_flow(spec, env, None) {
             Ok(flow) => flow,

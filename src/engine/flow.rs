@@ -9,6 +9,7 @@ use crate::metrics::histogram::LatencyHistogram;
 use crate::metrics::ports::PortSet;
 use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::series::Slice;
+use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::transport::Conn;
 use crate::transport::wait::Interest;
 
@@ -87,6 +88,10 @@ pub struct FlowReport {
     pub schedule: Option<ScheduleStats>,
     /// `crr` clients: the local ports their connections used.
     pub ports: Option<Box<PortSet>>,
+    /// `--stages`, clients: each message's stamps, by sequence number.
+    pub client_stamps: Option<StampLog<ClientStamps>>,
+    /// `--stages`, servers: each request's stamps, in the order served.
+    pub server_stamps: Option<StampLog<ServerStamps>>,
 }
 
 /// A connection a flow replaced, kept open until the flow's next step (see [`Flow`]).

@@ -2,6 +2,7 @@
 
 pub mod case_histograms;
 pub mod clock;
+pub mod clock_sync;
 pub mod counters;
 pub mod histogram;
 pub mod memcpy;
@@ -13,6 +14,7 @@ pub mod schedule;
 pub mod sequence;
 pub mod series;
 pub mod stages;
+pub mod stamps;
 
 /// `x` events over `elapsed_ns` as a rate per second (0 when nothing elapsed).
 pub fn per_sec(x: u64, elapsed_ns: u64) -> f64 {

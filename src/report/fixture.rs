@@ -186,6 +186,7 @@ pub fn run(cases: &[CaseSpec]) -> RunData {
             resolution_ns: 1,
             min_step_ns: 10,
         },
+        stage_clock: None,
         cases: records,
         schedule: Vec::new(),
     };

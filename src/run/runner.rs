@@ -13,7 +13,7 @@ use crate::run::kernel::CaseTrace;
 pub use crate::run::plan::{Plan, PlannedCase};
 use crate::run::records::{iteration_record, summarize};
 pub use crate::run::schedule::{Slot, SlotKind};
-use crate::run::worker::{IterationOutcome, run_iteration};
+use crate::run::worker::{IterationOutcome, run_iteration_stamped};
 use crate::spec::IterationLength;
 use crate::store::record::{CaseRecord, IterationRecord, MemcpyReference, RunRecord};
 use crate::store::stages::Timeline;
@@ -131,6 +131,8 @@ struct CaseState {
     trace: Option<CaseTrace>,
     /// `--profile`: the samples over the iterations.
     profile: Option<CaseProfile>,
+    /// Messages per second per flow in the case's last slot (sizes the next one's stamp logs).
+    rate_per_flow: Option<f64>,
 }
 
 /// The round trip nearest `rtt_ns` of `typicals` (the first of equals).
@@ -152,6 +154,7 @@ impl CaseState {
                 typicals: Vec::new(),
                 trace: case.spec.probes.trace.then(CaseTrace::default),
                 profile: case.spec.probes.profile.then(CaseProfile::default),
+                rate_per_flow: None,
             })
             .collect();
         for s in &plan.slots {
@@ -179,8 +182,18 @@ impl CaseState {
             }
         };
         let offset_ns = run_start.elapsed().as_nanos() as u64;
-        match run_iteration(&case.spec, &case.cpus, length, interrupt) {
+        let spec = &case.spec;
+        let stamps = spec
+            .instrument
+            .stages
+            .then(|| crate::metrics::stamps::capacity(spec, length, self.rate_per_flow));
+        match run_iteration_stamped(spec, &case.cpus, length, stamps, interrupt) {
             Ok(out) => {
+                let c = &out.client;
+                self.rate_per_flow = Some(
+                    crate::metrics::per_sec(c.counters.messages + c.counters.lost, c.elapsed_ns)
+                        / f64::from(spec.flows.max(1)),
+                );
                 if let SlotKind::Iteration(index) = kind {
                     self.add_iteration(case, index, offset_ns, out, rec)?;
                 }
@@ -250,7 +263,10 @@ impl CaseState {
         let h = &mut self.histograms;
         if let Some(st) = out.stages {
             h.stages.add(&st.set)?;
-            self.typicals.extend(st.typical);
+            self.typicals.extend(st.typical.map(|t| Timeline {
+                iteration: index,
+                ..t
+            }));
         }
         h.add_iteration(out.latency, out.latency_actual)?;
         rec.summary = summarize(&rec.iterations, &h.merged, self.memcpy);

@@ -12,6 +12,7 @@ use crate::host::environment::Environment;
 use crate::host::topology::Topology;
 use crate::metrics::case_histograms::CaseHistograms;
 use crate::metrics::clock::check_timer;
+use crate::metrics::clock_sync::{self, ClockSync};
 use crate::run::persist::StoreObserver;
 use crate::run::runner::{Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
@@ -173,6 +174,32 @@ pub fn preflight(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// `--stages`: checks that the clock source is a shared counter and that stamps read on the
+/// CPUs of every stamped case agree (unpinned cases: every CPU against the first); refuses with
+/// a usage error when they do not. `None` when no case is stamped.
+pub fn check_stage_clock(plan: &Plan, topology: &Topology) -> Result<Option<ClockSync>> {
+    let mut pairs = Vec::new();
+    for case in plan.cases.iter().filter(|c| c.spec.instrument.stages) {
+        let cpus = &case.cpus;
+        if cpus.client.is_empty() || cpus.server.is_empty() {
+            let first = topology.online.first().copied().unwrap_or(0);
+            pairs.extend(topology.online.iter().map(|&c| (first, c)));
+        } else {
+            for &c in &cpus.client {
+                pairs.extend(cpus.server.iter().map(|&s| (c, s)));
+            }
+        }
+    }
+    if !plan.cases.iter().any(|c| c.spec.instrument.stages) {
+        return Ok(None);
+    }
+    let sync = clock_sync::check(&pairs).context("checking the clocks for --stages")?;
+    if let Some(why) = sync.refusal() {
+        return Err(UsageError(why).into());
+    }
+    Ok(Some(sync))
+}
+
 /// Plans, checks and runs `request`, telling `observer` (e.g. a progress bar) as it goes.
 /// Stops early when `interrupt` becomes true; what finished is kept.
 pub fn run(
@@ -185,6 +212,7 @@ pub fn run(
     let seed = request.seed.unwrap_or_else(rand::random);
     let plan = Plan::new(request.specs, &topology, seed, request.interleave)?;
     preflight(&plan)?;
+    let stage_clock = check_stage_clock(&plan, &topology)?;
     let started = SystemTime::now();
     let run_id = new_run_id(started);
     let mut record = RunRecord {
@@ -201,6 +229,7 @@ pub fn run(
         seed,
         environment: Environment::capture(),
         timer: check_timer(100_000),
+        stage_clock,
         cases: plan.case_records(),
         schedule: plan.recorded_schedule(),
     };

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::host::environment::Environment;
 use crate::host::topology::ResolvedPlacement;
 use crate::metrics::clock::TimerCheck;
+use crate::metrics::clock_sync::ClockSync;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::LatencySummary;
 pub use crate::metrics::memcpy::MemcpyReference;
@@ -84,6 +85,9 @@ pub struct RunRecord {
     pub environment: Environment,
     /// The timer self-check.
     pub timer: TimerCheck,
+    /// `--stages`: the check that stamps from the workers' CPUs can be subtracted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_clock: Option<ClockSync>,
     /// Every case, in the order they were specified.
     pub cases: Vec<CaseRecord>,
     /// The order the slots actually ran in (interleaved, shuffled).

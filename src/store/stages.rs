@@ -147,6 +147,13 @@ pub struct StageCoverage {
     /// Requests the server answered (or dropped on purpose) whose response the client did not
     /// count: lost, late, or never sent.
     pub lost_responses: u64,
+    /// Matched messages the server received before the client's send call returned (a
+    /// wake-up preempted the client): `client_send` ends at the server's receive.
+    #[serde(default)]
+    pub request_overlaps: u64,
+    /// Matched messages the client received before the server's send call returned.
+    #[serde(default)]
+    pub response_overlaps: u64,
 }
 
 impl StageCoverage {
@@ -156,6 +163,8 @@ impl StageCoverage {
         self.beyond_capacity += o.beyond_capacity;
         self.lost_requests += o.lost_requests;
         self.lost_responses += o.lost_responses;
+        self.request_overlaps += o.request_overlaps;
+        self.response_overlaps += o.response_overlaps;
     }
 }
 

@@ -11,7 +11,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::def::{Connections, Measured, WorkloadDef};
-use super::env::{ClientEnv, Heartbeat, IterationEnd};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, ServerEnv, get_seq, put_seq};
 use super::external::MAX_DELIMITED_RESPONSE;
 use super::handler::{request_payload, response_framing};
 use crate::engine::{Flow, FlowReport, Retired, Wait};
@@ -20,6 +20,7 @@ use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
+use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::spec::framing::Framing;
 use crate::spec::{IterationLength, Spec, Transport, Workload};
 use crate::store::optional::{ConnectionRecord, IterationExtras, SummaryExtras};
@@ -105,8 +106,8 @@ impl WorkloadDef for CrrDef {
         Ok(Box::new(CrrClient::new(spec, env, dialer)))
     }
 
-    fn server(&self, spec: &Spec, _: IterationLength, _: MonotonicClock) -> Box<dyn Flow> {
-        Box::new(CrrServer::new(spec))
+    fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow> {
+        Box::new(CrrServer::new(spec).stamped(env))
     }
 
     fn record(&self, spec: &Spec, measured: &Measured<'_>, extras: &mut IterationExtras) {
@@ -156,7 +157,20 @@ pub struct CrrClient<C: Clock> {
     histogram: LatencyHistogram,
     counters: Counters,
     heartbeat: Heartbeat,
+    stamps: Option<StampLog<ClientStamps>>,
+    flow: u32,
+    /// `--stages`: the current request's first send call is stamped.
+    send_called: bool,
 }
+
+/// `--stages`: a crr request carries its client flow and sequence number in its first 8 bytes
+/// (a flow's server may accept another flow's connection): the flow in the top 24 bits.
+fn tag(flow: u32, seq: u64) -> u64 {
+    (u64::from(flow) << 40) | (seq & TAG_SEQ)
+}
+
+/// The sequence-number bits of a [`tag`].
+const TAG_SEQ: u64 = (1 << 40) - 1;
 
 impl<C: Clock> CrrClient<C> {
     /// A client for `spec` that opens its connections with `dialer`.
@@ -181,7 +195,17 @@ impl<C: Clock> CrrClient<C> {
             histogram: new_histogram(),
             counters: Counters::default(),
             heartbeat: env.heartbeat,
+            stamps: env.stamps,
+            flow: env.flow,
+            send_called: false,
         }
+    }
+
+    /// `--stages`: the client's stamp of the current transaction, by its index.
+    #[inline]
+    fn stamp(&mut self) -> Option<&mut ClientStamps> {
+        let i = self.counters.messages;
+        self.stamps.as_mut().and_then(|l| l.at(i))
     }
 
     /// Fails when one transaction has taken longer than --timeout.
@@ -201,6 +225,9 @@ impl<C: Clock> CrrClient<C> {
     fn complete(&mut self, conn: &Conn, len: usize) {
         let now = self.clock.now_ns();
         record(&mut self.histogram, now - self.started_ns);
+        if let Some(e) = self.stamp() {
+            e.recv_return = now;
+        }
         self.counters.messages += 1;
         self.counters.connections += 1;
         self.counters.bytes_sent += self.request.len() as u64;
@@ -227,6 +254,16 @@ impl<C: Clock> Flow for CrrClient<C> {
                         return Ok(Wait::Done);
                     }
                     self.started_ns = now;
+                    if let Some(log) = &mut self.stamps {
+                        let seq = self.counters.messages + 1;
+                        if let Some(e) = log.begin(seq - 1) {
+                            e.start = now;
+                        }
+                        if self.request.len() >= 8 {
+                            put_seq(&mut self.request, tag(self.flow, seq));
+                        }
+                        self.send_called = false;
+                    }
                     match self.dialer.dial(conn.is_nonblocking()) {
                         Ok(fresh) => {
                             self.retired.keep(std::mem::replace(conn, fresh));
@@ -245,8 +282,16 @@ impl<C: Clock> Flow for CrrClient<C> {
                         Err(e) => return Err(e).context("connecting to the crr server"),
                     }
                 }
-                Phase::Sending(off) => match conn.write(&self.request[off..]) {
-                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                Phase::Sending(off) => match self.send(conn, off) {
+                    Ok(n) if off + n == self.request.len() => {
+                        if self.stamps.is_some() {
+                            let now = self.clock.now_ns();
+                            if let Some(e) = self.stamp() {
+                                e.send_return = now;
+                            }
+                        }
+                        self.phase = Phase::Receiving(0);
+                    }
                     Ok(n) => self.phase = Phase::Sending(off + n),
                     // Still connecting (non-blocking connect), or the buffer is full.
                     Err(e) if is_transient(&e) || e.raw_os_error() == Some(libc::EALREADY) => {
@@ -291,8 +336,25 @@ impl<C: Clock> Flow for CrrClient<C> {
             latency: Some(self.histogram),
             counters: self.counters,
             ports: Some(self.ports),
+            client_stamps: self.stamps,
             ..FlowReport::default()
         }
+    }
+}
+
+impl<C: Clock> CrrClient<C> {
+    /// Writes the request from `off`; `--stages` stamps the first call of each request (a
+    /// write before the connection is up is such a call: the connect's wait ends there).
+    #[inline]
+    fn send(&mut self, conn: &mut Conn, off: usize) -> std::io::Result<usize> {
+        if !self.send_called && self.stamps.is_some() {
+            self.send_called = true;
+            let now = self.clock.now_ns();
+            if let Some(e) = self.stamp() {
+                e.send_call = now;
+            }
+        }
+        conn.write(&self.request[off..])
     }
 }
 
@@ -316,6 +378,8 @@ pub struct CrrServer {
     listener: Option<Conn>,
     retired: Retired,
     counters: Counters,
+    stamps: Option<StampLog<ServerStamps>>,
+    current: ServerStamps,
 }
 
 impl CrrServer {
@@ -328,7 +392,22 @@ impl CrrServer {
             listener: None,
             retired: Retired::default(),
             counters: Counters::default(),
+            stamps: None,
+            current: ServerStamps::default(),
         }
+    }
+
+    /// The same server, stamping each request into the log of `env` (`--stages`); each request
+    /// says its client flow and sequence number.
+    pub fn stamped(mut self, env: ServerEnv<MonotonicClock>) -> CrrServer {
+        self.stamps = env.stamps;
+        self
+    }
+
+    /// `--stages`: now, when stamping (one clock read).
+    #[inline]
+    fn now_if_stamping(&self) -> Option<u64> {
+        self.stamps.as_ref().map(|_| MonotonicClock.now_ns())
     }
 
     /// Puts the listener back into the slot; the served connection closes at the next step,
@@ -363,6 +442,19 @@ impl Flow for CrrServer {
                     Ok(n) => {
                         self.counters.bytes_received += n as u64;
                         self.state = if off + n == self.request.len() {
+                            if let Some(now) = self.now_if_stamping() {
+                                let tag = if self.request.len() >= 8 {
+                                    get_seq(&self.request)
+                                } else {
+                                    self.counters.messages + 1
+                                };
+                                self.current = ServerStamps {
+                                    seq: tag & TAG_SEQ,
+                                    flow: (tag >> 40) as u32,
+                                    recv_return: now,
+                                    ..ServerStamps::default()
+                                };
+                            }
                             Serving::Sending(0)
                         } else {
                             Serving::Receiving(off + n)
@@ -372,10 +464,16 @@ impl Flow for CrrServer {
                     Err(e) if is_disconnect(&e) => return Ok(self.finish(conn)),
                     Err(e) => return Err(e).context("receiving a crr request"),
                 },
-                Serving::Sending(off) => match conn.write(&self.response[off..]) {
+                Serving::Sending(off) => match self.send(conn, off) {
                     Ok(n) => {
                         self.counters.bytes_sent += n as u64;
                         if off + n == self.response.len() {
+                            if let (Some(now), Some(log)) =
+                                (self.now_if_stamping(), &mut self.stamps)
+                            {
+                                self.current.send_return = now;
+                                log.push(self.current);
+                            }
                             self.counters.messages += 1;
                             self.state = Serving::Draining;
                         } else {
@@ -400,7 +498,21 @@ impl Flow for CrrServer {
     fn report(self: Box<Self>) -> FlowReport {
         FlowReport {
             counters: self.counters,
+            server_stamps: self.stamps,
             ..FlowReport::default()
         }
+    }
+}
+
+impl CrrServer {
+    /// Writes the response from `off`; `--stages` stamps the first call.
+    #[inline]
+    fn send(&mut self, conn: &mut Conn, off: usize) -> std::io::Result<usize> {
+        if off == 0 && self.current.send_call == 0 {
+            if let Some(now) = self.now_if_stamping() {
+                self.current.send_call = now;
+            }
+        }
+        conn.write(&self.response[off..])
     }
 }

@@ -8,12 +8,12 @@ use crate::metrics::clock::MonotonicClock;
 use crate::metrics::counters::Counters;
 use crate::metrics::ports::PortSet;
 use crate::metrics::schedule::ScheduleStats;
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::spec::{Spec, Workload};
 use crate::store::metric::{Metric, Unit};
 use crate::store::optional::{IterationExtras, SummaryExtras};
 use crate::transport::dial::Dialer;
 
-use super::env::ClientEnv;
+use super::env::{ClientEnv, ServerEnv};
 
 /// How a workload's flows get their connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +86,12 @@ pub trait WorkloadDef: Sync {
         false
     }
 
+    /// True when `--stages` can stamp this workload's messages at both ends (request/response
+    /// workloads; not one-way bulk transfer).
+    fn takes_stages(&self) -> bool {
+        true
+    }
+
     /// The client side of one flow; `dialer` is given to [`Connections::PerTransaction`]
     /// workloads.
     fn client(
@@ -95,8 +101,8 @@ pub trait WorkloadDef: Sync {
         dialer: Option<Dialer>,
     ) -> anyhow::Result<Box<dyn Flow>>;
 
-    /// The server side of one flow, for an iteration of `length`.
-    fn server(&self, spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow>;
+    /// The server side of one flow.
+    fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow>;
 
     /// True when the receiving server counts the throughput (one-way transfer); false when the
     /// client does (completed round trips).

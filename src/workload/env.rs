@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::metrics::clock::Clock;
+use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::spec::IterationLength;
 
 /// When a client flow ends its iteration: after a time measured from its first step, or after a
@@ -64,6 +65,35 @@ pub struct ClientEnv<C: Clock> {
     pub length: IterationLength,
     /// Progress published for the watchdog.
     pub heartbeat: Heartbeat,
+    /// The flow's index among the iteration's flows.
+    pub flow: u32,
+    /// `--stages`: the log its stamps go to, sized before the iteration.
+    pub stamps: Option<StampLog<ClientStamps>>,
+}
+
+impl<C: Clock> ServerEnv<C> {
+    /// A server flow's environment without stamps.
+    pub fn plain(clock: C, length: IterationLength) -> ServerEnv<C> {
+        ServerEnv {
+            clock,
+            length,
+            flow: 0,
+            stamps: None,
+        }
+    }
+}
+
+/// What a server flow needs besides the spec.
+pub struct ServerEnv<C: Clock> {
+    /// The clock for timestamps.
+    pub clock: C,
+    /// How long the iteration lasts.
+    pub length: IterationLength,
+    /// The index of the client flow it is connected to (for a workload that connects per
+    /// transaction, its own index: requests then say their flow).
+    pub flow: u32,
+    /// `--stages`: the log its stamps go to, sized before the iteration.
+    pub stamps: Option<StampLog<ServerStamps>>,
 }
 
 /// Where a request/response client is in its round trip (rr and external clients).

@@ -13,6 +13,7 @@ use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::Clock;
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::metrics::stamps::{ClientStamps, StampLog};
 use crate::spec::Spec;
 use crate::spec::framing::Framing;
 use crate::transport::Conn;
@@ -34,6 +35,7 @@ pub struct ExternalClient<C: Clock> {
     histogram: LatencyHistogram,
     counters: Counters,
     heartbeat: Heartbeat,
+    stamps: Option<StampLog<ClientStamps>>,
 }
 
 impl<C: Clock> ExternalClient<C> {
@@ -56,6 +58,7 @@ impl<C: Clock> ExternalClient<C> {
             histogram: new_histogram(),
             counters: Counters::default(),
             heartbeat: env.heartbeat,
+            stamps: env.stamps,
         }
     }
 
@@ -80,10 +83,23 @@ impl<C: Clock> Flow for ExternalClient<C> {
                         return Ok(Wait::Done);
                     }
                     self.sent_at_ns = now;
+                    let seq = self.counters.messages;
+                    if let Some(e) = self.stamps.as_mut().and_then(|l| l.begin(seq)) {
+                        e.start = now;
+                        e.send_call = now;
+                    }
                     self.phase = Phase::Sending(0);
                 }
                 Phase::Sending(off) => match conn.write(&self.request[off..]) {
-                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                    Ok(n) if off + n == self.request.len() => {
+                        if let Some(log) = &mut self.stamps {
+                            let now = self.clock.now_ns();
+                            if let Some(e) = log.at(self.counters.messages) {
+                                e.send_return = now;
+                            }
+                        }
+                        self.phase = Phase::Receiving(0);
+                    }
                     Ok(n) => self.phase = Phase::Sending(off + n),
                     Err(e) if is_transient(&e) => {
                         self.check_stall()?;
@@ -113,7 +129,12 @@ impl<C: Clock> Flow for ExternalClient<C> {
                                         len - m
                                     );
                                 }
-                                record(&mut self.histogram, self.clock.now_ns() - self.sent_at_ns);
+                                let now = self.clock.now_ns();
+                                record(&mut self.histogram, now - self.sent_at_ns);
+                                let seq = self.counters.messages;
+                                if let Some(e) = self.stamps.as_mut().and_then(|l| l.at(seq)) {
+                                    e.recv_return = now;
+                                }
                                 self.counters.messages += 1;
                                 self.counters.bytes_sent += self.request.len() as u64;
                                 self.counters.bytes_received += len as u64;
@@ -138,6 +159,7 @@ impl<C: Clock> Flow for ExternalClient<C> {
         FlowReport {
             latency: Some(self.histogram),
             counters: self.counters,
+            client_stamps: self.stamps,
             ..FlowReport::default()
         }
     }

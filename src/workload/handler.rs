@@ -6,8 +6,11 @@
 
 use anyhow::{Context, Result, bail};
 
+use super::env::ServerEnv;
 use crate::engine::{Flow, FlowReport, Wait};
+use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
+use crate::metrics::stamps::{ServerStamps, StampLog};
 use crate::spec::Spec;
 use crate::spec::framing::Framing;
 use crate::spec::handler::Handler;
@@ -61,6 +64,11 @@ pub struct HandlerServer {
     answered: usize,
     fixed_response: Option<usize>,
     counters: Counters,
+    stamps: Option<StampLog<ServerStamps>>,
+    flow: u32,
+    current: ServerStamps,
+    /// `--stages`: when the last read returned.
+    read_ns: u64,
 }
 
 impl HandlerServer {
@@ -82,6 +90,28 @@ impl HandlerServer {
             fixed_response,
             framing,
             counters: Counters::default(),
+            stamps: None,
+            flow: 0,
+            current: ServerStamps::default(),
+            read_ns: 0,
+        }
+    }
+
+    /// The same server, stamping each request (`--stages`) into the log of `env`, the
+    /// handler's own time as a stage of its own.
+    pub fn stamped(mut self, env: ServerEnv<MonotonicClock>) -> HandlerServer {
+        self.flow = env.flow;
+        self.stamps = env.stamps;
+        self
+    }
+
+    /// `--stages`: now, when stamping (one clock read), else 0.
+    #[inline]
+    fn now_if_stamping(&self) -> u64 {
+        if self.stamps.is_some() {
+            monotonic_ns()
+        } else {
+            0
         }
     }
 
@@ -97,8 +127,19 @@ impl HandlerServer {
     /// Calls the handler on the request of `len` bytes and starts sending its answer.
     fn answer(&mut self, len: usize) -> Result<()> {
         self.response.clear();
+        let started = self.now_if_stamping();
         self.handler
             .handle(&self.request[..len], &mut self.response);
+        if self.stamps.is_some() {
+            let ended = monotonic_ns();
+            self.current = ServerStamps {
+                seq: self.counters.messages + 1,
+                flow: self.flow,
+                handler_ns: u32::try_from(ended - started).unwrap_or(u32::MAX),
+                recv_return: self.read_ns,
+                ..ServerStamps::default()
+            };
+        }
         if let Some(n) = self.fixed_response {
             if self.response.len() != n {
                 bail!(
@@ -131,10 +172,19 @@ impl Flow for HandlerServer {
                     self.consume();
                     continue;
                 }
+                if off == 0 && self.stamps.is_some() {
+                    self.current.send_call = monotonic_ns();
+                }
                 match conn.write(&self.response[off..]) {
                     Ok(n) => {
                         self.counters.bytes_sent += n as u64;
                         self.sending = Some(off + n);
+                        if off + n == self.response.len() {
+                            if let Some(log) = &mut self.stamps {
+                                self.current.send_return = monotonic_ns();
+                                log.push(self.current);
+                            }
+                        }
                     }
                     Err(e) if is_transient(&e) => return Ok(Wait::Write),
                     Err(e) if is_disconnect(&e) => return Ok(Wait::Done),
@@ -159,6 +209,7 @@ impl Flow for HandlerServer {
             match conn.read(&mut self.request[self.filled..]) {
                 Ok(0) => return Ok(Wait::Done),
                 Ok(n) => {
+                    self.read_ns = self.now_if_stamping();
                     self.filled += n;
                     self.counters.bytes_received += n as u64;
                 }
@@ -172,6 +223,7 @@ impl Flow for HandlerServer {
     fn report(self: Box<Self>) -> FlowReport {
         FlowReport {
             counters: self.counters,
+            server_stamps: self.stamps,
             ..FlowReport::default()
         }
     }

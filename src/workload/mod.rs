@@ -16,13 +16,13 @@ pub mod rr;
 pub mod stream;
 
 pub use def::{Connections, Measured, WorkloadDef};
-pub use env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+pub use env::{ClientEnv, Heartbeat, IterationEnd, ServerEnv, get_seq, put_seq};
 
 use crate::engine::Flow;
 use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
 use crate::spec::matrix::Matrix;
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::spec::{Spec, Workload};
 use crate::transport::dial::Dialer;
 
 /// Every workload, one line each.
@@ -68,6 +68,7 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
             ),
         });
     }
+    check_stages(spec, own)?;
     if spec.server_drop_every != 0 && !own.counts_lost_requests() {
         return Err(ConfigError::Invalid(format!(
             "--server-drop-every applies to the request/response workloads ({}), not {}",
@@ -118,6 +119,33 @@ fn check_ignored(spec: &Spec, own: &dyn WorkloadDef) -> Result<(), ConfigError> 
     Ok(())
 }
 
+/// `--stages` needs a request/response workload and both sides in this process; a `crr` request
+/// says its flow and sequence number in its first 8 bytes when there are several flows.
+fn check_stages(spec: &Spec, own: &dyn WorkloadDef) -> Result<(), ConfigError> {
+    if !spec.instrument.stages {
+        return Ok(());
+    }
+    if !own.takes_stages() {
+        return Err(ConfigError::Invalid(format!(
+            "--stages stamps round trips: use it with {}, not {} (one-way transfer has no round trip)",
+            names(|d| d.takes_stages()),
+            spec.workload
+        )));
+    }
+    if spec.layout.is_remote() {
+        return Err(ConfigError::Invalid(
+            "--stages joins the client's and the server's stamps in this process: not with --processes or client --connect".into(),
+        ));
+    }
+    if connections(spec) == Connections::PerTransaction && spec.flows > 1 && spec.size < 8 {
+        return Err(ConfigError::Invalid(format!(
+            "--stages with {} over several flows tags each request with its flow and number in its first 8 bytes: use --size 8 or more (not {})",
+            spec.workload, spec.size
+        )));
+    }
+    Ok(())
+}
+
 /// In a matrix that mixes workloads or transports, each workload's settings go to the cases
 /// that take them (`rate` to the rate cases, `linger0` to crr over TCP, ...); alone, a misplaced
 /// setting is still refused by [`check`].
@@ -125,6 +153,11 @@ pub fn fit(specs: &mut [Spec]) {
     for d in TABLE {
         if specs.iter().any(|s| s.workload == d.kind()) {
             specs.iter_mut().for_each(|s| d.fit(s));
+        }
+    }
+    if specs.iter().any(|s| def(s.workload).takes_stages()) {
+        for s in specs.iter_mut().filter(|s| !def(s.workload).takes_stages()) {
+            s.instrument.stages = false;
         }
     }
 }
@@ -146,9 +179,9 @@ pub fn client_flow(
     def(spec.workload).client(spec, env, dialer)
 }
 
-/// The server side of one flow of `spec`'s workload, for an iteration of `length`.
-pub fn server_flow(spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
-    def(spec.workload).server(spec, length, clock)
+/// The server side of one flow of `spec`'s workload.
+pub fn server_flow(spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow> {
+    def(spec.workload).server(spec, env)
 }
 
 /// How the flows of `spec`'s workload get their connections.

@@ -14,7 +14,7 @@
 use anyhow::{Context, Result, bail};
 
 use super::def::{Measured, WorkloadDef};
-use super::env::{ClientEnv, Heartbeat, get_seq, put_seq};
+use super::env::{ClientEnv, Heartbeat, ServerEnv, get_seq, put_seq};
 use super::rr::RrServer;
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::error::ConfigError;
@@ -22,6 +22,7 @@ use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::schedule::ScheduleStats;
+use crate::metrics::stamps::{ClientStamps, StampLog};
 use crate::spec::{EngineKind, IterationLength, RateSettings, Spec, Transport, Workload};
 use crate::store::optional::{IterationExtras, RateRecord, SummaryExtras};
 use crate::text::si;
@@ -88,8 +89,8 @@ impl WorkloadDef for RateDef {
         Ok(Box::new(RateClient::new(spec, env)))
     }
 
-    fn server(&self, spec: &Spec, _: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
-        Box::new(RrServer::new(spec, clock))
+    fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow> {
+        Box::new(RrServer::new(spec, env.clock).stamped(env.flow, env.stamps))
     }
 
     fn record(&self, _spec: &Spec, measured: &Measured<'_>, extras: &mut IterationExtras) {
@@ -141,6 +142,7 @@ pub struct RateClient<C: Clock> {
     uncorrected: LatencyHistogram,
     counters: Counters,
     heartbeat: Heartbeat,
+    stamps: Option<StampLog<ClientStamps>>,
 }
 
 impl<C: Clock> RateClient<C> {
@@ -185,6 +187,7 @@ impl<C: Clock> RateClient<C> {
             uncorrected: new_histogram(),
             counters: Counters::default(),
             heartbeat: env.heartbeat,
+            stamps: env.stamps,
         }
     }
 
@@ -214,6 +217,9 @@ impl<C: Clock> RateClient<C> {
         let i = self.slot(seq);
         record(&mut self.corrected, now - self.intended[i]);
         record(&mut self.uncorrected, now - self.actual[i]);
+        if let Some(e) = self.stamps.as_mut().and_then(|l| l.at(seq - 1)) {
+            e.recv_return = now;
+        }
         self.answered[i] = true;
         self.counters.messages += 1;
         self.counters.bytes_received += self.response.len() as u64;
@@ -312,6 +318,14 @@ impl<C: Clock> RateClient<C> {
                 self.actual[i] = now;
                 self.answered[i] = false;
                 self.stats.max_send_lag_ns = self.stats.max_send_lag_ns.max(now - due);
+                if let Some(e) = self
+                    .stamps
+                    .as_mut()
+                    .and_then(|l| l.begin(self.next_seq - 1))
+                {
+                    e.start = due;
+                    e.send_call = now;
+                }
                 if self.datagram {
                     put_seq(&mut self.request, self.next_seq);
                 }
@@ -321,6 +335,12 @@ impl<C: Clock> RateClient<C> {
                     self.send_off += n;
                     self.counters.bytes_sent += n as u64;
                     if self.send_off == self.request.len() {
+                        if let Some(log) = &mut self.stamps {
+                            let now = self.clock.now_ns();
+                            if let Some(e) = log.at(self.next_seq - 1) {
+                                e.send_return = now;
+                            }
+                        }
                         self.send_off = 0;
                         self.next_seq += 1;
                         self.stats.sent += 1;
@@ -387,6 +407,7 @@ impl<C: Clock> Flow for RateClient<C> {
             latency_actual: Some(self.uncorrected),
             schedule: Some(stats),
             counters: self.counters,
+            client_stamps: self.stamps,
             ..FlowReport::default()
         }
     }

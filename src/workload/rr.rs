@@ -12,14 +12,15 @@
 use anyhow::{Context, Result, bail};
 
 use super::def::WorkloadDef;
-use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase, get_seq, put_seq};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, Phase, ServerEnv, get_seq, put_seq};
 use super::external::ExternalClient;
 use super::handler::HandlerServer;
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
-use crate::spec::{IterationLength, Spec, Workload};
+use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
+use crate::spec::{Spec, Workload};
 use crate::transport::Conn;
 use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
@@ -59,10 +60,10 @@ impl WorkloadDef for RrDef {
         )
     }
 
-    fn server(&self, spec: &Spec, _: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
+    fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow> {
         match &spec.server_handler {
-            Some(h) => Box::new(HandlerServer::new(spec, h.make())),
-            None => Box::new(RrServer::new(spec, clock)),
+            Some(h) => Box::new(HandlerServer::new(spec, h.make()).stamped(env)),
+            None => Box::new(RrServer::new(spec, env.clock).stamped(env.flow, env.stamps)),
         }
     }
 }
@@ -82,6 +83,7 @@ pub struct RrClient<C: Clock> {
     histogram: LatencyHistogram,
     counters: Counters,
     heartbeat: Heartbeat,
+    stamps: Option<StampLog<ClientStamps>>,
 }
 
 impl<C: Clock> RrClient<C> {
@@ -101,6 +103,27 @@ impl<C: Clock> RrClient<C> {
             timeout_ns: spec.timing.timeout_ns,
             histogram: new_histogram(),
             counters: Counters::default(),
+            stamps: env.stamps,
+        }
+    }
+
+    /// `--stages`: the request's send call (and its start) at `now`.
+    #[inline]
+    fn stamp_start(&mut self, now: u64) {
+        if let Some(e) = self.stamps.as_mut().and_then(|l| l.begin(self.seq - 1)) {
+            e.start = now;
+            e.send_call = now;
+        }
+    }
+
+    /// `--stages`: the request's send returned (one clock read).
+    #[inline]
+    fn stamp_sent(&mut self) {
+        if let Some(log) = &mut self.stamps {
+            let now = self.clock.now_ns();
+            if let Some(e) = log.at(self.seq - 1) {
+                e.send_return = now;
+            }
         }
     }
 
@@ -131,6 +154,9 @@ impl<C: Clock> RrClient<C> {
     fn complete(&mut self) {
         let now = self.clock.now_ns();
         record(&mut self.histogram, now - self.sent_at_ns);
+        if let Some(e) = self.stamps.as_mut().and_then(|l| l.at(self.seq - 1)) {
+            e.recv_return = now;
+        }
         self.counters.messages += 1;
         self.counters.bytes_sent += self.request.len() as u64;
         self.counters.bytes_received += self.response.len() as u64;
@@ -157,10 +183,14 @@ impl<C: Clock> Flow for RrClient<C> {
                         put_seq(&mut self.request, self.seq);
                     }
                     self.sent_at_ns = now;
+                    self.stamp_start(now);
                     self.phase = Phase::Sending(0);
                 }
                 Phase::Sending(off) => match conn.write(&self.request[off..]) {
-                    Ok(n) if off + n == self.request.len() => self.phase = Phase::Receiving(0),
+                    Ok(n) if off + n == self.request.len() => {
+                        self.stamp_sent();
+                        self.phase = Phase::Receiving(0);
+                    }
                     Ok(n) => self.phase = Phase::Sending(off + n),
                     Err(e) if is_transient(&e) => {
                         if !self.on_stall()? {
@@ -209,6 +239,7 @@ impl<C: Clock> Flow for RrClient<C> {
         FlowReport {
             latency: Some(self.histogram),
             counters: self.counters,
+            client_stamps: self.stamps,
             ..FlowReport::default()
         }
     }
@@ -226,6 +257,9 @@ pub struct RrServer<C: Clock> {
     expected_seq: u64,
     last_seq: u64,
     counters: Counters,
+    stamps: Option<StampLog<ServerStamps>>,
+    flow: u32,
+    current: ServerStamps,
 }
 
 impl<C: Clock> RrServer<C> {
@@ -242,6 +276,53 @@ impl<C: Clock> RrServer<C> {
             expected_seq: 1,
             last_seq: 0,
             counters: Counters::default(),
+            stamps: None,
+            flow: 0,
+            current: ServerStamps::default(),
+        }
+    }
+
+    /// The same server, stamping each request into `stamps` (`--stages`) as client flow
+    /// `flow`'s.
+    pub fn stamped(mut self, flow: u32, stamps: Option<StampLog<ServerStamps>>) -> RrServer<C> {
+        self.flow = flow;
+        self.stamps = stamps;
+        self
+    }
+
+    /// `--stages`: the request in the buffer was received now.
+    #[inline]
+    fn stamp_received(&mut self) {
+        if self.stamps.is_some() {
+            self.current = ServerStamps {
+                seq: if self.datagram {
+                    get_seq(&self.request)
+                } else {
+                    self.counters.messages + 1
+                },
+                flow: self.flow,
+                recv_return: self.clock.now_ns(),
+                ..ServerStamps::default()
+            };
+        }
+    }
+
+    /// `--stages`: the response's send is called now.
+    #[inline]
+    fn stamp_send_call(&mut self) {
+        if self.stamps.is_some() {
+            self.current.send_call = self.clock.now_ns();
+        }
+    }
+
+    /// `--stages`: the request is done with (answered, when its send returned now).
+    #[inline]
+    fn stamp_done(&mut self, answered: bool) {
+        if let Some(log) = &mut self.stamps {
+            if answered {
+                self.current.send_return = self.clock.now_ns();
+            }
+            log.push(self.current);
         }
     }
 
@@ -297,14 +378,19 @@ impl<C: Clock> Flow for RrServer<C> {
                                         self.request.len()
                                     );
                                 }
+                                self.stamp_received();
                                 if !self.accept_datagram() {
+                                    self.stamp_done(false);
                                     continue;
                                 }
                             } else if off + n < self.request.len() {
                                 self.phase = Phase::Receiving(off + n);
                                 continue;
+                            } else {
+                                self.stamp_received();
                             }
                             self.serve();
+                            self.stamp_send_call();
                             self.phase = Phase::Sending(0);
                         }
                         Err(e) if is_transient(&e) => return Ok(Wait::Read),
@@ -316,6 +402,7 @@ impl<C: Clock> Flow for RrServer<C> {
                     Ok(n) => {
                         self.counters.bytes_sent += n as u64;
                         if off + n == self.response.len() {
+                            self.stamp_done(true);
                             self.counters.messages += 1;
                             self.phase = Phase::Receiving(0);
                         } else {
@@ -333,6 +420,7 @@ impl<C: Clock> Flow for RrServer<C> {
     fn report(self: Box<Self>) -> FlowReport {
         FlowReport {
             counters: self.counters,
+            server_stamps: self.stamps,
             ..FlowReport::default()
         }
     }

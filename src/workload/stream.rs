@@ -15,7 +15,7 @@ use std::os::fd::RawFd;
 use anyhow::{Context, Result, bail};
 
 use super::def::WorkloadDef;
-use super::env::{ClientEnv, Heartbeat, IterationEnd, get_seq, put_seq};
+use super::env::{ClientEnv, Heartbeat, IterationEnd, ServerEnv, get_seq, put_seq};
 use crate::engine::{Flow, FlowReport, Wait};
 use crate::error::ConfigError;
 use crate::metrics::clock::{Clock, MonotonicClock};
@@ -55,8 +55,12 @@ impl WorkloadDef for StreamDef {
         Ok(Box::new(StreamClient::new(spec, env)))
     }
 
-    fn server(&self, spec: &Spec, length: IterationLength, clock: MonotonicClock) -> Box<dyn Flow> {
-        Box::new(StreamServer::new(spec, length, clock))
+    fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow> {
+        Box::new(StreamServer::new(spec, env.length, env.clock))
+    }
+
+    fn takes_stages(&self) -> bool {
+        false
     }
 
     fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
@@ -406,6 +410,8 @@ mod tests {
             clock: MonotonicClock,
             length: IterationLength::Count { messages: chunks },
             heartbeat: Heartbeat::default(),
+            flow: 0,
+            stamps: None,
         };
         let mut client = StreamClient::new(spec, env);
         while client.progress(&mut c).unwrap() != Wait::Done {}

@@ -139,3 +139,36 @@ fn hooks_say_how_each_workload_is_connected_counted_and_compared() {
         &[Metric::P50, Metric::P99]
     );
 }
+
+#[test]
+fn stages_go_to_request_response_cases_in_this_process() {
+    let mut stream = case(Transport::Tcp4, Workload::Stream);
+    stream.instrument.stages = true;
+    let why = refused(&stream);
+    assert!(
+        why.contains("--stages") && why.contains("rr, crr, rate"),
+        "{why}"
+    );
+    let mut remote = case(Transport::Tcp4, Workload::Rr);
+    remote.instrument.stages = true;
+    check(&remote).unwrap();
+    remote.layout.processes = true;
+    assert!(refused(&remote).contains("not with --processes"));
+    let mut crr = case(Transport::Tcp4, Workload::Crr);
+    crr.instrument.stages = true;
+    crr.flows = 2;
+    crr.threads = 2;
+    crr.size = 4;
+    crr.response_size = 4;
+    assert!(refused(&crr).contains("--size 8 or more"));
+    crr.size = 8;
+    check(&crr).unwrap();
+    // In a matrix with rr, a stream case drops the stamps instead of failing the run.
+    let mut template = Spec::new(Transport::Tcp4);
+    template.instrument.stages = true;
+    let mut matrix = Matrix::from_template(template);
+    matrix.workloads = vec![Workload::Rr, Workload::Stream];
+    let specs = expand(&matrix).unwrap();
+    let stamped: Vec<bool> = specs.iter().map(|s| s.instrument.stages).collect();
+    assert_eq!(stamped, [true, false]);
+}

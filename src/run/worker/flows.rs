@@ -8,10 +8,13 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use crate::engine::FlowSlot;
 use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
+use crate::metrics::stamps::StampLog;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::dial::{CrrListener, Dialer};
 use crate::transport::{ConnInfo, connector};
-use crate::workload::{self, ClientEnv, Connections, Heartbeat, client_flow, server_flow};
+use crate::workload::{
+    self, ClientEnv, Connections, Heartbeat, ServerEnv, client_flow, server_flow,
+};
 
 /// The flows one worker thread drives, and which flow each slot is.
 #[derive(Default)]
@@ -39,15 +42,36 @@ pub fn deal(groups: &mut [ThreadFlows], f: usize, slot: FlowSlot) {
     g.flow_ids.push(f);
 }
 
-/// A client's environment with a fresh heartbeat, and the heartbeat for the watchdog.
-pub fn client_env(length: IterationLength) -> (ClientEnv<MonotonicClock>, Heartbeat) {
+/// Client flow `flow`'s environment with a fresh heartbeat (and, with `--stages`, a stamp log of
+/// `stamps` entries), and the heartbeat for the watchdog.
+pub fn client_env(
+    length: IterationLength,
+    flow: u32,
+    stamps: Option<usize>,
+) -> (ClientEnv<MonotonicClock>, Heartbeat) {
     let heartbeat = Heartbeat::default();
     let env = ClientEnv {
         clock: MonotonicClock,
         length,
         heartbeat: heartbeat.clone(),
+        flow,
+        stamps: stamps.map(StampLog::with_capacity),
     };
     (env, heartbeat)
+}
+
+/// Server flow `flow`'s environment (with `--stages`, a stamp log of `stamps` entries).
+pub fn server_env(
+    length: IterationLength,
+    flow: u32,
+    stamps: Option<usize>,
+) -> ServerEnv<MonotonicClock> {
+    ServerEnv {
+        clock: MonotonicClock,
+        length,
+        flow,
+        stamps: stamps.map(StampLog::with_capacity),
+    }
 }
 
 /// The slot of client flow `f` of `flows` of a workload that connects per transaction (crr),
@@ -108,8 +132,13 @@ pub fn ensure_fd_limit(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Connects and builds the flows of one iteration of `spec` lasting `length`.
-pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
+/// Connects and builds the flows of one iteration of `spec` lasting `length`; with `--stages`,
+/// each flow's stamp logs hold `stamps` messages.
+pub fn build(
+    spec: &Spec,
+    length: IterationLength,
+    stamps: Option<usize>,
+) -> Result<IterationFlows> {
     ensure_fd_limit(spec)?;
     let flows = spec.flows.max(1) as usize;
     let mut out = IterationFlows {
@@ -128,13 +157,14 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
         None => Some(connector(spec)?),
     };
     for f in 0..flows {
-        let (env, heartbeat) = client_env(length);
+        let (env, heartbeat) = client_env(length, f as u32, stamps);
+        let server_env = || server_env(length, f as u32, stamps);
         let (client, server) = match (&listener, pairs.as_mut()) {
             (Some(l), _) => {
                 let client = per_transaction_client(spec, l.server().clone(), (f, flows), env)?;
                 let server = FlowSlot {
                     conn: l.listening_conn()?,
-                    flow: server_flow(spec, length, MonotonicClock),
+                    flow: server_flow(spec, server_env()),
                 };
                 if f == 0 {
                     out.connection = (
@@ -161,7 +191,7 @@ pub fn build(spec: &Spec, length: IterationLength) -> Result<IterationFlows> {
                     },
                     FlowSlot {
                         conn: sc,
-                        flow: server_flow(spec, length, MonotonicClock),
+                        flow: server_flow(spec, server_env()),
                     },
                 )
             }
@@ -186,7 +216,7 @@ mod tests {
         spec.engine = EngineKind::Epoll;
         spec.flows = 5;
         spec.threads = 2;
-        let f = build(&spec, IterationLength::Count { messages: 1 }).unwrap();
+        let f = build(&spec, IterationLength::Count { messages: 1 }, None).unwrap();
         assert_eq!(f.clients[0].flow_ids, vec![0, 2, 4]);
         assert_eq!(f.clients[1].flow_ids, vec![1, 3]);
         assert_eq!(f.servers[1].flow_ids, vec![1, 3]);

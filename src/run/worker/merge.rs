@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, anyhow};
 
 use super::outcome::{FlowOutcome, IterationOutcome, Side, SideOutcome, Throughput, WorkerReport};
+use super::stages::{Logs, join};
 use crate::engine::{Aborted, FlowReport};
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram};
 use crate::metrics::ports::PortSet;
@@ -84,6 +85,8 @@ struct Totals {
     /// Threads added so far per side (client, server).
     threads: [usize; 2],
     flows: Vec<FlowOutcome>,
+    /// `--stages`: every flow's stamp logs.
+    logs: Logs,
 }
 
 impl Totals {
@@ -96,6 +99,7 @@ impl Totals {
             client: SideOutcome::default(),
             server: SideOutcome::default(),
             threads: [0; 2],
+            logs: Logs::default(),
             flows: (0..flows)
                 .map(|flow| FlowOutcome {
                     flow,
@@ -164,12 +168,26 @@ impl Totals {
         if let Some(p) = f.ports {
             self.ports.get_or_insert_with(Box::default).merge(&p);
         }
+        if let Some(log) = f.client_stamps {
+            if self.logs.clients.len() <= id {
+                self.logs.clients.resize_with(id + 1, || None);
+            }
+            self.logs.clients[id] = Some(log);
+        }
+        self.logs.servers.extend(f.server_stamps);
         Ok(())
     }
 
     fn into_outcome(mut self, spec: &Spec, connection: (ConnInfo, ConnInfo)) -> IterationOutcome {
         self.client.settle_cpus();
         self.server.settle_cpus();
+        let one = |cpus: &[usize]| match cpus {
+            [cpu] => Some(*cpu),
+            _ => None,
+        };
+        let cpus = (one(&self.client.cpus), one(&self.server.cpus));
+        let logs = std::mem::take(&mut self.logs);
+        let stages = (!logs.is_empty()).then(|| join(spec, logs, &self.latency, cpus));
         IterationOutcome {
             throughput: throughput(spec, self.schedule.as_ref(), &self.client, &self.server),
             latency: self.latency,
@@ -182,7 +200,7 @@ impl Totals {
             ports: self.ports,
             net_rx_softirqs: None,
             memory_load_bytes_per_sec: None,
-            stages: None,
+            stages,
             kernel: None,
         }
     }

@@ -19,6 +19,7 @@ mod outcome;
 pub mod probes;
 pub mod process;
 mod side;
+pub mod stages;
 mod threads;
 mod watch;
 
@@ -35,10 +36,26 @@ pub fn run_iteration(
     length: IterationLength,
     interrupt: &AtomicBool,
 ) -> Result<IterationOutcome> {
+    let stamps = spec
+        .instrument
+        .stages
+        .then(|| crate::metrics::stamps::capacity(spec, length, None));
+    run_iteration_stamped(spec, placement, length, stamps, interrupt)
+}
+
+/// [`run_iteration`] with `--stages` stamp logs of `stamps` messages per flow (the runner sizes
+/// them from the case's last message rate).
+pub fn run_iteration_stamped(
+    spec: &Spec,
+    placement: &ResolvedPlacement,
+    length: IterationLength,
+    stamps: Option<usize>,
+    interrupt: &AtomicBool,
+) -> Result<IterationOutcome> {
     if spec.layout.processes || spec.layout.connect.is_some() {
         return process::run_iteration(spec, placement, length, interrupt);
     }
-    let flows = flows::build(spec, length).context("connecting the client and server")?;
+    let flows = flows::build(spec, length, stamps).context("connecting the client and server")?;
     let connection = flows.connection.clone();
     let _listener = flows.listener;
     let sides = vec![(Side::Server, flows.servers), (Side::Client, flows.clients)];

@@ -31,7 +31,7 @@ use crate::metrics::series::Slice;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::ConnInfo;
 use crate::transport::dial::{CrrListener, Dialer, parse_target};
-use crate::workload::{self, Connections, Heartbeat, client_flow, server_flow};
+use crate::workload::{self, Connections, Heartbeat, ServerEnv, client_flow, server_flow};
 
 /// How long a server process may take to start and to accept the clients.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,7 +208,7 @@ fn accept_session(
         } else {
             listener.accept_until(deadline)?
         };
-        let flow = server_flow(spec, length, MonotonicClock);
+        let flow = server_flow(spec, ServerEnv::plain(MonotonicClock, length));
         deal(&mut groups, f, FlowSlot { conn, flow });
     }
     Ok(groups)
@@ -284,7 +284,7 @@ fn connect_clients(
     let mut groups = ThreadFlows::per_thread(spec);
     let mut heartbeats = Vec::with_capacity(flows);
     for f in 0..flows {
-        let (env, heartbeat) = client_env(length);
+        let (env, heartbeat) = client_env(length, f as u32, None);
         let slot = if workload::connections(spec) == Connections::PerTransaction {
             per_transaction_client(spec, server.clone(), (f, flows), env)?
         } else {

@@ -33,6 +33,8 @@ fn run_with_stall(max_in_flight: u32, stall: std::ops::Range<u64>) -> RateClient
         clock: Shared(clock.clone()),
         length: IterationLength::Count { messages: 200 },
         heartbeat: Heartbeat::default(),
+        flow: 0,
+        stamps: None,
     };
     let mut client = RateClient::new(&spec, env);
     let mut held = 0usize;
@@ -121,6 +123,8 @@ fn the_schedule_is_exact_in_integer_nanoseconds() {
         clock: Shared(Arc::new(MockClock::new(0))),
         length: IterationLength::Count { messages: 4 },
         heartbeat: Heartbeat::default(),
+        flow: 0,
+        stamps: None,
     };
     let c = RateClient::new(&spec, env);
     assert_eq!(c.intended_ns(7, 1), 7);
