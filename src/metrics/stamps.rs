@@ -7,10 +7,10 @@
 //! What it costs: one clock read on the client (its send's return; the send call and the
 //! receive's return are read anyway for the latency) and three on the server (receive returned,
 //! send called, send returned), about 20 ns each with a vDSO clock; 32 bytes per message on the
-//! client and 40 on the server. The logs are sized from the case's previous slot (its message
-//! rate × the iteration's length × 1.5), so a case of 60 000 round trips a second holds about
-//! 6.5 MB per flow for a 1 s iteration; messages past the room are measured but not stamped,
-//! and counted.
+//! client and 40 on the server. The logs are sized from the case's fastest slot so far (twice
+//! its message rate × the iteration's length, and room for at least 200 000 a second), so a case
+//! of up to 100 000 round trips a second holds about 14 MB per flow for a 1 s iteration;
+//! messages past the room are measured but not stamped, and counted.
 
 use crate::spec::{IterationLength, Spec, Workload};
 
@@ -20,8 +20,9 @@ pub const MAX_STAMPED: usize = 1 << 21;
 /// Fewest entries a flow's log gets.
 pub const MIN_PER_FLOW: usize = 4096;
 
-/// Round trips per second assumed for a case's first slot, before any rate is known.
-pub const FIRST_GUESS_PER_SEC: f64 = 200_000.0;
+/// Round trips per second a flow's log always has room for: a case's rate can jump several-fold
+/// between slots on a noisy machine (seen: 15k/s, then 80k/s), so the last rate alone is no bound.
+pub const FLOOR_PER_SEC: f64 = 200_000.0;
 
 /// How the client stamped one message (ns, CLOCK_MONOTONIC); 0 is "not stamped".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,7 +127,7 @@ impl<T: Copy + Default> StampLog<T> {
 }
 
 /// Entries per flow for an iteration of `spec` lasting `length`; `rate_per_flow` is the case's
-/// last known message rate per flow (its warm-up's or previous iteration's).
+/// fastest message rate per flow so far (its warm-up's or an earlier iteration's).
 pub fn capacity(spec: &Spec, length: IterationLength, rate_per_flow: Option<f64>) -> usize {
     let flows = spec.flows.max(1) as usize;
     let cap = (MAX_STAMPED / flows).max(MIN_PER_FLOW);
@@ -137,7 +138,7 @@ pub fn capacity(spec: &Spec, length: IterationLength, rate_per_flow: Option<f64>
             let per_sec = if spec.workload == Workload::Rate {
                 spec.rate.rate_per_sec as f64 * 1.05
             } else {
-                rate_per_flow.map_or(FIRST_GUESS_PER_SEC, |r| r * 1.5)
+                rate_per_flow.map_or(FLOOR_PER_SEC, |r| (r * 2.0).max(FLOOR_PER_SEC))
             };
             (per_sec * secs) as usize + 1024
         }
@@ -179,7 +180,8 @@ mod tests {
             capacity(&spec, IterationLength::Count { messages: 5 }, None),
             MIN_PER_FLOW
         );
-        assert_eq!(capacity(&spec, second, Some(10_000.0)), 16_024);
+        assert_eq!(capacity(&spec, second, Some(10_000.0)), 201_024);
+        assert_eq!(capacity(&spec, second, Some(300_000.0)), 601_024);
         assert_eq!(capacity(&spec, second, None), 201_024);
         spec.flows = 4096;
         assert_eq!(capacity(&spec, second, None), MIN_PER_FLOW, "bounded");

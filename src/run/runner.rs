@@ -131,7 +131,8 @@ struct CaseState {
     trace: Option<CaseTrace>,
     /// `--profile`: the samples over the iterations.
     profile: Option<CaseProfile>,
-    /// Messages per second per flow in the case's last slot (sizes the next one's stamp logs).
+    /// The fastest messages per second per flow of the case's slots so far (sizes the next one's
+    /// stamp logs).
     rate_per_flow: Option<f64>,
 }
 
@@ -190,10 +191,10 @@ impl CaseState {
         match run_iteration_stamped(spec, &case.cpus, length, stamps, interrupt) {
             Ok(out) => {
                 let c = &out.client;
-                self.rate_per_flow = Some(
+                let rate =
                     crate::metrics::per_sec(c.counters.messages + c.counters.lost, c.elapsed_ns)
-                        / f64::from(spec.flows.max(1)),
-                );
+                        / f64::from(spec.flows.max(1));
+                self.rate_per_flow = Some(self.rate_per_flow.map_or(rate, |r| r.max(rate)));
                 if let SlotKind::Iteration(index) = kind {
                     self.add_iteration(case, index, offset_ns, out, rec)?;
                 }
