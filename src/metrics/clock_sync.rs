@@ -33,7 +33,7 @@ pub const ROUNDS: u64 = 20_000;
 pub const PAIR_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// What the check found for one pair of CPUs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PairSync {
     /// The two CPUs (client's, server's).
     pub cpus: [usize; 2],
@@ -51,7 +51,7 @@ pub struct PairSync {
 }
 
 /// The check recorded in run.json (`stage_clock`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClockSync {
     /// The kernel's clock source.
     pub clocksource: Option<String>,

@@ -162,7 +162,9 @@ impl ProcessLayout {
 /// What a case measures besides its latency: per-message stage stamps (`--stages`). Each costs
 /// a little on the measured path, so a case with it is a case of its own (its id says so), and
 /// `--stages off,on` runs both in one interleaved run to show what it costs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Instrumentation {
     /// Both workers read the clock at fixed points of every message (`--stages`).
     #[serde(default)]
