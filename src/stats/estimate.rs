@@ -33,6 +33,20 @@ pub struct Estimate {
     pub standard_error: f64,
 }
 
+impl Estimate {
+    /// The farther end's distance from the point, relative to the point: the "±X %" of the
+    /// interval (infinite when the point is 0 or an end is not finite).
+    pub fn half_width_rel(&self) -> f64 {
+        let ci = &self.confidence_interval;
+        let side = (self.point - ci.lower_bound).max(ci.upper_bound - self.point);
+        if self.point == 0.0 || !side.is_finite() {
+            f64::INFINITY
+        } else {
+            side / self.point.abs()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +60,15 @@ mod tests {
         };
         assert!(ci.contains(1.0) && ci.contains(2.0) && ci.contains(1.5));
         assert!(!ci.contains(0.99) && !ci.contains(2.01));
+        let e = Estimate {
+            point: 100.0,
+            confidence_interval: ConfidenceInterval {
+                confidence_level: 0.95,
+                lower_bound: 99.0,
+                upper_bound: 103.0,
+            },
+            standard_error: 1.0,
+        };
+        assert!((e.half_width_rel() - 0.03).abs() < 1e-12);
     }
 }

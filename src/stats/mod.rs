@@ -16,13 +16,21 @@
 //!   directly with α.
 //! - [`median`] and [`min_attainable_p`] (the smallest p-value the exact test can give for two
 //!   sample sizes: below α/m nothing can ever be significant).
+//!
+//! Trust on noisy machines (issue 13): [`robust`] marks disturbed iterations (a canary outside
+//! its robust band, interference beyond a threshold), [`precision`] is the stopping rule of
+//! `--precision` (with [`median_with_interval_clustered`], the hierarchical bootstrap it uses),
+//! [`synthetic`] data with known variance to test them.
 
 mod bootstrap;
 mod estimate;
 mod holm;
 mod mann_whitney;
 mod paired;
+pub mod precision;
+pub mod robust;
 mod sample;
+pub mod synthetic;
 
 pub use bootstrap::{
     DEFAULT_RESAMPLES, difference_of_medians, difference_of_medians_clustered,

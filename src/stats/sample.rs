@@ -50,6 +50,13 @@ pub fn median_in_place(v: &mut [f64]) -> f64 {
     }
 }
 
+/// The median absolute deviation from the median (unscaled); NaN when empty.
+pub fn mad(values: &[f64]) -> f64 {
+    let m = median(values);
+    let mut dev: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
+    median_in_place(&mut dev)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +67,10 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert_eq!(median(&[7.0]), 7.0);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn mads() {
+        assert_eq!(mad(&[1.0, 2.0, 3.0, 4.0, 100.0]), 1.0);
     }
 }
