@@ -1,13 +1,18 @@
-//! What a worker measures: the clock, latency histograms, and per-thread CPU accounting.
+//! What a worker measures: the clock, latency histograms, and per-thread CPU accounting; and
+//! around every iteration, the drift canary and the interference on the workers' CPUs (from
+//! /proc).
 
+pub mod canary;
 pub mod case_histograms;
 pub mod clock;
 pub mod clock_sync;
 pub mod counters;
 pub mod histogram;
+pub mod interference;
 pub mod memcpy;
 pub mod memload;
 pub mod ports;
+pub mod procfs;
 pub mod rusage;
 pub mod sched;
 pub mod schedule;

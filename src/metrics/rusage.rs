@@ -124,6 +124,23 @@ impl Add for ThreadUsage {
     }
 }
 
+/// CPU time of this process so far (every thread, CLOCK_PROCESS_CPUTIME_ID) plus that of its
+/// children already waited for (getrusage RUSAGE_CHILDREN), in nanoseconds.
+pub fn process_cpu_ns() -> u64 {
+    let own = nix::time::clock_gettime(nix::time::ClockId::CLOCK_PROCESS_CPUTIME_ID)
+        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+        .unwrap_or(0);
+    let children = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map(|u| {
+            let ns = |tv: nix::sys::time::TimeVal| {
+                tv.tv_sec() as u64 * 1_000_000_000 + tv.tv_usec() as u64 * 1000
+            };
+            ns(u.user_time()) + ns(u.system_time())
+        })
+        .unwrap_or(0);
+    own + children
+}
+
 /// One side's usage over an iteration, with figures per message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SideUsage {
@@ -176,6 +193,20 @@ mod tests {
         std::hint::black_box(x);
         let d = ThreadUsage::now() - before;
         assert!(d.cpu_ns() >= 1_000_000, "{d:?}");
+    }
+
+    #[test]
+    fn the_process_counts_its_threads() {
+        let before = process_cpu_ns();
+        std::thread::spawn(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed().as_millis() < 20 {
+                std::hint::black_box(());
+            }
+        })
+        .join()
+        .unwrap();
+        assert!(process_cpu_ns() >= before + 1_000_000);
     }
 
     #[test]

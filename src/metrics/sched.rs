@@ -27,13 +27,17 @@ pub fn net_rx_softirqs() -> Option<Vec<u64>> {
     parse_softirqs(&text, "NET_RX")
 }
 
-/// Reads one row of a /proc/softirqs text, per CPU.
+/// Reads one row of a /proc/softirqs text, indexed by CPU number (0 for CPUs the file does not
+/// list, e.g. offline ones).
 pub fn parse_softirqs(text: &str, row: &str) -> Option<Vec<u64>> {
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{row}:")))?;
-    let (_, counts) = line.split_once(':')?;
-    counts.split_whitespace().map(|c| c.parse().ok()).collect()
+    let table = super::procfs::parse_cpu_table(text, "/proc/softirqs").ok()?;
+    table.rows.iter().find(|(label, _)| label == row)?;
+    let last = table.cpus.iter().copied().max()?;
+    Some(
+        (0..=last)
+            .map(|cpu| table.row_on(row, cpu).unwrap_or(0))
+            .collect(),
+    )
 }
 
 /// `after - before`, CPU by CPU.
@@ -67,6 +71,8 @@ mod tests {
             Some(vec![18868818, 2482098])
         );
         assert_eq!(parse_softirqs(text, "BLOCK"), None);
+        let offline = "   CPU0   CPU2\n NET_RX:  5  7\n";
+        assert_eq!(parse_softirqs(offline, "NET_RX"), Some(vec![5, 0, 7]));
         assert_eq!(delta(&[1, 5], &[4, 5]), vec![3, 0]);
     }
 

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering, fence};
 use std::time::Duration;
 
+use crate::host::futex;
+
 /// Default ring capacity in bytes (per direction).
 pub const DEFAULT_CAPACITY: usize = 64 * 1024;
 
@@ -98,51 +100,6 @@ impl Ring {
     }
 }
 
-/// Sleeps while `word` still holds `expected`, at most `timeout`.
-fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> io::Result<()> {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs() as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
-    let ts_ptr = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a live, aligned u32 for the duration of the call; `ts_ptr` is null or
-    // points to a timespec on this stack frame.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            ts_ptr,
-            std::ptr::null::<u32>(),
-            0,
-        )
-    };
-    if ret == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Wakes one thread sleeping on `word`.
-fn futex_wake(word: &AtomicU32) {
-    // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE does not dereference other arguments.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            1,
-            std::ptr::null::<libc::timespec>(),
-            std::ptr::null::<u32>(),
-            0,
-        );
-    }
-}
-
 /// A place for one thread to sleep until the other side signals: a futex word that is bumped on
 /// every wake, plus a flag saying someone sleeps (so the common case costs no system call).
 #[derive(Default)]
@@ -161,7 +118,7 @@ impl Sleeper {
         let result = if ready() {
             Ok(())
         } else {
-            futex_wait(&self.signal, seen, tick)
+            futex::wait(&self.signal, seen, tick)
         };
         self.waiting.store(0, Ordering::Relaxed);
         match result {
@@ -185,7 +142,7 @@ impl Sleeper {
     /// Wakes the sleeper even if it has not announced itself yet (used on close).
     fn wake_always(&self) {
         self.signal.fetch_add(1, Ordering::SeqCst);
-        futex_wake(&self.signal);
+        futex::wake_one(&self.signal);
     }
 }
 
