@@ -10,9 +10,11 @@ use super::args::ResultsArg;
 use super::exit::EXIT_INTERRUPTED;
 use super::gate_args::{GateArgs, METHOD, as_usage};
 use super::interrupt;
-use crate::compare::ab::{AbRequest, Arm, run_ab, side_dir};
+use super::trust_args::{max_time, parse_precision};
+use crate::compare::ab::{AbPrecision, AbRequest, Arm, run_ab, side_dir};
 use crate::compare::input::load_side;
 use crate::compare::output::{Format, render};
+use crate::compare::{Comparison, ComparisonPrecision, compare};
 use crate::error::Interrupted;
 use crate::spec::parse_duration;
 use crate::store::{new_run_id, write_atomic};
@@ -31,6 +33,8 @@ Examples:
       --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-snd1048576
   loopbench ab --rounds 8 --base-cmd './base/loopbench run -t tcp4,unix-stream -n 3 -o {out}' \\
       --new-cmd './target/release/loopbench run -t tcp4,unix-stream -n 3 -o {out}' --format markdown
+  loopbench ab --precision 2% --max-time 3m --threshold 2 --base-cmd 'loopbench run -t tcp4 -n 3 -d 300ms' \\
+      --new-cmd 'LOOPBENCH_INJECT_SERVER_DELAY=2us loopbench run -t tcp4 -n 3 -d 300ms'
 
 Exit codes: 0 no regression, 1 regression, 2 usage error or a command failed, 130 interrupted."))]
 pub struct AbArgs {
@@ -40,9 +44,16 @@ pub struct AbArgs {
     /// The new command.
     #[arg(long, value_name = "CMD")]
     new_cmd: String,
-    /// Rounds; each runs both commands once in a random order.
+    /// Rounds; each runs both commands once in a random order (with --precision: the minimum).
     #[arg(long, default_value_t = 6, value_name = "K")]
     rounds: u32,
+    /// Keep adding rounds until every compared case's p50 ratio (throughput without latency) has
+    /// a confidence interval within ±PCT (e.g. 2%), or --max-time is spent.
+    #[arg(long, value_name = "PCT")]
+    precision: Option<String>,
+    /// With --precision: the most time all rounds may take [default: 10m].
+    #[arg(long, value_name = "DURATION", requires = "precision")]
+    max_time: Option<String>,
     /// Seed of the order within rounds [default: random; recorded in ab.json].
     #[arg(long)]
     schedule_seed: Option<u64>,
@@ -81,6 +92,13 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
         .dir()
         .join("ab")
         .join(new_run_id(std::time::SystemTime::now()));
+    let precision = match &args.precision {
+        Some(p) => Some(AbPrecision {
+            target_rel: parse_precision(p)?,
+            max_time_ns: max_time(args.max_time.as_deref())?.as_nanos() as u64,
+        }),
+        None => None,
+    };
     let request = AbRequest {
         base_cmd: args.base_cmd.clone(),
         new_cmd: args.new_cmd.clone(),
@@ -88,6 +106,7 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
         seed: args.schedule_seed.unwrap_or_else(rand::random),
         dir: dir.clone(),
         command_timeout: parse_duration(&args.command_timeout)?,
+        precision,
     };
     let interrupted = interrupt::install();
     let quiet = args.quiet;
@@ -95,21 +114,55 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
     if !quiet {
         eprintln!("ab session: {}", dir.display());
     }
-    run_ab(&request, interrupted, &mut |inv| {
-        if !quiet {
-            eprintln!(
-                "round {}/{rounds}: {} ({:.1} s, run {})",
-                inv.round,
-                inv.arm.name(),
-                inv.seconds,
-                inv.runs.join(", ")
-            );
-        }
-    })?;
     let side = |arm: Arm| vec![side_dir(&dir, arm).to_string_lossy().into_owned()];
-    let base = load_side("BASE", &side(Arm::Base), args.results.dir())?;
-    let new = load_side("NEW", &side(Arm::New), args.results.dir())?;
-    let (comparison, code) = args.gate.compare_and_print(&base, &new)?;
+    let compare_now = || -> Result<Comparison> {
+        let base = load_side("BASE", &side(Arm::Base), args.results.dir())?;
+        let new = load_side("NEW", &side(Arm::New), args.results.dir())?;
+        compare(&base, &new, &args.gate.options()?.0)
+    };
+    let session = run_ab(
+        &request,
+        interrupted,
+        &mut |inv| {
+            if !quiet {
+                eprintln!(
+                    "round {}{}: {} ({:.1} s, run {})",
+                    inv.round,
+                    if precision.is_some() {
+                        String::new()
+                    } else {
+                        format!("/{rounds}")
+                    },
+                    inv.arm.name(),
+                    inv.seconds,
+                    inv.runs.join(", ")
+                );
+            }
+        },
+        &mut |_| {
+            let Some(p) = precision else { return Ok(true) };
+            let cases = compare_now()?.precisions(p.target_rel);
+            if !quiet {
+                let widest = cases.iter().map(|c| c.half_width_rel).fold(0.0, f64::max);
+                eprintln!(
+                    "precision: widest interval ±{:.1} % (target ±{:.1} %)",
+                    widest * 100.0,
+                    p.target_rel * 100.0
+                );
+            }
+            Ok(!cases.is_empty() && cases.iter().all(|c| c.reached))
+        },
+    )?;
+    let mut comparison = compare_now()?;
+    if let Some(p) = precision {
+        comparison.precision = Some(ComparisonPrecision {
+            target_rel: p.target_rel,
+            rounds: (session.invocations.len() / 2) as u32,
+            stopped: session.stopped.clone().unwrap_or_default(),
+            cases: comparison.precisions(p.target_rel),
+        });
+    }
+    let code = args.gate.print(&comparison)?;
     write_atomic(
         &dir.join("comparison.md"),
         render(&comparison, Format::Markdown).as_bytes(),

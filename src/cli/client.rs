@@ -143,7 +143,13 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
             s.size = len;
         }
     }
-    measure(specs, &args.output, args.json, command_line)
+    measure(
+        specs,
+        &args.output,
+        &super::trust_args::TrustArgs::default(),
+        args.json,
+        command_line,
+    )
 }
 
 #[cfg(test)]

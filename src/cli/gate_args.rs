@@ -128,15 +128,21 @@ impl GateArgs {
 
     /// Compares, prints in the chosen format, and returns the gate's exit code.
     pub fn compare_and_print(&self, base: &Side, new: &Side) -> Result<(Comparison, ExitCode)> {
-        let (options, format) = self.options()?;
+        let (options, _) = self.options()?;
         let comparison = compare(base, new, &options)?;
-        print(&render(&comparison, format))?;
-        let code = if comparison.has_regression() {
+        let code = self.print(&comparison)?;
+        Ok((comparison, code))
+    }
+
+    /// Prints `comparison` in the chosen format and returns the gate's exit code.
+    pub fn print(&self, comparison: &Comparison) -> Result<ExitCode> {
+        let (_, format) = self.options()?;
+        print(&render(comparison, format))?;
+        Ok(if comparison.has_regression() {
             ExitCode::from(EXIT_REGRESSION)
         } else {
             ExitCode::SUCCESS
-        };
-        Ok((comparison, code))
+        })
     }
 }
 

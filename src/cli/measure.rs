@@ -13,6 +13,7 @@ use super::history::after_run;
 use super::interrupt;
 use super::output::print;
 use super::progress::Progress;
+use super::trust_args::TrustArgs;
 use crate::report::table;
 use crate::run::session::{RunRequest, RunResult, run};
 use crate::spec::Spec;
@@ -23,6 +24,7 @@ use crate::store::record::RunRecord;
 pub fn measure(
     specs: Vec<Spec>,
     output: &OutputArgs,
+    trust: &TrustArgs,
     json: bool,
     command_line: Vec<String>,
 ) -> Result<ExitCode> {
@@ -34,6 +36,8 @@ pub fn measure(
         label: output.label.clone(),
         command_line,
         results_dir: Some(output.results.output.clone()),
+        no_canary: trust.no_canary,
+        precision: trust.precision()?,
     };
     measure_request(request, output, |record| {
         for note in crate::report::case_notes(record) {

@@ -24,6 +24,7 @@ mod server;
 mod show;
 mod study;
 mod suite;
+mod trust_args;
 mod variant;
 mod workload_args;
 

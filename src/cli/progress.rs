@@ -41,7 +41,10 @@ pub fn slot_message(record: &RunRecord, slot: Slot) -> String {
     let case = &record.cases[slot.case];
     let what = match slot.kind {
         SlotKind::Warmup => "warm-up".to_string(),
-        SlotKind::Iteration(i) => format!("iteration {}/{}", i + 1, case.spec.timing.iterations),
+        SlotKind::Iteration(i) if i < case.spec.timing.iterations => {
+            format!("iteration {}/{}", i + 1, case.spec.timing.iterations)
+        }
+        SlotKind::Iteration(i) => format!("iteration {} (--precision)", i + 1),
     };
     format!(
         "case {}/{} {}, {what}",
@@ -80,8 +83,10 @@ impl Observer for Progress {
     fn on_event(&mut self, record: &mut RunRecord, event: Event<'_>) -> Result<()> {
         match event {
             Event::SlotStarted { position, slot } => {
-                if self.bar.length().is_none() {
-                    self.bar.set_length(record.schedule.len() as u64);
+                // --precision adds rounds to the schedule as it goes.
+                let len = record.schedule.len() as u64;
+                if self.bar.length().is_none_or(|l| l < len) {
+                    self.bar.set_length(len);
                     self.bar.reset_eta();
                 }
                 self.bar.set_position(position as u64);

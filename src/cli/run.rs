@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::args::{MatrixArgs, OutputArgs};
 use super::measure::measure;
+use super::trust_args::TrustArgs;
 use crate::host::topology::Topology;
 
 /// Measure a matrix of cases and store the run.
@@ -30,6 +31,7 @@ Examples:
   loopbench run -e blocking,spin,epoll,tokio,tokio-mt -t tcp4,udp4 -p same-core,cross-core
   loopbench run -w stream -s 64KiB --memory-load 1 -p same-core
   loopbench run --processes -t tcp4,unix-stream
+  loopbench run -t tcp4 -p cross-core --precision 2% --max-time 3m
 
 Exit codes: 0 ok, 1 a case failed (the rest is still stored), 2 bad input, 130 interrupted.")]
 pub struct RunArgs {
@@ -37,6 +39,8 @@ pub struct RunArgs {
     matrix: MatrixArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Print run.json to stdout instead of the table.
     #[arg(long)]
     json: bool,
@@ -47,5 +51,5 @@ pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
     let specs =
         crate::workload::expand(&args.matrix.options().matrix(topology.default_placement())?)?;
-    measure(specs, &args.output, args.json, command_line)
+    measure(specs, &args.output, &args.trust, args.json, command_line)
 }

@@ -10,6 +10,7 @@ use clap::Args;
 use super::args::OutputArgs;
 use super::measure::measure_request;
 use super::output::print;
+use super::trust_args::TrustArgs;
 use crate::host::topology::Topology;
 use crate::report::terminal::run_text;
 use crate::run::plan::Plan;
@@ -66,6 +67,8 @@ pub struct SuiteArgs {
     dry_run: bool,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 /// Estimated run time in seconds and whether count-based iterations come on top.
@@ -159,6 +162,8 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         label: args.output.label.clone(),
         command_line,
         results_dir: Some(args.output.results.output.clone()),
+        no_canary: args.trust.no_canary,
+        precision: args.trust.precision()?,
     };
     measure_request(request, &args.output, |record| Ok(run_text(record)))
 }

@@ -73,6 +73,19 @@ pub struct AbRequest {
     pub dir: PathBuf,
     /// Longest one command may run.
     pub command_timeout: Duration,
+    /// `--precision`: `rounds` is then the minimum, and rounds are added until the comparison
+    /// is precise enough or the time is spent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<AbPrecision>,
+}
+
+/// What `ab --precision` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AbPrecision {
+    /// The target half-width of every compared case's ratio interval, relative (0.02: ±2 %).
+    pub target_rel: f64,
+    /// `--max-time`: the most time all rounds together may take, in nanoseconds.
+    pub max_time_ns: u64,
 }
 
 /// One command execution.
@@ -106,18 +119,22 @@ pub struct AbSession {
     pub invocations: Vec<Invocation>,
     /// True when every round finished.
     pub complete: bool,
+    /// With `--precision`: why the rounds stopped (`reached`, `max-time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 /// The order of the two commands in every round: a seeded coin flip per round.
 pub fn schedule(rounds: u32, seed: u64) -> Vec<[Arm; 2]> {
-    const ARMS: [Arm; 2] = [Arm::Base, Arm::New];
     let mut scheduler = Scheduler::seeded(seed);
-    (0..rounds)
-        .map(|_| {
-            let order = scheduler.round(ARMS.len());
-            [ARMS[order[0]], ARMS[order[1]]]
-        })
-        .collect()
+    (0..rounds).map(|_| next_round(&mut scheduler)).collect()
+}
+
+/// The order of the two commands in the next round.
+fn next_round(scheduler: &mut Scheduler) -> [Arm; 2] {
+    const ARMS: [Arm; 2] = [Arm::Base, Arm::New];
+    let order = scheduler.round(ARMS.len());
+    [ARMS[order[0]], ARMS[order[1]]]
 }
 
 /// The directory a side's runs go to.
@@ -187,18 +204,22 @@ fn tail(log: &Path, n: usize) -> String {
 }
 
 /// Runs every round, writing `ab.json` after each invocation. `progress` hears about each
-/// invocation as it finishes. Fails (as a usage error, naming the log) when a command fails or
-/// writes no run.
+/// invocation as it finishes. With `--precision`, after the first `rounds` rounds `precise` is
+/// asked after every round whether the comparison is precise enough, and rounds go on until it
+/// is or another round would not fit in `--max-time`. Fails (as a usage error, naming the log)
+/// when a command fails or writes no run.
 pub fn run_ab(
     request: &AbRequest,
     interrupt: &AtomicBool,
     progress: &mut dyn FnMut(&Invocation),
+    precise: &mut dyn FnMut(&AbSession) -> Result<bool>,
 ) -> Result<AbSession> {
     let mut session = AbSession {
         schema_version: SCHEMA_VERSION,
         request: request.clone(),
         invocations: Vec::new(),
         complete: false,
+        stopped: None,
     };
     let logs = request.dir.join("logs");
     for dir in [
@@ -215,12 +236,22 @@ pub fn run_ab(
     }
     let save = |s: &AbSession| write_json(&request.dir.join("ab.json"), s);
     save(&session)?;
-    for (r, order) in schedule(request.rounds, request.seed)
-        .into_iter()
-        .enumerate()
-    {
-        let round = r as u32 + 1;
-        for arm in order {
+    let mut scheduler = Scheduler::seeded(request.seed);
+    let started = Instant::now();
+    for round in 1.. {
+        if round > request.rounds {
+            let Some(p) = request.precision else { break };
+            if precise(&session)? {
+                session.stopped = Some("reached".into());
+                break;
+            }
+            let per_round = started.elapsed() / (round - 1);
+            if started.elapsed() + per_round > Duration::from_nanos(p.max_time_ns) {
+                session.stopped = Some("max-time".into());
+                break;
+            }
+        }
+        for arm in next_round(&mut scheduler) {
             let out = side_dir(&request.dir, arm);
             let template = match arm {
                 Arm::Base => &request.base_cmd,
@@ -308,6 +339,7 @@ mod tests {
             seed: 1,
             dir: dir.to_path_buf(),
             command_timeout: Duration::from_secs(20),
+            precision: None,
         }
     }
 
@@ -320,9 +352,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let never = AtomicBool::new(false);
         let mut seen = Vec::new();
-        let s = run_ab(&request(dir.path(), FAKE_RUN, FAKE_RUN), &never, &mut |i| {
-            seen.push((i.round, i.arm))
-        })
+        let s = run_ab(
+            &request(dir.path(), FAKE_RUN, FAKE_RUN),
+            &never,
+            &mut |i| seen.push((i.round, i.arm)),
+            &mut |_| panic!("no --precision: never asked"),
+        )
         .unwrap();
         assert!(s.complete);
         assert_eq!(seen.len(), 4);
@@ -335,6 +370,39 @@ mod tests {
     }
 
     #[test]
+    fn with_a_precision_rounds_go_on_until_precise_or_out_of_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let mut req = request(dir.path(), FAKE_RUN, FAKE_RUN);
+        req.precision = Some(AbPrecision {
+            target_rel: 0.02,
+            max_time_ns: 60_000_000_000,
+        });
+        let mut asked = Vec::new();
+        let s = run_ab(&req, &never, &mut |_| {}, &mut |s| {
+            asked.push(s.invocations.len());
+            Ok(asked.len() == 3)
+        })
+        .unwrap();
+        assert_eq!(asked, vec![4, 6, 8], "asked after rounds 2, 3 and 4");
+        assert_eq!(s.stopped.as_deref(), Some("reached"));
+        assert!(s.complete);
+        req.precision = Some(AbPrecision {
+            target_rel: 0.02,
+            max_time_ns: 1,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        req.dir = dir.path().to_path_buf();
+        let s = run_ab(&req, &never, &mut |_| {}, &mut |_| Ok(false)).unwrap();
+        assert_eq!(
+            s.invocations.len(),
+            4,
+            "the minimum rounds, then out of time"
+        );
+        assert_eq!(s.stopped.as_deref(), Some("max-time"));
+    }
+
+    #[test]
     fn a_failing_command_stops_with_its_log() {
         let dir = tempfile::tempdir().unwrap();
         let never = AtomicBool::new(false);
@@ -342,6 +410,7 @@ mod tests {
             &request(dir.path(), FAKE_RUN, "echo broken build >&2; exit 3"),
             &never,
             &mut |_| {},
+            &mut |_| Ok(true),
         )
         .unwrap_err();
         let text = format!("{err:#}");
@@ -356,7 +425,13 @@ mod tests {
     fn a_command_that_writes_no_run_is_explained() {
         let dir = tempfile::tempdir().unwrap();
         let never = AtomicBool::new(false);
-        let err = run_ab(&request(dir.path(), "true", "true"), &never, &mut |_| {}).unwrap_err();
+        let err = run_ab(
+            &request(dir.path(), "true", "true"),
+            &never,
+            &mut |_| {},
+            &mut |_| Ok(true),
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("wrote no run"), "{err:#}");
     }
 
@@ -367,7 +442,7 @@ mod tests {
         let mut req = request(dir.path(), "sleep 30", "sleep 30");
         req.command_timeout = Duration::from_millis(300);
         let started = Instant::now();
-        let err = run_ab(&req, &never, &mut |_| {}).unwrap_err();
+        let err = run_ab(&req, &never, &mut |_| {}, &mut |_| Ok(true)).unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
     }
@@ -381,6 +456,7 @@ mod tests {
             &request(dir.path(), "sleep 30", "sleep 30"),
             &interrupted,
             &mut |_| {},
+            &mut |_| Ok(true),
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::env::EnvDifference;
 use super::gate::{GateConfig, MetricResult};
+use super::metric::Metric;
+use super::trust::CaseTrust;
 use crate::spec::CaseId;
 
 /// Version of the comparison's JSON layout (`--format json`, comparison.json). 2: the field was
@@ -34,8 +36,12 @@ pub struct CaseComparison {
     pub new_case: CaseId,
     /// One entry per metric the case has.
     pub metrics: Vec<MetricResult>,
-    /// Anything the reader should know (errors, differing iteration lengths).
+    /// Anything the reader should know (errors, differing iteration lengths, what was left
+    /// out as disturbed, both sides' canaries).
     pub notes: Vec<String>,
+    /// Disturbed iterations per side, whether they were left out, both sides' canaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<CaseTrust>,
 }
 
 /// How many metrics got each verdict.
@@ -80,11 +86,62 @@ pub struct Comparison {
     pub warnings: Vec<String>,
     /// Verdict counts.
     pub counts: VerdictCounts,
+    /// `ab --precision`: the target, the rounds and the precision each case reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<ComparisonPrecision>,
+}
+
+/// The precision of one compared case: the half-width of its primary metric's ratio interval.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CasePrecision {
+    /// The case (NEW's id).
+    pub case: CaseId,
+    /// Its primary metric: p50, or throughput for a case without latency.
+    pub metric: Metric,
+    /// The ratio interval's half-width, relative (the farther end).
+    pub half_width_rel: f64,
+    /// True when within the target.
+    pub reached: bool,
+}
+
+/// What `ab --precision` reached.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComparisonPrecision {
+    /// The target half-width, relative (0.02 for ±2 %).
+    pub target_rel: f64,
+    /// Rounds run.
+    pub rounds: u32,
+    /// Why the rounds stopped: `reached` or `max-time`.
+    pub stopped: String,
+    /// Per case.
+    pub cases: Vec<CasePrecision>,
 }
 
 impl Comparison {
     /// True when some gated metric regressed: the gate fails.
     pub fn has_regression(&self) -> bool {
         self.counts.regressions > 0
+    }
+
+    /// Per case, the half-width of its primary metric's ratio interval (p50, else throughput)
+    /// and whether it is within `target_rel`; a case without a ratio has an infinite width.
+    pub fn precisions(&self, target_rel: f64) -> Vec<CasePrecision> {
+        self.cases
+            .iter()
+            .filter_map(|c| {
+                let m = c
+                    .metrics
+                    .iter()
+                    .find(|m| m.metric == Metric::P50)
+                    .or_else(|| c.metrics.iter().find(|m| m.metric == Metric::Throughput))?;
+                let w = m.ratio.map_or(f64::INFINITY, |e| e.half_width_rel());
+                Some(CasePrecision {
+                    case: c.new_case.clone(),
+                    metric: m.metric,
+                    half_width_rel: w,
+                    reached: w <= target_rel,
+                })
+            })
+            .collect()
     }
 }

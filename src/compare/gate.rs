@@ -224,6 +224,8 @@ pub enum Reason {
     WithinThreshold(Decision),
     /// Not significant after Holm's correction.
     NotSignificant(Decision),
+    /// `--strict-env`: BASE's and NEW's canaries differ beyond their band (the figures).
+    CanaryDiffers(String),
 }
 
 /// The figures a gated metric's verdict was decided on.

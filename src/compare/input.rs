@@ -64,6 +64,29 @@ pub struct PooledCase<'a> {
     pub errors: Vec<String>,
     /// Distinct iteration lengths seen (more than one makes the pool questionable).
     pub lengths: Vec<String>,
+    /// True when the case's workers were pinned (in the first run that has it).
+    pub pinned: bool,
+}
+
+impl<'a> PooledCase<'a> {
+    /// The same case with only the iterations whose `keep` entry is true (in order).
+    pub fn filtered(&self, keep: &[bool]) -> PooledCase<'a> {
+        let mut out = self.clone();
+        out.iterations.clear();
+        out.per_run.clear();
+        let mut rest = self.iterations.as_slice();
+        let mut flags = keep;
+        for &n in &self.per_run {
+            let (run, tail) = rest.split_at(n);
+            let (k, ktail) = flags.split_at(n);
+            let before = out.iterations.len();
+            out.iterations
+                .extend(run.iter().zip(k).filter(|(_, k)| **k).map(|(i, _)| *i));
+            out.per_run.push(out.iterations.len() - before);
+            (rest, flags) = (tail, ktail);
+        }
+        out
+    }
 }
 
 fn describe_length(spec: &Spec) -> String {
@@ -89,6 +112,7 @@ pub fn pool(side: &Side) -> BTreeMap<CaseId, PooledCase<'_>> {
                     run_ids: Vec::new(),
                     errors: Vec::new(),
                     lengths: Vec::new(),
+                    pinned: !case.requested_cpus.client.is_empty(),
                 });
             p.iterations.extend(case.iterations.iter());
             p.per_run.push(case.iterations.len());

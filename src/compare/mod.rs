@@ -25,6 +25,7 @@ pub mod gate;
 pub mod input;
 pub mod metric;
 pub mod output;
+pub mod trust;
 
 use std::collections::BTreeMap;
 
@@ -32,7 +33,10 @@ use anyhow::Result;
 
 use crate::error::UsageError;
 use crate::spec::CaseId;
-pub use comparison::{CaseComparison, Comparison, RunSummary, SCHEMA_VERSION, VerdictCounts};
+pub use comparison::{
+    CaseComparison, CasePrecision, Comparison, ComparisonPrecision, SCHEMA_VERSION, RunSummary,
+    VerdictCounts,
+};
 use gate::{GateConfig, MetricInput, Samples, Verdict, evaluate};
 use input::{PooledCase, Side, pool};
 use metric::Metric;
@@ -280,8 +284,14 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
         .map(|r| (r.record.run_id.as_str(), r.record.started_at.as_str()))
         .collect();
     let mut inputs: Vec<(usize, MetricInput)> = Vec::new();
+    let mut trusts = Vec::new();
     for (i, (b, n)) in matched.iter().enumerate() {
         let (bc, nc) = (&bp[b], &np[n]);
+        // Separate runs are paired by round: leaving out iterations must not empty a run.
+        let whole_runs = bc.run_ids != nc.run_ids && !options.unpaired;
+        let (t, bk, nk) = trust::assess(bc, nc, options.gate.min_iterations, whole_runs);
+        trusts.push(t);
+        let (bc, nc) = (&bc.filtered(&bk), &nc.filtered(&nk));
         for metric in Metric::ALL {
             let (bs, ns) = (samples(bc, metric), samples(nc, metric));
             if bs.values.is_empty() && ns.values.is_empty() {
@@ -316,14 +326,35 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
     );
     let mut cases: Vec<CaseComparison> = matched
         .iter()
-        .map(|(b, n)| CaseComparison {
-            base_case: b.clone(),
-            new_case: n.clone(),
-            metrics: Vec::new(),
-            notes: notes(&bp[b], &np[n]),
+        .zip(trusts)
+        .map(|((b, n), t)| {
+            let mut notes = notes(&bp[b], &np[n]);
+            notes.push(t.note.clone());
+            notes.extend(trust::canaries(&t));
+            if let Some(d) = &t.canary_differs {
+                notes.push(format!("the machine changed between base and new: {d}"));
+            }
+            CaseComparison {
+                base_case: b.clone(),
+                new_case: n.clone(),
+                metrics: Vec::new(),
+                notes,
+                trust: Some(t),
+            }
         })
         .collect();
     let mut counts = VerdictCounts::default();
+    let mut results = results;
+    for ((i, _), r) in inputs.iter().zip(results.iter_mut()) {
+        let differs = cases[*i]
+            .trust
+            .as_ref()
+            .and_then(|t| t.canary_differs.clone());
+        if let (true, Some(d), true) = (options.strict_env, differs, r.gated) {
+            r.verdict = Verdict::Inconclusive;
+            r.reason = gate::Reason::CanaryDiffers(d);
+        }
+    }
     for ((i, _), r) in inputs.iter().zip(results) {
         match r.verdict {
             Verdict::Regression => counts.regressions += 1,
@@ -358,8 +389,22 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
         environment,
         warnings: Vec::new(),
         counts,
+        precision: None,
     };
     comparison.warnings = warnings(&comparison);
+    for case in &comparison.cases {
+        if let Some(d) = case.trust.as_ref().and_then(|t| t.canary_differs.as_ref()) {
+            comparison.warnings.push(format!(
+                "{}: the canaries differ between base and new ({d}): the machine changed, a changed figure may not be the program's{}",
+                case.new_case,
+                if options.strict_env {
+                    "; --strict-env: its verdicts are inconclusive"
+                } else {
+                    "; --strict-env makes this inconclusive"
+                }
+            ));
+        }
+    }
     Ok(comparison)
 }
 

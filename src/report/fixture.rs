@@ -189,6 +189,7 @@ pub fn run(cases: &[CaseSpec]) -> RunData {
         stage_clock: None,
         cases: records,
         schedule: Vec::new(),
+        trust: None,
     };
     RunData {
         dir: PathBuf::from("/nonexistent"),

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::host::topology::{ResolvedPlacement, Topology};
+use crate::metrics::canary::CanaryConfig;
+use crate::run::precision::PrecisionRequest;
 use crate::run::schedule::{CaseSlots, Slot, SlotKind, run_slots};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{CaseRecord, ScheduledSlot};
@@ -30,6 +32,10 @@ pub struct Plan {
     pub slots: Vec<Slot>,
     /// The seed the schedule was shuffled with.
     pub seed: u64,
+    /// The drift canary taken before every measured iteration of a pinned case (`None`: none).
+    pub canary: Option<CanaryConfig>,
+    /// `--precision`: rounds are added after the planned ones until it is reached.
+    pub precision: Option<PrecisionRequest>,
 }
 
 impl Plan {
@@ -74,7 +80,13 @@ impl Plan {
             })
             .collect();
         let slots = run_slots(&shapes, seed, interleave);
-        Ok(Plan { cases, slots, seed })
+        Ok(Plan {
+            cases,
+            slots,
+            seed,
+            canary: Some(CanaryConfig::default()),
+            precision: None,
+        })
     }
 
     /// Roughly how long the run takes (duration-based slots only).
@@ -98,16 +110,18 @@ impl Plan {
 
     /// The schedule as recorded in run.json.
     pub fn recorded_schedule(&self) -> Vec<ScheduledSlot> {
-        self.slots
-            .iter()
-            .map(|s| ScheduledSlot {
-                case_id: self.cases[s.case].case_id.clone(),
-                iteration: match s.kind {
-                    SlotKind::Warmup => None,
-                    SlotKind::Iteration(i) => Some(i),
-                },
-            })
-            .collect()
+        self.slots.iter().map(|s| self.scheduled(*s)).collect()
+    }
+
+    /// One slot as recorded in run.json.
+    pub fn scheduled(&self, s: Slot) -> ScheduledSlot {
+        ScheduledSlot {
+            case_id: self.cases[s.case].case_id.clone(),
+            iteration: match s.kind {
+                SlotKind::Warmup => None,
+                SlotKind::Iteration(i) => Some(i),
+            },
+        }
     }
 
     /// Empty case records for a new run, one per case.

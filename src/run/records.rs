@@ -63,6 +63,18 @@ pub fn case_notes(spec: &Spec, cpus: &ResolvedPlacement) -> Vec<String> {
             "spin with client and server on CPU {cpu}: two busy-polling workers on one CPU only take turns when the scheduler's time slice ends, so this latency measures the scheduler, not loopback (spin across CPUs, or block on one)"
         ));
     }
+    if spec.workload == crate::spec::Workload::Rr {
+        let env = crate::workload::rr::INJECT_DELAY_ENV;
+        match crate::workload::rr::injected_delay() {
+            Ok(0) => {}
+            Ok(ns) => notes.push(format!(
+                "{env} adds {ns} ns to every server answer (fault injection: the case id does not show it)"
+            )),
+            Err(text) => notes.push(format!(
+                "{env}='{text}' is not a duration (e.g. 2us): ignored"
+            )),
+        }
+    }
     if crate::metrics::sched::thread_migrations().is_none() {
         notes.push(
             "CPU migrations are null: this kernel's /proc/thread-self/sched has no se.nr_migrations (CONFIG_SCHED_DEBUG off)"

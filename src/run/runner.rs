@@ -11,8 +11,10 @@ use crate::metrics::case_histograms::CaseHistograms;
 use crate::run::cpu_profile::CaseProfile;
 use crate::run::kernel::CaseTrace;
 pub use crate::run::plan::{Plan, PlannedCase};
+use crate::run::precision::Stopping;
 use crate::run::records::{iteration_record, summarize};
 pub use crate::run::schedule::{Slot, SlotKind};
+use crate::run::trust::{Around, classify_run};
 use crate::run::worker::{IterationOutcome, run_iteration_stamped};
 use crate::spec::IterationLength;
 use crate::store::record::{CaseRecord, IterationRecord, MemcpyReference, RunRecord};
@@ -63,9 +65,11 @@ impl Observer for NoObserver {
     }
 }
 
-/// Runs every slot of `plan`, filling `record` and telling `observer` as it goes. Returns each
-/// case's histograms. A failing case is recorded and skipped; an interruption stops the run with
-/// everything finished so far recorded (`record.complete` stays false).
+/// Runs every slot of `plan`, filling `record` and telling `observer` as it goes; with
+/// `--precision` ([`Plan::precision`]) then adds rounds until every case's interval is narrow
+/// enough or the time is spent ([`Stopping`]). Returns each case's histograms. A failing case is
+/// recorded and skipped; an interruption stops the run with everything finished so far recorded
+/// (`record.complete` stays false).
 pub fn execute(
     plan: &Plan,
     record: &mut RunRecord,
@@ -74,43 +78,87 @@ pub fn execute(
 ) -> Result<Vec<CaseHistograms>> {
     let run_start = Instant::now();
     let mut states = CaseState::for_plan(plan);
-    let mut interrupted = false;
-    for (position, &slot) in plan.slots.iter().enumerate() {
-        let state = &mut states[slot.case];
-        if state.failed {
-            continue;
+    let mut stopping = plan.precision.map(|p| {
+        let planned: Vec<u32> = plan
+            .cases
+            .iter()
+            .map(|c| c.spec.timing.iterations)
+            .collect();
+        Stopping::new(p, &planned, plan.seed)
+    });
+    let mut slots = plan.slots.clone();
+    let (mut position, mut measured) = (0, 0);
+    let interrupted = loop {
+        while position < slots.len() {
+            let slot = slots[position];
+            let state = &mut states[slot.case];
+            position += 1;
+            if state.failed {
+                continue;
+            }
+            let at = position - 1;
+            observer.on_event(record, Event::SlotStarted { position: at, slot })?;
+            let case = &plan.cases[slot.case];
+            let rec = &mut record.cases[slot.case];
+            let interrupted = state.run_slot(case, slot.kind, run_start, rec, interrupt, plan)?;
+            if matches!(slot.kind, SlotKind::Iteration(_)) {
+                measured += 1;
+                let policy = record.trust.as_ref().map(|t| t.policy).unwrap_or_default();
+                classify_run(record, &policy);
+            }
+            state.remaining -= 1;
+            observer.on_event(record, Event::SlotFinished { position: at, slot })?;
+            if interrupted {
+                return finish_interrupted(record, observer, states, stopping.as_ref());
+            }
+            if state.remaining == 0 || state.failed {
+                record.cases[slot.case].complete = !state.failed;
+                let histograms = &state.histograms;
+                observer.on_event(
+                    record,
+                    Event::CaseFinished {
+                        case: slot.case,
+                        histograms,
+                    },
+                )?;
+            }
         }
-        observer.on_event(record, Event::SlotStarted { position, slot })?;
-        let case = &plan.cases[slot.case];
-        let rec = &mut record.cases[slot.case];
-        interrupted = state.run_slot(case, slot.kind, run_start, rec, interrupt)?;
-        state.remaining -= 1;
-        observer.on_event(record, Event::SlotFinished { position, slot })?;
-        if interrupted {
-            break;
+        let Some(stopping) = stopping.as_mut() else {
+            break false;
+        };
+        let more = stopping.next_round(record, run_start.elapsed(), measured);
+        if more.is_empty() {
+            break false;
         }
-        if state.remaining == 0 || state.failed {
-            record.cases[slot.case].complete = !state.failed;
-            let histograms = &state.histograms;
-            observer.on_event(
-                record,
-                Event::CaseFinished {
-                    case: slot.case,
-                    histograms,
-                },
-            )?;
+        for s in &more {
+            states[s.case].remaining += 1;
+            record.schedule.push(plan.scheduled(*s));
         }
-    }
+        slots.extend(more);
+    };
     record.interrupted = interrupted;
     record.complete = !interrupted;
     crate::run::kernel::link_overheads(record);
-    if interrupted {
-        // The cases cut short still hand over what they measured.
-        for (case, state) in states.iter().enumerate() {
-            if state.remaining > 0 && !state.failed && !state.histograms.iterations.is_empty() {
-                let histograms = &state.histograms;
-                observer.on_event(record, Event::CaseFinished { case, histograms })?;
-            }
+    Ok(states.into_iter().map(|s| s.histograms).collect())
+}
+
+/// Ends an interrupted run: marks it, and hands over what the cases cut short measured.
+fn finish_interrupted(
+    record: &mut RunRecord,
+    observer: &mut dyn Observer,
+    states: Vec<CaseState>,
+    stopping: Option<&Stopping>,
+) -> Result<Vec<CaseHistograms>> {
+    record.interrupted = true;
+    record.complete = false;
+    crate::run::kernel::link_overheads(record);
+    if let Some(s) = stopping {
+        s.stop(record, "interrupted");
+    }
+    for (case, state) in states.iter().enumerate() {
+        if state.remaining > 0 && !state.failed && !state.histograms.iterations.is_empty() {
+            let histograms = &state.histograms;
+            observer.on_event(record, Event::CaseFinished { case, histograms })?;
         }
     }
     Ok(states.into_iter().map(|s| s.histograms).collect())
@@ -164,7 +212,8 @@ impl CaseState {
         states
     }
 
-    /// Runs one slot of `case` and records it in `rec`; true when the run was interrupted.
+    /// Runs one slot of `case` and records it in `rec`; true when the run was interrupted. A
+    /// measured iteration gets its canary and interference accounting ([`Around`]).
     fn run_slot(
         &mut self,
         case: &PlannedCase,
@@ -172,6 +221,7 @@ impl CaseState {
         run_start: Instant,
         rec: &mut CaseRecord,
         interrupt: &AtomicBool,
+        plan: &Plan,
     ) -> Result<bool> {
         let length = match kind {
             SlotKind::Warmup => IterationLength::Duration {
@@ -182,6 +232,8 @@ impl CaseState {
                 case.spec.timing.length
             }
         };
+        let around = matches!(kind, SlotKind::Iteration(_))
+            .then(|| Around::start(&case.cpus, plan.canary.as_ref(), &mut rec.notes));
         let offset_ns = run_start.elapsed().as_nanos() as u64;
         let spec = &case.spec;
         let stamps = spec
@@ -195,8 +247,8 @@ impl CaseState {
                     crate::metrics::per_sec(c.counters.messages + c.counters.lost, c.elapsed_ns)
                         / f64::from(spec.flows.max(1));
                 self.rate_per_flow = Some(self.rate_per_flow.map_or(rate, |r| r.max(rate)));
-                if let SlotKind::Iteration(index) = kind {
-                    self.add_iteration(case, index, offset_ns, out, rec)?;
+                if let (SlotKind::Iteration(index), Some(around)) = (kind, around) {
+                    self.add_iteration(case, index, offset_ns, out, around, rec)?;
                 }
             }
             Err(e) if e.downcast_ref::<Interrupted>().is_some() => return Ok(true),
@@ -256,9 +308,11 @@ impl CaseState {
         index: u32,
         offset_ns: u64,
         out: IterationOutcome,
+        around: Around,
         rec: &mut CaseRecord,
     ) -> Result<()> {
         let mut iteration = iteration_record(&case.spec, &case.cpus, index, offset_ns, &out);
+        around.finish(&case.cpus, &out, &mut iteration.extras);
         self.add_kernel(index, &out, &mut iteration)?;
         rec.iterations.push(iteration);
         let h = &mut self.histograms;

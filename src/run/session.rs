@@ -14,10 +14,13 @@ use crate::metrics::case_histograms::CaseHistograms;
 use crate::metrics::clock::check_timer;
 use crate::metrics::clock_sync::{self, ClockSync};
 use crate::run::persist::StoreObserver;
+use crate::run::precision::PrecisionRequest;
 use crate::run::runner::{Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
+use crate::stats::robust::Policy;
 use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
+use crate::store::trust::RunTrust;
 use crate::store::{RunDir, new_run_id};
 
 /// What to run and where to put it.
@@ -37,6 +40,11 @@ pub struct RunRequest {
     pub command_line: Vec<String>,
     /// Results directory (`results/`); nothing is written when `None`.
     pub results_dir: Option<PathBuf>,
+    /// Take no drift canary before each iteration (`--no-canary`); interference is still
+    /// accounted.
+    pub no_canary: bool,
+    /// `--precision`: add rounds until every case's interval is this narrow, within a time.
+    pub precision: Option<PrecisionRequest>,
 }
 
 /// A finished (or interrupted) run.
@@ -114,6 +122,23 @@ impl Run {
     /// `loopbench report`, `show` and `compare` work on it.
     pub fn results_dir(mut self, dir: impl Into<PathBuf>) -> Run {
         self.request.results_dir = Some(dir.into());
+        self
+    }
+
+    /// Adds rounds after the planned iterations until every case's p50 (throughput without
+    /// latency) has a 95 % interval within ±`target_rel` (0.02 for ±2 %), or `max_time` is
+    /// spent.
+    pub fn precision(mut self, target_rel: f64, max_time: std::time::Duration) -> Run {
+        self.request.precision = Some(PrecisionRequest {
+            target_rel,
+            max_time,
+        });
+        self
+    }
+
+    /// Takes no drift canary before each iteration.
+    pub fn no_canary(mut self) -> Run {
+        self.request.no_canary = true;
         self
     }
 
@@ -210,7 +235,11 @@ pub fn run(
     crate::transport::ignore_sigpipe();
     let topology = Topology::detect();
     let seed = request.seed.unwrap_or_else(rand::random);
-    let plan = Plan::new(request.specs, &topology, seed, request.interleave)?;
+    let mut plan = Plan::new(request.specs, &topology, seed, request.interleave)?;
+    if request.no_canary {
+        plan.canary = None;
+    }
+    plan.precision = request.precision;
     preflight(&plan)?;
     let stage_clock = check_stage_clock(&plan, &topology)?;
     let started = SystemTime::now();
@@ -232,6 +261,12 @@ pub fn run(
         stage_clock,
         cases: plan.case_records(),
         schedule: plan.recorded_schedule(),
+        trust: Some(RunTrust {
+            canary: plan.canary,
+            policy: Policy::default(),
+            bands: Vec::new(),
+            precision: None,
+        }),
     };
     let mut store = match &request.results_dir {
         Some(dir) => Some(StoreObserver::new(RunDir::create(dir, &run_id)?)),

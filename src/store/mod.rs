@@ -12,6 +12,8 @@ pub mod migrate;
 pub mod optional;
 pub mod record;
 pub mod stages;
+pub mod trust;
+pub mod trust_tally;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::canary::CanaryFigures;
+use crate::metrics::interference::Interference;
 use crate::metrics::schedule::ScheduleStats;
+use crate::store::trust::{CaseTrust, Disturbance};
 
 /// Share of the target rate a `rate` case must complete to count as sustained.
 pub const SUSTAINED_SHARE: f64 = 0.95;
@@ -218,6 +221,15 @@ pub struct IterationExtras {
     /// `--trace`: what the tracer saw and could attribute in this iteration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_trace: Option<KernelTraceRecord>,
+    /// The drift canary taken on the workers' CPUs right before the iteration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryFigures>,
+    /// Steal, foreign CPU time, interrupts and softirqs on the workers' CPUs during it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference: Option<Interference>,
+    /// Why it counts as disturbed (empty: it does not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disturbed: Vec<Disturbance>,
 }
 
 /// What a case summary has besides the fields every case has (flattened).
@@ -262,6 +274,9 @@ pub struct SummaryExtras {
     /// `--profile`: where the workers' CPUs went, by category and side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_profile: Option<CpuProfileRecord>,
+    /// How many iterations were disturbed and why, the case's canary, the precision reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<CaseTrust>,
 }
 
 use crate::metrics::histogram::LatencySummary;

@@ -18,6 +18,7 @@ use crate::metrics::rusage::SideUsage;
 pub use crate::metrics::series::Slice;
 use crate::spec::{CaseId, Spec};
 pub use crate::store::optional::{IterationExtras, SummaryExtras};
+use crate::store::trust::RunTrust;
 use crate::transport::ConnInfo;
 
 /// Version of the run.json layout written by this build.
@@ -92,6 +93,9 @@ pub struct RunRecord {
     pub cases: Vec<CaseRecord>,
     /// The order the slots actually ran in (interleaved, shuffled).
     pub schedule: Vec<ScheduledSlot>,
+    /// The canary settings, the bands that marked disturbed iterations, `--precision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<RunTrust>,
 }
 
 /// How a run ended, in a word: complete, interrupted (Ctrl-C) or incomplete (stopped early or

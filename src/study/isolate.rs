@@ -100,6 +100,7 @@ pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutc
         )),
         command_line: job.command_line.clone(),
         results_dir: Some(job.study_dir.clone()),
+        ..RunRequest::default()
     };
     let topology = Topology::detect();
     let window = cpucost::start(&topology.online);

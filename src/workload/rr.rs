@@ -262,6 +262,28 @@ pub struct RrServer<C: Clock> {
     current: ServerStamps,
 }
 
+/// The environment variable that adds a service time to every `rr` server's answers without
+/// changing the case id: a change of the program under test as the gate sees it (two builds, or
+/// `ab` with the same command twice, one with the variable), for checking that the gate catches
+/// it. Recorded in the case's notes.
+pub const INJECT_DELAY_ENV: &str = "LOOPBENCH_INJECT_SERVER_DELAY";
+
+/// The delay [`INJECT_DELAY_ENV`] asks for, in nanoseconds (0 when unset); the text when it is
+/// not a duration (`2us`, `2400ns`, `2400`).
+pub fn injected_delay() -> Result<u64, String> {
+    static DELAY: std::sync::OnceLock<Result<u64, String>> = std::sync::OnceLock::new();
+    DELAY
+        .get_or_init(|| match std::env::var(INJECT_DELAY_ENV) {
+            Err(_) => Ok(0),
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .or_else(|_| crate::spec::parse_duration(&text).map(|d| d.as_nanos() as u64))
+                .map_err(|_| text),
+        })
+        .clone()
+}
+
 impl<C: Clock> RrServer<C> {
     /// A server for `spec`.
     pub fn new(spec: &Spec, clock: C) -> RrServer<C> {
@@ -271,7 +293,7 @@ impl<C: Clock> RrServer<C> {
             response: vec![0xa5; spec.response_size],
             datagram: spec.transport.is_datagram(),
             phase: Phase::Receiving(0),
-            delay_ns: spec.server_delay_ns,
+            delay_ns: spec.server_delay_ns + injected_delay().ok().unwrap_or(0),
             drop_every: spec.server_drop_every,
             expected_seq: 1,
             last_seq: 0,

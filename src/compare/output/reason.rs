@@ -49,6 +49,10 @@ impl fmt::Display for Reason {
                 "not significant (p={} after Holm's correction)",
                 format_p(d.p)
             ),
+            Reason::CanaryDiffers(d) => write!(
+                f,
+                "--strict-env: the machine changed between base and new ({d})"
+            ),
         }
     }
 }

@@ -118,7 +118,31 @@ pub fn trailer(c: &Comparison, code: fn(&str) -> String) -> Vec<(&'static str, V
                 .collect(),
         ),
         ("Warnings", c.warnings.clone()),
+        ("Precision", precision(c, code)),
     ]
+}
+
+/// `ab --precision`: the rounds and why they stopped, then each case's interval half-width.
+fn precision(c: &Comparison, code: fn(&str) -> String) -> Vec<String> {
+    let Some(p) = &c.precision else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "target ±{:.1} %: {} round(s), stopped: {}",
+        p.target_rel * 100.0,
+        p.rounds,
+        p.stopped
+    )];
+    lines.extend(p.cases.iter().map(|k| {
+        format!(
+            "{} {}: ±{:.1} % ({})",
+            code(k.case.as_str()),
+            k.metric,
+            k.half_width_rel * 100.0,
+            if k.reached { "reached" } else { "not reached" }
+        )
+    }));
+    lines
 }
 
 /// The final line: counts and pass/fail.
