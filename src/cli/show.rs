@@ -11,6 +11,7 @@ use super::output::print;
 use crate::error::UsageError;
 use crate::report::table::{iterations, percentiles};
 use crate::report::terminal::run_text;
+use crate::report::trust::iterations_trust;
 use crate::spec::IterationLength;
 use crate::store::find::{LATEST, load};
 use crate::store::record::{CaseRecord, RunRecord};
@@ -110,6 +111,10 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
     }
     let (h, rows) = iterations(c);
     out.push_str(&align(&h, &rows));
+    if let Some((h, rows)) = iterations_trust(c) {
+        out.push_str("\ncanary (p50 of each probe) and interference per iteration\n");
+        out.push_str(&align(&h, &rows));
+    }
     for e in &c.errors {
         let _ = writeln!(out, "error: {e}");
     }

@@ -8,6 +8,8 @@ use crate::host::procs;
 use crate::loopback::netlink::Rtnl;
 use crate::loopback::{link, offload, qdisc};
 use crate::metrics::clock::check_timer;
+use crate::metrics::interference::{Snapshot, tick_ns};
+use crate::metrics::rusage::process_cpu_ns;
 
 fn finding(
     check: &str,
@@ -228,7 +230,18 @@ fn system(env: &Environment) -> Vec<Finding> {
             None,
         ),
     });
+    // Steal and foreign load are sampled over the busy-process check's window.
+    let before = (Snapshot::take().ok(), process_cpu_ns());
     let busy = procs::busy_processes(Duration::from_millis(500), 5.0);
+    let after = Snapshot::take().ok();
+    let cpus: Vec<usize> = crate::host::topology::allowed_cpus().into_iter().collect();
+    let load = super::load::findings(
+        before.0.as_ref(),
+        after.as_ref(),
+        &cpus,
+        process_cpu_ns().saturating_sub(before.1),
+        tick_ns(),
+    );
     out.push(if busy.is_empty() {
         finding(
             "busy processes",
@@ -252,6 +265,7 @@ fn system(env: &Environment) -> Vec<Finding> {
             Some("stop them, or pin them away from the measured CPUs"),
         )
     });
+    out.extend(load);
     let daemons = procs::running_named(procs::TUNING_DAEMONS);
     out.push(if daemons.is_empty() {
         finding(

@@ -3,6 +3,7 @@
 
 mod checks;
 mod finding;
+mod load;
 
 pub use finding::{DoctorReport, Finding, Level, SCHEMA_VERSION};
 
@@ -32,6 +33,8 @@ mod tests {
             "cpuidle",
             "virtualization",
             "busy processes",
+            "steal",
+            "foreign load",
             "tuning daemons",
             "clock source",
             "timer cost",

@@ -42,6 +42,7 @@ pub fn run_notes(r: &RunRecord) -> Vec<String> {
         notes.push(format!("{} failed: {}", c.case_id, c.errors.join("; ")));
     }
     notes.extend(case_notes(r));
+    notes.extend(super::trust::trust_notes(r));
     notes
 }
 

@@ -17,6 +17,7 @@ mod model;
 pub mod plots;
 pub mod table;
 pub mod terminal;
+pub mod trust;
 
 #[cfg(test)]
 pub mod fixture;
