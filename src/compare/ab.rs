@@ -80,7 +80,7 @@ pub struct AbRequest {
 }
 
 /// What `ab --precision` asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AbPrecision {
     /// The target half-width of every compared case's ratio interval, relative (0.02: ±2 %).
     pub target_rel: f64,

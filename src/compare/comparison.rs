@@ -92,7 +92,7 @@ pub struct Comparison {
 }
 
 /// The precision of one compared case: the half-width of its primary metric's ratio interval.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CasePrecision {
     /// The case (NEW's id).
     pub case: CaseId,
@@ -105,7 +105,7 @@ pub struct CasePrecision {
 }
 
 /// What `ab --precision` reached.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ComparisonPrecision {
     /// The target half-width, relative (0.02 for ±2 %).
     pub target_rel: f64,

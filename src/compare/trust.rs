@@ -20,7 +20,7 @@ use crate::store::trust_tally::evidence;
 pub const CANARY_ALPHA: f64 = 0.001;
 
 /// One side's disturbed iterations and canary.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SideTrust {
     /// Iterations of the case on this side.
     pub iterations: usize,
@@ -33,7 +33,7 @@ pub struct SideTrust {
 }
 
 /// What trust says about one compared case.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CaseTrust {
     /// BASE.
     pub base: SideTrust,

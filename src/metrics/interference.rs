@@ -109,7 +109,7 @@ pub struct WorkerUsage {
 }
 
 /// One worker CPU's share of an iteration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuInterference {
     /// CPU number.
     pub cpu: usize,
@@ -124,7 +124,7 @@ pub struct CpuInterference {
 }
 
 /// Interference on the workers' CPUs over one iteration.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interference {
     /// Wall time between the snapshots, in nanoseconds.
     pub wall_ns: u64,

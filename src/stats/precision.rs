@@ -57,7 +57,7 @@ impl Target {
 pub const DEFAULT_MIN_ROUNDS: usize = 5;
 
 /// One case's precision after some rounds: what it records in run.json.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CasePrecision {
     /// The p50 (or ratio) and its interval.
     pub estimate: Estimate,

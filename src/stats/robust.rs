@@ -65,7 +65,7 @@ pub const DEFAULT_MIN_EXCESS_SWITCHES_PER_SEC: f64 = 20.0;
 pub const DEFAULT_MIN_EXCESS_IRQ_SHARE: f64 = 0.5;
 
 /// A robust band: median and the range of values counted as normal.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Band {
     /// The median of the values.
     pub median: f64,
@@ -280,7 +280,7 @@ impl fmt::Display for Reason {
 }
 
 /// The knobs of [`classify`]; `Default` gives the documented constants.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Policy {
     /// Band half-width in sigmas.
     pub k: f64,
@@ -316,7 +316,7 @@ impl Default for Policy {
 }
 
 /// How a canary probe's band is used in one group.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "use", rename_all = "snake_case")]
 pub enum BandUse {
     /// Fewer canaries than a band needs: nothing marked.

@@ -13,7 +13,7 @@ use crate::metrics::canary::CanaryConfig;
 use crate::stats::robust::{BandUse, Policy, Reason};
 
 /// Why an iteration counts as disturbed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disturbance {
     /// A short stable name: `canary_spin`, `canary_wake`, `canary_incomplete`, `steal`,
     /// `foreign_cpu`, `interrupts`, `switches`, `migrations`.
@@ -32,7 +32,7 @@ impl From<&Reason> for Disturbance {
 }
 
 /// The median canary of a set of iterations.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanarySummary {
     /// The two CPUs it ran on.
     pub cpus: [usize; 2],
@@ -45,7 +45,7 @@ pub struct CanarySummary {
 }
 
 /// The precision a case reached (`--precision`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PrecisionRecord {
     /// The metric it is about: `p50` (latency) or `throughput` (stream).
     pub metric: String,
@@ -68,7 +68,7 @@ pub struct PrecisionRecord {
 }
 
 /// What a case's iterations say about the machine while it ran.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CaseTrust {
     /// Iterations marked disturbed.
     pub disturbed: u32,
@@ -84,7 +84,7 @@ pub struct CaseTrust {
 }
 
 /// How the canary bands of one pair of CPUs were used.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanaryBandsRecord {
     /// The two CPUs.
     pub cpus: [usize; 2],
@@ -95,7 +95,7 @@ pub struct CanaryBandsRecord {
 }
 
 /// The `--precision` settings of a run and how it ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PrecisionSettings {
     /// The target half-width, relative (0.02 for ±2 %).
     pub target_rel: f64,
@@ -108,7 +108,7 @@ pub struct PrecisionSettings {
 }
 
 /// The run's trust settings and bands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunTrust {
     /// The canary's settings; `None` when no canary was taken (`--no-canary`).
     pub canary: Option<CanaryConfig>,

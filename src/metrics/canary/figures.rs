@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// How much each probe does: counts and time budgets.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanaryConfig {
     /// Recorded round trips of the spin probe.
     pub spin_round_trips: u32,
@@ -40,7 +40,7 @@ impl Default for CanaryConfig {
 }
 
 /// The figures of one probe.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProbeFigures {
     /// Median round trip in nanoseconds (of the batch means, when batched); `None` when no
     /// round trip completed.
@@ -73,7 +73,7 @@ impl ProbeFigures {
 }
 
 /// One canary: both probes on one pair of CPUs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CanaryFigures {
     /// The initiator's and the responder's CPU.
     pub cpus: [usize; 2],
