@@ -6,6 +6,7 @@ use crate::store::kernel::{CpuProfileRecord, KernelTraceRecord};
 use crate::store::record::{CaseSummary, RunRecord};
 use crate::store::stages::{StageMap, StageSummary};
 use crate::text::us;
+use crate::trace::stages::Stage;
 
 /// One traced case's stage table and the lines that go under it.
 pub struct KernelTable {
@@ -56,9 +57,26 @@ pub fn kernel_tables(r: &RunRecord) -> Vec<KernelTable> {
         .collect()
 }
 
-fn rows(stages: &StageMap<StageSummary>) -> Vec<Vec<String>> {
-    stages
+/// Where `key` (`request.wakeup`) stands along the round trip: request before response, each
+/// direction's stages in path order, unknown keys last.
+fn path_position(key: &str) -> (usize, usize) {
+    let (direction, stage) = key.split_once('.').unwrap_or((key, ""));
+    let d = ["request", "response"]
         .iter()
+        .position(|&n| n == direction)
+        .unwrap_or(2);
+    let s = Stage::ALL
+        .iter()
+        .position(|st| st.name() == stage)
+        .unwrap_or(Stage::ALL.len());
+    (d, s)
+}
+
+fn rows(stages: &StageMap<StageSummary>) -> Vec<Vec<String>> {
+    let mut ordered: Vec<(&str, &StageSummary)> = stages.iter().collect();
+    ordered.sort_by_key(|(name, _)| path_position(name));
+    ordered
+        .into_iter()
         .map(|(name, st)| {
             let seen = st.latency.count > 0;
             let cell = |ns: u64| if seen { us(ns as f64) } else { "-".into() };
@@ -248,14 +266,14 @@ mod tests {
             [
                 "request.send_syscall",
                 "request.wakeup",
+                "request.idle_exit",
                 "response.send_syscall",
                 "response.wakeup",
-                "request.idle_exit"
             ]
         );
         // A stage that never occurred has no figures and is not given a share.
-        assert_eq!(t.rows[4][1..5], ["-", "-", "-", "-"]);
-        assert_eq!(t.rows[4][6..], ["1", "request.wakeup"]);
+        assert_eq!(t.rows[2][1..5], ["-", "-", "-", "-"]);
+        assert_eq!(t.rows[2][6..], ["1", "request.wakeup"]);
         let expected = format!("{:.0} %", 9_500.0 / rtt as f64 * 100.0);
         assert!(t.notes[0].contains(&expected), "{}", t.notes[0]);
         assert!(t.notes.last().unwrap().contains("×1.25"));
