@@ -39,6 +39,8 @@ fn spec(t: Transport, w: Workload, e: EngineKind) -> Spec {
     s.workload = w;
     s.engine = e;
     s.timing.iterations = 1;
+    // A late datagram answer on a busy machine is not a loss these tests count.
+    s.timing.loss_timeout_ns = 1_000_000_000;
     s
 }
 

@@ -157,8 +157,9 @@ fn losses_injected_by_the_server_are_counted_exactly() {
         "0",
         "--server-drop-every",
         "10",
+        // Long enough that a late answer on a busy machine is not counted lost.
         "--loss-timeout",
-        "2ms",
+        "200ms",
     ]);
     for case in json["cases"].as_array().unwrap() {
         let c = &case["summary"]["client"]["counters"];
