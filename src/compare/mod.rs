@@ -34,7 +34,7 @@ use anyhow::Result;
 use crate::error::UsageError;
 use crate::spec::CaseId;
 pub use comparison::{
-    CaseComparison, CasePrecision, Comparison, ComparisonPrecision, SCHEMA_VERSION, RunSummary,
+    CaseComparison, CasePrecision, Comparison, ComparisonPrecision, RunSummary, SCHEMA_VERSION,
     VerdictCounts,
 };
 use gate::{GateConfig, MetricInput, Samples, Verdict, evaluate};
