@@ -22,7 +22,7 @@ use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
 use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::spec::framing::Framing;
-use crate::spec::{IterationLength, Spec, Transport, Workload};
+use crate::spec::{Spec, Transport, Workload};
 use crate::store::optional::{ConnectionRecord, IterationExtras, SummaryExtras};
 use crate::transport::Conn;
 use crate::transport::dial::{Dialer, ephemeral_port_range, local_port};
