@@ -114,6 +114,16 @@ pub enum ConfigError {
         /// Why nothing would use it, and what to do instead.
         reason: String,
     },
+    /// A value above the stated maximum of its flag (see `spec::limits`).
+    #[error("{flag} {value} is above the maximum of {max}")]
+    AboveMaximum {
+        /// The flag that carried it.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// The largest value accepted.
+        max: String,
+    },
     /// Any other invalid combination of options.
     #[error("{0}")]
     Invalid(String),
@@ -122,10 +132,14 @@ pub enum ConfigError {
 /// True when the error chain contains a [`ConfigError`] or an I/O error the user caused by
 /// their input (address in use, permission denied on the output directory).
 pub fn is_usage_error(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause.downcast_ref::<ConfigError>().is_some()
-            || cause.downcast_ref::<UsageError>().is_some()
-    })
+    // A context (`.context(UsageError(..))`) is found by downcasting the error itself; causes
+    // by walking the chain.
+    err.downcast_ref::<UsageError>().is_some()
+        || err.downcast_ref::<ConfigError>().is_some()
+        || err.chain().any(|cause| {
+            cause.downcast_ref::<ConfigError>().is_some()
+                || cause.downcast_ref::<UsageError>().is_some()
+        })
 }
 
 /// Wraps a runtime failure the user caused (port in use, unwritable directory) so the exit code

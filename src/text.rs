@@ -50,6 +50,16 @@ pub fn bandwidth(bytes_per_sec: f64) -> String {
     }
 }
 
+/// A size in bytes with a binary prefix: `64 B`, `4.5 KiB`, `8 MiB`.
+pub fn bytes(n: u64) -> String {
+    let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    match units.iter().find(|(u, _)| n >= *u) {
+        Some((u, name)) if n % u == 0 => format!("{} {name}", n / u),
+        Some((u, name)) => format!("{:.1} {name}", n as f64 / *u as f64),
+        None => format!("{n} B"),
+    }
+}
+
 /// Aligns `rows` under `header`: the first and last columns left-aligned, numbers right-aligned.
 pub fn align<H: AsRef<str>>(header: &[H], rows: &[Vec<String>]) -> String {
     let n = header.len();
@@ -113,6 +123,13 @@ pub fn sanitize(text: &str, keep: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(bytes(64), "64 B");
+        assert_eq!(bytes(4608), "4.5 KiB");
+        assert_eq!(bytes(8 << 20), "8 MiB");
+    }
 
     #[test]
     fn latencies_keep_three_significant_digits() {

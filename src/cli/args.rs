@@ -12,9 +12,10 @@ use crate::spec::case_options::{CaseOptions, Values};
 /// What to measure: every dimension takes a comma list, and lists expand to a matrix.
 #[derive(Debug, Clone, Args)]
 pub struct CaseArgs {
-    /// Transports: tcp4, tcp6, udp4, udp6, unix-stream, unix-dgram, unix-seqpacket, pipe, shm.
-    #[arg(long, short = 't', default_value = "tcp4", value_name = "LIST")]
-    pub transport: String,
+    /// Transports: tcp4, tcp6, udp4, udp6, unix-stream, unix-dgram, unix-seqpacket, pipe, shm
+    /// [default: tcp4].
+    #[arg(long, short = 't', value_name = "LIST")]
+    pub transport: Option<String>,
     /// Workloads: rr (closed-loop request/response), stream (one-way bulk, counted at the
     /// receiver), crr (connect/request/response/close), rate (open loop at --rate).
     #[arg(long, short = 'w', default_value = "rr", value_name = "LIST")]
@@ -176,7 +177,7 @@ fn case_options(case: &CaseArgs, timing: &TimingArgs, workload: &WorkloadArgs) -
     let text = |s: &Option<String>| s.as_ref().map(Values::text);
     CaseOptions {
         note: None,
-        transport: Some(Values::text(&case.transport)),
+        transport: text(&case.transport),
         workload: Some(Values::text(&case.workload)),
         engine: Some(Values::text(&case.engine)),
         placement: text(&case.placement),

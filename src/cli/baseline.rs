@@ -6,7 +6,6 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::args::ResultsArg;
-use super::gate_args::as_usage;
 use super::output::print;
 use crate::store::baseline::{self, BaselineInfo};
 use crate::store::find::resolve_runs;
@@ -125,6 +124,14 @@ pub fn execute(args: BaselineArgs) -> Result<ExitCode> {
             ))
         }),
     };
-    result.map_err(as_usage)?;
+    // Whatever stops a baseline from being saved or listed is about the runs or the directory
+    // given: exit 2, with the message of what failed.
+    result.map_err(|e| {
+        if crate::error::is_usage_error(&e) || super::output::is_broken_pipe(&e) {
+            e
+        } else {
+            crate::error::UsageError(format!("{e:#}")).into()
+        }
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -84,26 +84,59 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, ConfigError> {
     Ok(out)
 }
 
-/// The transport an address calls for.
-fn transport_for(target: &str, asked: &str) -> Result<Transport, ConfigError> {
+/// The transport an address calls for: TCP of its family, or for a Unix socket unix-stream
+/// (or unix-seqpacket with `-t unix-seqpacket`). A `-t` that the address or `--connect` cannot
+/// carry is refused, never replaced.
+fn transport_for(target: &str, asked: Option<&str>) -> Result<Transport, ConfigError> {
     let addr =
         parse_target("--connect", target).map_err(|e| ConfigError::Invalid(format!("{e:#}")))?;
-    Ok(if addr.is_ipv4() {
+    let follows = if addr.is_ipv4() {
         Transport::Tcp4
     } else if addr.is_ipv6() {
         Transport::Tcp6
-    } else if asked.trim() == "unix-seqpacket" {
-        Transport::UnixSeqpacket
     } else {
         Transport::UnixStream
-    })
+    };
+    let Some(asked) = asked else {
+        return Ok(follows);
+    };
+    let asked: Vec<Transport> = crate::spec::parse_list(asked, str::parse)?;
+    let [t] = asked[..] else {
+        return Err(ConfigError::Invalid(format!(
+            "--connect measures one service over one transport, but -t names {}",
+            asked.len()
+        )));
+    };
+    if !t.crosses_processes() {
+        return Err(ConfigError::Invalid(format!(
+            "-t {t} cannot be measured with --connect: it carries tcp4, tcp6, unix-stream and \
+             unix-seqpacket (a datagram transport, a pipe or shm has no service to connect to); \
+             measure {t} with `loopbench run`"
+        )));
+    }
+    let fits = t == follows || (follows == Transport::UnixStream && t == Transport::UnixSeqpacket);
+    if !fits {
+        return Err(ConfigError::Invalid(format!(
+            "-t {t} does not fit --connect {target}, which needs {follows}{}; give a matching \
+             address or leave -t out (the transport follows the address)",
+            if follows == Transport::UnixStream {
+                " or unix-seqpacket"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(t)
 }
 
 /// Runs the command.
 pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
     let mut matrix = args.matrix.options().matrix(topology.default_placement())?;
-    matrix.transports = vec![transport_for(&args.connect, &args.matrix.case.transport)?];
+    matrix.transports = vec![transport_for(
+        &args.connect,
+        args.matrix.case.transport.as_deref(),
+    )?];
     matrix.addrs.clear();
     let t = &mut matrix.template;
     t.layout.connect = Some(args.connect.clone());
@@ -166,11 +199,30 @@ mod tests {
     #[test]
     fn the_transport_follows_the_address() {
         assert_eq!(
-            transport_for("127.0.0.1:80", "tcp4").unwrap(),
+            transport_for("127.0.0.1:80", None).unwrap(),
             Transport::Tcp4
         );
-        assert_eq!(transport_for("[::1]:80", "tcp4").unwrap(), Transport::Tcp6);
-        assert_eq!(transport_for("@x", "tcp4").unwrap(), Transport::UnixStream);
-        assert!(transport_for("10.1.1.1:80", "tcp4").is_err());
+        assert_eq!(transport_for("[::1]:80", None).unwrap(), Transport::Tcp6);
+        assert_eq!(transport_for("@x", None).unwrap(), Transport::UnixStream);
+        assert_eq!(
+            transport_for("@x", Some("unix-seqpacket")).unwrap(),
+            Transport::UnixSeqpacket
+        );
+        assert!(transport_for("10.1.1.1:80", None).is_err());
+    }
+
+    #[test]
+    fn a_transport_the_address_or_connect_cannot_carry_is_refused_not_replaced() {
+        for (target, t, says) in [
+            ("127.0.0.1:80", "udp4", "cannot be measured with --connect"),
+            ("@x", "unix-dgram", "cannot be measured with --connect"),
+            ("127.0.0.1:80", "pipe", "cannot be measured with --connect"),
+            ("127.0.0.1:80", "tcp6", "does not fit"),
+            ("@x", "tcp4", "does not fit"),
+            ("127.0.0.1:80", "tcp4,tcp6", "one transport"),
+        ] {
+            let err = transport_for(target, Some(t)).unwrap_err().to_string();
+            assert!(err.contains(says), "{target} -t {t}: {err}");
+        }
     }
 }

@@ -54,7 +54,14 @@ fn row(e: &RunEntry) -> Vec<String> {
 
 /// Runs the command.
 pub fn execute(args: ListArgs) -> Result<ExitCode> {
-    let entries: Vec<RunEntry> = run_dirs(args.results.dir())
+    let dir = args.results.dir();
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(crate::error::UsageError(format!(
+            "--output {} is not a directory: give the results directory (runs are in DIR/runs/)",
+            dir.display()
+        )));
+    }
+    let entries: Vec<RunEntry> = run_dirs(dir)
         .iter()
         .map(|d| RunEntry::read(d, d.join(html::FILE_NAME).is_file()))
         .collect();

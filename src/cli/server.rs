@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use super::args::MatrixArgs;
@@ -29,8 +29,9 @@ Examples:
 pub struct ServerArgs {
     #[command(flatten)]
     matrix: MatrixArgs,
-    /// Serve this many sessions, then exit [default: until interrupted].
-    #[arg(long, value_name = "N")]
+    /// Serve this many sessions, then exit [default: until interrupted]. The server waits for
+    /// its clients as long as it takes; Ctrl-C or SIGTERM stops it at once (exit 130).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     sessions: Option<u32>,
     /// One session; stdin's end says the clients are done (used by `run --processes`).
     #[arg(long, hide = true)]
@@ -45,8 +46,17 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
     let interrupted = interrupt::install();
     let topology = Topology::detect();
     let session: Session = match &args.session_json {
-        Some(json) => serde_json::from_str(json).context("reading --session-json")?,
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| crate::error::UsageError(format!("reading --session-json: {e}")))?,
         None => {
+            if args.matrix.workload.processes {
+                return Err(ConfigError::Invalid(
+                    "--processes makes `loopbench run` start a server process per iteration; \
+                     `loopbench server` is that process: leave --processes out"
+                        .into(),
+                )
+                .into());
+            }
             let mut specs = crate::workload::expand(
                 &args.matrix.options().matrix(topology.default_placement())?,
             )?;
@@ -58,7 +68,10 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
                 .into());
             }
             let spec = specs.remove(0);
-            let server_cpus = topology.resolve(spec.placement)?.server;
+            // The checks of a run (the case, its CPUs, memory and file descriptors) before
+            // anything listens.
+            let plan = crate::run::plan::Plan::new(vec![spec.clone()], &topology, 0, true)?;
+            let server_cpus = plan.cases[0].cpus.server.clone();
             Session {
                 length: spec.timing.length,
                 spec,
@@ -79,5 +92,9 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
         args.once,
         interrupted,
     )?;
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("interrupted");
+        return Ok(ExitCode::from(super::exit::EXIT_INTERRUPTED));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -88,6 +88,24 @@ pub struct AbPrecision {
     pub max_time_ns: u64,
 }
 
+impl AbRequest {
+    /// Refuses what cannot run: no rounds, or a command timeout of zero (every command would
+    /// be killed at once).
+    pub fn check(&self) -> Result<(), crate::error::ConfigError> {
+        use crate::error::ConfigError;
+        if self.rounds == 0 {
+            return Err(ConfigError::Invalid("--rounds must be at least 1".into()));
+        }
+        if self.command_timeout.is_zero() {
+            return Err(ConfigError::Invalid(
+                "--command-timeout must be greater than zero: it is how long one command may run"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One command execution.
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Invocation {
@@ -214,6 +232,7 @@ pub fn run_ab(
     progress: &mut dyn FnMut(&Invocation),
     precise: &mut dyn FnMut(&AbSession) -> Result<bool>,
 ) -> Result<AbSession> {
+    request.check()?;
     let mut session = AbSession {
         schema_version: SCHEMA_VERSION,
         request: request.clone(),

@@ -359,8 +359,15 @@ mod tests {
 
     #[test]
     fn a_stuck_server_fails_the_batch_instead_of_hanging() {
+        // A server that takes ten times --timeout per answer (a --server-delay that long is
+        // refused up front, so the slowness is the handler's).
         let mut s = spec(Transport::Tcp4, Placement::Unpinned);
-        s.server_delay_ns = 500_000_000;
+        s.server_handler = Some(crate::spec::handler::ServerHandler::new("slow", || {
+            |request: &[u8], response: &mut Vec<u8>| {
+                std::thread::sleep(Duration::from_millis(500));
+                response.extend_from_slice(request);
+            }
+        }));
         s.timing.timeout_ns = 50_000_000;
         let mut pair = Pair::start(&s).unwrap();
         let started = Instant::now();

@@ -195,6 +195,11 @@ impl Topology {
         Err(format!("{flag} {id} {why}; {}", self.describe()))
     }
 
+    /// Refuses a CPU given with `flag` (e.g. `--memory-load`) that this process cannot use.
+    pub fn check_cpu_flag(&self, flag: &str, id: usize) -> Result<(), ConfigError> {
+        self.check_cpu(flag, id).map_err(ConfigError::Invalid)
+    }
+
     /// Resolves a placement to CPUs, or explains why this machine cannot satisfy it.
     pub fn resolve(&self, placement: Placement) -> Result<ResolvedPlacement, ConfigError> {
         let fail = |reason: String| ConfigError::Placement {

@@ -13,6 +13,10 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 /// A latency histogram in nanoseconds.
 pub type LatencyHistogram = Histogram<u64>;
 
+/// Bytes one latency histogram allocates (its counts: 27 648 `u64`s for 1 ns .. 60 s at 3
+/// significant digits), for the memory check before a run.
+pub const HISTOGRAM_BYTES: u64 = 27_648 * 8;
+
 /// A new, empty latency histogram with all its buckets allocated.
 pub fn new_histogram() -> LatencyHistogram {
     Histogram::new_with_bounds(1, MAX_LATENCY_NS, SIGNIFICANT_DIGITS)
@@ -78,6 +82,14 @@ impl LatencySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stated_size_of_a_histogram_is_its_real_size() {
+        assert_eq!(
+            new_histogram().distinct_values() as u64 * 8,
+            HISTOGRAM_BYTES
+        );
+    }
 
     #[test]
     fn summary_of_a_known_distribution() {

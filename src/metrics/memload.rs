@@ -12,7 +12,7 @@ use crate::host::pinned::{self, PinnedThread, Started};
 use crate::metrics::clock::monotonic_ns;
 
 /// Bytes per copy: 64 MiB, beyond any last-level cache this is likely to run on.
-const BUFFER_BYTES: usize = 64 << 20;
+pub const BUFFER_BYTES: usize = 64 << 20;
 
 /// Bytes per copy call.
 const BLOCK_BYTES: usize = 1 << 20;

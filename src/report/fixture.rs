@@ -141,6 +141,7 @@ fn case(c: &CaseSpec, offset_ns: &mut u64) -> (CaseRecord, CaseHistograms) {
         files: CaseFiles::default(),
         connection: None,
         notes: Vec::new(),
+        clamped: Vec::new(),
     };
     (record, hist)
 }

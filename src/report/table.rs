@@ -2,7 +2,7 @@
 //! uses the same [`HEADER`] and [`row`].
 
 use crate::store::record::{CaseRecord, RunRecord};
-use crate::text::{align, bandwidth, si, us};
+use crate::text::{align, bandwidth, bytes, si, us};
 
 /// The columns.
 pub const HEADER: &[&str] = &[
@@ -64,6 +64,13 @@ pub fn row(case: &CaseRecord) -> Vec<String> {
     let l = &s.latency;
     let p = &s.p50_ns_spread;
     notes.extend(throughput_notes(case.spec.workload, s));
+    for c in &case.clamped {
+        notes.push(format!(
+            "{} clamped to {}",
+            c.flag,
+            bytes(c.effective as u64)
+        ));
+    }
     if !case.errors.is_empty() {
         notes.push(format!("errors: {}", case.errors.len()));
     }

@@ -8,6 +8,7 @@ pub mod persist;
 pub mod plan;
 pub mod precision;
 pub mod records;
+pub mod resources;
 pub mod runner;
 pub mod schedule;
 pub mod session;

@@ -8,6 +8,7 @@ use crate::error::ConfigError;
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::canary::CanaryConfig;
 use crate::run::precision::PrecisionRequest;
+use crate::run::resources;
 use crate::run::schedule::{CaseSlots, Slot, SlotKind, run_slots};
 use crate::spec::{CaseId, IterationLength, Spec};
 use crate::store::record::{CaseRecord, ScheduledSlot};
@@ -66,11 +67,19 @@ impl Plan {
                 continue;
             }
             let cpus = topology.resolve(spec.placement)?;
+            if let Some(cpu) = spec.interference.memory_load_cpu {
+                topology.check_cpu_flag("--memory-load", cpu)?;
+            }
             cases.push(PlannedCase {
                 spec,
                 case_id,
                 cpus,
             });
+        }
+        let specs: Vec<&Spec> = cases.iter().map(|c| &c.spec).collect();
+        resources::check_memory(&specs, &resources::headroom())?;
+        for spec in specs {
+            resources::check_fds(spec)?;
         }
         let shapes: Vec<CaseSlots> = cases
             .iter()
@@ -139,6 +148,7 @@ impl Plan {
                 files: Default::default(),
                 connection: None,
                 notes: crate::run::records::case_notes(&c.spec, &c.cpus),
+                clamped: Vec::new(),
             })
             .collect()
     }

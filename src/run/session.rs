@@ -22,6 +22,7 @@ use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
 use crate::store::trust::RunTrust;
 use crate::store::{RunDir, new_run_id};
+use crate::transport::limits::Clamped;
 
 /// What to run and where to put it.
 #[derive(Clone, Debug, Default)]
@@ -181,22 +182,27 @@ impl Observer for Tee<'_> {
     }
 }
 
-/// Opens every case's transport once (binding its ports and paths) and closes it again, so an
-/// address in use is reported before anything is measured; and, for `--trace`/`--profile`,
-/// opens their events on the case's CPUs once, so a missing privilege, tracefs or tracepoint
-/// stops the run (exit 2) before it starts.
-pub fn preflight(plan: &Plan) -> Result<()> {
-    for case in &plan.cases {
-        drop(
-            crate::transport::connector(&case.spec)
-                .with_context(|| format!("case {}", case.case_id))?,
-        );
-        if !case.spec.probes.is_off() {
-            crate::run::worker::probes::preflight(&case.spec, &case.cpus)
-                .map_err(|e| UsageError(format!("case {}: {e}", case.case_id)))?;
-        }
-    }
-    Ok(())
+/// Opens every case's transport once (binding its ports and paths) and connects one pair, so an
+/// address in use or a message the kernel would refuse is reported before anything is measured;
+/// and, for `--trace`/`--profile`, opens their events on the case's CPUs once, so a missing
+/// privilege, tracefs or tracepoint stops the run (exit 2) before it starts. Returns, per case,
+/// the buffer sizes the kernel did not take as asked.
+pub fn preflight(plan: &Plan) -> Result<Vec<Vec<Clamped>>> {
+    plan.cases
+        .iter()
+        .map(|case| {
+            let probe = || -> Result<Vec<Clamped>> {
+                let (client, server) = crate::transport::connector(&case.spec)?.pair()?;
+                crate::transport::limits::check(&case.spec, &client.info, &server.info)
+            };
+            let clamped = probe().with_context(|| format!("case {}", case.case_id))?;
+            if !case.spec.probes.is_off() {
+                crate::run::worker::probes::preflight(&case.spec, &case.cpus)
+                    .map_err(|e| UsageError(format!("case {}: {e}", case.case_id)))?;
+            }
+            Ok(clamped)
+        })
+        .collect()
 }
 
 /// `--stages`: checks that the clock source is a shared counter and that stamps read on the
@@ -240,7 +246,7 @@ pub fn run(
         plan.canary = None;
     }
     plan.precision = request.precision;
-    preflight(&plan)?;
+    let clamped = preflight(&plan)?;
     let stage_clock = check_stage_clock(&plan, &topology)?;
     let started = SystemTime::now();
     let run_id = new_run_id(started);
@@ -259,7 +265,16 @@ pub fn run(
         environment: Environment::capture(),
         timer: check_timer(100_000),
         stage_clock,
-        cases: plan.case_records(),
+        cases: plan
+            .case_records()
+            .into_iter()
+            .zip(clamped)
+            .map(|(mut case, clamped)| {
+                case.notes.extend(clamped.iter().map(Clamped::sentence));
+                case.clamped = clamped;
+                case
+            })
+            .collect(),
         schedule: plan.recorded_schedule(),
         trust: Some(RunTrust {
             canary: plan.canary,

@@ -31,24 +31,62 @@ pub fn is_loopback_ip(ip: IpAddr) -> bool {
     }
 }
 
-/// Parses an IP address given with `flag` and refuses anything that is not loopback.
+/// The broadcast address of lo's 127.0.0.0/8: local, but not a unicast address (a connection to
+/// it fails, a bind to it is not what it seems).
+const BROADCAST_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 255, 255, 255);
+
+/// Parses an IP address given with `flag` and refuses anything that is not usable unicast
+/// loopback; a host name or an address with a port gets a message saying what to write instead.
 pub fn parse_ip(flag: &'static str, text: &str) -> Result<IpAddr, ConfigError> {
     let t = text.trim();
     let t = t
         .strip_prefix('[')
         .and_then(|s| s.strip_suffix(']'))
         .unwrap_or(t);
-    let ip: IpAddr = t.parse().map_err(|_| ConfigError::NotLoopback {
-        flag,
-        value: text.to_string(),
-    })?;
+    let ip: IpAddr = match t.parse() {
+        Ok(ip) => ip,
+        Err(_) => return Err(unparsable(flag, text)),
+    };
     if !is_loopback_ip(ip) {
         return Err(ConfigError::NotLoopback {
             flag,
             value: text.to_string(),
         });
     }
+    if ip == IpAddr::V4(BROADCAST_V4) {
+        return Err(ConfigError::Invalid(format!(
+            "{flag} {text} is the broadcast address of 127.0.0.0/8, not a unicast address; use \
+             one of 127.0.0.1 .. 127.255.255.254"
+        )));
+    }
     Ok(ip)
+}
+
+/// Why `text` is not an IP address: a host name (not resolved), an address with a port, or
+/// anything else (not loopback).
+fn unparsable(flag: &'static str, text: &str) -> ConfigError {
+    let t = text.trim();
+    if let Ok(with_port) = t.parse::<std::net::SocketAddr>() {
+        return ConfigError::Invalid(format!(
+            "{flag} {text}: give the address without its port ({}) and the port with --port {}",
+            with_port.ip(),
+            with_port.port()
+        ));
+    }
+    let host_name = !t.is_empty()
+        && t.chars().any(|c| c.is_ascii_alphabetic())
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+    if host_name {
+        return ConfigError::Invalid(format!(
+            "{flag} {text}: host names are not resolved (a typo must never reach a real \
+             network); write 127.0.0.1, another address of 127.0.0.0/8, or ::1"
+        ));
+    }
+    ConfigError::NotLoopback {
+        flag,
+        value: text.to_string(),
+    }
 }
 
 /// Parses a server address: a loopback IP, `/path`, `./path`, or `@abstract`.
@@ -92,8 +130,15 @@ impl Target {
             return parse_endpoint(flag, t).map(Target::Unix);
         }
         let addr: std::net::SocketAddr = t.parse().map_err(|_| {
+            let host = t.rsplit_once(':').map_or(t, |(host, _)| host);
+            let resolved = if host.chars().any(|c| c.is_ascii_alphabetic()) && !host.contains('[')
+            {
+                "host names are not resolved; "
+            } else {
+                ""
+            };
             ConfigError::Invalid(format!(
-                "{flag} {text}: write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
+                "{flag} {text}: {resolved}write an address like 127.0.0.1:8080, [::1]:8080, @name or /path"
             ))
         })?;
         parse_ip(flag, &addr.ip().to_string())?;
@@ -229,7 +274,6 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "8.8.8.8",
-            "localhost",
             "",
             "127.0.0",
             "2001:db8::1",
@@ -238,6 +282,21 @@ mod tests {
             assert!(err.contains("only measures loopback"), "{bad}: {err}");
             assert!(err.contains("--addr"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn host_names_ports_and_the_broadcast_address_say_what_to_write() {
+        let err = |t: &str| parse_ip("--addr", t).unwrap_err().to_string();
+        assert!(err("localhost").contains("host names are not resolved"));
+        assert!(err("localhost").contains("127.0.0.1"));
+        assert!(err("127.0.0.1:80").contains("--port 80"));
+        assert!(err("127.255.255.255").contains("broadcast"));
+        assert!(
+            parse_ip("--addr", "127.0.0.0").is_ok(),
+            "local on Linux: usable"
+        );
+        let target = Target::parse("--connect", "localhost:80").unwrap_err();
+        assert!(target.to_string().contains("host names are not resolved"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::spec::address::{parse_endpoint, parse_ip};
+use crate::spec::limits;
 use crate::spec::matrix::Matrix;
 use crate::spec::{
     Instrumentation, IterationLength, KernelProbes, Placement, Spec, Timing, Transport,
@@ -380,8 +381,12 @@ impl CaseOptions {
         t.socket.busy_poll_us = self.busy_poll_us;
         t.socket.sndbuf = size("sndbuf", &self.sndbuf)?;
         t.socket.rcvbuf = size("rcvbuf", &self.rcvbuf)?;
-        t.socket.notsent_lowat =
-            size("notsent_lowat", &self.notsent_lowat)?.map(|b| b.min(u32::MAX as usize) as u32);
+        t.socket.notsent_lowat = size("notsent_lowat", &self.notsent_lowat)?
+            .map(|b| {
+                u32::try_from(b)
+                    .map_err(|_| limits::above("--notsent-lowat", b, limits::MAX_NOTSENT_LOWAT))
+            })
+            .transpose()?;
         t.server_delay_ns = self
             .server_delay
             .as_ref()

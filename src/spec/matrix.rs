@@ -49,7 +49,8 @@ impl Matrix {
             placements: vec![template.placement],
             sizes: vec![template.size],
             zerocopy: vec![template.zerocopy],
-            response_size: Some(template.response_size),
+            response_size: (template.response_size != template.size)
+                .then_some(template.response_size),
             addrs: template.addr.clone().into_iter().collect(),
             client_addr: template.client_addr,
             probes: vec![template.probes],
@@ -62,6 +63,7 @@ impl Matrix {
     /// zero-copy mode, addr, probes, instrumentation).
     pub fn expand(&self) -> Result<Vec<Spec>, ConfigError> {
         self.check_addresses()?;
+        self.check_options()?;
         let mut out = Vec::new();
         for &transport in &self.transports {
             let addrs = self.addrs_for(transport);
@@ -131,6 +133,42 @@ impl Matrix {
         } else {
             fitting
         }
+    }
+
+    /// Every option given must apply to at least one transport of the matrix (it is ignored by
+    /// the others): a setting that applies to none would be dropped without a word.
+    fn check_options(&self) -> Result<(), ConfigError> {
+        let t = &self.template;
+        let any = |f: fn(Transport) -> bool| self.transports.iter().any(|&t| f(t));
+        let tcp = |t: Transport| matches!(t, Transport::Tcp4 | Transport::Tcp6);
+        let ip = |t: Transport| matches!(t.family(), AddressFamily::V4 | AddressFamily::V6);
+        let socket = |t: Transport| !matches!(t, Transport::Pipe | Transport::Shm);
+        let refuse = |flag: &str, takes: &str| {
+            Err(ConfigError::Invalid(format!(
+                "{flag} applies to {takes}, none of the transports asked for ({})",
+                self.transports
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        };
+        if !t.socket.nodelay && !any(tcp) {
+            return refuse("--nagle", "tcp4 and tcp6");
+        }
+        if t.socket.notsent_lowat.is_some() && !any(tcp) {
+            return refuse("--notsent-lowat", "tcp4 and tcp6");
+        }
+        if t.socket.rcvbuf.is_some() && !any(socket) {
+            return refuse(
+                "--rcvbuf",
+                "sockets (pipe and shm have one size each way: --sndbuf)",
+            );
+        }
+        if t.port != 0 && !any(ip) {
+            return refuse("--port", "tcp4, tcp6, udp4 and udp6");
+        }
+        Ok(())
     }
 
     /// Every address given must serve at least one transport of the matrix.
@@ -218,5 +256,26 @@ mod tests {
         let mut m = matrix();
         m.client_addr = Some("::1".parse().unwrap());
         assert!(m.expand().is_err());
+    }
+
+    #[test]
+    fn an_option_no_transport_takes_is_refused_not_dropped() {
+        let only = |t: Transport, change: fn(&mut Spec)| {
+            let mut m = Matrix::from_template(Spec::new(t));
+            change(&mut m.template);
+            m.expand().map(|_| ()).map_err(|e| e.to_string())
+        };
+        let nagle = only(Transport::Udp4, |s| s.socket.nodelay = false).unwrap_err();
+        assert!(
+            nagle.contains("--nagle applies to tcp4 and tcp6"),
+            "{nagle}"
+        );
+        assert!(only(Transport::Pipe, |s| s.socket.notsent_lowat = Some(1)).is_err());
+        assert!(only(Transport::Shm, |s| s.socket.rcvbuf = Some(4096)).is_err());
+        assert!(only(Transport::UnixStream, |s| s.port = 9000).is_err());
+        only(Transport::Tcp6, |s| s.socket.nodelay = false).unwrap();
+        let mut mixed = matrix();
+        mixed.template.socket.nodelay = false;
+        mixed.expand().unwrap();
     }
 }

@@ -17,6 +17,7 @@ mod dimensions;
 mod engine_choice;
 pub mod framing;
 pub mod handler;
+pub mod limits;
 pub mod matrix;
 mod parse;
 mod placement;

@@ -2,6 +2,7 @@
 //! what to do. These are the rules every case shares; each workload adds its own, and
 //! [`workload::check`](crate::workload::check) runs both.
 
+use super::limits::{self, at_most, duration_at_most, human_ns, size_at_most};
 use super::{EngineKind, IterationLength, Placement, SEQ_BYTES, Spec, Transport, Workload};
 use crate::error::ConfigError;
 use crate::spec::address::Endpoint;
@@ -63,8 +64,16 @@ impl Spec {
             )));
         }
         self.validate_flows()?;
+        self.validate_limits()?;
         self.validate_layout_and_framing()?;
         self.validate_probes()?;
+        if self.server_drop_every == 1 {
+            return Err(ConfigError::Invalid(
+                "--server-drop-every 1 drops every request: nothing would be measured; use 2 or \
+                 more"
+                    .into(),
+            ));
+        }
         if self.server_drop_every != 0 && !self.transport.is_datagram() {
             return Err(ConfigError::Invalid(format!(
                 "--server-drop-every needs a datagram transport (udp4, udp6, unix-dgram): on {} a \
@@ -102,14 +111,16 @@ impl Spec {
 }
 
 impl Spec {
-    /// Flows and threads: at least one each, no idle threads, and one flow per thread for the
-    /// blocking engine (it sleeps in one read at a time).
+    /// Flows and threads: at least one each and at most their maxima, no idle threads, and one
+    /// flow per thread for the blocking engine (it sleeps in one read at a time).
     fn validate_flows(&self) -> Result<(), ConfigError> {
         if self.flows == 0 || self.threads == 0 {
             return Err(ConfigError::Invalid(
                 "--flows and --threads must be at least 1".into(),
             ));
         }
+        at_most("--flows", self.flows, limits::MAX_FLOWS)?;
+        at_most("--threads", self.threads, limits::MAX_THREADS)?;
         if self.threads > self.flows {
             return Err(ConfigError::Invalid(format!(
                 "--threads {} is more than --flows {}: a thread without a flow would only idle; use --flows {} or fewer threads",
@@ -121,6 +132,83 @@ impl Spec {
                 "the blocking engine drives one flow per thread, but --flows {} runs on --threads {}; use --threads {} or --engine epoll (or spin, tokio)",
                 self.flows, self.threads, self.flows
             )));
+        }
+        Ok(())
+    }
+
+    /// Sizes, durations and counts against their stated maxima ([`limits`]), and the timeouts
+    /// against each other: what would otherwise wrap, be clamped or fail only at run time.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        if self.transport.max_message().is_none() {
+            size_at_most("--size", self.size, limits::MAX_MESSAGE_BYTES)?;
+            size_at_most(
+                "--response-size",
+                self.response_size,
+                limits::MAX_MESSAGE_BYTES,
+            )?;
+        }
+        for (flag, bytes) in [
+            ("--sndbuf", self.socket.sndbuf),
+            ("--rcvbuf", self.socket.rcvbuf),
+        ] {
+            match bytes {
+                Some(0) => return Err(ConfigError::ZeroSize { flag }),
+                Some(b) => size_at_most(flag, b, limits::MAX_SOCKET_BUFFER_BYTES)?,
+                None => {}
+            }
+        }
+        match self.socket.notsent_lowat {
+            Some(0) => {
+                return Err(ConfigError::Invalid(
+                    "--notsent-lowat 0 means the kernel's default (net.ipv4.tcp_notsent_lowat): \
+                     leave the flag out for that, or give at least 1 byte"
+                        .into(),
+                ));
+            }
+            Some(b) => at_most("--notsent-lowat", b, limits::MAX_NOTSENT_LOWAT)?,
+            None => {}
+        }
+        let t = &self.timing;
+        at_most("--iterations", t.iterations, limits::MAX_ITERATIONS)?;
+        match t.length {
+            IterationLength::Duration { duration_ns } => {
+                duration_at_most("--duration", duration_ns, limits::MAX_ITERATION_NS)?
+            }
+            IterationLength::Count { messages } => at_most("--count", messages, limits::MAX_COUNT)?,
+        }
+        duration_at_most("--warmup", t.warmup_ns, limits::MAX_ITERATION_NS)?;
+        if t.timeout_ns == 0 {
+            return Err(ConfigError::Invalid(
+                "--timeout must be greater than zero: it is how long a worker waits for its peer"
+                    .into(),
+            ));
+        }
+        duration_at_most("--timeout", t.timeout_ns, limits::MAX_TIMEOUT_NS)?;
+        if self.server_delay_ns >= t.timeout_ns {
+            return Err(ConfigError::Invalid(format!(
+                "--server-delay {} is not shorter than --timeout {}: every response would count \
+                 as a stuck peer; raise --timeout or shorten the delay",
+                human_ns(self.server_delay_ns),
+                human_ns(t.timeout_ns)
+            )));
+        }
+        if self.transport.is_datagram() {
+            if t.loss_timeout_ns == 0 {
+                return Err(ConfigError::Invalid(
+                    "--loss-timeout must be greater than zero: it is how long a datagram client \
+                     waits for a response before counting it lost"
+                        .into(),
+                ));
+            }
+            if t.loss_timeout_ns > t.timeout_ns {
+                return Err(ConfigError::Invalid(format!(
+                    "--loss-timeout {} is longer than --timeout {}: a lost datagram would \
+                     fail the case as a stuck peer instead of being counted; shorten \
+                     --loss-timeout or raise --timeout",
+                    human_ns(t.loss_timeout_ns),
+                    human_ns(t.timeout_ns)
+                )));
+            }
         }
         Ok(())
     }

@@ -61,8 +61,19 @@ pub fn baselines_dir(results: &Path) -> PathBuf {
     results.join("baselines")
 }
 
-/// Checks a baseline name: letters, digits, `.`, `_`, `-`, not starting with a dot.
+/// Longest baseline name: it names a directory, and file systems allow 255 bytes.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Checks a baseline name: letters, digits, `.`, `_`, `-`, not starting with a dot, at most
+/// [`MAX_NAME_LEN`] characters.
 pub fn check_name(name: &str) -> Result<(), UsageError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(UsageError(format!(
+            "a baseline name of {} characters is too long: it names a directory; use at most \
+             {MAX_NAME_LEN} (e.g. main, v0.3.1)",
+            name.len()
+        )));
+    }
     let ok = !name.is_empty()
         && !name.starts_with('.')
         && name
@@ -159,18 +170,21 @@ pub fn save(results: &Path, name: &str, runs: &[PathBuf], replace: bool) -> Resu
         });
     }
     write_json(&tmp.path().join(MANIFEST), &info)?;
-    let staged = tmp.keep();
+    // The staged copy stays a TempDir until it is renamed, so any failure removes it.
     if dest.exists() {
         let old = root.join(format!(".old-{name}-{}", std::process::id()));
         std::fs::rename(&dest, &old)
             .with_context(|| format!("cannot move the old baseline {}", dest.display()))?;
-        std::fs::rename(&staged, &dest)
-            .with_context(|| format!("cannot rename into {}", dest.display()))?;
+        if let Err(e) = std::fs::rename(tmp.path(), &dest) {
+            let _ = std::fs::rename(&old, &dest);
+            return Err(e).with_context(|| format!("cannot rename into {}", dest.display()));
+        }
         let _ = std::fs::remove_dir_all(old);
     } else {
-        std::fs::rename(&staged, &dest)
+        std::fs::rename(tmp.path(), &dest)
             .with_context(|| format!("cannot rename into {}", dest.display()))?;
     }
+    let _ = tmp.keep();
     Ok(info)
 }
 
@@ -212,6 +226,10 @@ mod tests {
         for bad in ["", ".hidden", "a/b", "x y", "../up"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+        let long = "b".repeat(300);
+        let err = check_name(&long).unwrap_err().to_string();
+        assert!(err.contains("too long"), "{err}");
+        check_name(&"b".repeat(MAX_NAME_LEN)).unwrap();
     }
 
     #[test]

@@ -96,6 +96,11 @@ pub fn load_run(path: &Path) -> Result<RunRecord> {
             "{} has no schema_version: it is not a loopbench run.json",
             file.display()
         ))),
+        Some(0) => bail!(UsageError(format!(
+            "{} has schema_version 0, which does not exist (versions start at 1): the file is \
+             not a loopbench run.json, or it was edited",
+            file.display()
+        ))),
         Some(v) if v > u64::from(SCHEMA_VERSION) => bail!(UsageError(format!(
             "{} has schema_version {v}, newer than this loopbench understands ({SCHEMA_VERSION}); upgrade loopbench",
             file.display()
@@ -312,6 +317,12 @@ mod tests {
         );
         std::fs::write(&p, r#"{"hello": 1}"#).unwrap();
         assert!(format!("{:#}", load_run(&p).unwrap_err()).contains("not a loopbench run.json"));
+        std::fs::write(&p, r#"{"schema_version": 0}"#).unwrap();
+        let zero = format!("{:#}", load_run(&p).unwrap_err());
+        assert!(
+            zero.contains("schema_version 0, which does not exist"),
+            "{zero}"
+        );
     }
 
     #[test]

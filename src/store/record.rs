@@ -20,6 +20,7 @@ use crate::spec::{CaseId, Spec};
 pub use crate::store::optional::{IterationExtras, SummaryExtras};
 use crate::store::trust::RunTrust;
 use crate::transport::ConnInfo;
+use crate::transport::limits::Clamped;
 
 /// Version of the run.json layout written by this build.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -159,9 +160,13 @@ pub struct CaseRecord {
     /// The client's and the server's view of the first connection.
     pub connection: Option<(ConnInfo, ConnInfo)>,
     /// What a reader must know to read the result right (a memory load sharing a worker's CPU,
-    /// counters this kernel does not expose).
+    /// counters this kernel does not expose, a buffer the kernel clamped).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Buffer sizes (`--sndbuf`, `--rcvbuf`) the kernel set to something other than asked: the
+    /// case id keeps what was asked, this says what was measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clamped: Vec<Clamped>,
 }
 
 /// What one side did over an iteration.

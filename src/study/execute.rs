@@ -29,6 +29,12 @@ use crate::run::plan::Plan;
 use crate::spec::{IterationLength, Spec};
 use crate::store::new_run_id;
 
+/// Rounds when neither the command line nor the file gives any.
+pub const DEFAULT_ROUNDS: u32 = 3;
+
+/// Most rounds of a study: each runs every variant once.
+pub const MAX_ROUNDS: u32 = 1000;
+
 /// How a study is run.
 #[derive(Clone, Debug)]
 pub struct StudyOptions {
@@ -78,6 +84,13 @@ pub struct Prepared {
 /// every variant's namespace settings applied and read back in a throwaway namespace, and every
 /// variant's cases planned. A variant that cannot be applied is refused here.
 pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
+    let rounds = opts.rounds.or(study.rounds).unwrap_or(DEFAULT_ROUNDS);
+    if !(1..=MAX_ROUNDS).contains(&rounds) {
+        bail!(ConfigError::Invalid(format!(
+            "--rounds must be at least 1 and at most {MAX_ROUNDS} (the file's `rounds` too), not \
+             {rounds}"
+        )));
+    }
     let names: BTreeSet<String> = study
         .variants
         .iter()
@@ -232,7 +245,7 @@ pub fn execute(
         ))
     })?;
     let seed = opts.seed.unwrap_or_else(rand::random);
-    let rounds = opts.rounds.or(study.rounds).unwrap_or(3).max(1);
+    let rounds = opts.rounds.or(study.rounds).unwrap_or(DEFAULT_ROUNDS);
     let slots = schedule(study.variants.len(), rounds, seed);
     let host_before = HostSnapshot::capture()?;
     let host_environment = Environment::capture();

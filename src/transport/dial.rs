@@ -93,6 +93,20 @@ impl CrrListener {
 
     /// Accepts one connection, waiting at most until `deadline_ns` (CLOCK_MONOTONIC).
     pub fn accept_until(&self, deadline_ns: u64) -> Result<Conn> {
+        self.accept_or_stop(
+            Some(deadline_ns),
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+    }
+
+    /// Accepts one connection, waiting until `deadline_ns` (forever when `None`) or until
+    /// `stop` becomes true (looked at every [`STOP_POLL_NS`]): then the error is
+    /// [`Interrupted`](crate::error::Interrupted).
+    pub fn accept_or_stop(
+        &self,
+        deadline_ns: Option<u64>,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Conn> {
         let mut listening = self.listening_conn()?;
         listening.set_nonblocking(true)?;
         loop {
@@ -109,11 +123,22 @@ impl CrrListener {
                     return Ok(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if crate::metrics::clock::monotonic_ns() >= deadline_ns {
+                    let now = crate::metrics::clock::monotonic_ns();
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(crate::error::Interrupted.into());
+                    }
+                    if deadline_ns.is_some_and(|d| now >= d) {
                         anyhow::bail!("no client connected to {} in time", self.address());
                     }
+                    let until =
+                        deadline_ns.map_or(now + STOP_POLL_NS, |d| d.min(now + STOP_POLL_NS));
                     if let Some(fd) = listening.read_fd() {
-                        wait_fd(fd, Interest::Read, Some(deadline_ns))?;
+                        match wait_fd(fd, Interest::Read, Some(until)) {
+                            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                                return Err(e.into());
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -135,6 +160,9 @@ impl Drop for CrrListener {
         }
     }
 }
+
+/// How often a waiting listener looks whether it should stop (a Ctrl-C is seen within this).
+pub const STOP_POLL_NS: u64 = 50_000_000;
 
 /// Opens the client connections of one crr flow.
 pub struct Dialer {

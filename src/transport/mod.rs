@@ -8,6 +8,7 @@
 pub mod arrived;
 mod conn;
 pub mod dial;
+pub mod limits;
 pub mod options;
 pub mod pipe;
 pub mod port;

@@ -6,6 +6,7 @@ use crate::engine::Flow;
 use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
 use crate::metrics::counters::Counters;
+use crate::metrics::histogram::HISTOGRAM_BYTES;
 use crate::metrics::ports::PortSet;
 use crate::metrics::schedule::ScheduleStats;
 use crate::spec::{Spec, Workload};
@@ -74,6 +75,16 @@ pub trait WorkloadDef: Sync {
         false
     }
 
+    /// True when the server answers each request, so `--response-size` applies.
+    fn has_responses(&self) -> bool {
+        true
+    }
+
+    /// True when the server waits `--server-delay` before each answer.
+    fn takes_server_delay(&self) -> bool {
+        false
+    }
+
     /// True when a user's server handler can answer this workload's requests.
     fn takes_handler(&self) -> bool {
         false
@@ -103,6 +114,18 @@ pub trait WorkloadDef: Sync {
 
     /// The server side of one flow.
     fn server(&self, spec: &Spec, env: ServerEnv<MonotonicClock>) -> Box<dyn Flow>;
+
+    /// Latency histograms one client flow records (each iteration keeps as many).
+    fn histograms(&self) -> u64 {
+        1
+    }
+
+    /// Bytes one flow allocates, client and server side together (its buffers and latency
+    /// histograms), for the memory check before a run. The default is a request/response flow:
+    /// a request and a response buffer on each side.
+    fn memory_per_flow(&self, spec: &Spec) -> u64 {
+        2 * (spec.size as u64 + spec.response_size as u64) + self.histograms() * HISTOGRAM_BYTES
+    }
 
     /// True when the receiving server counts the throughput (one-way transfer); false when the
     /// client does (completed round trips).

@@ -69,6 +69,7 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
         });
     }
     check_stages(spec, own)?;
+    check_server_options(spec)?;
     if spec.server_drop_every != 0 && !own.counts_lost_requests() {
         return Err(ConfigError::Invalid(format!(
             "--server-drop-every applies to the request/response workloads ({}), not {}",
@@ -146,6 +147,20 @@ fn check_stages(spec: &Spec, own: &dyn WorkloadDef) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Refuses a server delay where the server does not wait before it answers (in a matrix that
+/// mixes workloads, [`fit`] gives it to the cases that take it).
+fn check_server_options(spec: &Spec) -> Result<(), ConfigError> {
+    let own = def(spec.workload);
+    if spec.server_delay_ns != 0 && !own.takes_server_delay() {
+        return Err(ConfigError::Invalid(format!(
+            "--server-delay applies to {}, not {}",
+            names(|d| d.takes_server_delay()),
+            spec.workload
+        )));
+    }
+    Ok(())
+}
+
 /// In a matrix that mixes workloads or transports, each workload's settings go to the cases
 /// that take them (`rate` to the rate cases, `linger0` to crr over TCP, ...); alone, a misplaced
 /// setting is still refused by [`check`].
@@ -160,13 +175,55 @@ pub fn fit(specs: &mut [Spec]) {
             s.instrument.stages = false;
         }
     }
+    for s in specs.iter_mut().filter(|s| !def(s.workload).has_responses()) {
+        s.response_size = s.size;
+    }
+    if specs.iter().any(|s| check_server_options(s).is_ok()) {
+        for s in specs.iter_mut().filter(|s| !def(s.workload).takes_server_delay()) {
+            s.server_delay_ns = 0;
+        }
+    }
 }
 
-/// Every case of `matrix`, with each workload's settings fitted to the cases that take them.
+/// Every case of `matrix`, with each workload's settings fitted to the cases that take them. A
+/// setting that no case takes is refused (fitting would otherwise drop it without a word).
 pub fn expand(matrix: &Matrix) -> Result<Vec<Spec>, ConfigError> {
+    check_response_size(matrix)?;
     let mut specs = matrix.expand()?;
+    let checks = TABLE
+        .iter()
+        .map(|d| Box::new(move |s: &Spec| d.check_settings(s)) as Box<dyn Fn(&Spec) -> _>)
+        .chain([Box::new(check_server_options) as Box<dyn Fn(&Spec) -> _>]);
+    for check in checks {
+        if let Some(Err(first)) = specs.first().map(&check) {
+            if specs.iter().all(|s| check(s).is_err()) {
+                return Err(first);
+            }
+        }
+    }
     fit(&mut specs);
     Ok(specs)
+}
+
+/// Refuses a `--response-size` given to a matrix none of whose workloads answers. Checked on
+/// the matrix, where a given size is told from the default (the request's size): a spec built
+/// in code keeps its default response size whatever its workload, and a one-way workload
+/// ignores it.
+fn check_response_size(matrix: &Matrix) -> Result<(), ConfigError> {
+    if matrix.response_size.is_none() || matrix.workloads.iter().any(|&w| def(w).has_responses()) {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(format!(
+        "--response-size applies to the workloads whose server answers ({}), not {}: it sends \
+         one way",
+        names(|d| d.has_responses()),
+        matrix
+            .workloads
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 /// The client side of one flow of `spec`'s workload; `dialer` opens the connections of a
@@ -200,6 +257,16 @@ pub fn servers_end_at_eof(spec: &Spec) -> bool {
 /// trips), the receiving server for one-way bulk transfer.
 pub fn counted_by_server(workload: Workload) -> bool {
     def(workload).counted_by_server()
+}
+
+/// Bytes one flow of `spec`'s workload allocates, both sides together.
+pub fn memory_per_flow(spec: &Spec) -> u64 {
+    def(spec.workload).memory_per_flow(spec)
+}
+
+/// Latency histograms each iteration of `spec`'s workload keeps.
+pub fn histograms(spec: &Spec) -> u64 {
+    def(spec.workload).histograms()
 }
 
 /// True for workloads that move bulk data, whose results get a memcpy reference.

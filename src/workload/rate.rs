@@ -20,10 +20,10 @@ use crate::engine::{Flow, FlowReport, Wait};
 use crate::error::ConfigError;
 use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
-use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
+use crate::metrics::histogram::{HISTOGRAM_BYTES, LatencyHistogram, new_histogram, record};
 use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::stamps::{ClientStamps, StampLog};
-use crate::spec::{EngineKind, IterationLength, RateSettings, Spec, Transport, Workload};
+use crate::spec::{EngineKind, IterationLength, RateSettings, Spec, Transport, Workload, limits};
 use crate::store::optional::{IterationExtras, RateRecord, SummaryExtras};
 use crate::text::si;
 use crate::transport::Conn;
@@ -52,6 +52,21 @@ impl WorkloadDef for RateDef {
                 "the rate workload needs --rate REQS_PER_SEC (per flow), e.g. --rate 10000".into(),
             ));
         }
+        // One request per nanosecond is the resolution of the send schedule; anything the
+        // machine cannot reach below it is a result (not sustained), not an error.
+        if spec.rate.rate_per_sec > limits::MAX_RATE_PER_SEC {
+            return Err(ConfigError::Invalid(format!(
+                "--rate {} is above the maximum of {} requests per second per flow: the send \
+                 schedule has a resolution of one nanosecond; use more --flows for more",
+                spec.rate.rate_per_sec,
+                limits::MAX_RATE_PER_SEC
+            )));
+        }
+        limits::at_most(
+            "--max-in-flight",
+            spec.rate.max_in_flight,
+            limits::MAX_IN_FLIGHT,
+        )?;
         if spec.transport == Transport::Shm && spec.engine == EngineKind::Blocking {
             return Err(ConfigError::Invalid(
                 "rate over shm needs --engine spin: the blocking shm engine cannot wake up for the send schedule".into(),
@@ -76,8 +91,23 @@ impl WorkloadDef for RateDef {
         }
     }
 
+    fn takes_server_delay(&self) -> bool {
+        true
+    }
+
     fn counts_lost_requests(&self) -> bool {
         true
+    }
+
+    fn histograms(&self) -> u64 {
+        2
+    }
+
+    fn memory_per_flow(&self, spec: &Spec) -> u64 {
+        // Buffers as rr's, and per window slot two send times and an answered flag.
+        2 * (spec.size + spec.response_size) as u64
+            + self.histograms() * HISTOGRAM_BYTES
+            + window(spec) as u64 * 17
     }
 
     fn client(
@@ -111,6 +141,18 @@ impl WorkloadDef for RateDef {
             })
             .collect()
     }
+}
+
+/// Most requests outstanding per flow: `--max-in-flight`, or rate × `--timeout` (bounded).
+fn window(spec: &Spec) -> usize {
+    let rate = spec.rate.rate_per_sec.max(1);
+    let window = match spec.rate.max_in_flight {
+        0 => {
+            (rate.saturating_mul(spec.timing.timeout_ns) / 1_000_000_000).clamp(64, MAX_AUTO_WINDOW)
+        }
+        n => u64::from(n),
+    };
+    window as usize
 }
 
 /// The open-loop client of one flow.
@@ -150,11 +192,7 @@ impl<C: Clock> RateClient<C> {
     /// number of requests).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> RateClient<C> {
         let rate = spec.rate.rate_per_sec.max(1);
-        let window = match spec.rate.max_in_flight {
-            0 => (rate.saturating_mul(spec.timing.timeout_ns) / 1_000_000_000)
-                .clamp(64, MAX_AUTO_WINDOW),
-            n => u64::from(n),
-        } as usize;
+        let window = window(spec);
         let (total, send_for_ns) = match env.length {
             IterationLength::Count { messages } => (Some(messages), None),
             IterationLength::Duration { duration_ns } => (None, Some(duration_ns)),
@@ -202,12 +240,15 @@ impl<C: Clock> RateClient<C> {
         (seq % self.intended.len() as u64) as usize
     }
 
-    /// True while request `seq`, intended for `due`, may still be scheduled.
+    /// True while request `seq`, intended for `due`, may still be scheduled at `now`. A timed
+    /// iteration sends nothing after its end, even when the sender fell behind: an unreachable
+    /// rate ends on time with what was achieved (not sustained), it does not run on until every
+    /// request it could not send in time is out.
     #[inline]
-    fn schedules(&self, start: u64, seq: u64, due: u64) -> bool {
+    fn schedules(&self, start: u64, seq: u64, due: u64, now: u64) -> bool {
         match (self.total, self.send_for_ns) {
             (Some(n), _) => seq <= n,
-            (None, Some(d)) => due < start + d,
+            (None, Some(d)) => due < start + d && now < start + d,
             (None, None) => false,
         }
     }
@@ -299,7 +340,7 @@ impl<C: Clock> RateClient<C> {
             let now = self.clock.now_ns();
             if self.send_off == 0 {
                 let due = self.intended_ns(start, self.next_seq);
-                if !self.schedules(start, self.next_seq, due) {
+                if !self.schedules(start, self.next_seq, due, now) {
                     return Ok(true);
                 }
                 if due > now {
@@ -368,7 +409,7 @@ impl<C: Clock> Flow for RateClient<C> {
             self.expire(now);
         }
         let next_due = self.intended_ns(start, self.next_seq);
-        let sending = self.send_off != 0 || self.schedules(start, self.next_seq, next_due);
+        let sending = self.send_off != 0 || self.schedules(start, self.next_seq, next_due, now);
         if !sending && self.oldest >= self.next_seq {
             self.deadline_ns = None;
             return Ok(Wait::Done);

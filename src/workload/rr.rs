@@ -33,6 +33,10 @@ impl WorkloadDef for RrDef {
         Workload::Rr
     }
 
+    fn takes_server_delay(&self) -> bool {
+        true
+    }
+
     fn counts_lost_requests(&self) -> bool {
         true
     }

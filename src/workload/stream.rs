@@ -73,8 +73,20 @@ impl WorkloadDef for StreamDef {
         }
     }
 
+    fn has_responses(&self) -> bool {
+        false
+    }
+
     fn counted_by_server(&self) -> bool {
         true
+    }
+
+    fn histograms(&self) -> u64 {
+        0
+    }
+
+    fn memory_per_flow(&self, spec: &Spec) -> u64 {
+        (spec.size + receive_buffer(spec)) as u64
     }
 
     fn moves_bulk_data(&self) -> bool {

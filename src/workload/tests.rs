@@ -114,11 +114,20 @@ fn a_mixed_matrix_gives_each_setting_to_the_cases_that_take_it() {
         );
         check(s).unwrap();
     }
-    // Alone, a misplaced setting is kept, and refused.
+    // Alone, a misplaced setting is refused: no case takes it.
     template.crr = Default::default();
-    let alone = expand(&Matrix::from_template(template)).unwrap();
-    assert_eq!(alone[0].rate.rate_per_sec, 500);
-    assert!(refused(&alone[0]).contains("only apply to -w rate"));
+    let alone = expand(&Matrix::from_template(template.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(alone.contains("only apply to -w rate"), "{alone}");
+    template.rate = Default::default();
+    template.transport = Transport::Tcp6;
+    template.workload = Workload::Crr;
+    template.crr.spread = Some("127.0.0.2-127.0.0.9".parse().unwrap());
+    let spread = expand(&Matrix::from_template(template))
+        .unwrap_err()
+        .to_string();
+    assert!(spread.contains("applies to -w crr over tcp4"), "{spread}");
 }
 
 #[test]

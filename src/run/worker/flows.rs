@@ -3,12 +3,11 @@
 //! flows round-robin to `--threads` worker threads per side (flow `i` → thread `i % threads`).
 
 use anyhow::{Context, Result};
-use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::engine::FlowSlot;
-use crate::error::ConfigError;
 use crate::metrics::clock::MonotonicClock;
 use crate::metrics::stamps::StampLog;
+use crate::run::resources::raise_fd_limit;
 use crate::spec::{IterationLength, Spec};
 use crate::transport::dial::{CrrListener, Dialer};
 use crate::transport::{ConnInfo, connector};
@@ -104,34 +103,6 @@ pub struct IterationFlows {
     pub listener: Option<CrrListener>,
 }
 
-/// File descriptors an iteration of `spec` may hold at once, with room for the process's own.
-pub fn fds_needed(spec: &Spec) -> u64 {
-    // Per flow: a pipe pair is 4 fds, a crr flow up to 5 (placeholder or connection, a retired
-    // one, the listener's dup, the accepted and a retired one); per thread an epoll set and a
-    // timerfd; plus what the process already has open.
-    u64::from(spec.flows) * 6 + u64::from(spec.threads) * 4 + 256
-}
-
-/// Raises RLIMIT_NOFILE's soft limit to `needed` when it is lower; a hard limit below it is a
-/// usage error that names the limit.
-pub fn ensure_fd_limit(spec: &Spec) -> Result<()> {
-    let needed = fds_needed(spec);
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("reading RLIMIT_NOFILE")?;
-    if soft >= needed {
-        return Ok(());
-    }
-    if hard < needed {
-        return Err(ConfigError::Invalid(format!(
-            "--flows {} needs about {needed} file descriptors, but the hard limit of RLIMIT_NOFILE is {hard}; \
-             raise it (as root: ulimit -Hn {needed}, or LimitNOFILE= for a service) or use fewer flows",
-            spec.flows
-        ))
-        .into());
-    }
-    setrlimit(Resource::RLIMIT_NOFILE, needed, hard).context("raising RLIMIT_NOFILE")?;
-    Ok(())
-}
-
 /// Connects and builds the flows of one iteration of `spec` lasting `length`; with `--stages`,
 /// each flow's stamp logs hold `stamps` messages.
 pub fn build(
@@ -139,7 +110,7 @@ pub fn build(
     length: IterationLength,
     stamps: Option<usize>,
 ) -> Result<IterationFlows> {
-    ensure_fd_limit(spec)?;
+    raise_fd_limit(spec)?;
     let flows = spec.flows.max(1) as usize;
     let mut out = IterationFlows {
         clients: ThreadFlows::per_thread(spec),
@@ -224,17 +195,13 @@ mod tests {
     }
 
     #[test]
-    fn the_soft_fd_limit_is_raised_and_a_low_hard_limit_named() {
+    fn the_soft_fd_limit_is_raised_to_what_an_iteration_needs() {
         let mut spec = Spec::new(Transport::Tcp4);
+        spec.engine = EngineKind::Epoll;
         spec.flows = 10;
-        ensure_fd_limit(&spec).unwrap();
-        let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-        assert!(soft >= fds_needed(&spec));
-        spec.flows = u32::MAX / 8;
-        let err = format!("{:#}", ensure_fd_limit(&spec).unwrap_err());
-        assert!(err.contains("hard limit of RLIMIT_NOFILE"), "{err}");
-        assert!(crate::error::is_usage_error(
-            &ensure_fd_limit(&spec).unwrap_err()
-        ));
+        raise_fd_limit(&spec).unwrap();
+        let (soft, _) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+        assert!(soft >= crate::run::resources::fds_needed(&spec));
     }
 }

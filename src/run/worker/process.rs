@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use super::flows::{ThreadFlows, client_env, deal, ensure_fd_limit, per_transaction_client};
+use super::flows::{ThreadFlows, client_env, deal, per_transaction_client};
 use super::outcome::{IterationOutcome, Side, WorkerReport};
 use super::threads::run_local;
 use crate::engine::{FlowReport, FlowSlot};
@@ -156,6 +156,20 @@ pub fn serve(
     stdin_control: bool,
     interrupt: &AtomicBool,
 ) -> Result<()> {
+    if !spec.transport.crosses_processes() {
+        let served: Vec<&str> = crate::spec::Transport::ALL
+            .iter()
+            .filter(|t| t.crosses_processes())
+            .map(|t| t.as_str())
+            .collect();
+        bail!(crate::error::ConfigError::Invalid(format!(
+            "a server process serves {} (a client in another process reaches it by address), \
+             not {}; measure {} with `loopbench run`",
+            served.join(", "),
+            spec.transport,
+            spec.transport
+        )));
+    }
     workload::check(spec)?;
     if workload::connections(spec) == Connections::PerTransaction && !stdin_control {
         bail!(crate::error::ConfigError::Invalid(format!(
@@ -164,7 +178,7 @@ pub fn serve(
         )));
     }
     crate::transport::ignore_sigpipe();
-    ensure_fd_limit(spec)?;
+    crate::run::resources::raise_fd_limit(spec)?;
     let listener = CrrListener::open(spec)?;
     announce(&Announce::Listening {
         address: listener.address(),
@@ -180,7 +194,14 @@ pub fn serve(
     }
     let mut served = 0;
     while sessions.is_none_or(|n| served < n) && !interrupt.load(Ordering::Relaxed) {
-        let groups = accept_session(spec, length, &listener)?;
+        // Under `run --processes` the parent is there within seconds; a server of its own waits
+        // for its clients as long as it takes (until interrupted).
+        let deadline = stdin_control
+            .then(|| monotonic_ns() + spec.timing.timeout_ns.max(SETUP_TIMEOUT.as_nanos() as u64));
+        let groups = match accept_session(spec, length, &listener, deadline, interrupt) {
+            Err(e) if e.downcast_ref::<crate::error::Interrupted>().is_some() => break,
+            other => other?,
+        };
         announce(&Announce::Ready)?;
         let sides = vec![(Side::Server, groups)];
         let result = run_local(spec, placement, length, interrupt, sides, &[], Some(&gone));
@@ -199,14 +220,15 @@ fn accept_session(
     spec: &Spec,
     length: IterationLength,
     listener: &CrrListener,
+    deadline: Option<u64>,
+    interrupt: &AtomicBool,
 ) -> Result<Vec<ThreadFlows>> {
     let mut groups = ThreadFlows::per_thread(spec);
-    let deadline = monotonic_ns() + spec.timing.timeout_ns.max(SETUP_TIMEOUT.as_nanos() as u64);
     for f in 0..spec.flows.max(1) as usize {
         let conn = if workload::connections(spec) == Connections::PerTransaction {
             listener.listening_conn()?
         } else {
-            listener.accept_until(deadline)?
+            listener.accept_or_stop(deadline, interrupt)?
         };
         let flow = server_flow(spec, ServerEnv::plain(MonotonicClock, length));
         deal(&mut groups, f, FlowSlot { conn, flow });
@@ -278,7 +300,7 @@ fn connect_clients(
     length: IterationLength,
     target: &str,
 ) -> Result<(Vec<ThreadFlows>, Vec<Heartbeat>)> {
-    ensure_fd_limit(spec)?;
+    crate::run::resources::raise_fd_limit(spec)?;
     let server = parse_target("--connect", target)?;
     let flows = spec.flows.max(1) as usize;
     let mut groups = ThreadFlows::per_thread(spec);

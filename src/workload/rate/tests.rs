@@ -21,9 +21,24 @@ const MS: u64 = 1_000_000;
 /// steps. The server answers every request at once, except that it holds every answer while
 /// the mock time is within `stall` and sends them all when the stall ends.
 fn run_with_stall(max_in_flight: u32, stall: std::ops::Range<u64>) -> RateClient<Shared> {
+    run_at(
+        1000,
+        max_in_flight,
+        IterationLength::Count { messages: 200 },
+        stall,
+    )
+}
+
+/// [`run_with_stall`] at `rate` requests per second for `length`.
+fn run_at(
+    rate: u64,
+    max_in_flight: u32,
+    length: IterationLength,
+    stall: std::ops::Range<u64>,
+) -> RateClient<Shared> {
     let mut spec = Spec::new(Transport::UnixStream);
     spec.workload = crate::spec::Workload::Rate;
-    spec.rate.rate_per_sec = 1000;
+    spec.rate.rate_per_sec = rate;
     spec.rate.max_in_flight = max_in_flight;
     let (mut c, mut s) = connector(&spec).unwrap().pair().unwrap();
     c.set_nonblocking(true).unwrap();
@@ -31,7 +46,7 @@ fn run_with_stall(max_in_flight: u32, stall: std::ops::Range<u64>) -> RateClient
     let clock = Arc::new(MockClock::new(1_000 * MS));
     let env = ClientEnv {
         clock: Shared(clock.clone()),
-        length: IterationLength::Count { messages: 200 },
+        length,
         heartbeat: Heartbeat::default(),
         flow: 0,
         stamps: None,
@@ -130,4 +145,58 @@ fn the_schedule_is_exact_in_integer_nanoseconds() {
     assert_eq!(c.intended_ns(7, 1), 7);
     assert_eq!(c.intended_ns(7, 2), 7 + 333_333_333);
     assert_eq!(c.intended_ns(7, 4), 7 + 1_000_000_000);
+}
+
+#[test]
+fn an_unreachable_rate_ends_on_time_and_is_not_sustained() {
+    // Ten million requests per second against a server that answers one request per mock
+    // millisecond: about a hundred complete in the 100 ms iteration, which stops sending at its
+    // end instead of working through the million requests it was meant to send.
+    let mut spec = Spec::new(Transport::UnixStream);
+    spec.workload = crate::spec::Workload::Rate;
+    spec.rate.rate_per_sec = 10_000_000;
+    spec.rate.max_in_flight = 64;
+    let (mut c, mut s) = connector(&spec).unwrap().pair().unwrap();
+    c.set_nonblocking(true).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let clock = Arc::new(MockClock::new(1_000 * MS));
+    let env = ClientEnv {
+        clock: Shared(clock.clone()),
+        length: IterationLength::Duration {
+            duration_ns: 100 * MS,
+        },
+        heartbeat: Heartbeat::default(),
+        flow: 0,
+        stamps: None,
+    };
+    let mut client = RateClient::new(&spec, env);
+    let mut buf = [0u8; 64];
+    let mut step = 0u64;
+    while client.progress(&mut c).unwrap() != Wait::Done {
+        assert!(
+            step < 1000,
+            "the client did not stop in 1000 mock milliseconds"
+        );
+        if s.read(&mut buf).is_ok() {
+            assert_eq!(s.write(&[0xa5; 64]).unwrap(), 64);
+        }
+        step += 1;
+        clock.set(1_000 * MS + step * MS);
+    }
+    let report = Box::new(client).report();
+    let stats = report.schedule.unwrap();
+    assert!(step <= 100 + 64 + 2, "ended at mock {step} ms");
+    assert!(
+        stats.sent <= 100 + 64 && stats.completed <= stats.sent,
+        "sent {} requests, completed {}",
+        stats.sent,
+        stats.completed
+    );
+    let record = crate::store::optional::RateRecord::of(&stats);
+    assert!(!record.sustained);
+    assert!(
+        record.achieved_per_sec < 2000.0,
+        "{}",
+        record.achieved_per_sec
+    );
 }
