@@ -18,6 +18,9 @@ pub const MAX_SOCKET_BUFFER_BYTES: usize = 1 << 30;
 /// Largest `--notsent-lowat`: the option is a C `int`.
 pub const MAX_NOTSENT_LOWAT: u32 = i32::MAX as u32;
 
+/// Largest `--busy-poll-us` (SO_BUSY_POLL): the option is a C `int`.
+pub const MAX_BUSY_POLL_US: u32 = i32::MAX as u32;
+
 /// Longest iteration (`--duration`) and warm-up (`--warmup`): 24 hours.
 pub const MAX_ITERATION_NS: u64 = 24 * 3600 * 1_000_000_000;
 

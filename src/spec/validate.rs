@@ -168,6 +168,9 @@ impl Spec {
             Some(b) => at_most("--notsent-lowat", b, limits::MAX_NOTSENT_LOWAT)?,
             None => {}
         }
+        if let Some(us) = self.socket.busy_poll_us {
+            at_most("--busy-poll-us", us, limits::MAX_BUSY_POLL_US)?;
+        }
         let t = &self.timing;
         at_most("--iterations", t.iterations, limits::MAX_ITERATIONS)?;
         match t.length {
