@@ -13,6 +13,7 @@ mod report;
 mod results;
 mod run;
 mod schema;
+mod signals;
 mod study;
 mod study_knobs;
 mod suite;

@@ -245,8 +245,12 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn spawn(session: &Session) -> Result<ServerProcess> {
+        use std::os::unix::process::CommandExt;
         let exe = std::env::current_exe().context("finding the loopbench executable")?;
         let mut child = Command::new(exe)
+            // Its own process group: a Ctrl-C meant for the run reaches only the parent, which
+            // ends the session by closing stdin (the server never dies halfway through one).
+            .process_group(0)
             .args(["server", "--once", "--session-json"])
             .arg(serde_json::to_string(session)?)
             .stdin(Stdio::piped())
