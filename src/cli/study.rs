@@ -29,12 +29,14 @@ use crate::study::record::RunStatus;
 /// variant.json with the settings as read back and the host's environment), report.md and
 /// report.html comparing every variant with the first one (the baseline).
 ///
-/// Host-wide settings need --allow-host-changes: sysctls with no per-namespace copy (such as
-/// net.core.busy_poll or net.core.netdev_max_backlog), cpu_dma_latency_us, idle_disable (cpuidle
+/// Host-wide settings need --allow-host-changes: sysctls with no per-namespace copy from an
+/// allowlist of network and latency settings (such as net.core.busy_poll or
+/// net.core.netdev_max_backlog, and kernel.sched_*; any other, such as kernel.core_pattern, is
+/// refused with the list), cpu_dma_latency_us, idle_disable (cpuidle
 /// states by name, or "deepest", on the workers' CPUs or idle_cpus = "all"), haltpoll (guest
 /// haltpoll parameters), sched (scheduler tunables by their file's name) and thp. The previous
 /// values are written to a journal first and restored on exit, error, panic and Ctrl-C;
-/// `loopbench study --restore` restores them after a crash. A knob this machine does not have
+/// `loopbench study --restore` restores them after a crash, and no study runs until it has. A knob this machine does not have
 /// refuses the study before anything runs (exit 2), naming the file it looked for.
 #[derive(Debug, Args)]
 #[command(after_help = "\

@@ -91,6 +91,14 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
              {rounds}"
         )));
     }
+    // Host changes of a study that did not finish (or of one still running) come first: no
+    // study measures on a host in that state.
+    super::journal::check_free(&opts.journal)?;
+    for v in &study.variants {
+        for name in v.settings.sysctls.keys() {
+            super::allowlist::check_outside_net(&v.name, name)?;
+        }
+    }
     let names: BTreeSet<String> = study
         .variants
         .iter()
@@ -129,6 +137,7 @@ pub fn prepare(study: &StudyFile, opts: &StudyOptions) -> Result<Prepared> {
     for v in &study.variants {
         let (namespace, mut host) = v.settings.split(&|n| per_ns.contains(n));
         for name in host.sysctls.keys() {
+            super::allowlist::check(&v.name, name)?;
             if sysctl::read(name).is_none() {
                 bail!(ConfigError::Invalid(format!(
                     "variant '{}': sysctl {name} does not exist on this kernel",

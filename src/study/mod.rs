@@ -5,6 +5,7 @@
 //! - [`file`](mod@file): the study file (TOML); its `[cases]` table is [`crate::spec::case_options::CaseOptions`]
 //! - [`settings`]: what a variant changes, split by where it lives
 //! - [`namespace`]: applying the namespace part and reading it back
+//! - [`allowlist`]: the host-wide sysctls a study may change
 //! - [`hostknobs`]: the host-wide knobs resolved to their files on this machine
 //! - [`isolate`]: the child process and namespace of each run
 //! - [`journal`]: host-wide changes, journaled and restored
@@ -16,6 +17,7 @@
 //! - [`record`]: study.json and variant.json
 //! - [`report`]: the comparison report, with [`plot`] for its charts
 
+pub mod allowlist;
 pub mod cpucost;
 pub mod execute;
 pub mod file;

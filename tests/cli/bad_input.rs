@@ -242,6 +242,9 @@ const TABLE: &[Bad] = &[
     bad(&["study", "{study:ok}", "--allow-host-changes=1"], "--allow-host-changes"),
     bad(&["study", "{study:ok}", "--force=1"], "--force"),
     bad(&["study", "{study:ok}", "--restore"], "cannot be used with"),
+    bad(&["study", "{study:core-pattern}", "--allow-host-changes", "--dry-run"], "sysctl kernel.core_pattern is host-wide (it has no per-namespace copy) and not one a study may change"),
+    bad(&["study", "{study:panic}", "--allow-host-changes"], "sysctl kernel.panic is host-wide"),
+    bad(&["study", "{study:ok}", "--journal", "{journal:stale}"], "holds host changes of a study that did not finish (pid 999999999); run `loopbench study --restore` first"),
     bad(&["study", "--restore", "--journal", "{journal:corrupt}"], "is corrupt"),
     bad(&["study", "--report", "{missing}"], "has no study.json"),
     // compare, baseline, ab
@@ -322,6 +325,14 @@ const STUDIES: &[(&str, &str)] = &[
         "size-zero",
         "name = \"x\"\n[cases]\nsize = 0\n[[variant]]\nname = \"a\"\n",
     ),
+    (
+        "core-pattern",
+        "name = \"x\"\n[cases]\ntransport = \"pipe\"\n[[variant]]\nname = \"a\"\nsysctl = { \"kernel.core_pattern\" = \"|/bin/true %p\" }\n",
+    ),
+    (
+        "panic",
+        "name = \"x\"\n[cases]\ntransport = \"pipe\"\n[[variant]]\nname = \"a\"\nsysctl = { \"kernel.panic\" = 1 }\n",
+    ),
 ];
 
 impl Fixture {
@@ -344,6 +355,12 @@ impl Fixture {
             std::fs::write(dir.path().join(format!("study-{name}.toml")), text).unwrap();
         }
         std::fs::write(dir.path().join("journal-corrupt.json"), "{ not json").unwrap();
+        // The journal of a study that was killed (its pid is gone) and never restored.
+        std::fs::write(
+            dir.path().join("journal-stale.json"),
+            r#"{"schema_version":2,"pid":999999999,"comm":"loopbench","study_id":"s","created_at":"2026-01-01T00:00:00Z","sysctls":{},"files":[],"cpu_dma_latency":false}"#,
+        )
+        .unwrap();
         let schema0 = dir.path().join("schema0");
         std::fs::create_dir(&schema0).unwrap();
         let mut json = crate::helpers::run_json(&run);
