@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
 use super::output::print;
+use crate::error::UsageError;
 use crate::loopback::alias::{self, Alias};
 
 /// Manage loopback aliases (extra 127.0.0.0/8 addresses on lo) through netlink.
@@ -51,6 +52,12 @@ enum Action {
 pub fn execute(args: AliasArgs) -> Result<ExitCode> {
     match args.action {
         Action::Add { address } => {
+            if !alias::lo_is_up()? {
+                bail!(UsageError(format!(
+                    "lo is down in this network namespace, so nothing could reach {address}; \
+                     nothing was added. Bring it up first (ip link set lo up)"
+                )));
+            }
             let added = alias::add(address)?;
             if !alias::is_present(address)? {
                 bail!("{address} was added but lo does not list it");
@@ -73,6 +80,20 @@ pub fn execute(args: AliasArgs) -> Result<ExitCode> {
             }
         }
         Action::Del { address } => {
+            let prefixes = alias::prefixes_of(address.address)?;
+            if !prefixes.is_empty() && !prefixes.contains(&address.prefix_len) {
+                let on_lo: Vec<String> = prefixes
+                    .iter()
+                    .map(|p| format!("{}/{p}", address.address))
+                    .collect();
+                bail!(UsageError(format!(
+                    "{} is on lo as {}, not as {address}: give that prefix \
+                     (loopbench alias del {})",
+                    address.address,
+                    on_lo.join(" and "),
+                    on_lo[0]
+                )));
+            }
             let removed = alias::del(address)?;
             if alias::is_present(address)? {
                 bail!("{address} is still on lo after deleting it");

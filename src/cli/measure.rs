@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::args::OutputArgs;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
-use super::history::after_run;
+use super::history::{after_run, before_run};
 use super::interrupt;
 use super::output::print;
 use super::progress::Progress;
@@ -58,6 +58,7 @@ pub fn measure_request(
     output: &OutputArgs,
     render: impl FnOnce(&RunRecord) -> Result<String>,
 ) -> Result<ExitCode> {
+    before_run(&output.history, output.results.dir())?;
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
     print(&render(&result.record)?)?;

@@ -205,6 +205,22 @@ pub fn list() -> Result<Vec<LoAddress>> {
     Ok(out)
 }
 
+/// True when lo is up in this network namespace (nothing reaches its addresses otherwise).
+pub fn lo_is_up() -> Result<bool> {
+    let mut rtnl = Rtnl::open()?;
+    let lo = index_of("lo")?;
+    Ok(super::link::get(&mut rtnl, lo)?.up)
+}
+
+/// The prefix lengths `address` has on lo (empty when it is not there).
+pub fn prefixes_of(address: Ipv4Addr) -> Result<Vec<u8>> {
+    Ok(list()?
+        .iter()
+        .filter(|a| a.address == IpAddr::V4(address))
+        .map(|a| a.prefix_len)
+        .collect())
+}
+
 /// True when lo carries exactly `alias` (address and prefix).
 pub fn is_present(alias: Alias) -> Result<bool> {
     Ok(list()?

@@ -50,18 +50,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(".tmp-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot rename into {}", path.display()))?;
+        .map_err(|e| write_error(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| write_error(path, e))?;
+    tmp.persist(path).map_err(|e| write_error(path, e.error))?;
     Ok(())
+}
+
+/// The error of a failed write to `path`: one the user fixes (a full disk, a read-only file
+/// system, no permission) is a usage error (exit 2) that says what to do; any other names the
+/// path once.
+pub fn write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    use std::io::ErrorKind;
+    let what = match e.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "the disk is full: free some space or choose another --output"
+        }
+        ErrorKind::ReadOnlyFilesystem => {
+            "it is on a read-only file system: choose a writable --output"
+        }
+        ErrorKind::PermissionDenied => "permission denied: choose a writable --output",
+        ErrorKind::NotADirectory => "a part of the path is not a directory: choose another",
+        _ => return anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+    };
+    UsageError(format!("cannot write {}: {what} ({e})", path.display())).into()
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    // write_atomic's errors name the path already.
     write_atomic(path, &serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a JSON file into `T`.

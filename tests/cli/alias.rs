@@ -104,3 +104,62 @@ fn alias_refuses_addresses_outside_loopback_and_127_0_0_1() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(err.contains("refusing to delete 127.0.0.1"), "{err}");
 }
+
+#[test]
+#[ignore = "needs root: creates a private network namespace"]
+fn alias_add_with_lo_down_is_refused_and_adds_nothing() {
+    require_root();
+    let net = PrivateNet::new();
+    net.command("ip", None)
+        .args(["link", "set", "lo", "down"])
+        .assert()
+        .success();
+    let out = net
+        .loopbench(None)
+        .args(["alias", "add", "127.0.0.9"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("lo is down") && err.contains("ip link set lo up"),
+        "{err}"
+    );
+    assert!(
+        stdout(out.get_output()).is_empty(),
+        "no persistence snippets"
+    );
+    let list = net
+        .loopbench(None)
+        .args(["alias", "list"])
+        .assert()
+        .success();
+    assert!(
+        !stdout(list.get_output()).contains("127.0.0.9"),
+        "nothing added"
+    );
+}
+
+#[test]
+#[ignore = "needs root: creates a private network namespace"]
+fn alias_del_with_another_prefix_names_the_one_on_lo() {
+    require_root();
+    let net = PrivateNet::new();
+    net.loopbench(None)
+        .args(["alias", "add", "127.0.0.3"])
+        .assert()
+        .success();
+    let out = net
+        .loopbench(None)
+        .args(["alias", "del", "127.0.0.3/8"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("127.0.0.3 is on lo as 127.0.0.3/32, not as 127.0.0.3/8"),
+        "{err}"
+    );
+    net.loopbench(None)
+        .args(["alias", "del", "127.0.0.3/32"])
+        .assert()
+        .success();
+}

@@ -49,10 +49,19 @@ impl PrivateNet {
 
     /// `loopbench` started inside the namespace, optionally as another user (uid, gid).
     pub fn loopbench(&self, user: Option<(u32, u32)>) -> Command {
+        self.command(assert_cmd::cargo::cargo_bin("loopbench"), user)
+    }
+
+    /// `program` started inside the namespace, optionally as another user (uid, gid).
+    pub fn command(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        user: Option<(u32, u32)>,
+    ) -> Command {
         use std::os::fd::AsRawFd;
         use std::os::unix::process::CommandExt;
         let fd = self.ns.as_raw_fd();
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("loopbench"));
+        let mut cmd = std::process::Command::new(program);
         // SAFETY: setns, setgroups, setgid and setuid are async-signal-safe system calls.
         unsafe {
             cmd.pre_exec(move || {

@@ -10,6 +10,34 @@ use crate::store::write_atomic;
 
 use super::run_args::RunHistoryArgs;
 
+/// Refuses, before anything is measured, a `--history` file that is not a history and an
+/// `--export-openmetrics` path whose directory does not exist (exit 2, nothing written).
+pub fn before_run(args: &RunHistoryArgs, results: &std::path::Path) -> Result<()> {
+    if let Some(path) = &args.export_openmetrics {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            anyhow::bail!(crate::error::UsageError(format!(
+                "--export-openmetrics {}: {} is not a directory; give a file in an existing \
+                 directory",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
+    if let Some(file) = &args.history {
+        let path = file
+            .clone()
+            .unwrap_or_else(|| results.join(crate::history::DEFAULT_FILE));
+        if path.exists() {
+            super::common::open_existing(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Adds the stored run to the history and writes the OpenMetrics file, as asked. Runs after the
 /// run is stored, so a failure here leaves the run in place.
 pub fn after_run(

@@ -69,7 +69,20 @@ pub fn open(path: &std::path::Path) -> Result<crate::history::db::History> {
             ))
         })?;
     }
-    Ok(crate::history::db::History::open(path)?)
+    opened(crate::history::db::History::open(path))
+}
+
+/// A file that is not a history (or one this version cannot migrate) is a usage error (exit 2).
+fn opened(
+    result: Result<crate::history::db::History, crate::history::db::HistoryError>,
+) -> Result<crate::history::db::History> {
+    result.map_err(|e| match e {
+        crate::history::db::HistoryError::Open { .. } => crate::error::UsageError(format!(
+            "{e}; give --history a loopbench history file, or a new path to start one"
+        ))
+        .into(),
+        other => other.into(),
+    })
 }
 
 /// Opens an existing history; a missing file is a usage error that says how to make one.
@@ -81,5 +94,5 @@ pub fn open_existing(path: &std::path::Path) -> Result<crate::history::db::Histo
             path.display()
         )));
     }
-    Ok(crate::history::db::History::open(path)?)
+    opened(crate::history::db::History::open(path))
 }

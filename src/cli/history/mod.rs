@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-pub use after_run::after_run;
+pub use after_run::{after_run, before_run};
 pub use run_args::RunHistoryArgs;
 
 /// Results across commits and hosts: add runs, look for change points, export.
