@@ -175,11 +175,17 @@ pub fn fit(specs: &mut [Spec]) {
             s.instrument.stages = false;
         }
     }
-    for s in specs.iter_mut().filter(|s| !def(s.workload).has_responses()) {
+    for s in specs
+        .iter_mut()
+        .filter(|s| !def(s.workload).has_responses())
+    {
         s.response_size = s.size;
     }
     if specs.iter().any(|s| check_server_options(s).is_ok()) {
-        for s in specs.iter_mut().filter(|s| !def(s.workload).takes_server_delay()) {
+        for s in specs
+            .iter_mut()
+            .filter(|s| !def(s.workload).takes_server_delay())
+        {
             s.server_delay_ns = 0;
         }
     }

@@ -181,3 +181,36 @@ fn stages_go_to_request_response_cases_in_this_process() {
     let stamped: Vec<bool> = specs.iter().map(|s| s.instrument.stages).collect();
     assert_eq!(stamped, [true, false]);
 }
+
+#[test]
+fn a_given_response_size_is_refused_only_where_no_workload_answers() {
+    // Built in code: a stream spec keeps the default response size, which it ignores.
+    let mut stream = Spec::new(Transport::Tcp4);
+    stream.workload = Workload::Stream;
+    stream.size = 65536;
+    check(&stream).unwrap();
+    // Given (`--response-size 100`) to a matrix of stream cases only: refused by name.
+    let mut matrix = Matrix::from_template(stream.clone());
+    matrix.response_size = Some(100);
+    let err = expand(&matrix).unwrap_err().to_string();
+    assert!(err.contains("--response-size applies to"), "{err}");
+    // Given to a matrix that mixes stream and rr: the rr cases take it, stream sends one way.
+    matrix.workloads = vec![Workload::Stream, Workload::Rr];
+    let specs = expand(&matrix).unwrap();
+    for s in &specs {
+        let want = if s.workload == Workload::Rr {
+            100
+        } else {
+            s.size
+        };
+        assert_eq!(s.response_size, want, "{}", s.case_id());
+    }
+    // Not given: every case answers with the request's size.
+    matrix.response_size = None;
+    assert!(
+        expand(&matrix)
+            .unwrap()
+            .iter()
+            .all(|s| s.response_size == s.size)
+    );
+}

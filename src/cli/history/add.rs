@@ -55,10 +55,15 @@ pub fn provenance(
 
 /// Runs the command.
 pub fn execute(args: AddArgs) -> Result<ExitCode> {
+    // Every run is found before the history is opened: a refused add creates no history file.
+    let dirs = args
+        .runs
+        .iter()
+        .map(|run| resolve_run(run, args.file.results.dir()))
+        .collect::<Result<Vec<_>>>()?;
     let mut history = super::common::open(&args.file.path())?;
     let provenance = provenance(args.commit, args.branch, args.label);
-    for run in &args.runs {
-        let dir = resolve_run(run, args.file.results.dir())?;
+    for dir in dirs {
         let outcome = import::add_run(&mut history, &dir, &provenance)?;
         let what = match outcome {
             AddOutcome::Added => "added",
