@@ -13,7 +13,7 @@ use crate::stats::robust::{Band, Evidence, Policy, classify};
 use crate::stats::{Alternative, mann_whitney_u, median};
 use crate::store::record::IterationRecord;
 use crate::store::trust::CanarySummary;
-use crate::store::trust_tally::evidence;
+use crate::store::trust_tally::{canary_group, evidence};
 
 /// Significance level of the test that BASE and NEW canaries differ: the warning needs both a
 /// Mann–Whitney p below this and a shift of the medians beyond the band.
@@ -58,18 +58,8 @@ pub fn disturbed(
     let mut pairs: Vec<[usize; 2]> = Vec::new();
     for (side, case) in [base, new].into_iter().enumerate() {
         for it in &case.iterations {
-            let canary_group = match it.extras.canary.map(|c| c.cpus) {
-                Some(pair) => match pairs.iter().position(|p| *p == pair) {
-                    Some(i) => i,
-                    None => {
-                        pairs.push(pair);
-                        pairs.len() - 1
-                    }
-                },
-                None => usize::MAX,
-            };
             run.push(Evidence {
-                canary_group,
+                canary_group: canary_group(&mut pairs, it),
                 case_group: side,
                 ..evidence(it, case.pinned)
             });

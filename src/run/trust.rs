@@ -12,7 +12,7 @@ use crate::stats::robust::{Evidence, Policy, classify};
 use crate::store::optional::IterationExtras;
 use crate::store::record::{CaseRecord, RunRecord};
 use crate::store::trust::{CanaryBandsRecord, CaseTrust, Disturbance};
-use crate::store::trust_tally::evidence;
+use crate::store::trust_tally::{canary_group, evidence};
 
 /// The two CPUs a case's canary runs on: its first client's and first server's; `None` when the
 /// workers are not pinned.
@@ -104,18 +104,8 @@ pub fn classify_run(record: &mut RunRecord, policy: &Policy) {
     for (case_group, case) in record.cases.iter().enumerate() {
         let pinned = !case.requested_cpus.client.is_empty();
         for it in &case.iterations {
-            let canary_group = match it.extras.canary.map(|c| c.cpus) {
-                Some(pair) => match pairs.iter().position(|p| *p == pair) {
-                    Some(i) => i,
-                    None => {
-                        pairs.push(pair);
-                        pairs.len() - 1
-                    }
-                },
-                None => usize::MAX,
-            };
             run.push(Evidence {
-                canary_group,
+                canary_group: canary_group(&mut pairs, it),
                 case_group,
                 ..evidence(it, pinned)
             });

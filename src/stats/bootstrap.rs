@@ -53,14 +53,7 @@ pub fn ratio_of_medians_clustered(
     seed: u64,
     resamples: usize,
 ) -> Result<Estimate, StatsError> {
-    let base: Vec<&[f64]> = base.iter().copied().filter(|c| !c.is_empty()).collect();
-    let new: Vec<&[f64]> = new.iter().copied().filter(|c| !c.is_empty()).collect();
-    let (all_base, all_new) = (base.concat(), new.concat());
-    check(&all_base, "base")?;
-    check(&all_new, "new")?;
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(StatsError::BadConfidence(confidence));
-    }
+    let (base, new, all_base, all_new) = clusters(base, new, confidence)?;
     let base_median = median(&all_base);
     if base_median == 0.0 {
         return Err(StatsError::ZeroBase);
@@ -87,21 +80,7 @@ pub fn difference_of_medians(
     confidence: f64,
     seed: u64,
 ) -> Result<Estimate, StatsError> {
-    check(base, "base")?;
-    check(new, "new")?;
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(StatsError::BadConfidence(confidence));
-    }
-    let point = median(new) - median(base);
-    Ok(resample(
-        &[base],
-        &[new],
-        point,
-        confidence,
-        seed,
-        DEFAULT_RESAMPLES,
-        |b, n| n - b,
-    ))
+    difference_of_medians_clustered(&[base], &[new], confidence, seed, DEFAULT_RESAMPLES)
 }
 
 /// median(`new`) − median(`base`) over clusters (e.g. one per run), with a two-stage
@@ -114,14 +93,7 @@ pub fn difference_of_medians_clustered(
     seed: u64,
     resamples: usize,
 ) -> Result<Estimate, StatsError> {
-    let base: Vec<&[f64]> = base.iter().copied().filter(|c| !c.is_empty()).collect();
-    let new: Vec<&[f64]> = new.iter().copied().filter(|c| !c.is_empty()).collect();
-    let (all_base, all_new) = (base.concat(), new.concat());
-    check(&all_base, "base")?;
-    check(&all_new, "new")?;
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(StatsError::BadConfidence(confidence));
-    }
+    let (base, new, all_base, all_new) = clusters(base, new, confidence)?;
     let point = median(&all_new) - median(&all_base);
     Ok(resample(
         &base,
@@ -132,6 +104,25 @@ pub fn difference_of_medians_clustered(
         resamples,
         |b, n| n - b,
     ))
+}
+
+/// The non-empty clusters of each side and all their values, after checking the values and
+/// `confidence` (what every clustered estimate starts from).
+#[allow(clippy::type_complexity)]
+fn clusters<'a>(
+    base: &[&'a [f64]],
+    new: &[&'a [f64]],
+    confidence: f64,
+) -> Result<(Vec<&'a [f64]>, Vec<&'a [f64]>, Vec<f64>, Vec<f64>), StatsError> {
+    let base: Vec<&[f64]> = base.iter().copied().filter(|c| !c.is_empty()).collect();
+    let new: Vec<&[f64]> = new.iter().copied().filter(|c| !c.is_empty()).collect();
+    let (all_base, all_new) = (base.concat(), new.concat());
+    check(&all_base, "base")?;
+    check(&all_new, "new")?;
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(StatsError::BadConfidence(confidence));
+    }
+    Ok((base, new, all_base, all_new))
 }
 
 /// The median of all values of `clusters` with a two-stage bootstrap interval (clusters, then

@@ -63,6 +63,18 @@ impl CaseTrust {
     }
 }
 
+/// The canary group of `it`: the index of its canary's CPU pair in `pairs` (added when new), or
+/// `usize::MAX` when the iteration has no canary. Bands are drawn per pair of CPUs.
+pub fn canary_group(pairs: &mut Vec<[usize; 2]>, it: &IterationRecord) -> usize {
+    let Some(pair) = it.extras.canary.map(|c| c.cpus) else {
+        return usize::MAX;
+    };
+    pairs.iter().position(|p| *p == pair).unwrap_or_else(|| {
+        pairs.push(pair);
+        pairs.len() - 1
+    })
+}
+
 /// What an iteration record says for [`crate::stats::robust::classify`]; the caller sets the
 /// groups. `pinned` says whether the case's workers were pinned (only pinned workers' migrations
 /// count).
