@@ -135,12 +135,49 @@ fn check_json(history: &Path) -> (i32, serde_json::Value) {
 /// `history check` of the second names the 7th run's commit as the change point where the
 /// receiver's CPU time per message got worse (it is steadier than throughput when other load
 /// takes CPU time away; throughput falls too) and exits 1; the first has no regression and exits
-/// 0. Measured under `lb-quiet` (no builds, no other measurement): 19 passes in 20 runs; the one
-/// failure placed the change point at c05, where two runs of the unchanged lo had twice the CPU
-/// per message (see the README's "History and trends").
+/// 0.
+///
+/// One attempt is a real measurement on a shared machine: under `lb-quiet` 19 of 20 attempts
+/// passed; the one failure placed the change point at c05, where two runs of the unchanged lo had
+/// twice the CPU per message (see the README's "History and trends"), and a CI run failed when
+/// the six runs before the change spread from 8 to 20 µs (the change to 24–31 µs was then not
+/// significant after Bonferroni). So the test makes up to 3 attempts, each in fresh namespaces,
+/// and fails when none gives the expected verdicts: with attempts independent, the false-failure
+/// rate is about 0.05³ ≈ 1e-4. A wrong detector cannot pass by retrying: every attempt asserts the
+/// change point's commit and direction and the unchanged history's pass.
 #[test]
 #[ignore = "needs root: measures in private network namespaces and changes their lo"]
 fn a_changed_loopback_is_found_at_the_seventh_commit_and_an_unchanged_one_passes() {
+    const ATTEMPTS: usize = 3;
+    let mut failures = Vec::new();
+    for attempt in 1..=ATTEMPTS {
+        match measure_and_check() {
+            Ok(()) => return,
+            Err(why) => {
+                eprintln!(
+                    "attempt {attempt} of {ATTEMPTS} did not give the expected verdicts:\n{why}"
+                );
+                failures.push(why);
+            }
+        }
+    }
+    panic!(
+        "none of {ATTEMPTS} attempts gave the expected verdicts:\n{}",
+        failures.join("\n----\n")
+    );
+}
+
+/// Checks `cond` or returns `context` as the attempt's failure.
+fn expect(cond: bool, what: &str, context: &str) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(format!("expected {what}\n{context}"))
+    }
+}
+
+/// One attempt: builds both histories from real runs and checks them.
+fn measure_and_check() -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let (plain, changed) = (PrivateNet::new(), PrivateNet::new());
     let (plain_db, changed_db) = (
@@ -190,9 +227,21 @@ fn a_changed_loopback_is_found_at_the_seventh_commit_and_an_unchanged_one_passes
         .find(|s| s["metric"] == "receiver-cpu")
         .unwrap_or_else(|| panic!("no receiver-cpu series: {context}"));
     assert_eq!(series["case_id"], STREAM_CASE, "{context}");
-    assert_eq!(series["verdict"], "regression", "{context}");
-    assert_eq!(series["since"]["commit"], "c07", "{context}");
-    assert_eq!(series["since"]["direction"], "worse", "{context}");
+    expect(
+        series["verdict"] == "regression",
+        "a regression in the changed history",
+        &context,
+    )?;
+    expect(
+        series["since"]["commit"] == "c07",
+        "the change point at c07",
+        &context,
+    )?;
+    expect(
+        series["since"]["direction"] == "worse",
+        "the direction worse",
+        &context,
+    )?;
     let changed_settings = series["since"]["changed"][0].as_str().unwrap_or_default();
     assert!(
         changed_settings.contains("mtu=1500") && changed_settings.contains("tso=off"),
@@ -209,7 +258,7 @@ fn a_changed_loopback_is_found_at_the_seventh_commit_and_an_unchanged_one_passes
             .all(|s| s["runs"] == 10),
         "{context}"
     );
-    assert_eq!(code, 0, "{context}");
+    expect(code == 0, "the unchanged history to pass", &context)
 }
 
 /// `history show` of the stream case's throughput and receiver CPU, for failure messages.
