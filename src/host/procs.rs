@@ -76,22 +76,42 @@ pub fn busy_processes(interval: Duration, min_percent: f64) -> Vec<ProcessInfo> 
         .collect();
     let start = Instant::now();
     std::thread::sleep(interval);
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed = start.elapsed();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    let mut out: Vec<ProcessInfo> = first
+    let second: BTreeMap<u32, u64> = first
+        .keys()
+        .filter_map(|&p| Some((p, cpu_ticks(p)?)))
+        .collect();
+    busy_between(&first, &second, elapsed, hz, min_percent)
         .into_iter()
-        .filter_map(|(pid, t0)| {
-            let t1 = cpu_ticks(pid)?;
-            let cpu_percent = t1.saturating_sub(t0) as f64 / hz / elapsed * 100.0;
-            (cpu_percent > min_percent).then(|| ProcessInfo {
-                pid,
-                comm: comm(pid).unwrap_or_default(),
-                cpu_percent,
-            })
+        .map(|(pid, cpu_percent)| ProcessInfo {
+            pid,
+            comm: comm(pid).unwrap_or_default(),
+            cpu_percent,
+        })
+        .collect()
+}
+
+/// (pid, percent of a CPU) of the processes in both tick snapshots that used more than
+/// `min_percent` over `elapsed`, busiest first.
+fn busy_between(
+    first: &BTreeMap<u32, u64>,
+    second: &BTreeMap<u32, u64>,
+    elapsed: Duration,
+    hz: f64,
+    min_percent: f64,
+) -> Vec<(u32, f64)> {
+    let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let mut out: Vec<(u32, f64)> = first
+        .iter()
+        .filter_map(|(&pid, &t0)| {
+            let t1 = *second.get(&pid)?;
+            let percent = t1.saturating_sub(t0) as f64 / hz / seconds * 100.0;
+            (percent > min_percent).then_some((pid, percent))
         })
         .collect();
-    out.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent));
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
     out
 }
 
@@ -100,12 +120,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shares_of_a_cpu_come_from_tick_differences_busiest_first() {
+        let first = BTreeMap::from([(1, 100), (2, 0), (3, 50), (4, 7)]);
+        // Pid 4 ended between the snapshots; pid 5 started after the first.
+        let second = BTreeMap::from([(1, 150), (2, 5), (3, 140), (5, 99)]);
+        let busy = busy_between(&first, &second, Duration::from_secs(1), 100.0, 10.0);
+        assert_eq!(busy, vec![(3, 90.0), (1, 50.0)]);
+        // A counter that went backwards (pid reuse) is no use, not a huge share.
+        let reused = BTreeMap::from([(1, 10)]);
+        assert!(busy_between(&first, &reused, Duration::from_secs(1), 100.0, 0.0).is_empty());
+    }
+
+    #[test]
     fn a_busy_child_process_is_seen_and_named() {
         let mut child = std::process::Command::new("sh")
             .args(["-c", "i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done"])
             .spawn()
             .unwrap();
-        let busy = busy_processes(Duration::from_millis(300), 10.0);
+        // The threshold is low on purpose: with other tests and builds running, a spinning
+        // child can get well under half a CPU, but over half a second it gets some ticks.
+        let busy = busy_processes(Duration::from_millis(500), 1.0);
         let _ = child.kill();
         let _ = child.wait();
         assert!(
