@@ -38,6 +38,7 @@ pub fn measure(
         results_dir: Some(output.results.output.clone()),
         no_canary: trust.no_canary,
         precision: trust.precision()?,
+        ..RunRequest::default()
     };
     measure_request(request, output, |record| {
         for note in crate::report::case_notes(record) {

@@ -164,6 +164,7 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         results_dir: Some(args.output.results.output.clone()),
         no_canary: args.trust.no_canary,
         precision: args.trust.precision()?,
+        skipped: expanded.skipped.iter().map(|s| s.record()).collect(),
     };
     measure_request(request, &args.output, |record| Ok(run_text(record)))
 }

@@ -41,6 +41,7 @@ pub fn run_notes(r: &RunRecord) -> Vec<String> {
     for c in r.cases.iter().filter(|c| !c.errors.is_empty()) {
         notes.push(format!("{} failed: {}", c.case_id, c.errors.join("; ")));
     }
+    notes.extend(r.skipped.iter().map(|s| s.to_string()));
     notes.extend(case_notes(r));
     notes.extend(super::trust::trust_notes(r));
     notes
@@ -113,5 +114,27 @@ mod tests {
             ]
         );
         assert!(run_notes(&data.record).contains(&"every case: kernel lacks x".to_string()));
+    }
+
+    #[test]
+    fn skipped_placements_are_told_before_the_numbers() {
+        let mut data = fixture::run(&[fixture::rr(
+            Transport::Tcp4,
+            EngineKind::Blocking,
+            Placement::CrossCore,
+            64,
+            &[1],
+        )]);
+        data.record
+            .skipped
+            .push(crate::store::record::SkippedCases {
+                placement: "cross-smt".into(),
+                reason: "needs two SMT siblings".into(),
+                cases: vec!["tcp4-rr-blocking-cross-smt-64B".into()],
+            });
+        assert_eq!(
+            run_notes(&data.record),
+            vec!["1 case(s) at cross-smt skipped: needs two SMT siblings".to_string()]
+        );
     }
 }

@@ -191,6 +191,7 @@ pub fn run(cases: &[CaseSpec]) -> RunData {
         cases: records,
         schedule: Vec::new(),
         trust: None,
+        skipped: Vec::new(),
     };
     RunData {
         dir: PathBuf::from("/nonexistent"),

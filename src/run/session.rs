@@ -19,7 +19,7 @@ use crate::run::runner::{Event, Observer, Plan, execute};
 use crate::spec::{CaseId, Spec};
 use crate::stats::robust::Policy;
 use crate::store::record::CaseRecord;
-use crate::store::record::{RunRecord, SCHEMA_VERSION, ToolInfo};
+use crate::store::record::{RunRecord, SCHEMA_VERSION, SkippedCases, ToolInfo};
 use crate::store::trust::RunTrust;
 use crate::store::{RunDir, new_run_id};
 use crate::transport::limits::Clamped;
@@ -46,6 +46,8 @@ pub struct RunRequest {
     pub no_canary: bool,
     /// `--precision`: add rounds until every case's interval is this narrow, within a time.
     pub precision: Option<PrecisionRequest>,
+    /// Cases of the suite the machine cannot place, recorded in run.json and the report.
+    pub skipped: Vec<SkippedCases>,
 }
 
 /// A finished (or interrupted) run.
@@ -282,6 +284,7 @@ pub fn run(
             bands: Vec::new(),
             precision: None,
         }),
+        skipped: request.skipped,
     };
     let mut store = match &request.results_dir {
         Some(dir) => Some(StoreObserver::new(RunDir::create(dir, &run_id)?)),

@@ -97,6 +97,32 @@ pub struct RunRecord {
     /// The canary settings, the bands that marked disturbed iterations, `--precision`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<RunTrust>,
+    /// Cases of the suite this machine could not place, so left out (`loopbench suite`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedCases>,
+}
+
+/// Cases of a suite left out of a run because the machine cannot place them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SkippedCases {
+    /// The placement the machine cannot satisfy, e.g. `cross-smt`.
+    pub placement: String,
+    /// Why, e.g. "needs two SMT siblings; this machine has none".
+    pub reason: String,
+    /// The case ids left out.
+    pub cases: Vec<String>,
+}
+
+impl std::fmt::Display for SkippedCases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} case(s) at {} skipped: {}",
+            self.cases.len(),
+            self.placement,
+            self.reason
+        )
+    }
 }
 
 /// How a run ended, in a word: complete, interrupted (Ctrl-C) or incomplete (stopped early or

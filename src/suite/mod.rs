@@ -82,6 +82,17 @@ pub struct Skipped {
     pub cases: Vec<crate::spec::CaseId>,
 }
 
+impl Skipped {
+    /// As run.json records it.
+    pub fn record(&self) -> crate::store::record::SkippedCases {
+        crate::store::record::SkippedCases {
+            placement: self.placement.to_string(),
+            reason: self.reason.clone(),
+            cases: self.cases.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
 impl std::fmt::Display for Skipped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -316,5 +327,10 @@ mod tests {
             text.starts_with("1 case(s) at cross-node: placement cross-node: needs"),
             "{text}"
         );
+        let recorded = e.skipped[0].record();
+        assert_eq!(recorded.placement, "cross-node");
+        assert_eq!(recorded.reason, e.skipped[0].reason);
+        assert_eq!(recorded.cases, vec![e.skipped[0].cases[0].to_string()]);
+        assert!(recorded.cases[0].contains("cross-node"), "{recorded:?}");
     }
 }
