@@ -177,28 +177,32 @@ fn a_variant_that_cannot_be_applied_is_refused_before_anything_runs() {
             "does not exist",
         ),
     ] {
-        let file = study_file(
-            dir.path(),
-            "bad",
-            &format!("[[variant]]\nname = \"base\"\n\n[[variant]]\nname = \"bad\"\n{variant}\n"),
-        );
-        let out = loopbench()
-            .arg("study")
-            .arg(&file)
-            .arg("-o")
-            .arg(dir.path())
-            .assert()
-            .code(2);
-        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        assert!(
-            err.contains("variant 'bad'") && err.contains(expected),
-            "{variant}: {err}"
-        );
-        assert!(
-            !dir.path().join("studies").exists(),
-            "nothing ran: {variant}"
-        );
+        assert_bad_variant_refused(dir.path(), variant, &[], expected);
     }
+}
+
+/// A study of a base variant and a variant `bad` with the line `variant` exits 2 naming the
+/// variant and `expected`, before anything runs (no study directory).
+pub fn assert_bad_variant_refused(dir: &Path, variant: &str, args: &[&str], expected: &str) {
+    let file = study_file(
+        dir,
+        "bad",
+        &format!("[[variant]]\nname = \"base\"\n\n[[variant]]\nname = \"bad\"\n{variant}\n"),
+    );
+    let out = loopbench()
+        .arg("study")
+        .arg(&file)
+        .args(args)
+        .arg("-o")
+        .arg(dir)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("variant 'bad'") && err.contains(expected),
+        "{variant}: {err}"
+    );
+    assert!(!dir.join("studies").exists(), "nothing ran: {variant}");
 }
 
 /// Pids of the processes whose parent is `pid`.

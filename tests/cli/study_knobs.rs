@@ -9,7 +9,9 @@ use std::time::Duration;
 use loopbench::study::hostcheck::HostSnapshot;
 
 use crate::helpers::{loopbench, require_root};
-use crate::study::{host_lock, json, only_study, study_file, wait_until};
+use crate::study::{
+    assert_bad_variant_refused, host_lock, json, only_study, study_file, wait_until,
+};
 
 const HALTPOLL_NS: &str = "/sys/module/haltpoll/parameters/guest_halt_poll_ns";
 
@@ -40,28 +42,16 @@ fn a_knob_absent_here_is_refused_before_anything_runs_naming_the_path() {
             "/sys/class/net/lo/queues/tx-0/xps_cpus",
         ),
     ] {
-        let file = study_file(
+        let journal = dir.path().join("j.json");
+        assert_bad_variant_refused(
             dir.path(),
-            "absent",
-            &format!("[[variant]]\nname = \"base\"\n\n[[variant]]\nname = \"bad\"\n{variant}\n"),
-        );
-        let out = loopbench()
-            .arg("study")
-            .arg(&file)
-            .args(["--allow-host-changes", "--journal"])
-            .arg(dir.path().join("j.json"))
-            .arg("-o")
-            .arg(dir.path())
-            .assert()
-            .code(2);
-        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        assert!(
-            err.contains("variant 'bad'") && err.contains(expected),
-            "{variant}: {err}"
-        );
-        assert!(
-            !dir.path().join("studies").exists(),
-            "nothing ran: {variant}"
+            variant,
+            &[
+                "--allow-host-changes",
+                "--journal",
+                journal.to_str().unwrap(),
+            ],
+            expected,
         );
         assert!(
             !dir.path().join("j.json").exists(),
