@@ -12,8 +12,10 @@ use super::args::ResultsArg;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
 use super::interrupt;
 use super::output::print;
+use super::trust_args::{max_time, parse_precision};
 use crate::error::UsageError;
 use crate::host::topology::Topology;
+use crate::run::precision::PrecisionRequest;
 use crate::study::execute::{StudyOptions, execute, prepare};
 use crate::study::file::StudyFile;
 use crate::study::journal;
@@ -44,6 +46,7 @@ Examples:
   loopbench study studies/lo-mtu.toml
   loopbench study studies/tcp-buffers.toml --rounds 5 --seed 1 --output results
   loopbench study studies/lo-mtu.toml --dry-run
+  loopbench study studies/lo-mtu.toml --precision 2% --max-time 20m
   loopbench study --restore
   loopbench study --report results/studies/20261127T183705Z-4f2a-lo-mtu
 
@@ -79,6 +82,15 @@ pub struct StudyArgs {
     /// Re-render report.md and report.html of an existing study directory.
     #[arg(long, value_name = "STUDY_DIR", conflicts_with_all = ["file", "dry_run"])]
     report: Option<PathBuf>,
+    /// Keep adding rounds (each runs every variant once) until every variant's main figure (p50;
+    /// stream: throughput) has a 95 % interval of its ratio to the baseline within ±PCT (e.g.
+    /// 2%), after at least 5 rounds, or until --max-time is spent; --rounds is then the least.
+    /// study.json and the report say what each case reached.
+    #[arg(long, value_name = "PCT", conflicts_with_all = ["restore", "report"])]
+    precision: Option<String>,
+    /// With --precision: the most time all rounds together may take [default: 10m].
+    #[arg(long, value_name = "DURATION", requires = "precision")]
+    max_time: Option<String>,
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -116,6 +128,13 @@ pub fn execute_cmd(args: StudyArgs, command_line: Vec<String>) -> Result<ExitCod
         journal: journal_path,
         exe: std::env::current_exe()?,
         command_line,
+        precision: match &args.precision {
+            Some(p) => Some(PrecisionRequest {
+                target_rel: parse_precision(p)?,
+                max_time: max_time(args.max_time.as_deref())?,
+            }),
+            None => None,
+        },
     };
     let prepared = prepare(&study, &opts)?;
     if args.dry_run {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 
@@ -16,8 +16,11 @@ use super::hostknobs;
 use super::isolate::{VariantJob, run_child};
 use super::journal::HostChanges;
 use super::namespace;
-use super::record::{RunStatus, STUDY_SCHEMA_VERSION, StudyRecord, StudyRun, write_json};
-use super::schedule::schedule;
+use super::record::{
+    RunStatus, STUDY_SCHEMA_VERSION, StudyPrecision, StudyRecord, StudyRun, write_json,
+};
+use super::report::precision;
+use super::schedule::{Slot, schedule};
 use super::settings::{HostSettings, NamespaceSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::host::environment::{Environment, RECORDED_SYSCTLS};
@@ -26,7 +29,9 @@ use crate::host::sysctl;
 use crate::host::topology::Topology;
 use crate::loopback::netns::with_private;
 use crate::run::plan::Plan;
+use crate::run::precision::PrecisionRequest;
 use crate::spec::{IterationLength, Spec};
+use crate::stats::precision::DEFAULT_MIN_ROUNDS;
 use crate::store::new_run_id;
 
 /// Rounds when neither the command line nor the file gives any.
@@ -56,6 +61,8 @@ pub struct StudyOptions {
     pub exe: PathBuf,
     /// The command line, recorded.
     pub command_line: Vec<String>,
+    /// `--precision`: add rounds until every comparison is that narrow, or `--max-time`.
+    pub precision: Option<PrecisionRequest>,
 }
 
 /// A variant split by scope, checked.
@@ -291,6 +298,7 @@ pub fn execute(
         host_differences: None,
         journal: None,
         host_restore: Vec::new(),
+        precision: None,
     };
     let study_json = dir.join("study.json");
     write_json(&study_json, &record)?;
@@ -320,17 +328,21 @@ pub fn execute(
             uses_dma,
         )?)
     };
-    let result = run_slots(
+    let mut rounds = Rounds {
         study,
         prepared,
         opts,
-        &mut record,
-        &slots,
-        &mut host,
-        &dir,
+        record: &mut record,
+        host: &mut host,
+        dir: &dir,
         interrupt,
         progress,
-    );
+    };
+    let measuring = Instant::now();
+    let mut result = rounds.run(&slots, 0);
+    if let (Ok(()), Some(request)) = (&result, opts.precision) {
+        result = rounds.until_precise(request, measuring);
+    }
     if let Some(mut h) = host.take() {
         match h.restore() {
             Ok(lines) => record.host_restore = lines,
@@ -348,73 +360,145 @@ pub fn execute(
     Ok((dir, record))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_slots(
-    study: &StudyFile,
-    prepared: &Prepared,
-    opts: &StudyOptions,
-    record: &mut StudyRecord,
-    slots: &[super::schedule::Slot],
-    host: &mut Option<HostChanges>,
-    dir: &Path,
-    interrupt: &AtomicBool,
-    progress: &mut dyn FnMut(&str),
-) -> Result<()> {
-    for (i, slot) in slots.iter().enumerate() {
-        if interrupt.load(Ordering::SeqCst) {
-            break;
-        }
-        let v = &prepared.variants[slot.variant];
-        let name = &study.variants[slot.variant].name;
-        progress(&format!(
-            "[{}/{}] round {} variant {name}",
-            i + 1,
-            slots.len(),
-            slot.round
-        ));
-        let host_settings = match host.as_mut() {
-            Some(h) => h.apply(&v.host)?,
-            None => Vec::new(),
-        };
-        let job = VariantJob {
-            study_id: record.study_id.clone(),
-            study_name: study.name.clone(),
-            variant: name.clone(),
-            round: slot.round,
-            run_seed: slot.run_seed,
-            specs: v.specs.clone(),
-            study_cases: record.cases.clone(),
-            namespace: v.namespace.clone(),
-            inherit: prepared.inherit.clone(),
-            host_settings,
-            host_environment: Environment::capture(),
-            study_dir: dir.to_path_buf(),
-            command_line: opts.command_line.clone(),
-        };
-        let outcome = run_child(&opts.exe, &job, interrupt, deadline(&v.specs));
-        let run = &mut record.runs[i];
-        match outcome {
-            Ok(o) => {
-                run.status = if o.interrupted {
-                    RunStatus::Interrupted
-                } else if o.case_errors.is_empty() {
-                    RunStatus::Done
-                } else {
-                    RunStatus::CaseFailed
-                };
-                run.error = (!o.case_errors.is_empty()).then(|| o.case_errors.join("; "));
-                run.run_id = Some(o.run_id);
+/// What running the rounds needs: the study, its variants, where things go and the record.
+struct Rounds<'a> {
+    study: &'a StudyFile,
+    prepared: &'a Prepared,
+    opts: &'a StudyOptions,
+    record: &'a mut StudyRecord,
+    host: &'a mut Option<HostChanges>,
+    dir: &'a Path,
+    interrupt: &'a AtomicBool,
+    progress: &'a mut dyn FnMut(&str),
+}
+
+impl Rounds<'_> {
+    /// Runs `slots`, whose runs are `record.runs[first..]`, writing study.json after each.
+    fn run(&mut self, slots: &[Slot], first: usize) -> Result<()> {
+        let (study, prepared, opts, dir) = (self.study, self.prepared, self.opts, self.dir);
+        for (i, slot) in slots.iter().enumerate() {
+            if self.interrupt.load(Ordering::SeqCst) {
+                break;
             }
-            Err(e) => {
-                run.status = RunStatus::Failed;
-                run.error = Some(format!("{e:#}"));
-                write_json(&dir.join("study.json"), record)?;
-                return Err(e.context(format!("round {} variant {name}", slot.round)));
+            let v = &prepared.variants[slot.variant];
+            let name = &study.variants[slot.variant].name;
+            (self.progress)(&format!(
+                "[{}/{}] round {} variant {name}",
+                first + i + 1,
+                self.record.runs.len(),
+                slot.round
+            ));
+            let host_settings = match self.host.as_mut() {
+                Some(h) => h.apply(&v.host)?,
+                None => Vec::new(),
+            };
+            let job = VariantJob {
+                study_id: self.record.study_id.clone(),
+                study_name: study.name.clone(),
+                variant: name.clone(),
+                round: slot.round,
+                run_seed: slot.run_seed,
+                specs: v.specs.clone(),
+                study_cases: self.record.cases.clone(),
+                namespace: v.namespace.clone(),
+                inherit: prepared.inherit.clone(),
+                host_settings,
+                host_environment: Environment::capture(),
+                study_dir: dir.to_path_buf(),
+                command_line: opts.command_line.clone(),
+            };
+            let outcome = run_child(&opts.exe, &job, self.interrupt, deadline(&v.specs));
+            let run = &mut self.record.runs[first + i];
+            match outcome {
+                Ok(o) => {
+                    run.status = if o.interrupted {
+                        RunStatus::Interrupted
+                    } else if o.case_errors.is_empty() {
+                        RunStatus::Done
+                    } else {
+                        RunStatus::CaseFailed
+                    };
+                    run.error = (!o.case_errors.is_empty()).then(|| o.case_errors.join("; "));
+                    run.run_id = Some(o.run_id);
+                }
+                Err(e) => {
+                    run.status = RunStatus::Failed;
+                    run.error = Some(format!("{e:#}"));
+                    write_json(&dir.join("study.json"), self.record)?;
+                    return Err(e.context(format!("round {} variant {name}", slot.round)));
+                }
             }
+            write_json(&dir.join("study.json"), self.record)?;
         }
-        write_json(&dir.join("study.json"), record)?;
+        Ok(())
     }
-    Ok(())
+
+    /// `--precision`: after the planned rounds, adds one round of every variant at a time until
+    /// each comparison's interval is within the target (after at least
+    /// [`DEFAULT_MIN_ROUNDS`] rounds: the rounds are what the interval resamples), or another
+    /// round would not fit in `--max-time` (estimated from the rounds so far), or
+    /// [`MAX_ROUNDS`], or Ctrl-C. Records what each case reached in study.json.
+    fn until_precise(&mut self, request: PrecisionRequest, measuring: Instant) -> Result<()> {
+        loop {
+            let done = self.record.rounds;
+            let cases = precision::assess(self.dir, self.record, request.target_rel)?;
+            let spent = measuring.elapsed();
+            let per_round = spent / done.max(1);
+            let reached = done as usize >= DEFAULT_MIN_ROUNDS
+                && !cases.is_empty()
+                && cases.iter().all(|c| c.reached);
+            let stopped = if self.interrupt.load(Ordering::SeqCst) {
+                Some("interrupted")
+            } else if reached {
+                Some("reached")
+            } else if done >= MAX_ROUNDS {
+                Some("max-rounds")
+            } else if spent + per_round > request.max_time {
+                Some("max-time")
+            } else {
+                None
+            };
+            let widest = cases.iter().map(|c| c.half_width_rel).fold(0.0, f64::max);
+            (self.progress)(&format!(
+                "precision after {done} round(s): widest interval ±{:.1} % (target ±{:.1} %)",
+                widest * 100.0,
+                request.target_rel * 100.0
+            ));
+            self.record.precision = Some(StudyPrecision {
+                target_rel: request.target_rel,
+                max_time_ns: request.max_time.as_nanos() as u64,
+                rounds: done,
+                stopped: stopped.unwrap_or("running").to_string(),
+                cases,
+            });
+            if stopped.is_some() {
+                return write_json(&self.dir.join("study.json"), self.record);
+            }
+            self.record.rounds += 1;
+            let round = self.record.rounds;
+            let seed = self.record.seed;
+            // The schedule of n+1 rounds begins with that of n: the new round is its last.
+            let next: Vec<Slot> = schedule(self.study.variants.len(), round, seed)
+                .into_iter()
+                .filter(|s| s.round == round)
+                .collect();
+            let first = self.record.runs.len();
+            self.record.runs.extend(next.iter().map(|s| StudyRun {
+                round,
+                variant: self.study.variants[s.variant].name.clone(),
+                run_seed: s.run_seed,
+                status: RunStatus::Pending,
+                run_id: None,
+                error: None,
+            }));
+            if let Err(e) = self.run(&next, first) {
+                if let Some(p) = &mut self.record.precision {
+                    p.stopped = "failed".into();
+                }
+                return Err(e);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

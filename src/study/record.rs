@@ -94,6 +94,44 @@ pub struct StudyRecord {
     pub journal: Option<PathBuf>,
     /// What the journal restore reported.
     pub host_restore: Vec<String>,
+    /// With `--precision`: the target, why the rounds stopped and what each comparison reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<StudyPrecision>,
+}
+
+/// `study --precision`: rounds were added until every comparison's interval was narrow enough.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StudyPrecision {
+    /// The target half-width of each interval, relative (0.02: ±2 %).
+    pub target_rel: f64,
+    /// `--max-time`: the most time all rounds together may take, in nanoseconds.
+    pub max_time_ns: u64,
+    /// Rounds run (the study's `rounds` are the minimum).
+    pub rounds: u32,
+    /// Why no further round ran: `reached`, `max-time`, `max-rounds`,
+    /// `interrupted`, `failed` (`running` while rounds are added).
+    pub stopped: String,
+    /// Each case and variant after the last round.
+    pub cases: Vec<StudyCasePrecision>,
+}
+
+/// The precision one case of one variant reached: the interval of its main figure's ratio to
+/// the baseline (of its own median when the study has one variant).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StudyCasePrecision {
+    /// The study's case.
+    pub case: CaseId,
+    /// The variant.
+    pub variant: String,
+    /// The figure (`p50`, `throughput`).
+    pub figure: String,
+    /// The ratio variant/baseline (or the median) and its 95 % interval; absent until both
+    /// sides have samples.
+    pub estimate: Option<crate::stats::Estimate>,
+    /// The interval's half-width relative to its point (the "±X %" reached).
+    pub half_width_rel: f64,
+    /// True when `half_width_rel` is within the target.
+    pub reached: bool,
 }
 
 /// One case of a variant's run: the study's case and the id it ran under.

@@ -62,4 +62,15 @@ mod tests {
             s.chunks(4).map(|round| round[0].variant).collect();
         assert!(firsts.len() > 1, "the first variant of a round changes");
     }
+
+    #[test]
+    fn more_rounds_begin_with_the_fewer_rounds_schedule() {
+        // study --precision adds round n+1 as the last round of the n+1-round schedule.
+        for n in 1..8 {
+            assert_eq!(
+                schedule(3, n + 1, 9)[..3 * n as usize],
+                schedule(3, n, 9)[..]
+            );
+        }
+    }
 }

@@ -48,6 +48,71 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 #[test]
+#[ignore = "needs root: runs a study in private network namespaces"]
+fn study_precision_adds_rounds_until_the_comparison_is_narrow_enough() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    // Two identical variants: their throughput ratio is near 1 and within ±40 % after the least
+    // rounds (5) unless rounds differ by far more than this machine's noise (a study of ~10
+    // s; its other outcomes, max-time or more rounds, fail the test loudly).
+    let file = study_file(
+        dir.path(),
+        "precision",
+        "[[variant]]\nname = \"a\"\n\n[[variant]]\nname = \"b\"\n",
+    );
+    let _host = host_lock();
+    loopbench()
+        .arg("study")
+        .arg(&file)
+        .args([
+            "--rounds",
+            "1",
+            "--seed",
+            "5",
+            "--precision",
+            "40%",
+            "-q",
+            "-o",
+        ])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(300))
+        .assert()
+        .success();
+    let study = only_study(dir.path());
+    let record = json(&study.join("study.json"));
+    assert_valid("study", &record);
+    let p = &record["precision"];
+    assert_eq!(p["stopped"], "reached", "{p}");
+    let rounds = p["rounds"].as_u64().unwrap();
+    assert!(rounds >= 5, "{p}");
+    assert_eq!(record["rounds"].as_u64().unwrap(), rounds);
+    let runs = record["runs"].as_array().unwrap();
+    assert_eq!(runs.len() as u64, 2 * rounds);
+    for round in 1..=rounds {
+        let mut variants: Vec<&str> = runs
+            .iter()
+            .filter(|r| r["round"] == round)
+            .map(|r| r["variant"].as_str().unwrap())
+            .collect();
+        variants.sort();
+        assert_eq!(variants, ["a", "b"], "round {round}");
+    }
+    assert!(runs.iter().all(|r| r["status"] == "done"));
+    let cases = p["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1, "{p}");
+    assert_eq!(
+        (cases[0]["variant"].as_str(), cases[0]["figure"].as_str()),
+        (Some("b"), Some("throughput"))
+    );
+    assert!(cases[0]["half_width_rel"].as_f64().unwrap() <= 0.4);
+    let report = std::fs::read_to_string(study.join("report.md")).unwrap();
+    assert!(
+        report.contains("--precision ±40.0 %: reached after"),
+        "{report}"
+    );
+}
+
+#[test]
 #[ignore = "needs root: runs a study that changes lo in private network namespaces"]
 fn two_variants_mtu_65536_vs_1500_without_offloads_differ_and_the_host_is_untouched() {
     require_root();

@@ -56,7 +56,7 @@ impl SweepCurve {
 }
 
 /// A point's median with its interval, in the figure's stored unit.
-fn estimate(s: &VariantSamples, seed: u64) -> Option<Estimate> {
+pub(super) fn estimate(s: &VariantSamples, seed: u64) -> Option<Estimate> {
     let g = s.samples();
     median_with_interval_clustered(&g.clusters(), DEFAULT_CONFIDENCE, seed, RESAMPLES).ok()
 }

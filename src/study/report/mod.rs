@@ -11,6 +11,7 @@ mod figure;
 pub mod html;
 pub mod markdown;
 mod model;
+pub mod precision;
 mod samples;
 mod stages;
 mod verdicts;
@@ -147,6 +148,7 @@ mod tests {
             host_differences: Some(vec!["net.core.somaxconn: 4096 → 128".into()]),
             journal: None,
             host_restore: vec!["restored net.core.somaxconn to 4096".into()],
+            precision: None,
         };
         write_json(&dir.path().join("study.json"), &record).unwrap();
         dir
@@ -284,6 +286,48 @@ mod tests {
                 .starts_with("No value of lo_mtu changed p50 beyond the noise"),
             "{}",
             r.curves[0].finding
+        );
+    }
+
+    #[test]
+    fn the_precision_of_a_stored_study_is_read_from_its_runs_and_told_in_the_overview() {
+        let dir = study_dir();
+        let study = dir.path().join("study.json");
+        let mut record: StudyRecord = crate::store::read_json(&study).unwrap();
+        let cases = precision::assess(dir.path(), &record, 0.02).unwrap();
+        // Two variants against the baseline, each on its two cases' main figures.
+        let mut seen: Vec<(&str, &str)> = cases
+            .iter()
+            .map(|c| (c.variant.as_str(), c.figure.as_str()))
+            .collect();
+        seen.sort();
+        let want = [
+            ("slower", "p50"),
+            ("slower", "throughput"),
+            ("spin", "p50"),
+            ("spin", "throughput"),
+        ];
+        assert_eq!(seen, want, "{cases:?}");
+        let slower = cases
+            .iter()
+            .find(|c| c.variant == "slower" && c.figure == "p50")
+            .unwrap();
+        let ratio = slower.estimate.unwrap().point;
+        assert!((ratio - 1.2).abs() < 0.02, "{ratio}");
+        assert_eq!(slower.reached, slower.half_width_rel <= 0.02);
+        record.precision = Some(crate::study::record::StudyPrecision {
+            target_rel: 0.02,
+            max_time_ns: 600_000_000_000,
+            rounds: record.rounds,
+            stopped: "max-time".into(),
+            cases,
+        });
+        write_json(&study, &record).unwrap();
+        let overview = StudyReport::build(dir.path()).unwrap().overview;
+        assert!(
+            overview
+                .contains(" · --precision ±2.0 %: stopped (max-time) after 2 round(s), widest ±"),
+            "{overview}"
         );
     }
 }

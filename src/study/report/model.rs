@@ -248,6 +248,40 @@ fn overview(record: &StudyRecord) -> String {
         } else {
             ""
         }
+    ) + &precision(record)
+}
+
+/// ` · --precision ±2 %: reached after 7 rounds, widest ±1.8 % (case, variant)`; empty without
+/// `--precision`.
+fn precision(record: &StudyRecord) -> String {
+    let Some(p) = &record.precision else {
+        return String::new();
+    };
+    let widest = p
+        .cases
+        .iter()
+        .max_by(|a, b| a.half_width_rel.total_cmp(&b.half_width_rel));
+    let short = p.cases.iter().filter(|c| !c.reached).count();
+    format!(
+        " · --precision ±{:.1} %: {} after {} round(s){}{}",
+        p.target_rel * 100.0,
+        match p.stopped.as_str() {
+            "reached" => "reached".to_string(),
+            other => format!("stopped ({other})"),
+        },
+        p.rounds,
+        widest.map_or(String::new(), |w| format!(
+            ", widest ±{:.1} % ({} {}, {})",
+            w.half_width_rel * 100.0,
+            w.case,
+            w.figure,
+            w.variant
+        )),
+        if short > 0 {
+            format!(", {short} comparison(s) short of the target")
+        } else {
+            String::new()
+        }
     )
 }
 
