@@ -26,6 +26,8 @@ pub mod input;
 pub mod metric;
 pub mod output;
 pub mod trust;
+#[cfg(test)]
+mod trust_tests;
 
 use std::collections::BTreeMap;
 
