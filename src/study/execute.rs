@@ -17,7 +17,8 @@ use super::isolate::{VariantJob, run_child};
 use super::journal::HostChanges;
 use super::namespace;
 use super::record::{
-    RunStatus, STUDY_SCHEMA_VERSION, StudyPrecision, StudyRecord, StudyRun, write_json,
+    RunStatus, STUDY_SCHEMA_VERSION, StudyCasePrecision, StudyPrecision, StudyRecord, StudyRun,
+    write_json,
 };
 use super::report::precision;
 use super::schedule::{Slot, schedule};
@@ -360,6 +361,32 @@ pub fn execute(
     Ok((dir, record))
 }
 
+/// Why `study --precision` adds no round after `done` rounds that took `spent`: Ctrl-C, every
+/// case within the target (after at least [`DEFAULT_MIN_ROUNDS`]), [`MAX_ROUNDS`], or another
+/// round (as long as the mean so far) would end after `max_time`; `None` to go on.
+fn stop_reason(
+    done: u32,
+    cases: &[StudyCasePrecision],
+    spent: Duration,
+    max_time: Duration,
+    interrupted: bool,
+) -> Option<&'static str> {
+    let per_round = spent / done.max(1);
+    let reached =
+        done as usize >= DEFAULT_MIN_ROUNDS && !cases.is_empty() && cases.iter().all(|c| c.reached);
+    if interrupted {
+        Some("interrupted")
+    } else if reached {
+        Some("reached")
+    } else if done >= MAX_ROUNDS {
+        Some("max-rounds")
+    } else if spent + per_round > max_time {
+        Some("max-time")
+    } else {
+        None
+    }
+}
+
 /// What running the rounds needs: the study, its variants, where things go and the record.
 struct Rounds<'a> {
     study: &'a StudyFile,
@@ -442,22 +469,13 @@ impl Rounds<'_> {
         loop {
             let done = self.record.rounds;
             let cases = precision::assess(self.dir, self.record, request.target_rel)?;
-            let spent = measuring.elapsed();
-            let per_round = spent / done.max(1);
-            let reached = done as usize >= DEFAULT_MIN_ROUNDS
-                && !cases.is_empty()
-                && cases.iter().all(|c| c.reached);
-            let stopped = if self.interrupt.load(Ordering::SeqCst) {
-                Some("interrupted")
-            } else if reached {
-                Some("reached")
-            } else if done >= MAX_ROUNDS {
-                Some("max-rounds")
-            } else if spent + per_round > request.max_time {
-                Some("max-time")
-            } else {
-                None
-            };
+            let stopped = stop_reason(
+                done,
+                &cases,
+                measuring.elapsed(),
+                request.max_time,
+                self.interrupt.load(Ordering::SeqCst),
+            );
             let widest = cases.iter().map(|c| c.half_width_rel).fold(0.0, f64::max);
             (self.progress)(&format!(
                 "precision after {done} round(s): widest interval ±{:.1} % (target ±{:.1} %)",
@@ -508,6 +526,43 @@ mod tests {
     #[test]
     fn study_ids_are_slugged() {
         assert_eq!(slug("lo MTU: 65536 vs 1500"), "lo-mtu-65536-vs-1500");
+    }
+
+    #[test]
+    fn precision_stops_when_every_case_is_reached_after_five_rounds_or_time_runs_out() {
+        let case = |reached| StudyCasePrecision {
+            case: Spec::new(crate::spec::Transport::Tcp4).case_id(),
+            variant: "b".into(),
+            figure: "p50".into(),
+            estimate: None,
+            half_width_rel: if reached { 0.01 } else { 0.05 },
+            reached,
+        };
+        let (min, hour) = (Duration::from_secs(60), Duration::from_secs(3600));
+        let both = [case(true), case(true)];
+        let one_short = [case(true), case(false)];
+        // Reached, but before the fifth round: another round.
+        assert_eq!(stop_reason(4, &both, 4 * min, hour, false), None);
+        assert_eq!(stop_reason(5, &both, 5 * min, hour, false), Some("reached"));
+        assert_eq!(stop_reason(5, &[], 5 * min, hour, false), None);
+        // One short: another round while it fits (5 rounds of 1 min: the next ends at 6 min).
+        assert_eq!(stop_reason(5, &one_short, 5 * min, 6 * min, false), None);
+        let late = stop_reason(
+            5,
+            &one_short,
+            5 * min,
+            6 * min - Duration::from_secs(1),
+            false,
+        );
+        assert_eq!(late, Some("max-time"));
+        assert_eq!(
+            stop_reason(MAX_ROUNDS, &one_short, min, hour, false),
+            Some("max-rounds")
+        );
+        assert_eq!(
+            stop_reason(2, &one_short, min, hour, true),
+            Some("interrupted")
+        );
     }
 
     #[test]
