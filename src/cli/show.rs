@@ -9,6 +9,7 @@ use clap::Args;
 use super::args::ResultsArg;
 use super::output::print;
 use crate::error::UsageError;
+use crate::report::stage_table;
 use crate::report::table::{iterations, percentiles};
 use crate::report::terminal::run_text;
 use crate::report::trust::iterations_trust;
@@ -114,6 +115,15 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
     if let Some((h, rows)) = iterations_trust(c) {
         out.push_str("\ncanary (p50 of each probe) and interference per iteration\n");
         out.push_str(&align(&h, &rows));
+    }
+    if let Some((h, rows)) = stage_table::detail(c) {
+        let _ = write!(out, "\n{}\n{}", stage_table::TITLE, align(&h, &rows));
+    }
+    if let Some(line) = stage_table::coverage(c) {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(t) = stage_table::typical(c) {
+        let _ = write!(out, "\n{t}");
     }
     for e in &c.errors {
         let _ = writeln!(out, "error: {e}");

@@ -226,3 +226,73 @@ pub fn anatomy_run() -> RunData {
     }
     run(&cases)
 }
+
+/// Two tcp4 round trips of 10 µs, the first stamped (`--stages`): its stages' medians are
+/// 1, 4, 0.1, 0.9 and 4 µs (adding up to the round trip), 990 round trips stamped, 10 beyond
+/// the logs' room, and a typical round trip of exactly those stages.
+pub fn stamped_run() -> RunData {
+    use crate::store::stages::{Lane, Layer, Span, StageCoverage, StageSummary, Timeline};
+    let mut c = rr(
+        Transport::Tcp4,
+        EngineKind::Blocking,
+        Placement::CrossCore,
+        64,
+        &[10_000, 10_000],
+    );
+    c.spec.instrument.stages = true;
+    let plain = rr(
+        Transport::Tcp4,
+        EngineKind::Blocking,
+        Placement::SameCore,
+        64,
+        &[5_000],
+    );
+    let mut data = run(&[c, plain]);
+    let stages = [
+        ("client_send", 1000, Lane::Client, Lane::Client),
+        ("request_path", 4000, Lane::Client, Lane::Server),
+        ("server_turnaround", 100, Lane::Server, Lane::Server),
+        ("server_send", 900, Lane::Server, Lane::Server),
+        ("response_path", 4000, Lane::Server, Lane::Client),
+    ];
+    let s = data.record.cases[0].summary.as_mut().unwrap();
+    s.latency.p50_ns = 10_000;
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (name, ns, from, to) in stages {
+        let mut latency = LatencySummary::of(&histogram_around(ns));
+        latency.p50_ns = ns;
+        s.extras.stages.0.push((
+            name.to_string(),
+            StageSummary {
+                latency,
+                share_of_rtt: ns as f64 / 10_000.0,
+                ..StageSummary::default()
+            },
+        ));
+        spans.push(Span {
+            name: name.to_string(),
+            layer: Layer::User,
+            from,
+            to,
+            start_ns: at,
+            end_ns: at + ns as i64,
+        });
+        at += ns as i64;
+    }
+    s.extras.stage_coverage = Some(StageCoverage {
+        matched: 990,
+        beyond_capacity: 10,
+        ..StageCoverage::default()
+    });
+    s.extras.typical_round_trip = Some(Timeline {
+        iteration: 1,
+        message: 500,
+        flow: 0,
+        rtt_ns: 10_000,
+        client_cpu: Some(0),
+        server_cpu: Some(1),
+        spans,
+    });
+    data
+}

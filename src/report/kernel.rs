@@ -59,7 +59,7 @@ pub fn kernel_tables(r: &RunRecord) -> Vec<KernelTable> {
 
 /// Where `key` (`request.wakeup`) stands along the round trip: request before response, each
 /// direction's stages in path order, unknown keys last.
-fn path_position(key: &str) -> (usize, usize) {
+pub fn path_position(key: &str) -> (usize, usize) {
     let (direction, stage) = key.split_once('.').unwrap_or((key, ""));
     let d = ["request", "response"]
         .iter()

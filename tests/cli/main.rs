@@ -16,6 +16,7 @@ mod results;
 mod run;
 mod schema;
 mod signals;
+mod stages;
 mod study;
 mod study_knobs;
 mod suite;

@@ -12,6 +12,7 @@ use crate::report::kernel::{LEGEND as KERNEL_LEGEND, kernel_tables, profile_tabl
 use crate::report::model::Report;
 use crate::report::plots::PLOTS_DIR;
 use crate::report::plots::{Place, Plot};
+use crate::report::stage_table;
 use crate::report::table as cases;
 use crate::store::record::{CaseRecord, RunRecord};
 
@@ -91,6 +92,17 @@ fn case_tables(c: &CaseRecord) -> String {
     let mut out = html_table(&h, &rows);
     let (h, rows) = cases::iterations(c);
     out.push_str(&html_table(&h, &rows));
+    if let Some((h, rows)) = stage_table::detail(c) {
+        let _ = write!(
+            out,
+            "<p>{}</p>\n{}",
+            esc(stage_table::TITLE),
+            html_table(&h, &rows)
+        );
+    }
+    if let Some(line) = stage_table::coverage(c) {
+        let _ = writeln!(out, "<p class=\"muted\">{}</p>", esc(&line));
+    }
     for e in &c.errors {
         let _ = writeln!(out, "<p class=\"notes\">error: {}</p>", esc(e));
     }
@@ -123,6 +135,33 @@ fn kernel_sections(r: &RunRecord) -> String {
         );
     }
     out
+}
+
+/// The stages section: the user-space stage table and the stage charts (user-space and kernel),
+/// or nothing when the run has neither.
+fn stages_section(report: &Report) -> String {
+    let mut charts = report
+        .plots
+        .plots
+        .iter()
+        .filter(|p| p.place == Place::Stages)
+        .peekable();
+    let table = stage_table::overview(&report.data.record);
+    if table.is_none() && charts.peek().is_none() {
+        return String::new();
+    }
+    let mut o = String::from("<h2 id=\"stages\">Stages of a round trip (measured)</h2>\n");
+    if let Some((h, rows)) = table {
+        let _ = write!(
+            o,
+            "<h3>{}</h3>\n{}<p class=\"muted\">{}.</p>\n",
+            esc(stage_table::TITLE),
+            html_table(&h, &rows),
+            esc(stage_table::LEGEND)
+        );
+    }
+    o.push_str(&figures(charts));
+    o
 }
 
 fn environment(r: &RunRecord) -> String {
@@ -244,6 +283,7 @@ impl Exporter<Report> for Html {
             }
             o.push_str("</ul></div>\n");
         }
+        o.push_str(&stages_section(report));
         o.push_str("<h2 id=\"anatomy\">Loopback anatomy</h2>\n");
         match &report.anatomy {
             Ok(a) => {
@@ -335,5 +375,23 @@ mod tests {
             "text is escaped"
         );
         assert!(page.contains("net.core.rmem_max"));
+        assert!(
+            !page.contains("id=\"stages\""),
+            "no stamps, no stages section"
+        );
+    }
+
+    #[test]
+    fn a_stamped_run_leads_with_its_stages() {
+        let report = Report::new(fixture::stamped_run()).unwrap();
+        let page = Html.render(&report).unwrap();
+        assert_eq!(page.matches("<svg").count(), report.plots.plots.len());
+        let stages = page.find("id=\"stages\"").expect("a stages section");
+        assert!(stages < page.find("id=\"anatomy\"").unwrap());
+        assert!(page.contains("<th>server_turnaround</th>"));
+        assert!(page.contains("stamped round trips: 990"));
+        assert!(
+            page.contains("title=\"tcp4-rr-blocking-cross-core-64B-stages: a typical round trip\"")
+        );
     }
 }

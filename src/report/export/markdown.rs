@@ -9,6 +9,7 @@ use crate::report::about::run_line;
 use crate::report::anatomy::{EXPLANATION, notes, table};
 use crate::report::kernel::{LEGEND as KERNEL_LEGEND, kernel_tables, profile_table};
 use crate::report::model::Report;
+use crate::report::stage_table;
 use crate::report::table as cases;
 
 /// The markdown export.
@@ -46,6 +47,21 @@ impl Exporter<Report> for Markdown {
     fn render(&self, report: &Report) -> Result<String> {
         let r = &report.data.record;
         let mut out = format!("# loopbench run {}\n\n{}\n\n", r.run_id, run_line(r));
+        if let Some((header, rows)) = stage_table::overview(r) {
+            let _ = write!(
+                out,
+                "## Stages of a round trip: {}\n\n{}\n{}.\n\n",
+                stage_table::TITLE,
+                md_table(&header, &rows),
+                stage_table::LEGEND
+            );
+            for c in &r.cases {
+                if let Some(line) = stage_table::coverage(c) {
+                    let _ = writeln!(out, "- {}: {line}.", c.case_id);
+                }
+            }
+            out.push('\n');
+        }
         if let Ok(a) = &report.anatomy {
             let (header, rows) = table(a);
             let _ = write!(
@@ -123,6 +139,12 @@ mod tests {
     #[test]
     fn markdown_summary() {
         insta::assert_snapshot!(Markdown.render(&report()).unwrap());
+    }
+
+    #[test]
+    fn markdown_summary_with_stages() {
+        let report = Report::new(fixture::stamped_run()).unwrap();
+        insta::assert_snapshot!(Markdown.render(&report).unwrap());
     }
 
     #[test]

@@ -9,8 +9,10 @@ pub mod cpu_profile;
 pub mod efficiency;
 pub mod history;
 pub mod lines;
+pub mod round_trip;
 pub mod slices;
 pub mod spectrum;
+pub mod stages;
 pub mod style;
 pub mod throughput;
 pub mod timeseries;
@@ -27,6 +29,8 @@ pub const PLOTS_DIR: &str = "plots";
 /// Where a chart belongs in a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
+    /// The stages section (`--stages`, `--trace`).
+    Stages,
     /// The anatomy section.
     Anatomy,
     /// Overlays of one group of cases (its key).
@@ -97,6 +101,23 @@ impl Plots {
 /// Renders every chart `data` supports. `anatomy` is the decomposition, or why there is none.
 pub fn render_all(data: &RunData, anatomy: &Result<Anatomy, String>) -> Result<Plots> {
     let mut out = Plots::default();
+    // Stages need a flag: a run without them gets no note about their charts.
+    if let Some(svg) = stages::render(data) {
+        let title = "Stages of a round trip".into();
+        out.add("stages.svg".into(), title, Place::Stages, svg)?;
+    }
+    let legend = stages::legend(data);
+    for c in &data.record.cases {
+        if let Some(svg) = round_trip::render(c, &legend) {
+            let title = format!("{}: a typical round trip", c.case_id);
+            out.add(
+                file_name("round-trip", c.case_id.as_str()),
+                title,
+                Place::Stages,
+                svg,
+            )?;
+        }
+    }
     match anatomy {
         Ok(a) => out.add(
             "anatomy.svg".into(),
@@ -240,6 +261,28 @@ mod tests {
             "{:?}",
             plots.notes
         );
+    }
+
+    #[test]
+    fn stamped_cases_get_the_stage_bars_and_their_typical_round_trip() {
+        let data = fixture::stamped_run();
+        let plots = render_all(&data, &anatomy(&data.record)).unwrap();
+        let stages: Vec<&str> = plots
+            .plots
+            .iter()
+            .filter(|p| p.place == Place::Stages)
+            .map(|p| p.file.as_str())
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "stages.svg",
+                "round-trip-tcp4-rr-blocking-cross-core-64B-stages.svg"
+            ]
+        );
+        let plain = fixture::anatomy_run();
+        let plots = render_all(&plain, &anatomy(&plain.record)).unwrap();
+        assert!(!plots.plots.iter().any(|p| p.place == Place::Stages));
     }
 
     #[test]
