@@ -23,7 +23,8 @@ use crate::text::align;
 ///
 /// `quick` (the default, about a minute on 2 CPUs) measures 64 B round trips over shm (the floor),
 /// pipe, unix-stream, udp4 and tcp4, at same-core and cross-core, with blocking and spinning
-/// waits, and decomposes them in the loopback anatomy chart. `standard` and `full` widen
+/// waits, and decomposes them in the loopback anatomy chart; its blocking unix-stream, udp4
+/// and tcp4 round trips are stamped (--stages), and traced too (--trace) when run as root. `standard` and `full` widen
 /// transports, sizes, placements and repetitions. Suites are TOML files (see suites/ in the
 /// source); --suite-file runs your own. Placements this machine cannot satisfy are skipped with
 /// the reason.
@@ -65,6 +66,10 @@ pub struct SuiteArgs {
     /// Print the cases the suite would run, and the estimated time, without running them.
     #[arg(long)]
     dry_run: bool,
+    /// Run as root, the suite traces its stamped cases too (`--trace`, kernel stages): this
+    /// leaves them untraced.
+    #[arg(long)]
+    no_trace: bool,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -144,9 +149,19 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         Some(path) => Suite::from_file(path)?,
         None => Suite::builtin(args.name.as_deref().unwrap_or(DEFAULT_SUITE))?,
     };
-    let expanded = suite.expand(&topology)?;
+    let mut expanded = suite.expand(&topology)?;
     for s in &expanded.skipped {
         eprintln!("warning: skipped {s}");
+    }
+    if nix::unistd::geteuid().is_root() && !args.no_trace {
+        let traced = expanded.trace_stamped();
+        if traced > 0 {
+            eprintln!(
+                "note: running as root, so the suite's {traced} stamped case(s) also run traced \
+                 (--trace: kernel stages, and the tracer's cost against the untraced twin); \
+                 --no-trace leaves them out"
+            );
+        }
     }
     let seed = args.output.seed.unwrap_or_else(rand::random);
     if args.dry_run {

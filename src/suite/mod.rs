@@ -202,6 +202,31 @@ impl Suite {
     }
 }
 
+impl Expanded {
+    /// Adds a traced twin (`--trace`, kernel stages) after every stamped case (`--stages`) the
+    /// tracer can follow, for suites run as root; returns how many it added.
+    pub fn trace_stamped(&mut self) -> usize {
+        let ids: Vec<_> = self.specs.iter().map(Spec::case_id).collect();
+        let mut out = Vec::with_capacity(self.specs.len());
+        let mut added = 0;
+        for spec in self.specs.drain(..) {
+            let mut traced = spec.clone();
+            traced.probes.trace = true;
+            let twin = spec.instrument.stages
+                && !spec.probes.trace
+                && traced.validate().is_ok()
+                && !ids.contains(&traced.case_id());
+            out.push(spec);
+            if twin {
+                out.push(traced);
+                added += 1;
+            }
+        }
+        self.specs = out;
+        added
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +275,45 @@ mod tests {
             matches!(spin_same.timing.length, IterationLength::Count { .. }),
             "spin at same-core takes ~8 ms per round trip: it must be short, by count"
         );
+    }
+
+    #[test]
+    fn quick_stamps_the_kernel_paths_and_as_root_traces_them_too() {
+        let mut quick = Suite::builtin("quick")
+            .unwrap()
+            .expand(&two_cores())
+            .unwrap();
+        let stamped: Vec<String> = quick
+            .specs
+            .iter()
+            .filter(|s| s.instrument.stages)
+            .map(|s| s.case_id().0)
+            .collect();
+        for t in ["unix-stream", "udp4", "tcp4"] {
+            for p in ["same-core", "cross-core"] {
+                let id = format!("{t}-rr-blocking-{p}-64B-stages");
+                assert!(stamped.contains(&id), "quick lacks {id}: {stamped:?}");
+            }
+        }
+        let before = quick.specs.len();
+        assert_eq!(quick.trace_stamped(), stamped.len());
+        assert_eq!(quick.specs.len(), before + stamped.len());
+        for id in &stamped {
+            let at = quick
+                .specs
+                .iter()
+                .position(|s| s.case_id().0 == *id)
+                .unwrap();
+            assert_eq!(quick.specs[at + 1].case_id().0, format!("{id}-trace"));
+        }
+        assert_eq!(quick.trace_stamped(), 0, "twins are added once");
+        // A stamped case the tracer cannot follow (two flows) gets no twin.
+        let mut two = Expanded::default();
+        let mut spec = quick.specs[0].clone();
+        spec.instrument.stages = true;
+        spec.flows = 2;
+        two.specs.push(spec);
+        assert_eq!(two.trace_stamped(), 0);
     }
 
     #[test]

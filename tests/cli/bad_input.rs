@@ -235,6 +235,7 @@ const TABLE: &[Bad] = &[
     bad(&["suite", "quick", "--precision", "0"], "--precision '0': must lie between 0 and 50 percent"),
     bad(&["suite", "quick", "--precision", "2%", "--max-time", "0"], "--max-time must be longer than 0"),
     bad(&["suite", "quick", "--no-canary=1"], "unexpected value '1' for '--no-canary'"),
+    bad(&["suite", "quick", "--no-trace=1"], "unexpected value '1' for '--no-trace'"),
     bad(&["suite", "quick", "--export-openmetrics", "{missing}/x.prom"], "is not a directory"),
     // history
     bad(&["history", "add"], "<RUN>..."),

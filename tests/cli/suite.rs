@@ -124,12 +124,33 @@ fn list_and_dry_run_describe_suites_without_measuring() {
                 .and(contains("full")),
         );
     loopbench()
-        .args(["suite", "quick", "--dry-run", "-o"])
+        .args(["suite", "quick", "--dry-run", "--no-trace", "-o"])
         .arg(dir.path())
         .assert()
         .success()
-        .stdout(contains("suite quick: 29 cases"))
-        .stdout(contains("tcp4-rr-spin-same-core-64B  5 × 20 messages"));
+        .stdout(contains("suite quick: 35 cases"))
+        .stdout(contains("tcp4-rr-spin-same-core-64B  5 × 20 messages"))
+        .stdout(contains(
+            "udp4-rr-blocking-same-core-64B-stages  3 × 300 ms",
+        ))
+        .stderr(contains("traced").not());
+    // As root the 6 stamped cases get traced twins, and the suite says so.
+    let as_root = loopbench()
+        .args(["suite", "quick", "--dry-run", "-o"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        as_root
+            .stdout(contains("suite quick: 41 cases"))
+            .stdout(contains(
+                "tcp4-rr-blocking-cross-core-64B-stages-trace  3 × 300 ms",
+            ))
+            .stderr(contains("6 stamped case(s) also run traced"));
+    } else {
+        as_root.stdout(contains("suite quick: 35 cases"));
+    }
     assert!(
         !dir.path().join("runs").exists(),
         "a dry run measures nothing"
