@@ -146,6 +146,14 @@ impl SpecBuilder {
         self.set(|s| s.server_delay_ns = nanos(d))
     }
 
+    /// Stamps every message's stages (`--stages`): the round trip splits into the client's send
+    /// call, the request's path, the server's turnaround (a handler's own time is its own
+    /// stage, `handler`), the server's send call and the response's path; the case id gets
+    /// `-stages`. Refused (at run time) when the clock cannot be compared across the two CPUs.
+    pub fn stages(self, on: bool) -> SpecBuilder {
+        self.set(|s| s.instrument.stages = on)
+    }
+
     /// Measured iterations (default: 5); each uses fresh connections and is one statistical sample.
     pub fn iterations(self, n: u32) -> SpecBuilder {
         self.set(|s| s.timing.iterations = n)
@@ -369,6 +377,26 @@ mod tests {
             .handler("echo", crate::spec::handler::echo)
             .build();
         assert!(bad.unwrap_err().to_string().contains("rr workload"));
+    }
+
+    #[test]
+    fn stages_are_a_part_of_the_case_and_of_its_id() {
+        let spec = Spec::builder(Transport::Tcp4)
+            .handler("echo", crate::spec::handler::echo)
+            .stages(true)
+            .build()
+            .unwrap();
+        assert!(spec.instrument.stages);
+        assert!(
+            spec.case_id().as_str().ends_with("-handler-echo-stages"),
+            "{}",
+            spec.case_id()
+        );
+        let off = Spec::builder(Transport::Tcp4)
+            .stages(false)
+            .build()
+            .unwrap();
+        assert_eq!(off, Spec::new(Transport::Tcp4));
     }
 
     /// The setting named by the typed error `build()` returns for what the case would ignore.
