@@ -263,6 +263,7 @@ impl Exporter<Report> for Html {
         let r = &report.data.record;
         let plots = &report.plots.plots;
         let at = |place: Place| plots.iter().filter(move |p| p.place == place);
+        let stages = stages_section(report);
         let mut o = String::new();
         let _ = write!(
             o,
@@ -270,10 +271,15 @@ impl Exporter<Report> for Html {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>loopbench {id}</title><style>{STYLE}</style></head><body>\n\
              <h1>loopbench run {id}</h1>\n<p class=\"muted\">{line}</p>\n\
-             <nav><a href=\"#anatomy\">anatomy</a><a href=\"#cases\">cases</a><a href=\"#overview\">charts</a>\
+             <nav>{stages_link}<a href=\"#anatomy\">anatomy</a><a href=\"#cases\">cases</a><a href=\"#overview\">charts</a>\
              <a href=\"#case-details\">per case</a><a href=\"#environment\">environment</a><a href=\"#files\">files</a></nav>\n",
             id = esc(&r.run_id),
             line = esc(&run_line(r)),
+            stages_link = if stages.is_empty() {
+                ""
+            } else {
+                "<a href=\"#stages\">stages</a>"
+            },
         );
         let notes = report.notes();
         if !notes.is_empty() {
@@ -283,7 +289,7 @@ impl Exporter<Report> for Html {
             }
             o.push_str("</ul></div>\n");
         }
-        o.push_str(&stages_section(report));
+        o.push_str(&stages);
         o.push_str("<h2 id=\"anatomy\">Loopback anatomy</h2>\n");
         match &report.anatomy {
             Ok(a) => {
@@ -376,8 +382,8 @@ mod tests {
         );
         assert!(page.contains("net.core.rmem_max"));
         assert!(
-            !page.contains("id=\"stages\""),
-            "no stamps, no stages section"
+            !page.contains("id=\"stages\"") && !page.contains("#stages"),
+            "no stamps, no stages section and no link to it"
         );
     }
 
@@ -388,6 +394,7 @@ mod tests {
         assert_eq!(page.matches("<svg").count(), report.plots.plots.len());
         let stages = page.find("id=\"stages\"").expect("a stages section");
         assert!(stages < page.find("id=\"anatomy\"").unwrap());
+        assert!(page.contains("<a href=\"#stages\">stages</a>"));
         assert!(page.contains("<th>server_turnaround</th>"));
         assert!(page.contains("stamped round trips: 990"));
         assert!(
