@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{load_run, write_json};
+use super::{load_run, sync_dir, write_json};
 use crate::error::UsageError;
 
 /// The manifest file of a baseline.
@@ -114,16 +114,19 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), &target).with_context(|| {
-                format!(
-                    "cannot copy {} to {}",
-                    entry.path().display(),
-                    target.display()
-                )
-            })?;
+            std::fs::copy(entry.path(), &target)
+                .and_then(|_| std::fs::File::open(&target)?.sync_all())
+                .with_context(|| {
+                    format!(
+                        "cannot copy {} to {}",
+                        entry.path().display(),
+                        target.display()
+                    )
+                })?;
         }
     }
-    Ok(())
+    // The copied entries are durable only once their directory is.
+    sync_dir(to)
 }
 
 /// Saves `runs` (run directories or run.json files, each checked with [`load_run`]) as baseline
@@ -185,6 +188,7 @@ pub fn save(results: &Path, name: &str, runs: &[PathBuf], replace: bool) -> Resu
             .with_context(|| format!("cannot rename into {}", dest.display()))?;
     }
     let _ = tmp.keep();
+    sync_dir(&root)?;
     Ok(info)
 }
 

@@ -41,7 +41,9 @@ pub fn new_run_id(now: SystemTime) -> String {
     format!("{stamp}-{:04x}", rand::rng().random::<u16>())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
+/// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory,
+/// synced to disk, renamed over `path`, then the directory synced (so a crash or power loss
+/// leaves either the old file or the whole new one, never a truncated one).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     // Results are meant to be read by others (a web server, a CI artifact): 0644 less the
@@ -52,8 +54,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| write_error(dir, e))?;
     tmp.write_all(bytes).map_err(|e| write_error(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| write_error(path, e))?;
     tmp.persist(path).map_err(|e| write_error(path, e.error))?;
-    Ok(())
+    sync_dir(dir)
+}
+
+/// Syncs directory `dir` to disk, so the renames and new entries in it survive a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    // An empty parent (a bare file name) is the working directory.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| write_error(dir, e))
 }
 
 /// The error of a failed write to `path`: one the user fixes (a full disk, a read-only file
@@ -309,6 +325,15 @@ mod tests {
             1,
             "no temp files left"
         );
+    }
+
+    #[test]
+    fn syncing_a_missing_directory_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        sync_dir(dir.path()).unwrap();
+        let gone = dir.path().join("gone");
+        let e = format!("{:#}", sync_dir(&gone).unwrap_err());
+        assert!(e.contains("gone"), "{e}");
     }
 
     #[test]
