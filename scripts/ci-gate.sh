@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The performance gate for CI: build BASE_REF and the candidate (this checkout), run both
 # interleaved on this machine with `loopbench ab`, print the verdict as markdown (and append it to
-# $GITHUB_STEP_SUMMARY when set), and exit non-zero on a regression.
+# $GITHUB_STEP_SUMMARY when set, once: the gate binary itself is kept from doing so), and exit
+# non-zero on a regression. Under GitHub Actions the gate writes its annotations and
+# $GITHUB_OUTPUT values itself.
 #
 #   scripts/ci-gate.sh BASE_REF [-- LOOPBENCH_RUN_ARGS...]
 #
@@ -22,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 base_ref=$1
@@ -58,7 +60,7 @@ args=$(printf '%q ' "${run_args[@]}")
 summary="$work/summary.md"
 set +e
 # shellcheck disable=SC2086 # GATE_ARGS is a list of options on purpose
-"$gate_bin" ab --rounds "$rounds" --format markdown -o "$results" \
+env -u GITHUB_STEP_SUMMARY "$gate_bin" ab --rounds "$rounds" --format markdown -o "$results" \
   --base-cmd "$(printf '%q' "$base_bin") run $args -q -o {out}" \
   --new-cmd "$(printf '%q' "$new_bin") run $args -q -o {out}" \
   ${GATE_ARGS:-} >"$summary"

@@ -118,7 +118,7 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
     let compare_now = || -> Result<Comparison> {
         let base = load_side("BASE", &side(Arm::Base), args.results.dir())?;
         let new = load_side("NEW", &side(Arm::New), args.results.dir())?;
-        compare(&base, &new, &args.gate.options()?.0)
+        compare(&base, &new, &args.gate.options()?)
     };
     let session = run_ab(
         &request,

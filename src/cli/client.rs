@@ -52,9 +52,8 @@ pub struct ClientArgs {
     matrix: MatrixArgs,
     #[command(flatten)]
     output: OutputArgs,
-    /// Print run.json to stdout instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    formats: super::format_args::FormatArgs,
 }
 
 /// `\r\n` and friends as bytes.
@@ -180,7 +179,7 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         specs,
         &args.output,
         &super::trust_args::TrustArgs::default(),
-        args.json,
+        &args.formats,
         command_line,
     )
 }

@@ -17,10 +17,15 @@ use crate::compare::input::load_side;
     after_help = "\
 Examples:
   loopbench compare results/runs/20261127T183705Z-4f2a results/runs/20261128T090000Z-1b2c
-  loopbench compare main results/runs/20261128T090000Z-1b2c --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  loopbench compare main latest --junit gate.xml --export-markdown gate.md --export-json gate.json
   loopbench compare base-a/run.json,base-b/run.json new-a,new-b --threshold 3,p99=15
   loopbench compare plain delayed --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-delay5000ns
   loopbench compare results/ab/<id>/base results/ab/<id>/new --format json
+
+Under GitHub Actions (GITHUB_ACTIONS=true) the gate also annotates regressions (::error::) and
+inconclusive metrics (::warning::) on stderr, appends its markdown to $GITHUB_STEP_SUMMARY and
+writes verdict=, regressions=, improvements=, no_change=, inconclusive=, not_gated= to
+$GITHUB_OUTPUT; docs/ci-gate.example.yml is a workflow that uses them.
 
 Exit codes: 0 no regression, 1 regression, 2 usage or data error (the message names the file)."
 )]

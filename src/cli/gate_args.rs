@@ -1,19 +1,23 @@
 //! The gate's settings and method text, shared by `compare` and `ab`, and the gate commands'
 //! error rule (shared with `baseline`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::exit::EXIT_REGRESSION;
-use super::output::{is_broken_pipe, print};
+use super::format_args::{FormatArgs, Rendering, check_file_flag};
+use super::github;
+use super::output::is_broken_pipe;
 use crate::compare::gate::GateConfig;
 use crate::compare::input::Side;
-use crate::compare::output::{Format, render};
+use crate::compare::output::{Format, csv, junit, render};
 use crate::compare::{CompareOptions, Comparison, compare};
 use crate::error::{ConfigError, UsageError, is_usage_error};
 use crate::spec::CaseId;
+use crate::store::write_atomic;
 
 /// The method, for `--help`; the README says the same.
 pub const METHOD: &str = "\
@@ -38,24 +42,33 @@ p99 is gated only when every iteration holds at least 100k samples; p99.9 is rep
 gated. With fewer than --min-iterations (default 5) iterations on a side a gated metric is \
 inconclusive (exit 0, with a note).";
 
-/// The gate's settings, shared by `compare` and `ab`.
+/// The gate's settings, shared by `compare` and `ab`. The statistics flags also take
+/// criterion's names (`--significance-level`, `--nresamples`, and `--confidence-level` and
+/// `--noise-threshold` as fractions).
 #[derive(Debug, Clone, Args)]
 pub struct GateArgs {
     /// Noise threshold in percent: `5` sets p50 and throughput, `METRIC=PCT` one metric (p50,
     /// p99, p99.9, throughput); comma list [default: p50 5, throughput 5, p99 10].
     #[arg(long, value_name = "SPEC")]
     threshold: Vec<String>,
+    /// Noise threshold of p50 and throughput as a fraction (criterion's name): 0.05 is
+    /// `--threshold 5`.
+    #[arg(long, value_name = "FRACTION")]
+    noise_threshold: Option<f64>,
     /// Confidence level of the bootstrap intervals, in percent.
     #[arg(long, default_value_t = 95.0, value_name = "PCT")]
     confidence: f64,
+    /// Confidence level as a fraction (criterion's name): 0.95 is `--confidence 95`.
+    #[arg(long, value_name = "FRACTION", conflicts_with = "confidence")]
+    confidence_level: Option<f64>,
     /// Family-wise significance level, after Holm's correction.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, visible_alias = "significance-level", default_value_t = 0.05)]
     alpha: f64,
     /// Fewer iterations than this on a side makes a gated metric inconclusive.
     #[arg(long, default_value_t = 5, value_name = "N")]
     min_iterations: usize,
     /// Bootstrap resamples per interval.
-    #[arg(long, default_value_t = crate::stats::DEFAULT_RESAMPLES, value_name = "N")]
+    #[arg(long, visible_alias = "nresamples", default_value_t = crate::stats::DEFAULT_RESAMPLES, value_name = "N")]
     resamples: usize,
     /// Bootstrap seed: the same data and seed give the same report.
     #[arg(long, default_value_t = crate::compare::gate::DEFAULT_SEED)]
@@ -71,27 +84,47 @@ pub struct GateArgs {
     /// (by default such rounds are paired: each round's NEW run with its BASE run).
     #[arg(long)]
     unpaired: bool,
-    /// Output format: table, markdown, json.
-    #[arg(long, default_value = "table", value_name = "FORMAT")]
-    format: String,
+    /// Also write a JUnit XML file: one test case per gated metric, a regression fails it, an
+    /// inconclusive one is skipped (for CI systems that read JUnit).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    #[command(flatten)]
+    formats: FormatArgs,
 }
 
 impl GateArgs {
-    /// The validated options.
-    pub fn options(&self) -> Result<(CompareOptions, Format), ConfigError> {
+    /// The validated options; also checks the output flags (format, export and JUnit files).
+    pub fn options(&self) -> Result<CompareOptions, ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        let confidence = match self.confidence_level {
+            Some(level) if !(level > 0.5 && level < 1.0) => {
+                return bad(
+                    "--confidence-level must lie between 0.5 and 1 (a fraction), e.g. 0.95",
+                );
+            }
+            Some(level) => level * 100.0,
+            None => self.confidence,
+        };
         let mut gate = GateConfig {
-            confidence: self.confidence / 100.0,
+            confidence: confidence / 100.0,
             alpha: self.alpha,
             resamples: self.resamples,
             seed: self.seed,
             min_iterations: self.min_iterations,
             ..GateConfig::default()
         };
+        if let Some(noise) = self.noise_threshold {
+            if !(0.0..1.0).contains(&noise) {
+                return bad(
+                    "--noise-threshold must be at least 0 and below 1 (a fraction), e.g. 0.05",
+                );
+            }
+            gate.thresholds.apply(&(noise * 100.0).to_string())?;
+        }
         for t in &self.threshold {
             gate.thresholds.apply(t)?;
         }
-        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
-        if !(self.confidence > 50.0 && self.confidence < 100.0) {
+        if !(confidence > 50.0 && confidence < 100.0) {
             return bad("--confidence must lie between 50 and 100 (percent), e.g. 95");
         }
         if !(self.alpha > 0.0 && self.alpha < 0.5) {
@@ -102,6 +135,10 @@ impl GateArgs {
         }
         if self.resamples < 100 {
             return bad("--resamples must be at least 100 (10000 is the default)");
+        }
+        self.formats.check()?;
+        if let Some(path) = &self.junit {
+            check_file_flag("--junit", path)?;
         }
         let pairs = self
             .pair
@@ -115,29 +152,38 @@ impl GateArgs {
                 ))),
             })
             .collect::<Result<_, _>>()?;
-        Ok((
-            CompareOptions {
-                gate,
-                pairs,
-                strict_env: self.strict_env,
-                unpaired: self.unpaired,
-            },
-            self.format.parse()?,
-        ))
+        Ok(CompareOptions {
+            gate,
+            pairs,
+            strict_env: self.strict_env,
+            unpaired: self.unpaired,
+        })
     }
 
     /// Compares, prints in the chosen format, and returns the gate's exit code.
     pub fn compare_and_print(&self, base: &Side, new: &Side) -> Result<(Comparison, ExitCode)> {
-        let (options, _) = self.options()?;
-        let comparison = compare(base, new, &options)?;
+        let comparison = compare(base, new, &self.options()?)?;
         let code = self.print(&comparison)?;
         Ok((comparison, code))
     }
 
-    /// Prints `comparison` in the chosen format and returns the gate's exit code.
+    /// Writes the JUnit file, the GitHub Actions annotations, summary and outputs (under
+    /// `GITHUB_ACTIONS=true`) and the export files, prints `comparison` in the chosen format,
+    /// and returns the gate's exit code.
     pub fn print(&self, comparison: &Comparison) -> Result<ExitCode> {
-        let (_, format) = self.options()?;
-        print(&render(comparison, format))?;
+        if let Some(path) = &self.junit {
+            write_atomic(path, junit::render(comparison).as_bytes())
+                .with_context(|| format!("--junit {}", path.display()))?;
+        }
+        github::publish(comparison)?;
+        self.formats.emit(|rendering| {
+            Ok(match rendering {
+                Rendering::Table => render(comparison, Format::Table),
+                Rendering::Json => render(comparison, Format::Json),
+                Rendering::Markdown => render(comparison, Format::Markdown),
+                Rendering::Csv => csv::render(comparison)?,
+            })
+        })?;
         Ok(if comparison.has_regression() {
             ExitCode::from(EXIT_REGRESSION)
         } else {

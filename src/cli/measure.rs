@@ -9,23 +9,27 @@ use anyhow::Result;
 
 use super::args::OutputArgs;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
+use super::format_args::{FormatArgs, Rendering};
 use super::history::{after_run, before_run};
 use super::interrupt;
-use super::output::print;
 use super::progress::Progress;
 use super::trust_args::TrustArgs;
-use crate::report::table;
+use crate::report::data::RunData;
+use crate::report::export::Exporter;
+use crate::report::export::csv::Csv;
+use crate::report::export::markdown::Markdown;
+use crate::report::{Report, table};
 use crate::run::session::{RunRequest, RunResult, run};
 use crate::spec::Spec;
 use crate::store::record::RunRecord;
 
-/// Runs `specs`, stores the run and prints the table (or run.json with `json`); shared by
-/// `run` and `client`.
+/// Runs `specs`, stores the run and prints it in the chosen format (the table by default);
+/// shared by `run` and `client`.
 pub fn measure(
     specs: Vec<Spec>,
     output: &OutputArgs,
     trust: &TrustArgs,
-    json: bool,
+    formats: &FormatArgs,
     command_line: Vec<String>,
 ) -> Result<ExitCode> {
     let request = RunRequest {
@@ -40,29 +44,46 @@ pub fn measure(
         precision: trust.precision()?,
         ..RunRequest::default()
     };
-    measure_request(request, output, |record| {
+    measure_request(request, output, formats, |record| {
         for note in crate::report::case_notes(record) {
             eprintln!("note: {note}");
         }
-        Ok(if json {
-            serde_json::to_string_pretty(record)? + "\n"
-        } else {
-            table::render(record)
-        })
+        table::render(record)
     })
 }
 
-/// Measures `request`, prints what `render` makes of the run, and finishes (see [`finish`]);
-/// shared by `run`, `client` and `suite`.
+/// Measures `request`, prints the run in the chosen format (`table` makes the table), writes
+/// the `--export-*` files, and finishes (see [`finish`]); shared by `run`, `client` and `suite`.
 pub fn measure_request(
     request: RunRequest,
     output: &OutputArgs,
-    render: impl FnOnce(&RunRecord) -> Result<String>,
+    formats: &FormatArgs,
+    table: impl FnOnce(&RunRecord) -> String,
 ) -> Result<ExitCode> {
+    formats.check()?;
     before_run(&output.history, output.results.dir())?;
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
-    print(&render(&result.record)?)?;
+    let mut table = Some(table);
+    let mut report = None;
+    formats.emit(|rendering| {
+        Ok(match rendering {
+            Rendering::Table => table.take().map_or_else(String::new, |t| t(&result.record)),
+            Rendering::Json => serde_json::to_string_pretty(&result.record)? + "\n",
+            Rendering::Markdown | Rendering::Csv => {
+                if report.is_none() {
+                    report = Some(stored_report(&result)?);
+                }
+                let report = report.as_ref().expect("just built");
+                let exporter: &dyn Exporter<Report> = if rendering == Rendering::Csv {
+                    &Csv
+                } else {
+                    &Markdown
+                };
+                exporter.render(report)?
+            }
+        })
+    })?;
     let code = finish(&result, output.quiet, !output.no_report)?;
     if result.dir.is_some() && !result.record.interrupted {
         after_run(&output.history, output.results.dir(), &result, output.quiet)?;
@@ -105,6 +126,14 @@ fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The report model of the stored run (what summary.md and summary.csv are made from).
+fn stored_report(result: &RunResult) -> Result<Report> {
+    let Some(dir) = &result.dir else {
+        anyhow::bail!("the run was not stored, so it has no markdown or CSV export");
+    };
+    Report::new(RunData::load(dir)?)
 }
 
 /// Writes the report of the run in `dir` and, unless `quiet`, says where report.html is.

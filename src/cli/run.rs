@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::args::{MatrixArgs, OutputArgs};
+use super::format_args::FormatArgs;
 use super::measure::measure;
 use super::trust_args::TrustArgs;
 use crate::host::topology::Topology;
@@ -23,6 +24,7 @@ Examples:
   loopbench run --transport tcp4,udp4,unix-stream --size 64,1024 --placement same-core,cross-core
   loopbench run -t shm,pipe,tcp4 -e blocking,spin -n 10 -d 500ms
   loopbench run -t tcp4 --addr 127.0.0.2 --client-addr 127.0.0.3 --json > run.json
+  loopbench run -t tcp4,unix-stream --export-markdown run.md --export-csv run.csv
   loopbench run -w stream -s 128KiB -t tcp4,unix-stream
   loopbench run -w crr -t tcp4 --spread 127.0.0.2-127.0.0.50 -d 60s -n 1
   loopbench run -w rate --rate 20000 -t tcp4,udp4 -e blocking,epoll
@@ -41,9 +43,8 @@ pub struct RunArgs {
     output: OutputArgs,
     #[command(flatten)]
     trust: TrustArgs,
-    /// Print run.json to stdout instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    formats: FormatArgs,
 }
 
 /// Runs the command.
@@ -51,5 +52,11 @@ pub fn execute(args: RunArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
     let specs =
         crate::workload::expand(&args.matrix.options().matrix(topology.default_placement())?)?;
-    measure(specs, &args.output, &args.trust, args.json, command_line)
+    measure(
+        specs,
+        &args.output,
+        &args.trust,
+        &args.formats,
+        command_line,
+    )
 }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::args::OutputArgs;
+use super::format_args::FormatArgs;
 use super::measure::measure_request;
 use super::output::print;
 use super::trust_args::TrustArgs;
@@ -35,6 +36,7 @@ Examples:
   loopbench suite standard -o /srv/loopbench-results
   loopbench suite --list
   loopbench suite full --dry-run
+  loopbench suite --format json --export-markdown summary.md > run.json
   loopbench suite --suite-file my-suite.toml --label after-sysctl-change
 
 A suite file has a [defaults] table and [[cases]] tables; each [[cases]] table is a matrix in the
@@ -74,6 +76,8 @@ pub struct SuiteArgs {
     output: OutputArgs,
     #[command(flatten)]
     trust: TrustArgs,
+    #[command(flatten)]
+    formats: FormatArgs,
 }
 
 /// Estimated run time in seconds and whether count-based iterations come on top.
@@ -181,5 +185,5 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         precision: args.trust.precision()?,
         skipped: expanded.skipped.iter().map(|s| s.record()).collect(),
     };
-    measure_request(request, &args.output, |record| Ok(run_text(record)))
+    measure_request(request, &args.output, &args.formats, run_text)
 }

@@ -91,6 +91,9 @@ fn compare(base: &Path, new: &Path, extra: &[&str]) -> assert_cmd::assert::Asser
         .arg(base)
         .arg(new)
         .args(extra)
+        // These tests may themselves run under GitHub Actions: the gate publishes there only
+        // where a test asks for it.
+        .env_remove("GITHUB_ACTIONS")
         .timeout(Duration::from_secs(60))
         .assert()
 }
@@ -152,6 +155,106 @@ fn a_slower_p50_fails_the_gate_in_every_format() {
     assert!(ci["lower_bound"].as_f64().unwrap() > 1.05, "{ci}");
     assert!(p50["p_regression_holm"].as_f64().unwrap() <= 0.05);
     assert_eq!(json["holm_family"], 4, "p50 and throughput of two cases");
+}
+
+#[test]
+fn one_invocation_writes_every_export_junit_and_the_github_actions_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", around(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", around(6000.0), around(1e5));
+    let f = |name: &str| dir.path().join(name);
+    std::fs::write(f("summary.md"), "earlier step\n").unwrap();
+    let out = loopbench()
+        .arg("compare")
+        .args([&a, &b])
+        .arg("--export-json")
+        .arg(f("c.json"))
+        .arg("--export-markdown")
+        .arg(f("c.md"))
+        .arg("--export-csv")
+        .arg(f("c.csv"))
+        .arg("--junit")
+        .arg(f("c.xml"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", f("summary.md"))
+        .env("GITHUB_OUTPUT", f("outputs"))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let table = stdout(&out);
+    assert!(
+        table.contains("FAIL: 2 regression(s)"),
+        "the table on stdout: {table}"
+    );
+    let read = |name: &str| std::fs::read_to_string(f(name)).unwrap();
+    let json: Value = serde_json::from_str(&read("c.json")).unwrap();
+    assert_eq!(json["counts"]["regressions"], 2);
+    let md = read("c.md");
+    assert!(
+        md.starts_with("### loopbench compare: :x: 2 regression(s)"),
+        "{md}"
+    );
+    let csv = read("c.csv");
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("base_case,new_case,metric,unit,gated,verdict")
+    );
+    let regressions = csv
+        .lines()
+        .filter(|l| l.contains(",true,regression,"))
+        .count();
+    assert_eq!(regressions, 2, "{csv}");
+    let xml = read("c.xml");
+    assert!(
+        xml.contains("tests=\"4\" failures=\"2\" skipped=\"0\""),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert_eq!(
+        xml.matches("<failure type=\"regression\"").count(),
+        2,
+        "{xml}"
+    );
+    let summary = read("summary.md");
+    assert!(
+        summary.starts_with("earlier step\n### loopbench compare: :x: 2 regression(s)"),
+        "appended after what was there: {summary}"
+    );
+    let outputs = read("outputs");
+    assert!(
+        outputs.contains("verdict=regression\nregressions=2\n"),
+        "{outputs}"
+    );
+    let err = stderr(&out);
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("::error title=loopbench regression%3A "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(errors[0].contains("p50: "), "{}", errors[0]);
+    // Too few iterations: each gated metric is a warning and a skipped test case, and the gate
+    // passes.
+    let out = loopbench()
+        .arg("compare")
+        .args([&a, &b])
+        .args(["--min-iterations", "10", "--format", "json", "--junit"])
+        .arg(f("few.xml"))
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", f("outputs2"))
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(0);
+    serde_json::from_str::<Value>(&stdout(&out)).expect("stdout stays JSON");
+    let warnings = stderr(&out)
+        .matches("::warning title=loopbench inconclusive")
+        .count();
+    assert_eq!(warnings, 4, "{}", stderr(&out));
+    assert!(read("few.xml").contains("skipped=\"4\""));
+    assert!(read("outputs2").contains("verdict=pass\nregressions=0\n"));
 }
 
 #[test]

@@ -145,6 +145,45 @@ fn the_table_shows_each_case_and_the_run_directory() {
 }
 
 #[test]
+fn one_run_prints_markdown_and_exports_json_markdown_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = |name: &str| dir.path().join(name);
+    let assert = loopbench()
+        .args(["run", "-t", "pipe", "-n", "1", "-c", "100", "--warmup", "0"])
+        .args(["--format", "markdown", "--no-report", "-q", "--export-json"])
+        .arg(f("run.json"))
+        .arg("--export-markdown")
+        .arg(f("run.md"))
+        .arg("--export-csv")
+        .arg(f("run.csv"))
+        .arg("-o")
+        .arg(f("results"))
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let md = std::fs::read_to_string(f("run.md")).unwrap();
+    assert_eq!(
+        stdout, md,
+        "--format markdown prints what --export-markdown writes"
+    );
+    assert!(md.contains("| pipe-rr-blocking-"), "{md}");
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        exported,
+        run_json(&only_run(&f("results"))),
+        "the stored run.json"
+    );
+    let csv = std::fs::read_to_string(f("run.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "header and one case: {csv}");
+    assert!(
+        csv.lines().nth(1).unwrap().contains("pipe-rr-blocking-"),
+        "{csv}"
+    );
+}
+
+#[test]
 fn losses_injected_by_the_server_are_counted_exactly() {
     let (_dir, json) = run_ok(&[
         "-t",

@@ -1,8 +1,12 @@
 //! Presenting a [`Comparison`]: one file per format (terminal table, markdown for a CI job
-//! summary, JSON), sharing the wording of numbers and of the method (wording.rs) and of the
+//! summary, JSON, CSV, JUnit XML, GitHub Actions annotations and outputs), sharing the wording of numbers and of the method (wording.rs) and of the
 //! gate's reasons (reason.rs).
 
+#[cfg(feature = "report")]
+pub mod csv;
+pub mod github;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 mod reason;
 pub mod table;
