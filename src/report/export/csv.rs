@@ -1,11 +1,12 @@
 //! `summary.csv`: one row per case with raw numbers (nanoseconds, per second), for spreadsheets
-//! and scripts.
+//! and scripts. Every row starts with the run's identity (run id, start, git revision, label,
+//! host), so the files of many runs can be appended into one (`tail -n +2`).
 
 use anyhow::Result;
 
 use super::exporter::Exporter;
 use crate::report::model::Report;
-use crate::store::record::CaseRecord;
+use crate::store::record::{CaseRecord, RunRecord};
 
 /// The CSV export.
 pub struct Csv;
@@ -15,6 +16,11 @@ pub const FILE_NAME: &str = "summary.csv";
 
 /// The columns.
 pub const HEADER: &[&str] = &[
+    "run_id",
+    "started_at",
+    "git_revision",
+    "label",
+    "hostname",
     "case_id",
     "transport",
     "workload",
@@ -57,9 +63,14 @@ fn num(v: f64) -> String {
     }
 }
 
-fn row(c: &CaseRecord) -> Vec<String> {
+fn row(run: &RunRecord, c: &CaseRecord) -> Vec<String> {
     let s = &c.spec;
     let mut out = vec![
+        run.run_id.clone(),
+        run.started_at.clone(),
+        run.tool.git_revision.clone().unwrap_or_default(),
+        run.label.clone().unwrap_or_default(),
+        run.environment.hostname.clone(),
         c.case_id.to_string(),
         s.transport.to_string(),
         s.workload.to_string(),
@@ -117,8 +128,9 @@ impl Exporter<Report> for Csv {
     fn render(&self, report: &Report) -> Result<String> {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         w.write_record(HEADER)?;
-        for c in &report.data.record.cases {
-            w.write_record(row(c))?;
+        let run = &report.data.record;
+        for c in &run.cases {
+            w.write_record(row(run, c))?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
     }
@@ -156,6 +168,8 @@ mod tests {
                 &[],
             ),
         ]);
+        data.record.label = Some("after, \"tuning\"".into());
+        data.record.tool.git_revision = Some("4f2a9c1".into());
         let failed = &mut data.record.cases[3];
         failed.summary = None;
         failed
