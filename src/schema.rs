@@ -34,7 +34,8 @@ fn doc<T: JsonSchema>(name: &'static str, describes: &'static str) -> SchemaDoc 
 
 /// Every schema, in a fixed order.
 pub fn all() -> Vec<SchemaDoc> {
-    vec![
+    #[allow(unused_mut)] // without the history feature nothing is added
+    let mut docs = vec![
         doc::<crate::store::record::RunRecord>(
             "run",
             "run.json, and `loopbench run --format json`",
@@ -61,5 +62,15 @@ pub fn all() -> Vec<SchemaDoc> {
             "`loopbench baseline list --json`",
         ),
         doc::<crate::loopback::alias::AliasList>("alias-list", "`loopbench alias list --json`"),
-    ]
+    ];
+    #[cfg(feature = "history")]
+    docs.extend([
+        doc::<crate::history::check::CheckReport>(
+            "history-check",
+            "`loopbench history check --format json`",
+        ),
+        doc::<crate::history::db::RunList>("history-list", "`loopbench history list --json`"),
+        doc::<crate::history::show::ShowReport>("history-show", "`loopbench history show --json`"),
+    ]);
+    docs
 }

@@ -26,8 +26,9 @@ use crate::compare::metric::Thresholds;
 use crate::stats::Estimate;
 use crate::store::metric::{Gating, Metric, Unit};
 
-/// Version of the JSON layout of a [`CheckReport`].
-pub const CHECK_FORMAT_VERSION: u32 = 1;
+/// Version of the JSON layout of a [`CheckReport`] (docs/schema/history-check.schema.json). 2:
+/// the field was called `format_version` before.
+pub const CHECK_SCHEMA_VERSION: u32 = 2;
 
 /// What to check and how.
 #[derive(Clone, Debug)]
@@ -49,7 +50,7 @@ pub struct CheckOptions {
 }
 
 /// Which way a change point went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// The metric got worse (latency up, throughput down).
@@ -59,7 +60,7 @@ pub enum Direction {
 }
 
 /// One change point, named by the run and commit where the new segment starts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ChangePointReport {
     /// Position of the first run of the new segment in the series (0-based).
     pub index: usize,
@@ -82,7 +83,7 @@ pub struct ChangePointReport {
 }
 
 /// The result for one series: a case's metric on one machine.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SeriesCheck {
     /// The case.
     pub case_id: String,
@@ -126,10 +127,10 @@ impl SeriesCheck {
 }
 
 /// Everything `history check` found.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
-    /// [`CHECK_FORMAT_VERSION`].
-    pub format_version: u32,
+    /// Layout version ([`CHECK_SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// The method in one sentence.
     pub method: String,
     /// Every series, by case, metric and machine.
@@ -367,7 +368,7 @@ pub fn check(path: &Path, options: &CheckOptions) -> Result<CheckReport> {
         .flatten()
         .collect();
     Ok(CheckReport {
-        format_version: CHECK_FORMAT_VERSION,
+        schema_version: CHECK_SCHEMA_VERSION,
         method: method(options),
         series,
     })

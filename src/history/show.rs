@@ -18,8 +18,10 @@ use crate::text::align;
 const RESAMPLES: usize = 1000;
 
 /// One series with its analysis.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct ShowReport {
+    /// Layout version ([`crate::history::db::SCHEMA_VERSION`]).
+    pub schema_version: u32,
     /// The case.
     pub case_id: String,
     /// The metric.
@@ -86,6 +88,7 @@ pub fn show(
         _ => Unit::Nanoseconds,
     };
     Ok(ShowReport {
+        schema_version: crate::history::db::SCHEMA_VERSION,
         case_id: case_id.into(),
         metric,
         unit,

@@ -31,7 +31,9 @@ fn history_runs(db: &Path) -> Vec<serde_json::Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::helpers::assert_valid("history-list", &list);
+    serde_json::from_value(list["runs"].clone()).unwrap()
 }
 
 /// Two processes import at once into one new file: 40 runs of their own each and the same 30
@@ -103,6 +105,24 @@ fn two_processes_importing_at_once_lose_nothing() {
         .assert()
         .success()
         .stderr(predicates::str::contains("0 added, 70 already present"));
+    // The check and show JSON of that history match their schemas.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = loopbench()
+            .args(args)
+            .arg("--history")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let check = json(&["history", "check", "--format", "json"]);
+    assert_eq!(check["schema_version"], 2);
+    crate::helpers::assert_valid("history-check", &check);
+    let case = check["series"][0]["case_id"].as_str().unwrap().to_string();
+    let show = json(&["history", "show", &case, "--json"]);
+    assert_eq!(show["points"].as_array().unwrap().len(), 110);
+    crate::helpers::assert_valid("history-show", &show);
 }
 
 /// Without --history, every history command uses history.sqlite in the results directory

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::common::{FileArgs, FilterArgs};
 use crate::cli::output::print;
+use crate::history::db::{RunList, SCHEMA_VERSION};
 use crate::store::record::short_time;
 use crate::text::align;
 
@@ -31,7 +32,11 @@ pub fn execute(args: ListArgs) -> Result<ExitCode> {
     let history = super::common::open_existing(&args.file.path())?;
     let runs = history.list_runs(&args.filter.filter())?;
     if args.json {
-        print(&(serde_json::to_string_pretty(&runs)? + "\n"))?;
+        let list = RunList {
+            schema_version: SCHEMA_VERSION,
+            runs,
+        };
+        print(&(serde_json::to_string_pretty(&list)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
     let opt = |v: &Option<String>, n: usize| {

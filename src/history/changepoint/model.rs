@@ -78,7 +78,7 @@ impl Series {
 }
 
 /// One change point.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChangePoint {
     /// Index of the first run of the new segment.
     pub index: usize,
@@ -95,7 +95,7 @@ pub struct ChangePoint {
 }
 
 /// What [`detect`](super::detect) found in one series.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Analysis {
     /// Runs in the series.
     pub runs: usize,

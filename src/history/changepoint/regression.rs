@@ -33,7 +33,7 @@ pub struct RegressionRule {
 }
 
 /// The outcome for one series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The newest segment is worse than the reference, beyond the threshold.

@@ -10,4 +10,6 @@ pub mod schema;
 
 pub use error::{AddOutcome, HistoryError};
 pub use history::{DEFAULT_BUSY_TIMEOUT, History};
-pub use query::{CaseSeries, RunSummary, SeriesFilter, SeriesKey, SeriesPoint};
+pub use query::{
+    CaseSeries, RunList, RunSummary, SCHEMA_VERSION, SeriesFilter, SeriesKey, SeriesPoint,
+};

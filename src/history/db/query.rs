@@ -10,8 +10,21 @@ use rusqlite::{ToSql, params_from_iter};
 use super::error::HistoryError;
 use super::history::History;
 
+/// Version of the JSON layout of `history list --json` and `history show --json`
+/// (docs/schema/history-list.schema.json, history-show.schema.json).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `history list --json` prints.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct RunList {
+    /// Layout version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// The runs, as [`History::list_runs`] returns them.
+    pub runs: Vec<RunSummary>,
+}
+
 /// One stored run, as `history list` shows it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     /// loopbench's run id.
     pub run_id: String,
@@ -62,7 +75,7 @@ pub struct SeriesKey {
 }
 
 /// One run's figure in a series.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct SeriesPoint {
     /// The run.
     pub run_id: String,
