@@ -29,12 +29,15 @@ use crate::store::{new_run_id, write_atomic};
 #[derive(Debug, Args)]
 #[command(after_help = format!("{}\n\n{}", METHOD, "\
 Examples:
-  loopbench ab --base-cmd 'loopbench run -t tcp4 -n 3' --new-cmd 'loopbench run -t tcp4 -n 3 --sndbuf 1M' \\
-      --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-snd1048576
-  loopbench ab --rounds 8 --base-cmd './base/loopbench run -t tcp4,unix-stream -n 3 -o {out}' \\
-      --new-cmd './target/release/loopbench run -t tcp4,unix-stream -n 3 -o {out}' --format markdown
-  loopbench ab --precision 2% --max-time 3m --threshold 2 --base-cmd 'loopbench run -t tcp4 -n 3 -d 300ms' \\
-      --new-cmd 'LOOPBENCH_INJECT_SERVER_DELAY=2us loopbench run -t tcp4 -n 3 -d 300ms'
+  loopbench ab --base-cmd 'loopbench run -t tcp4 -n 3' \\
+      --new-cmd 'loopbench run -t tcp4 -n 3 --sndbuf 1M' \\
+      --pair=tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-snd1048576
+  loopbench ab --rounds 8 --format markdown \\
+      --base-cmd './base/loopbench run -t tcp4,unix-stream -n 3 -o {out}' \\
+      --new-cmd './new/loopbench run -t tcp4,unix-stream -n 3 -o {out}'
+  loopbench ab --precision 2% --max-time 3m --threshold 2 \\
+      --base-cmd 'loopbench run -n 3 -d 300ms' \\
+      --new-cmd 'LOOPBENCH_INJECT_SERVER_DELAY=2us loopbench run -n 3 -d 300ms'
 
 Exit codes: 0 no regression, 1 regression, 2 usage error or a command failed, 130 interrupted."))]
 pub struct AbArgs {

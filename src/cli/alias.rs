@@ -31,16 +31,27 @@ pub struct AliasArgs {
 #[derive(Debug, Subcommand)]
 enum Action {
     /// Add 127.0.0.N[/prefix] to lo (default /32), verify it, print persistent configuration.
+    #[command(after_help = "\
+Examples:
+  sudo loopbench alias add 127.0.0.2
+  sudo loopbench alias add 127.0.0.10/8")]
     Add {
         /// The address, e.g. 127.0.0.2 or 127.0.0.2/8.
         address: Alias,
     },
     /// Delete 127.0.0.N[/prefix] from lo and verify it is gone.
+    #[command(after_help = "\
+Examples:
+  sudo loopbench alias del 127.0.0.2")]
     Del {
         /// The address as it was added.
         address: Alias,
     },
     /// List lo's addresses.
+    #[command(after_help = "\
+Examples:
+  loopbench alias list
+  loopbench alias list --json")]
     List {
         /// Print JSON.
         #[arg(long)]

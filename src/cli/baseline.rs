@@ -29,6 +29,10 @@ pub struct BaselineArgs {
 #[derive(Debug, Subcommand)]
 enum Action {
     /// Copy one or more runs into results/baselines/NAME/ (checked, complete or not, atomically).
+    #[command(after_help = "\
+Examples:
+  loopbench baseline save main latest
+  loopbench baseline save v1.2 results/runs/20261127T183705Z-4f2a --force")]
     Save {
         /// The baseline's name (letters, digits, '.', '_', '-').
         name: String,
@@ -41,6 +45,10 @@ enum Action {
         force: bool,
     },
     /// List the saved baselines.
+    #[command(after_help = "\
+Examples:
+  loopbench baseline list
+  loopbench baseline list --json -o /srv/loopbench-results")]
     List {
         /// Print the manifests as JSON.
         #[arg(long)]

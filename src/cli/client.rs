@@ -27,8 +27,11 @@ use crate::transport::dial::parse_target;
 #[command(after_help = "\
 Examples:
   loopbench client --connect 127.0.0.1:9000
-  loopbench client --connect 127.0.0.1:8080 --request 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' --response-delimiter '\\r\\n\\r\\n'
-  loopbench client --connect /run/app.sock --request-file req.bin --response-size 512 -e epoll --flows 16")]
+  loopbench client --connect 127.0.0.1:8080 \\
+      --request 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' \\
+      --response-delimiter '\\r\\n\\r\\n'
+  loopbench client --connect /run/app.sock --request-file req.bin \\
+      --response-size 512 -e epoll --flows 16")]
 pub struct ClientArgs {
     /// The server's address (loopback or Unix socket only).
     #[arg(long, value_name = "ADDRESS")]

@@ -16,10 +16,14 @@ use crate::compare::input::load_side;
     long_about = format!("Compare two sets of runs and decide whether NEW regressed against BASE.\n\n{METHOD}"),
     after_help = "\
 Examples:
-  loopbench compare results/runs/20261127T183705Z-4f2a results/runs/20261128T090000Z-1b2c
-  loopbench compare main latest --junit gate.xml --export-markdown gate.md --export-json gate.json
-  loopbench compare base-a/run.json,base-b/run.json new-a,new-b --threshold 3,p99=15
-  loopbench compare plain delayed --pair tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-delay5000ns
+  loopbench compare results/runs/20261127T183705Z-4f2a \\
+      results/runs/20261128T090000Z-1b2c
+  loopbench compare main latest --junit gate.xml --export-markdown gate.md \\
+      --export-json gate.json
+  loopbench compare base-a/run.json,base-b/run.json new-a,new-b \\
+      --threshold 3,p99=15
+  loopbench compare plain delayed \\
+      --pair=tcp4-rr-blocking-cross-core-64B=tcp4-rr-blocking-cross-core-64B-delay5000ns
   loopbench compare results/ab/<id>/base results/ab/<id>/new --format json
 
 Under GitHub Actions (GITHUB_ACTIONS=true) the gate also annotates regressions (::error::) and

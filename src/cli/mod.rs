@@ -7,6 +7,7 @@ mod args;
 mod baseline;
 mod client;
 mod compare;
+mod completions;
 mod doctor;
 mod exit;
 mod format_args;
@@ -33,7 +34,7 @@ mod workload_args;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::error::is_usage_error;
 pub use exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED, EXIT_REGRESSION, EXIT_USAGE};
@@ -66,6 +67,8 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     Ab(Box<ab::AbArgs>),
     History(Box<history::HistoryArgs>),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Parses `args` (including the program name) and runs the command; prints `error: ...` with the
@@ -104,6 +107,8 @@ where
         Command::Baseline(a) => baseline::execute(a),
         Command::Ab(a) => ab::execute(*a),
         Command::History(a) => history::execute(*a),
+        Command::Completions(a) => completions::completions(a, Cli::command()),
+        Command::Man(a) => completions::man(a, Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -24,8 +24,9 @@ use crate::run::worker::process::{Session, serve};
 #[command(after_help = "\
 Examples:
   loopbench server -t tcp4 --port 9000 --server-cpu 1 --client-cpu 0
-  loopbench server -t unix-stream --addr /tmp/lb.sock -w stream -s 128KiB --sessions 6
-  loopbench client --connect 127.0.0.1:9000 --client-cpu 0 --server-cpu 1   # in another shell")]
+  loopbench server -t unix-stream --addr /tmp/lb.sock -w stream -s 128KiB \\
+      --sessions 6
+  loopbench client --connect 127.0.0.1:9000 --client-cpu 0 --server-cpu 1")]
 pub struct ServerArgs {
     #[command(flatten)]
     matrix: MatrixArgs,

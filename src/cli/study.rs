@@ -44,7 +44,7 @@ use crate::study::record::RunStatus;
 #[command(after_help = "\
 Examples:
   loopbench study studies/lo-mtu.toml
-  loopbench study studies/tcp-buffers.toml --rounds 5 --seed 1 --output results
+  loopbench study studies/tcp-buffers.toml --rounds 5 --seed 1 -o results
   loopbench study studies/lo-mtu.toml --dry-run
   loopbench study studies/lo-mtu.toml --precision 2% --max-time 20m
   loopbench study --restore

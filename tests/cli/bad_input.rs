@@ -412,6 +412,8 @@ const TABLE: &[Bad] = &[
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--junit", "{missing}/x.xml"], "--junit"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--noise-threshold=1.5"], "--noise-threshold"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--confidence-level", "1"], "--confidence-level"),
+    bad(&["completions", "tcsh"], "invalid value 'tcsh'"),
+    bad(&["man", "--dir", "{missing}"], "not a directory; create it first"),
     bad(&["frobnicate"], "frobnicate"),
 ];
 

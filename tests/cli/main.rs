@@ -5,6 +5,7 @@ mod bad_input;
 mod compare;
 mod doctor;
 mod fuzz;
+mod help;
 mod helpers;
 mod history;
 mod iface;

@@ -20,8 +20,10 @@ use crate::store::find::resolve_run;
 #[command(after_help = "\
 Examples:
   loopbench history add latest
-  loopbench history add results/runs/20261127T183705Z-4f2a --commit 4f2a9c1 --branch main
-  loopbench history add latest --history /srv/bench/history.sqlite --label nightly")]
+  loopbench history add results/runs/20261127T183705Z-4f2a \\
+      --commit 4f2a9c1 --branch main
+  loopbench history add latest --history /srv/bench/history.sqlite \\
+      --label nightly")]
 pub struct AddArgs {
     /// Runs: run directories, run.json files, run ids under --output/runs, or `latest`.
     #[arg(required = true, value_name = "RUN")]

@@ -44,8 +44,10 @@ reported, never gated. Series need 6 runs before anything is tested.";
     after_help = "\
 Examples:
   loopbench history check
-  loopbench history check --branch main --format markdown >> \"$GITHUB_STEP_SUMMARY\"
-  loopbench history check --case tcp4-rr-blocking-cross-core-64B --metric p50 --threshold 3
+  loopbench history check --branch main --format markdown \\
+      >> \"$GITHUB_STEP_SUMMARY\"
+  loopbench history check --case tcp4-rr-blocking-cross-core-64B --metric p50 \\
+      --threshold 3
   loopbench history check --max-age 20 --format json
 
 Exit codes: 0 no regression, 1 a gated series regressed in its newest segment, 2 usage or data error."

@@ -21,9 +21,10 @@ Examples:
   loopbench history export --format jsonl > history.jsonl
   loopbench history export --format csv --branch main -O history.csv
   loopbench history export --format openmetrics -O history.om
-    then: promtool tsdb create-blocks-from openmetrics history.om ./data
   loopbench history export --format bmf > bmf.json
-    then: bencher run --adapter json --file bmf.json ...")]
+
+Then, for Prometheus: promtool tsdb create-blocks-from openmetrics history.om ./data
+and for Bencher: bencher run --adapter json --file bmf.json ...")]
 pub struct ExportArgs {
     /// jsonl, csv, openmetrics or bmf.
     #[arg(long, value_name = "FORMAT")]

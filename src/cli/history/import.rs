@@ -21,7 +21,8 @@ use crate::history::import::import;
 #[command(after_help = "\
 Examples:
   loopbench history import results/
-  loopbench history import fleet/host-a/history.sqlite fleet/host-b/history.sqlite
+  loopbench history import fleet/host-a/history.sqlite \\
+      fleet/host-b/history.sqlite
   loopbench history import artifacts/ --branch main")]
 pub struct ImportArgs {
     /// Result directories, run directories or history files.

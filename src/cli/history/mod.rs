@@ -31,8 +31,10 @@ Examples:
   loopbench run -t tcp4 --history
   loopbench history import results/
   loopbench history list --branch main
-  loopbench history show tcp4-rr-blocking-cross-core-64B --metric p50 --html trend.html
-  loopbench history check --branch main --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  loopbench history show tcp4-rr-blocking-cross-core-64B --metric p50 \\
+      --html trend.html
+  loopbench history check --branch main --format markdown \\
+      >> \"$GITHUB_STEP_SUMMARY\"
   loopbench history export --format openmetrics > history.om
 
 Exit codes: 0 ok, 1 `check` found a regression, 2 usage or data error.")]

@@ -20,8 +20,10 @@ use crate::store::write_atomic;
 #[command(after_help = "\
 Examples:
   loopbench history show tcp4-rr-blocking-cross-core-64B
-  loopbench history show tcp4-stream-blocking-cross-core-64KiB --metric throughput --branch main
-  loopbench history show tcp4-rr-blocking-cross-core-64B --host bench-01 --html trend.html
+  loopbench history show tcp4-stream-blocking-cross-core-64KiB \\
+      --metric throughput --branch main
+  loopbench history show tcp4-rr-blocking-cross-core-64B --host bench-01 \\
+      --html trend.html
 
 Figures from several machines are never mixed: when the case was measured on more than one,
 name one with --host or --fingerprint.")]
