@@ -69,6 +69,7 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
                 .into());
             }
             let spec = specs.remove(0);
+            refuse_instruments(&spec)?;
             // The checks of a run (the case, its CPUs, memory and file descriptors) before
             // anything listens.
             let plan = crate::run::plan::Plan::new(vec![spec.clone()], &topology, 0, true)?;
@@ -98,4 +99,23 @@ pub fn execute(args: ServerArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(super::exit::EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses `--stages`, `--trace` and `--profile` on a server of its own: they join or watch both
+/// sides of one `loopbench run`, and a lone server has no client in its process.
+fn refuse_instruments(spec: &crate::spec::Spec) -> Result<(), ConfigError> {
+    let flag = match (
+        spec.instrument.stages,
+        spec.probes.trace,
+        spec.probes.profile,
+    ) {
+        (true, ..) => "--stages",
+        (_, true, _) => "--trace",
+        (.., true) => "--profile",
+        _ => return Ok(()),
+    };
+    Err(ConfigError::Invalid(format!(
+        "{flag} measures both sides of one `loopbench run` in one process; a server alone has \
+         no client there: leave {flag} out, or measure with `loopbench run {flag}`"
+    )))
 }

@@ -3,6 +3,7 @@
 //! CPUs' busy and idle time, the other processes that can disturb a measurement, and the supervision
 //! of the child processes loopbench starts, and the futex loopbench sleeps on.
 
+pub mod cgroup;
 pub mod child;
 pub mod cpuidle;
 pub mod cputime;

@@ -146,6 +146,28 @@ pub fn capacity(spec: &Spec, length: IterationLength, rate_per_flow: Option<f64>
     want.clamp(MIN_PER_FLOW.min(cap), cap)
 }
 
+/// Most entries a flow's log of `spec` gets in any slot: its count, or the room a flow may get.
+pub fn most_per_flow(spec: &Spec) -> usize {
+    let flows = spec.flows.max(1) as usize;
+    let cap = (MAX_STAMPED / flows).max(MIN_PER_FLOW);
+    match spec.timing.length {
+        IterationLength::Count { messages } => usize::try_from(messages)
+            .unwrap_or(usize::MAX)
+            .clamp(MIN_PER_FLOW.min(cap), cap),
+        IterationLength::Duration { .. } => cap,
+    }
+}
+
+/// Bytes `--stages` adds to an iteration of `spec` at most: both sides' logs of every flow and
+/// the join's mark per client entry (0 without `--stages`).
+pub fn most_log_bytes(spec: &Spec) -> u64 {
+    if !spec.instrument.stages {
+        return 0;
+    }
+    let per_entry = std::mem::size_of::<ClientStamps>() + std::mem::size_of::<ServerStamps>() + 1;
+    u64::from(spec.flows.max(1)) * most_per_flow(spec) as u64 * per_entry as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

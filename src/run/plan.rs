@@ -66,6 +66,9 @@ impl Plan {
             if !seen.insert(case_id.clone()) {
                 continue;
             }
+            if let Some(crate::spec::address::Endpoint::UnixPath(path)) = &spec.addr {
+                crate::spec::socket_path::check_bindable("--addr", path)?;
+            }
             let cpus = topology.resolve(spec.placement)?;
             if let Some(cpu) = spec.interference.memory_load_cpu {
                 topology.check_cpu_flag("--memory-load", cpu)?;

@@ -7,6 +7,8 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 use crate::error::ConfigError;
 use crate::metrics::histogram::HISTOGRAM_BYTES;
+use crate::metrics::stages::names;
+use crate::metrics::stamps;
 use crate::spec::{Spec, Transport};
 use crate::text::bytes;
 use crate::workload::{self, Connections};
@@ -78,7 +80,7 @@ pub fn raise_fd_limit(spec: &Spec) -> Result<()> {
 
 /// Bytes one iteration of `spec` allocates while it runs: every flow's buffers and
 /// histograms, shm rings, the histograms its threads merge into, a memcpy reference, a memory
-/// load.
+/// load, `--stages`' stamp logs and stage histograms.
 pub fn iteration_bytes(spec: &Spec) -> u64 {
     let flows = u64::from(spec.flows);
     let ring = match spec.transport {
@@ -100,13 +102,28 @@ pub fn iteration_bytes(spec: &Spec) -> u64 {
         .interference
         .memory_load_cpu
         .map_or(0, |_| 2 * crate::metrics::memload::BUFFER_BYTES as u64);
-    flows * (workload::memory_per_flow(spec) + ring) + merged + memcpy + load
+    flows * (workload::memory_per_flow(spec) + ring)
+        + merged
+        + memcpy
+        + load
+        + stamps::most_log_bytes(spec)
+        + stage_histograms(spec)
 }
 
-/// Bytes a case keeps until the run ends: a histogram per iteration (two for `rate`) and the
-/// merged ones.
+/// Bytes of `--stages`' histograms: one per stage, for an iteration and for the case.
+fn stage_histograms(spec: &Spec) -> u64 {
+    if spec.instrument.stages {
+        names::ALL.len() as u64 * HISTOGRAM_BYTES
+    } else {
+        0
+    }
+}
+
+/// Bytes a case keeps until the run ends: a histogram per iteration (two for `rate`), the
+/// merged ones and `--stages`' merged stages.
 pub fn kept_bytes(spec: &Spec) -> u64 {
     (u64::from(spec.timing.iterations) + 1) * workload::histograms(spec).max(1) * HISTOGRAM_BYTES
+        + stage_histograms(spec)
 }
 
 /// Bytes a run of `specs` needs at its peak: what every case keeps, and the largest iteration.
@@ -121,8 +138,8 @@ pub fn memory_needed(specs: &[&Spec]) -> u64 {
 pub struct Headroom {
     /// Bytes.
     pub bytes: u64,
-    /// The limit, for messages: `MemAvailable in /proc/meminfo`, `the cgroup's memory.max`,
-    /// `RLIMIT_AS`.
+    /// The limit, for messages: `MemAvailable in /proc/meminfo`, the cgroup's memory limit
+    /// and its file, `RLIMIT_AS`.
     pub limit: String,
     /// True for an address-space limit, which thread stacks count against too.
     pub virtual_memory: bool,
@@ -139,10 +156,10 @@ pub fn headroom() -> Vec<Headroom> {
             virtual_memory: false,
         });
     }
-    if let Some(bytes) = cgroup_headroom() {
+    if let Some(cgroup) = crate::host::cgroup::memory_limit() {
         out.push(Headroom {
-            bytes,
-            limit: "its cgroup's memory.max".into(),
+            bytes: cgroup.headroom,
+            limit: format!("the memory limit of its cgroup ({})", cgroup.file.display()),
             virtual_memory: false,
         });
     }
@@ -170,17 +187,6 @@ fn field_kib(text: &str, name: &str) -> Option<u64> {
         .ok()
 }
 
-/// memory.max − memory.current of this process's cgroup (v2), when it has a limit.
-fn cgroup_headroom() -> Option<u64> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let dir = std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
-    let max: u64 = read("memory.max")?.trim().parse().ok()?;
-    let current: u64 = read("memory.current")?.trim().parse().ok()?;
-    Some(max.saturating_sub(current))
-}
-
 /// Refuses a run of `specs` that needs more memory than some limit leaves (see [`headroom`]);
 /// the message says how much, what for, and which limit.
 pub fn check_memory(specs: &[&Spec], limits: &[Headroom]) -> Result<(), ConfigError> {
@@ -201,9 +207,13 @@ pub fn check_memory(specs: &[&Spec], limits: &[Headroom]) -> Result<(), ConfigEr
                 .iter()
                 .max_by_key(|s| iteration_bytes(s))
                 .map(|s| {
+                    let logs = match stamps::most_log_bytes(s) {
+                        0 => String::new(),
+                        b => format!(", of which --stages' stamp logs {}", bytes(b)),
+                    };
                     format!(
                         "; its largest case, {}, needs {} per iteration (--size {}, \
-                         --response-size {}, --flows {})",
+                         --response-size {}, --flows {}{logs})",
                         s.case_id(),
                         bytes(iteration_bytes(s)),
                         s.size,
@@ -271,6 +281,24 @@ mod tests {
         let needed = memory_needed(&[&spec]);
         check_memory(&[&spec], &limit(needed, false)).unwrap();
         assert!(check_memory(&[&spec], &limit(needed, true)).is_err());
+    }
+
+    #[test]
+    fn stamp_logs_count_and_are_named_in_the_refusal() {
+        let mut spec = Spec::new(Transport::Tcp4);
+        spec.flows = 10_000;
+        spec.threads = 100;
+        let without = iteration_bytes(&spec);
+        spec.instrument.stages = true;
+        let logs = stamps::most_log_bytes(&spec);
+        // 4096 entries per flow at least, 73 bytes each: about 2.8 GiB over 10 000 flows.
+        assert_eq!(logs, 10_000 * 4096 * 73);
+        assert!(iteration_bytes(&spec) >= without + logs);
+        let limits = limit(without + 100 * HISTOGRAM_BYTES + (1 << 30), false);
+        let text = check_memory(&[&spec], &limits).unwrap_err().to_string();
+        assert!(text.contains("--stages' stamp logs"), "{text}");
+        spec.instrument.stages = false;
+        check_memory(&[&spec], &limits).unwrap();
     }
 
     #[test]

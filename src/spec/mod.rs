@@ -22,6 +22,7 @@ pub mod matrix;
 mod parse;
 mod placement;
 pub mod settings;
+pub mod socket_path;
 pub mod spread;
 mod validate;
 

@@ -1,6 +1,7 @@
-//! Resource limits: a low descriptor limit, an address-space limit (`prlimit --as`), a full
-//! disk and a read-only mount. What fits runs; what cannot fit is refused up front (exit 2,
-//! naming the limit) with nothing written; a disk that fills is said once, with what to do.
+//! Resource limits: a low descriptor limit, an address-space limit (`prlimit --as`), a memory
+//! cgroup's limit, a full disk and a read-only mount. What fits runs; what cannot fit is refused
+//! up front (exit 2, naming the limit) with nothing written; a disk that fills is said once, with
+//! what to do.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -179,4 +180,92 @@ fn report_into_a_read_only_mount_is_exit_2_naming_it() {
     disk.remount("rw");
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("read-only"), "{text}");
+}
+
+/// A child of this process's own memory cgroup (v1, or v2 with the memory controller enabled for
+/// its children) with a memory limit; removed on drop. A child keeps whatever started this test
+/// in charge of what runs in it.
+struct MemoryCgroup {
+    dir: std::path::PathBuf,
+}
+
+impl MemoryCgroup {
+    fn new(limit: u64) -> MemoryCgroup {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let name = format!("loopbench-test-{}", std::process::id());
+        let v1 = own.lines().find_map(|l| {
+            let mut parts = l.splitn(3, ':').skip(1);
+            let controllers = parts.next()?;
+            controllers
+                .split(',')
+                .any(|c| c == "memory")
+                .then(|| parts.next())?
+        });
+        let (dir, file) = match v1 {
+            Some(path) => (
+                Path::new("/sys/fs/cgroup/memory").join(path.trim_start_matches('/')),
+                "memory.limit_in_bytes",
+            ),
+            None => {
+                let path = own.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+                let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+                let control = std::fs::read_to_string(dir.join("cgroup.subtree_control"));
+                assert!(
+                    control.is_ok_and(|c| c.split_whitespace().any(|c| c == "memory")),
+                    "this test needs a memory cgroup it can create a child in ({})",
+                    dir.display()
+                );
+                (dir, "memory.max")
+            }
+        };
+        let dir = dir.join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(file), limit.to_string()).unwrap();
+        MemoryCgroup { dir }
+    }
+
+    /// `loopbench ARGS -o OUT` started in the cgroup.
+    fn loopbench(&self, args: &[&str], out: &Path) -> std::process::Output {
+        let procs = self.dir.join("cgroup.procs");
+        assert_cmd::Command::new("sh")
+            .arg("-c")
+            .arg("echo $$ > \"$0\" && exec \"$@\"")
+            .arg(procs)
+            .arg(assert_cmd::cargo::cargo_bin("loopbench"))
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .env_remove("LOOPBENCH_OUTPUT")
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+#[ignore = "needs root: creates a memory cgroup with a limit"]
+fn a_case_larger_than_its_cgroups_memory_limit_is_refused_naming_it() {
+    require_root();
+    let cgroup = MemoryCgroup::new(256 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let out = cgroup.loopbench(
+        &[
+            "run", "-w", "stream", "-t", "tcp4", "-s", "64MiB", "--flows", "4", "-e", "epoll", "-q",
+        ],
+        dir.path(),
+    );
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("the memory limit of its cgroup"), "{text}");
+    assert_eq!(runs_in(dir.path()), 0, "nothing written");
+    // A small case fits the same limit and runs.
+    let small = tempfile::tempdir().unwrap();
+    let out = cgroup.loopbench(ONE_FLOW, small.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
