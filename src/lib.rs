@@ -40,6 +40,7 @@ pub mod cli;
 #[cfg(feature = "criterion")]
 pub use embed::criterion;
 pub use embed::{custom, pair};
+pub use error::Error;
 pub use run::session;
 pub use spec::{framing, handler};
 #[cfg(feature = "cli")]

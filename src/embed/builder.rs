@@ -14,12 +14,12 @@
 //!     .addr("127.0.0.2")
 //!     .build()?;
 //! assert_eq!(spec.case_id().as_str(), "tcp4-rr-spin-same-core-256B-at-127.0.0.2");
-//! # Ok::<(), loopbench::error::ConfigError>(())
+//! # Ok::<(), loopbench::Error>(())
 //! ```
 
 use std::time::Duration;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Error};
 use crate::spec::address::{parse_endpoint, parse_ip};
 use crate::spec::framing::{LengthPrefix, MessageFraming};
 use crate::spec::handler::{Handler, ServerHandler};
@@ -263,9 +263,11 @@ impl SpecBuilder {
     }
 
     /// The spec, checked as `loopbench run` checks it ([`workload::check`]).
-    pub fn build(self) -> Result<Spec, ConfigError> {
+    /// Its errors are [`Error::Config`], worded for builder users (`.timeout(..)`, not
+    /// `--timeout`).
+    pub fn build(self) -> Result<Spec, Error> {
         if let Some(e) = self.error {
-            return Err(e);
+            return Err(e.into());
         }
         workload::check(&self.spec)?;
         Ok(self.spec)
@@ -402,7 +404,7 @@ mod tests {
     /// The setting named by the typed error `build()` returns for what the case would ignore.
     fn ignored(b: SpecBuilder) -> &'static str {
         match b.build() {
-            Err(ConfigError::Ignored { setting, .. }) => setting,
+            Err(Error::Config(ConfigError::Ignored { setting, .. })) => setting,
             other => panic!("expected an Ignored error, got {other:?}"),
         }
     }

@@ -1,9 +1,11 @@
-//! A connected client/server pair that you drive with your own code (your own framing, your own
-//! protocol state machine), with the harness's placement, pinning, timing and histograms.
+//! A connected pair that you drive with your own code (your own framing, your own protocol
+//! state machine), with the harness's placement, pinning, timing and histograms.
 //!
 //! The server side runs your closure on its pinned thread with the server's [`Conn`]; the
-//! client's [`Conn`] is yours, on whatever thread you like ([`CustomPair::pin_client_here`] pins
-//! the calling thread to the client's CPU). [`Conn`] implements `std::io::Read` and `Write`.
+//! client's [`Conn`] is yours: [`CustomPair::run_client`] runs your client code on a thread of
+//! its own pinned to the client's CPU (the calling thread's affinity is never touched), or use
+//! [`CustomPair::client`] from any thread. [`Conn`] implements `std::io::Read` and `Write`. Both
+//! closures may fail with an error type of your own.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -12,38 +14,44 @@
 //!
 //! let spec = Spec::builder(Transport::UnixStream).placement(Placement::Unpinned).build()?;
 //! // The server: echo 8-byte messages until the client hangs up.
-//! let mut pair = CustomPair::start(&spec, |mut conn| {
+//! let mut pair = CustomPair::start(&spec, |mut conn| -> std::io::Result<()> {
 //!     let mut buf = [0u8; 8];
 //!     while conn.read_exact(&mut buf).is_ok() {
 //!         conn.write_all(&buf)?;
 //!     }
 //!     Ok(())
 //! })?;
-//! let mut rec = Recorder::new();
-//! let mut buf = [0u8; 8];
-//! for i in 0..1000u64 {
-//!     rec.time(|| {
-//!         pair.client().write_all(&i.to_le_bytes()).unwrap();
-//!         pair.client().read_exact(&mut buf).unwrap();
-//!     });
-//! }
+//! // The client: on a thread pinned where the placement says, timing each round trip.
+//! let rec = pair.run_client(|conn| -> std::io::Result<Recorder> {
+//!     let mut rec = Recorder::new();
+//!     let mut buf = [0u8; 8];
+//!     for i in 0..1000u64 {
+//!         let start = rec.now_ns();
+//!         conn.write_all(&i.to_le_bytes())?;
+//!         conn.read_exact(&mut buf)?;
+//!         rec.record_since(start);
+//!     }
+//!     Ok(rec)
+//! })??;
 //! pair.finish()?;
 //! assert_eq!(rec.histogram().len(), 1000);
-//! # anyhow::Ok(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::io::{self, Read, Write};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::Context;
 
+use crate::error::Error;
 use crate::host::pinned::{self, PinnedThread, Started, pin_current_thread};
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::clock::monotonic_ns;
 use crate::metrics::histogram::{LatencyHistogram, LatencySummary, new_histogram, record};
 use crate::spec::Spec;
-use crate::transport::{Conn, connector, ignore_sigpipe};
+pub use crate::transport::Conn;
+use crate::transport::{connector, ignore_sigpipe};
 
 impl Read for Conn {
     /// Blocking read (the connection is in blocking mode unless you changed it); retries when a
@@ -77,22 +85,35 @@ impl Write for Conn {
 /// How long [`CustomPair::finish`] waits for the server closure to return.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a server closure hands back: its own error, boxed.
+type ServerOutcome = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
 /// A connected pair whose server side runs your closure on its pinned thread.
 pub struct CustomPair {
     client: Option<Conn>,
     cpus: ResolvedPlacement,
     server: Option<Started<()>>,
-    done: mpsc::Receiver<Result<()>>,
+    done: mpsc::Receiver<ServerOutcome>,
 }
 
 impl CustomPair {
     /// Resolves the spec's placement, connects one pair over its transport (with its addresses
     /// and socket options), and starts `server` with the server's connection on a thread pinned
-    /// to the server's CPU. Fails, naming the CPU, when that thread cannot be pinned.
-    pub fn start<F>(spec: &Spec, server: F) -> Result<CustomPair>
+    /// to the server's CPU. Fails, naming the CPU, when that thread cannot be pinned. `server`
+    /// may fail with any error type of yours; [`CustomPair::finish`] hands it back.
+    pub fn start<F, E>(spec: &Spec, server: F) -> Result<CustomPair, Error>
     where
-        F: FnOnce(Conn) -> Result<()> + Send + 'static,
+        F: FnOnce(Conn) -> Result<(), E> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        CustomPair::connect(spec, move |conn| server(conn).map_err(Into::into))
+            .map_err(Error::from_anyhow)
+    }
+
+    fn connect(
+        spec: &Spec,
+        server: impl FnOnce(Conn) -> ServerOutcome + Send + 'static,
+    ) -> anyhow::Result<CustomPair> {
         crate::workload::check(spec)?;
         ignore_sigpipe();
         let cpus = Topology::detect().resolve(spec.placement)?;
@@ -114,7 +135,8 @@ impl CustomPair {
         })
     }
 
-    /// The client's connection.
+    /// The client's connection, for use on any thread (not pinned by loopbench; see
+    /// [`CustomPair::run_client`]).
     pub fn client(&mut self) -> &mut Conn {
         self.client
             .as_mut()
@@ -126,27 +148,55 @@ impl CustomPair {
         &self.cpus
     }
 
-    /// Pins the calling thread to the client's CPU (a no-op when the placement is unpinned).
-    pub fn pin_client_here(&self) -> Result<()> {
-        match self.cpus.client_cpu(0) {
-            Some(cpu) => pin_current_thread(cpu),
-            None => Ok(()),
-        }
+    /// Runs `client` with the client's connection on a thread of its own pinned to the client's
+    /// CPU (not pinned when the placement is unpinned) and returns what it returns (your own
+    /// `Result`, if it fails). The calling thread's CPU affinity is never changed, so pairs
+    /// started one after another from one thread each get their placement. Fails when the
+    /// thread cannot be started or pinned; a panic in `client` is resumed here.
+    pub fn run_client<R, F>(&mut self, client: F) -> Result<R, Error>
+    where
+        F: FnOnce(&mut Conn) -> R + Send,
+        R: Send,
+    {
+        let cpu = self.cpus.client_cpu(0);
+        let conn = self.client();
+        std::thread::scope(|scope| {
+            let thread = std::thread::Builder::new()
+                .name("lb-custom-client".into())
+                .spawn_scoped(scope, move || -> anyhow::Result<R> {
+                    if let Some(cpu) = cpu {
+                        pin_current_thread(cpu)?;
+                    }
+                    Ok(client(conn))
+                })
+                .map_err(|e| Error::Measurement(format!("starting the client thread: {e}")))?;
+            match thread.join() {
+                Ok(out) => out.map_err(Error::from_anyhow),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
     }
 
     /// Closes the client's connection (the server sees end of stream) and waits for the server
-    /// closure's result.
-    pub fn finish(mut self) -> Result<()> {
+    /// closure's result: [`Error::Closure`] with your error when it failed.
+    pub fn finish(mut self) -> Result<(), Error> {
         self.client.take();
-        let result = self.done.recv_timeout(FINISH_TIMEOUT).map_err(|_| {
-            anyhow!(
-                "the server closure did not return within {FINISH_TIMEOUT:?} of the client closing"
-            )
-        })?;
+        let result = self.done.recv_timeout(FINISH_TIMEOUT);
         if let Some(h) = self.server.take() {
-            let _ = h.join();
+            if !matches!(result, Err(mpsc::RecvTimeoutError::Timeout)) {
+                let _ = h.join();
+            }
         }
-        result.context("the server closure failed")
+        match result {
+            Ok(outcome) => outcome.map_err(Error::Closure),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Measurement(format!(
+                "the server closure did not return within {FINISH_TIMEOUT:?} of the client \
+                 closing its connection (does it stop at end of stream?)"
+            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Measurement(
+                "the server closure panicked (see the panic message above)".into(),
+            )),
+        }
     }
 }
 

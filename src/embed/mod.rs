@@ -7,3 +7,4 @@ pub mod builder;
 pub mod criterion;
 pub mod custom;
 pub mod pair;
+pub mod tails;

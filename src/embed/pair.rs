@@ -18,7 +18,7 @@
 //! let batch = pair.round_trips(10_000)?;
 //! println!("{:?} per round trip", batch.elapsed / 10_000);
 //! // in a criterion bench: b.iter_custom(|n| pair.round_trips(n).unwrap().elapsed)
-//! # anyhow::Ok(())
+//! # Ok::<(), loopbench::Error>(())
 //! ```
 //!
 //! For `stream`, whose receiver must see the end of the data to stop its clock, use
@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::engine::{Control, Engine, FlowSlot, RunState, engine_for};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Error};
 use crate::host::pinned::{self, PinnedThread, Started};
 use crate::host::topology::{ResolvedPlacement, Topology};
 use crate::metrics::clock::{MonotonicClock, monotonic_ns};
@@ -78,7 +78,11 @@ pub struct Pair {
 
 impl Pair {
     /// Connects a pair for `spec` (workload `rr`) and starts its pinned threads.
-    pub fn start(spec: &Spec) -> Result<Pair> {
+    pub fn start(spec: &Spec) -> Result<Pair, Error> {
+        Pair::connect(spec).map_err(Error::from_anyhow)
+    }
+
+    fn connect(spec: &Spec) -> Result<Pair> {
         crate::workload::check(spec)?;
         if spec.workload != Workload::Rr {
             return Err(ConfigError::Invalid(format!(
@@ -148,7 +152,11 @@ impl Pair {
 
     /// Runs `n` round trips and returns how long they took. A peer that makes no progress for
     /// the spec's timeout fails the batch and leaves the pair unusable.
-    pub fn round_trips(&mut self, n: u64) -> Result<Batch> {
+    pub fn round_trips(&mut self, n: u64) -> Result<Batch, Error> {
+        self.run_batch(n).map_err(Error::from_anyhow)
+    }
+
+    fn run_batch(&mut self, n: u64) -> Result<Batch> {
         if self.broken {
             bail!("this pair was stopped after an earlier failure; start a new one");
         }
@@ -183,7 +191,7 @@ impl Pair {
                 self.broken = true;
                 self.stop(RunState::Abort);
                 bail!(
-                    "no round trip completed for {stall:?} (the spec's timeout): the pair is stuck; \
+                    "no round trip completed for {stall:?} (the spec's .timeout(..)): the pair is stuck; \
                      server: {}",
                     self.server_outcome()
                 );
@@ -309,9 +317,14 @@ pub struct StreamBatch {
 
 /// One `stream` iteration of `messages` writes of `spec.size` bytes on a fresh pinned pair,
 /// timed at the receiver (connection set-up and thread start are not timed).
-pub fn stream_batch(spec: &Spec, cpus: &ResolvedPlacement, messages: u64) -> Result<StreamBatch> {
+pub fn stream_batch(
+    spec: &Spec,
+    cpus: &ResolvedPlacement,
+    messages: u64,
+) -> Result<StreamBatch, Error> {
     let never = AtomicBool::new(false);
-    let out = run_iteration(spec, cpus, IterationLength::Count { messages }, &never)?;
+    let out = run_iteration(spec, cpus, IterationLength::Count { messages }, &never)
+        .map_err(Error::from_anyhow)?;
     Ok(StreamBatch {
         elapsed: Duration::from_nanos(out.throughput.elapsed_ns),
         bytes: out.throughput.bytes,

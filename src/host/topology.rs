@@ -66,7 +66,7 @@ fn read_trim(path: &Path) -> Option<String> {
     fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
-/// The CPUs in this process's affinity mask.
+/// The CPUs in the calling thread's affinity mask (`sched_getaffinity(0)`).
 pub fn allowed_cpus() -> BTreeSet<usize> {
     match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
         Ok(set) => (0..nix::sched::CpuSet::count())
@@ -77,7 +77,7 @@ pub fn allowed_cpus() -> BTreeSet<usize> {
 }
 
 impl Topology {
-    /// Reads the machine's topology and this process's affinity mask.
+    /// Reads the machine's topology and the calling thread's affinity mask.
     pub fn detect() -> Topology {
         Topology::from_sysfs(Path::new("/sys/devices/system"), &allowed_cpus())
     }
@@ -163,9 +163,27 @@ impl Topology {
         }
     }
 
+    /// What this topology offers, and (when the calling thread's affinity mask hides online
+    /// CPUs) that the mask, not the machine, is the limit.
     fn describe(&self) -> String {
+        let hidden = self
+            .online
+            .iter()
+            .filter(|id| self.cpu(**id).is_none())
+            .count();
+        let limit = if hidden > 0 {
+            format!(
+                "; the limit is the calling thread's CPU affinity, not the machine: {hidden} of its \
+                 {} online CPU(s) are outside the mask (was this thread pinned earlier? call from \
+                 a thread that is not pinned, e.g. run a pair's client with \
+                 CustomPair::run_client, or widen the mask with taskset)",
+                self.online.len()
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "this machine lets loopbench use {} CPU(s) ({}) on {} physical core(s) and {} NUMA node(s){}",
+            "this thread may use {} CPU(s) ({}) on {} physical core(s) and {} NUMA node(s){}{limit}",
             self.cpus.len(),
             self.cpus
                 .iter()

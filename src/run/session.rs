@@ -2,23 +2,23 @@
 //! and (when a results directory is given) store everything as it comes in.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use crate::error::UsageError;
+use crate::error::{Error, UsageError};
 use crate::host::environment::Environment;
 use crate::host::topology::Topology;
-use crate::metrics::case_histograms::CaseHistograms;
 use crate::metrics::clock::check_timer;
 use crate::metrics::clock_sync::{self, ClockSync};
 use crate::run::persist::StoreObserver;
 use crate::run::precision::PrecisionRequest;
+use crate::run::progress::{Progress, ProgressObserver, ProgressSink};
+pub use crate::run::result::{CaseFailure, RunResult};
 use crate::run::runner::{Event, Observer, Plan, execute};
-use crate::spec::{CaseId, Spec};
+use crate::spec::Spec;
 use crate::stats::robust::Policy;
-use crate::store::record::CaseRecord;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, SkippedCases, ToolInfo};
 use crate::store::trust::RunTrust;
 use crate::store::{RunDir, new_run_id};
@@ -50,33 +50,6 @@ pub struct RunRequest {
     pub skipped: Vec<SkippedCases>,
 }
 
-/// A finished (or interrupted) run.
-pub struct RunResult {
-    /// Everything run.json holds.
-    pub record: RunRecord,
-    /// Per case: per-iteration and merged histograms.
-    pub histograms: Vec<CaseHistograms>,
-    /// The run's directory, when stored.
-    pub dir: Option<PathBuf>,
-}
-
-impl RunResult {
-    /// True when some case recorded an error.
-    pub fn has_errors(&self) -> bool {
-        self.record.cases.iter().any(|c| !c.errors.is_empty())
-    }
-
-    /// Every case's record (summaries, iterations, errors) with its histograms.
-    pub fn cases(&self) -> impl Iterator<Item = (&CaseRecord, &CaseHistograms)> {
-        self.record.cases.iter().zip(&self.histograms)
-    }
-
-    /// The case with this id.
-    pub fn case(&self, id: &CaseId) -> Option<(&CaseRecord, &CaseHistograms)> {
-        self.cases().find(|(c, _)| &c.case_id == id)
-    }
-}
-
 /// Running cases from code, the way `loopbench run` does.
 ///
 /// ```no_run
@@ -84,18 +57,33 @@ impl RunResult {
 /// use loopbench::spec::{Spec, Transport};
 ///
 /// let spec = Spec::builder(Transport::UnixStream).iterations(3).build()?;
-/// let result = Run::new([spec]).seed(7).results_dir("results").execute()?;
+/// use std::time::Duration;
+///
+/// let spec = Spec::builder(Transport::UnixStream).iterations(3).build()?;
+/// let result = Run::new([spec])
+///     .seed(7)
+///     .deadline(Duration::from_secs(60))
+///     .results_dir("results")
+///     .execute()?;
+/// for failure in result.errors() {
+///     eprintln!("{failure}");
+/// }
 /// for (case, histograms) in result.cases() {
 ///     println!("{}: p50 {} ns over {} round trips", case.case_id,
 ///              histograms.merged.value_at_quantile(0.5), histograms.merged.len());
 /// }
-/// # Ok::<(), anyhow::Error>(())
+/// # Ok::<(), loopbench::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 #[must_use = "a Run does nothing until execute() is called"]
 pub struct Run {
     request: RunRequest,
+    deadline: Option<Duration>,
+    progress: ProgressSink,
 }
+
+/// How often the deadline's watcher looks at the clock and the interrupt flag.
+const DEADLINE_POLL: Duration = Duration::from_millis(10);
 
 impl Run {
     /// A run of `specs`, interleaved, with a random seed and nothing written to disk.
@@ -106,7 +94,30 @@ impl Run {
                 interleave: true,
                 ..RunRequest::default()
             },
+            deadline: None,
+            progress: ProgressSink::Auto,
         }
+    }
+
+    /// Ends the run once `limit` has passed since `execute` was called, even when a service
+    /// never answers: the slot running then is stopped, what finished is kept, and every case
+    /// cut short says so in [`RunResult::errors`].
+    pub fn deadline(mut self, limit: Duration) -> Run {
+        self.deadline = Some(limit);
+        self
+    }
+
+    /// Calls `f` as every slot (warm-up or measured iteration) starts and ends, instead of the
+    /// default line on stderr.
+    pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Run {
+        self.progress = ProgressSink::Callback(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Prints no progress (by default a line per slot goes to stderr when it is a terminal).
+    pub fn quiet(mut self) -> Run {
+        self.progress = ProgressSink::Quiet;
+        self
     }
 
     /// Seeds the shuffled schedule (recorded either way).
@@ -152,23 +163,61 @@ impl Run {
     }
 
     /// Measures every case and returns the results (and writes them, with
-    /// [`Run::results_dir`]). Each case's failure is recorded in it; an error here means nothing
-    /// could be measured (an invalid spec, a port in use).
-    pub fn execute(self) -> Result<RunResult> {
+    /// [`Run::results_dir`]). A case that fails is recorded in the result, not returned here:
+    /// look at [`RunResult::ok`] / [`RunResult::errors`], or call [`RunResult::check`]. An
+    /// error here means nothing could be measured (an invalid spec, a port in use).
+    pub fn execute(self) -> Result<RunResult, Error> {
         self.execute_with(&mut crate::run::runner::NoObserver, &AtomicBool::new(false))
     }
 
-    /// [`Run::execute`], telling `observer` about every slot and stopping early when `interrupt`
-    /// becomes true.
+    /// [`Run::execute`], telling `observer` about every slot (besides the progress callback)
+    /// and stopping early when `interrupt` becomes true.
     pub fn execute_with(
         mut self,
         observer: &mut dyn Observer,
         interrupt: &AtomicBool,
-    ) -> Result<RunResult> {
+    ) -> Result<RunResult, Error> {
         if self.request.command_line.is_empty() {
             self.request.command_line = std::env::args().collect();
         }
-        run(self.request, observer, interrupt)
+        let mut progress = self.progress.callback().map(ProgressObserver::new);
+        let mut observers: Vec<&mut dyn Observer> = vec![observer];
+        if let Some(p) = progress.as_mut() {
+            observers.push(p);
+        }
+        let mut observer = Tee(observers);
+        let Some(limit) = self.deadline else {
+            return run(self.request, &mut observer, interrupt).map_err(Error::from_anyhow);
+        };
+        // A watcher raises the run's own stop flag when the caller's flag rises or the
+        // deadline passes; the watchdog of the running slot then stops its workers.
+        let (stop, done, reached) = (
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+        );
+        let ends = Instant::now() + limit;
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let late = Instant::now() >= ends;
+                    if late || interrupt.load(Ordering::Relaxed) {
+                        reached.store(late, Ordering::Relaxed);
+                        stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    std::thread::sleep(DEADLINE_POLL);
+                }
+            });
+            let result = run(self.request, &mut observer, &stop);
+            done.store(true, Ordering::Relaxed);
+            result
+        });
+        let mut result = result.map_err(Error::from_anyhow)?;
+        if reached.load(Ordering::Relaxed) && result.record.interrupted {
+            result.deadline_reached = Some(limit);
+        }
+        Ok(result)
     }
 }
 
@@ -310,5 +359,6 @@ pub fn run(
         record,
         histograms,
         dir,
+        deadline_reached: None,
     })
 }

@@ -1,7 +1,5 @@
-//! Errors a user can cause by what they ask for. Each names the flag and says how to fix it.
-//!
-//! Anything that is a [`ConfigError`] (directly or as the root of an `anyhow` chain) makes the
-//! command exit with code 2; measurement failures exit with 1.
+//! Errors a user can cause by what they ask for. Each names the flag and says how to fix it
+//! (library users read the builder's spelling: see [`crate::Error`]).
 
 /// A request that cannot be measured as given.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -127,19 +125,6 @@ pub enum ConfigError {
     /// Any other invalid combination of options.
     #[error("{0}")]
     Invalid(String),
-}
-
-/// True when the error chain contains a [`ConfigError`] or an I/O error the user caused by
-/// their input (address in use, permission denied on the output directory).
-pub fn is_usage_error(err: &anyhow::Error) -> bool {
-    // A context (`.context(UsageError(..))`) is found by downcasting the error itself; causes
-    // by walking the chain.
-    err.downcast_ref::<UsageError>().is_some()
-        || err.downcast_ref::<ConfigError>().is_some()
-        || err.chain().any(|cause| {
-            cause.downcast_ref::<ConfigError>().is_some()
-                || cause.downcast_ref::<UsageError>().is_some()
-        })
 }
 
 /// Wraps a runtime failure the user caused (port in use, unwritable directory) so the exit code
