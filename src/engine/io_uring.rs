@@ -152,4 +152,6 @@ fn run(u: &mut Uring, slots: &mut [FlowSlot], control: &Control, tick: Duration)
 }
 
 #[cfg(test)]
+mod last_send_tests;
+#[cfg(test)]
 mod tests;

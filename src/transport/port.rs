@@ -245,11 +245,13 @@ impl Port {
         if len == 0 {
             return Ok(0);
         }
+        // A new write waits for the slot's send, large ones too: submitted beside it, a
+        // large send could overtake the slot's bytes on a stream socket.
+        if self.write == Op::Idle && self.slot != Slot::Free {
+            self.slot_refused = true;
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
         if self.write == Op::Idle && len <= SLOT_BYTES {
-            if self.slot != Slot::Free {
-                self.slot_refused = true;
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
             self.slot_buf[..len].copy_from_slice(buf);
             self.slot = Slot::Queued { len, sent: 0 };
             return Ok(len);

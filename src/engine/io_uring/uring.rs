@@ -228,16 +228,8 @@ impl Uring {
         if conn.id() == self.conns[i].conn_id {
             return Ok(());
         }
-        self.submit_requests()?;
-        let deadline = monotonic_ns() + 2_000_000_000;
-        while port::with_ports(|p| p[i].slot != Slot::Free) {
-            if monotonic_ns() > deadline {
-                bail!("io_uring: a replaced connection's last send did not complete in 2 s");
-            }
-            self.wait(1, 10_000_000)?;
-            self.reap()?;
-            self.submit_requests()?;
-        }
+        self.finish_slot_sends(|j| j == i)
+            .context("a replaced connection's last send")?;
         if port::with_ports(|p| p[i].read != Op::Idle || p[i].write != Op::Idle) {
             bail!(
                 "a flow replaced its connection with a read or write still submitted \
@@ -271,6 +263,29 @@ impl Uring {
             conn.attach_port(key);
         }
         self.point_at(i, conn)
+    }
+
+    /// Sends the rest of the slot of every port `which` picks (short sends again), until each
+    /// slot is free: its bytes were reported written to the flow, so they must reach the peer.
+    /// Bounded by 2 s (a peer that reads nothing more).
+    fn finish_slot_sends(&mut self, which: impl Fn(usize) -> bool) -> Result<()> {
+        let deadline = monotonic_ns() + 2_000_000_000;
+        loop {
+            self.submit_requests()?;
+            let open = port::with_ports(|p| {
+                p.iter()
+                    .enumerate()
+                    .any(|(i, p)| which(i) && p.slot != Slot::Free)
+            });
+            if !open {
+                return Ok(());
+            }
+            if monotonic_ns() > deadline {
+                bail!("io_uring: a send reported done to the flow did not complete in 2 s");
+            }
+            self.wait(1, 10_000_000)?;
+            self.reap()?;
+        }
     }
 
     /// Turns every port's requests into entries, gives used-up provided buffers back, arms
@@ -341,14 +356,15 @@ impl Uring {
         &self.ring
     }
 
-    /// Sends what flows were told is written, cancels everything else and waits until the
-    /// kernel holds no memory of a flow, a port or a buffer ring; then unregisters the buffer
-    /// rings and empties the port table. Returns an error if a flow broke the contract.
+    /// Sends what flows that ended by themselves were told is written (their slots), cancels
+    /// everything else and waits until the kernel holds no memory of a flow, a port or a buffer
+    /// ring; then unregisters the buffer rings and empties the port table. Returns an error if
+    /// a flow broke the contract.
     pub fn drain(&mut self, conns: &mut [&mut Conn]) -> Result<()> {
-        let conns_done: Vec<bool> = self.conns.iter().map(|a| a.done).collect();
+        let ended: Vec<bool> = self.conns.iter().map(|a| a.done).collect();
         let abandoned = port::with_ports(|ports| {
             let mut abandoned = false;
-            for (p, done) in ports.iter_mut().zip(conns_done) {
+            for (p, &done) in ports.iter_mut().zip(&ended) {
                 // A flow that ended by itself with a write out broke the contract; one the
                 // runner stopped (wind-down, abort) may leave one behind.
                 abandoned |= done && p.write != Op::Idle;
@@ -367,7 +383,10 @@ impl Uring {
         for a in &mut self.conns {
             a.done = true;
         }
-        self.submit_requests()?;
+        // A flow's last small write is only in the slot when the flow ends (the stream client's
+        // last short piece of a chunk): cancelling it would lose bytes the flow counted as sent.
+        // Flows the runner stopped (wind-down, abort) have theirs cancelled with the rest.
+        self.finish_slot_sends(|i| ended[i])?;
         let mut cancels = Vec::new();
         port::with_ports(|ports| {
             for (i, p) in ports.iter().enumerate() {

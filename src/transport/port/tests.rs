@@ -112,6 +112,20 @@ fn large_writes_wait_for_their_completion_and_may_be_short() {
     assert_eq!(p.write, Op::Idle);
 }
 
+#[test]
+fn a_large_write_waits_until_the_slots_bytes_are_sent_so_it_cannot_overtake_them() {
+    let mut p = Port::new(false);
+    assert_eq!(p.write(b"tail").unwrap(), 4);
+    let big = vec![7u8; SLOT_BYTES * 2];
+    assert_eq!(p.write(&big).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(p.write, Op::Idle, "not submitted beside the slot");
+    assert!(p.slot_refused, "the flow waits for the slot's completion");
+    p.slot = Slot::InFlight { len: 4, sent: 0 };
+    assert!(!p.slot_completed(4));
+    assert_eq!(p.write(&big).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(submitted(p.write), (big.as_ptr() as usize, big.len()));
+}
+
 fn lent(ring: &[u8], size: usize) -> Lent {
     Lent {
         arrived: Arrived::new(4),
