@@ -15,9 +15,10 @@ use super::trust_args::TrustArgs;
 use crate::host::topology::Topology;
 use crate::report::terminal::run_text;
 use crate::run::plan::Plan;
-use crate::run::session::RunRequest;
-use crate::spec::IterationLength;
-use crate::suite::{BUILTIN, DEFAULT_SUITE, Suite};
+use crate::run::session::{RunRequest, check_stage_clock, preflight};
+use crate::spec::{CaseId, IterationLength, Spec};
+use crate::store::record::SkippedCases;
+use crate::suite::{BUILTIN, DEFAULT_SUITE, Expanded, Suite};
 use crate::text::align;
 
 /// Run a curated suite and write the run with its report: what does loopback cost here, and why?
@@ -153,19 +154,33 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         Some(path) => Suite::from_file(path)?,
         None => Suite::builtin(args.name.as_deref().unwrap_or(DEFAULT_SUITE))?,
     };
-    let mut expanded = suite.expand(&topology)?;
-    for s in &expanded.skipped {
-        eprintln!("warning: skipped {s}");
-    }
+    let expanded = suite.expand(&topology)?;
+    let mut skipped: Vec<SkippedCases> = expanded.skipped.iter().map(|s| s.record()).collect();
+    let mut expanded = Expanded {
+        skipped: Vec::new(),
+        ..expanded
+    };
+    skipped.extend(stamp_where_possible(&mut expanded, &topology, |plan| {
+        check_stage_clock(plan, &topology).map(|_| ())
+    })?);
     if nix::unistd::geteuid().is_root() && !args.no_trace {
+        let untraced: Vec<CaseId> = expanded.specs.iter().map(Spec::case_id).collect();
         let traced = expanded.trace_stamped();
         if traced > 0 {
-            eprintln!(
-                "note: running as root, so the suite's {traced} stamped case(s) also run traced \
-                 (--trace: kernel stages, and the tracer's cost against the untraced twin); \
-                 --no-trace leaves them out"
-            );
+            match trace_where_possible(&mut expanded, &untraced, &topology, |plan| {
+                preflight(plan).map(|_| ())
+            })? {
+                None => eprintln!(
+                    "note: running as root, so the suite's {traced} stamped case(s) also run \
+                     traced (--trace: kernel stages, and the tracer's cost against the untraced \
+                     twin); --no-trace leaves them out"
+                ),
+                Some(left_out) => skipped.push(left_out),
+            }
         }
+    }
+    for s in &skipped {
+        eprintln!("warning: {s}");
     }
     let seed = args.output.seed.unwrap_or_else(rand::random);
     if args.dry_run {
@@ -183,7 +198,125 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         results_dir: Some(args.output.results.output.clone()),
         no_canary: args.trust.no_canary,
         precision: args.trust.precision()?,
-        skipped: expanded.skipped.iter().map(|s| s.record()).collect(),
+        skipped,
     };
     measure_request(request, &args.output, &args.formats, run_text)
+}
+
+/// A suite's stamped cases (`stages = true`) run only where their stamps can be subtracted: when
+/// this machine's clocks fail the check, they are left out (and said so) rather than failing the
+/// suite, whose other cases do not need the check.
+fn stamp_where_possible(
+    expanded: &mut Expanded,
+    topology: &Topology,
+    check_clocks: impl FnOnce(&Plan) -> Result<()>,
+) -> Result<Option<SkippedCases>> {
+    let stamped: Vec<Spec> = expanded
+        .specs
+        .iter()
+        .filter(|s| s.instrument.stages)
+        .cloned()
+        .collect();
+    if stamped.is_empty() {
+        return Ok(None);
+    }
+    let plan = Plan::new(stamped, topology, 0, false)?;
+    let Err(why) = check_clocks(&plan) else {
+        return Ok(None);
+    };
+    expanded.specs.retain(|s| !s.instrument.stages);
+    Ok(Some(SkippedCases {
+        placement: None,
+        reason: format!("{why:#}"),
+        cases: plan.cases.iter().map(|c| c.case_id.to_string()).collect(),
+    }))
+}
+
+/// The traced twins a root suite adds (the cases not in `untraced`) run only where the tracer
+/// opens: when it does not (no tracefs, a tracepoint missing, perf events refused), they are
+/// left out and said so.
+fn trace_where_possible(
+    expanded: &mut Expanded,
+    untraced: &[CaseId],
+    topology: &Topology,
+    open_tracer: impl FnOnce(&Plan) -> Result<()>,
+) -> Result<Option<SkippedCases>> {
+    let is_twin = |s: &Spec| !untraced.contains(&s.case_id());
+    let traced: Vec<Spec> = expanded
+        .specs
+        .iter()
+        .filter(|s| is_twin(s))
+        .cloned()
+        .collect();
+    let plan = Plan::new(traced, topology, 0, false)?;
+    let Err(why) = open_tracer(&plan) else {
+        return Ok(None);
+    };
+    expanded.specs.retain(|s| !is_twin(s));
+    Ok(Some(SkippedCases {
+        placement: None,
+        reason: format!("the tracer cannot run here: {why:#}"),
+        cases: plan.cases.iter().map(|c| c.case_id.to_string()).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> (Expanded, Topology) {
+        let topology = Topology::detect();
+        let expanded = Suite::builtin("quick").unwrap().expand(&topology).unwrap();
+        (expanded, topology)
+    }
+
+    #[test]
+    fn stamped_cases_are_left_out_and_named_when_the_clocks_fail_their_check() {
+        let (mut expanded, topology) = quick();
+        let stamped = expanded
+            .specs
+            .iter()
+            .filter(|s| s.instrument.stages)
+            .count();
+        let total = expanded.specs.len();
+        assert!(stamped > 0, "the quick suite stamps some cases");
+        let left_out = stamp_where_possible(&mut expanded, &topology, |_| {
+            Err(anyhow::anyhow!("clocksource is jiffies"))
+        })
+        .unwrap()
+        .expect("left out");
+        assert_eq!(left_out.cases.len(), stamped);
+        assert!(left_out.reason.contains("jiffies"), "{left_out}");
+        assert_eq!(expanded.specs.len(), total - stamped);
+        assert!(expanded.specs.iter().all(|s| !s.instrument.stages));
+        // Clocks that pass keep every case.
+        let (mut expanded, topology) = quick();
+        assert!(
+            stamp_where_possible(&mut expanded, &topology, |_| Ok(()))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(expanded.specs.len(), total);
+    }
+
+    #[test]
+    fn traced_twins_are_left_out_when_the_tracer_cannot_open_and_the_rest_stays() {
+        let (mut expanded, topology) = quick();
+        let untraced: Vec<CaseId> = expanded.specs.iter().map(Spec::case_id).collect();
+        let twins = expanded.trace_stamped();
+        assert!(twins > 0);
+        let left_out = trace_where_possible(&mut expanded, &untraced, &topology, |_| {
+            Err(anyhow::anyhow!("tracefs is not mounted"))
+        })
+        .unwrap()
+        .expect("left out");
+        assert_eq!(left_out.cases.len(), twins);
+        assert!(
+            left_out
+                .reason
+                .starts_with("the tracer cannot run here: tracefs")
+        );
+        let now: Vec<CaseId> = expanded.specs.iter().map(Spec::case_id).collect();
+        assert_eq!(now, untraced);
+    }
 }

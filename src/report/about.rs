@@ -128,7 +128,7 @@ mod tests {
         data.record
             .skipped
             .push(crate::store::record::SkippedCases {
-                placement: "cross-smt".into(),
+                placement: Some("cross-smt".into()),
                 reason: "needs two SMT siblings".into(),
                 cases: vec!["tcp4-rr-blocking-cross-smt-64B".into()],
             });

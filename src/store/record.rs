@@ -102,11 +102,12 @@ pub struct RunRecord {
     pub skipped: Vec<SkippedCases>,
 }
 
-/// Cases of a suite left out of a run because the machine cannot place them.
+/// Cases of a suite left out of a run because the machine cannot run them as the suite asks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SkippedCases {
-    /// The placement the machine cannot satisfy, e.g. `cross-smt`.
-    pub placement: String,
+    /// The placement the machine cannot satisfy, e.g. `cross-smt`, when that is why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
     /// Why, e.g. "needs two SMT siblings; this machine has none".
     pub reason: String,
     /// The case ids left out.
@@ -115,13 +116,11 @@ pub struct SkippedCases {
 
 impl std::fmt::Display for SkippedCases {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} case(s) at {} skipped: {}",
-            self.cases.len(),
-            self.placement,
-            self.reason
-        )
+        write!(f, "{} case(s)", self.cases.len())?;
+        if let Some(p) = &self.placement {
+            write!(f, " at {p}")?;
+        }
+        write!(f, " skipped: {}", self.reason)
     }
 }
 

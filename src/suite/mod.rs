@@ -86,7 +86,7 @@ impl Skipped {
     /// As run.json records it.
     pub fn record(&self) -> crate::store::record::SkippedCases {
         crate::store::record::SkippedCases {
-            placement: self.placement.to_string(),
+            placement: Some(self.placement.to_string()),
             reason: self.reason.clone(),
             cases: self.cases.iter().map(|c| c.to_string()).collect(),
         }
@@ -392,7 +392,7 @@ mod tests {
             "{text}"
         );
         let recorded = e.skipped[0].record();
-        assert_eq!(recorded.placement, "cross-node");
+        assert_eq!(recorded.placement.as_deref(), Some("cross-node"));
         assert_eq!(recorded.reason, e.skipped[0].reason);
         assert_eq!(recorded.cases, vec![e.skipped[0].cases[0].to_string()]);
         assert!(recorded.cases[0].contains("cross-node"), "{recorded:?}");
