@@ -472,13 +472,25 @@ fn ab_interleaves_two_commands_and_keeps_the_session() {
             &cmd,
             "--format",
             "markdown",
-            "-o",
+            "--export-csv",
         ])
+        .arg(dir.path().join("ab.csv"))
+        .arg("--junit")
+        .arg(dir.path().join("ab.xml"))
+        .arg("-o")
         .arg(dir.path())
+        .env_remove("GITHUB_ACTIONS")
         .timeout(Duration::from_secs(120))
         .assert()
         .code(0);
     assert!(stdout(&out).contains("no regression"), "{}", stdout(&out));
+    let csv = std::fs::read_to_string(dir.path().join("ab.csv")).unwrap();
+    assert!(
+        csv.contains("pipe-rr-blocking-unpinned-64B"),
+        "ab's --export-csv: {csv}"
+    );
+    let xml = std::fs::read_to_string(dir.path().join("ab.xml")).unwrap();
+    assert!(xml.contains("failures=\"0\""), "ab's --junit: {xml}");
     let sessions: Vec<PathBuf> = std::fs::read_dir(dir.path().join("ab"))
         .unwrap()
         .map(|e| e.unwrap().path())

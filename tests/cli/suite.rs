@@ -209,3 +209,32 @@ fn bad_suites_exit_2_and_say_what_is_wrong() {
         "cannot be used with",
     );
 }
+
+/// README's list of suite-file keys is every key a `[[cases]]` table takes, no more, no less.
+#[test]
+fn the_readme_lists_every_suite_file_key() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("Keys (every `loopbench run` option")
+        .expect("README's suite-file keys");
+    let rest = &readme[start..];
+    let from = rest.find("): `").expect("the keys follow `): `") + 4;
+    let to = from
+        + rest[from..]
+            .find('`')
+            .expect("the keys end with a backtick");
+    let listed: std::collections::BTreeSet<&str> = rest[from..to].split_whitespace().collect();
+    let options =
+        serde_json::to_value(loopbench::spec::case_options::CaseOptions::default()).unwrap();
+    let keys: std::collections::BTreeSet<&str> = options
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        listed, keys,
+        "README's suite-file keys and CaseOptions' fields differ"
+    );
+}
