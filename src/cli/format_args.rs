@@ -1,4 +1,4 @@
-//! The one output convention of the commands that print a result (`run`, `client`, `suite`,
+//! The one output convention of the commands that print a result (`run`, `client`, `suite`, `show`,
 //! `compare`, `ab`): `--format table|json|markdown` for stdout (`--json` is `--format json`),
 //! and, as hyperfine's exports, `--export-json/--export-markdown/--export-csv FILE` in any
 //! combination in one invocation.

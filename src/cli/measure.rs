@@ -9,16 +9,13 @@ use anyhow::Result;
 
 use super::args::OutputArgs;
 use super::exit::{EXIT_CASE_FAILED, EXIT_INTERRUPTED};
-use super::format_args::{FormatArgs, Rendering};
+use super::format_args::FormatArgs;
 use super::history::{after_run, before_run};
 use super::interrupt;
 use super::progress::Progress;
+use super::run_rendering::RunRendering;
 use super::trust_args::TrustArgs;
-use crate::report::data::RunData;
-use crate::report::export::Exporter;
-use crate::report::export::csv::Csv;
-use crate::report::export::markdown::Markdown;
-use crate::report::{Report, table};
+use crate::report::table;
 use crate::run::session::{RunRequest, RunResult, run};
 use crate::spec::Spec;
 use crate::store::record::RunRecord;
@@ -58,32 +55,14 @@ pub fn measure_request(
     request: RunRequest,
     output: &OutputArgs,
     formats: &FormatArgs,
-    table: impl FnOnce(&RunRecord) -> String,
+    table: impl Fn(&RunRecord) -> String,
 ) -> Result<ExitCode> {
     formats.check()?;
     before_run(&output.history, output.results.dir())?;
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;
-    let mut table = Some(table);
-    let mut report = None;
-    formats.emit(|rendering| {
-        Ok(match rendering {
-            Rendering::Table => table.take().map_or_else(String::new, |t| t(&result.record)),
-            Rendering::Json => serde_json::to_string_pretty(&result.record)? + "\n",
-            Rendering::Markdown | Rendering::Csv => {
-                if report.is_none() {
-                    report = Some(stored_report(&result)?);
-                }
-                let report = report.as_ref().expect("just built");
-                let exporter: &dyn Exporter<Report> = if rendering == Rendering::Csv {
-                    &Csv
-                } else {
-                    &Markdown
-                };
-                exporter.render(report)?
-            }
-        })
-    })?;
+    let mut run = RunRendering::new(result.dir.as_deref(), &result.record);
+    formats.emit(|rendering| run.render(rendering, &table))?;
     let code = finish(&result, output.quiet, !output.no_report)?;
     if result.dir.is_some() && !result.record.interrupted {
         after_run(&output.history, output.results.dir(), &result, output.quiet)?;
@@ -126,14 +105,6 @@ fn finish(result: &RunResult, quiet: bool, report: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The report model of the stored run (what summary.md and summary.csv are made from).
-fn stored_report(result: &RunResult) -> Result<Report> {
-    let Some(dir) = &result.dir else {
-        anyhow::bail!("the run was not stored, so it has no markdown or CSV export");
-    };
-    Report::new(RunData::load(dir)?)
 }
 
 /// Writes the report of the run in `dir` and, unless `quiet`, says where report.html is.

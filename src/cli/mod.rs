@@ -23,6 +23,7 @@ mod output;
 mod progress;
 mod report;
 mod run;
+mod run_rendering;
 mod server;
 mod show;
 mod study;

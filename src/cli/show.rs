@@ -7,7 +7,8 @@ use anyhow::Result;
 use clap::Args;
 
 use super::args::ResultsArg;
-use super::output::print;
+use super::format_args::{FormatArgs, Rendering};
+use super::run_rendering::RunRendering;
 use crate::error::UsageError;
 use crate::report::stage_table;
 use crate::report::table::{iterations, percentiles};
@@ -27,10 +28,13 @@ Examples:
   loopbench show 20261127T192130Z-1f0e
   loopbench show results/runs/20261127T192130Z-1f0e shm-rr-spin
   loopbench show latest | head
+  loopbench show latest --format markdown --export-csv run.csv
+  loopbench show latest tcp4-rr-blocking-cross-core-64B --json
 
 RUN is a run directory, its run.json, `latest`, a run id under --output/runs or a unique
 start of one, or a saved baseline of one run; CASE is a case id or any part of one that names
-a single case.
+a single case. --format json prints run.json (with CASE: that case's record); markdown and
+CSV are the report's summary.md and summary.csv.
 Exit codes: 0 ok, 2 no such run or case.")]
 pub struct ShowArgs {
     /// The run: a run directory, a run.json, `latest`, a run id or a unique start of one.
@@ -41,6 +45,8 @@ pub struct ShowArgs {
     case: Option<String>,
     #[command(flatten)]
     results: ResultsArg,
+    #[command(flatten)]
+    formats: FormatArgs,
 }
 
 /// The case `what` names: its exact id, or the only case whose id contains it.
@@ -136,11 +142,27 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
 
 /// Runs the command.
 pub fn execute(args: ShowArgs) -> Result<ExitCode> {
-    let (_, record) = load(&args.run, args.results.dir())?;
-    let text = match &args.case {
-        Some(what) => case_text(&record, find_case(&record, what)?),
-        None => run_text(&record),
-    };
-    print(&text)?;
+    args.formats.check()?;
+    let (dir, record) = load(&args.run, args.results.dir())?;
+    match &args.case {
+        Some(what) => {
+            let case = find_case(&record, what)?;
+            args.formats.emit(|rendering| match rendering {
+                Rendering::Table => Ok(case_text(&record, case)),
+                Rendering::Json => Ok(serde_json::to_string_pretty(case)? + "\n"),
+                Rendering::Markdown | Rendering::Csv => Err(UsageError(
+                    "with CASE, show prints a table or JSON; drop CASE for the run's markdown \
+                     or CSV"
+                        .into(),
+                )
+                .into()),
+            })?;
+        }
+        None => {
+            let mut run = RunRendering::new(Some(&dir), &record);
+            args.formats
+                .emit(|rendering| run.render(rendering, &run_text))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -326,6 +326,12 @@ const TABLE: &[Bad] = &[
     bad(&["show", "{run}", "no-such-case"], "no-such-case"),
     bad(&["show", "-o", "{missing}"], "no runs in"),
     bad(&["show", "--output", "{missing}"], "no runs in"),
+    bad(&["show", "{run}", "--format", "html"], "unknown format 'html'"),
+    bad(&["show", "{run}", "--json", "--format", "json"], "cannot be used with"),
+    bad(&["show", "{run}", "--export-json", "{missing}/x.json"], "--export-json"),
+    bad(&["show", "{run}", "--export-markdown", "{missing}/x.md"], "--export-markdown"),
+    bad(&["show", "{run}", "--export-csv", "{missing}/x.csv"], "--export-csv"),
+    bad(&["show", "{run}", "rr", "--format", "markdown"], "with CASE, show prints a table or JSON"),
     // iface, doctor, alias
     bad(&["iface", "--json=x"], "--json"),
     bad(&["doctor", "--json=x"], "--json"),

@@ -181,6 +181,26 @@ fn one_run_prints_markdown_and_exports_json_markdown_and_csv() {
         csv.lines().nth(1).unwrap().contains("pipe-rr-blocking-"),
         "{csv}"
     );
+    // `show` renders the stored run the same ways.
+    let show = |args: &[&str]| {
+        let out = loopbench()
+            .arg("show")
+            .args(args)
+            .arg("-o")
+            .arg(f("results"))
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    assert_eq!(show(&["--format", "markdown"]), md);
+    let again = f("again.csv");
+    show(&["latest", "--export-csv", again.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), csv);
+    let stored: serde_json::Value = serde_json::from_str(&show(&["--json"])).unwrap();
+    assert_eq!(stored, exported);
+    let case: serde_json::Value =
+        serde_json::from_str(&show(&["latest", "pipe", "--json"])).unwrap();
+    assert_eq!(case["case_id"], exported["cases"][0]["case_id"]);
 }
 
 #[test]
