@@ -44,16 +44,16 @@ pub fn legend(data: &RunData) -> Vec<String> {
 }
 
 /// The colour of stage `name`, by its place in `legend`: the palette, then its colours
-/// lightened (a traced run has more stages than the palette has colours).
+/// lightened, then darkened (a traced run has more stages than twice the palette's colours).
 pub fn stage_color(name: &str, legend: &[String]) -> RGBColor {
     let i = legend.iter().position(|n| n == name).unwrap_or(0);
     let RGBColor(r, g, b) = style::color(i);
-    if i < style::PALETTE.len() {
-        RGBColor(r, g, b)
-    } else {
-        let light = |c: u8| c + (255 - c) / 2;
-        RGBColor(light(r), light(g), light(b))
-    }
+    let shade: fn(u8) -> u8 = match (i / style::PALETTE.len()) % 3 {
+        0 => |c| c,
+        1 => |c| c + (255 - c) / 2,
+        _ => |c| (u16::from(c) * 3 / 5) as u8,
+    };
+    RGBColor(shade(r), shade(g), shade(b))
 }
 
 /// One bar: its label, the round trip's median, and its stacked stages (name, median ns).
@@ -294,10 +294,24 @@ mod tests {
     }
 
     #[test]
-    fn stages_past_the_palette_get_its_colours_lightened() {
+    fn stages_past_the_palette_get_its_colours_lightened_then_darkened() {
         let legend: Vec<String> = (0..12).map(|i| format!("s{i}")).collect();
         assert_eq!(stage_color("s1", &legend), style::color(1));
         let RGBColor(r, _, _) = style::color(0);
         assert_eq!(stage_color("s10", &legend).0, r + (255 - r) / 2);
+        let legend: Vec<String> = (0..24).map(|i| format!("s{i}")).collect();
+        assert_eq!(stage_color("s20", &legend).0, (u16::from(r) * 3 / 5) as u8);
+        let distinct: std::collections::HashSet<_> = legend
+            .iter()
+            .map(|n| {
+                let RGBColor(r, g, b) = stage_color(n, &legend);
+                (r, g, b)
+            })
+            .collect();
+        assert_eq!(
+            distinct.len(),
+            24,
+            "every stage of a traced run its own colour"
+        );
     }
 }
