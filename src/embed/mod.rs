@@ -7,4 +7,5 @@ pub mod builder;
 pub mod criterion;
 pub mod custom;
 pub mod pair;
+#[doc(hidden)]
 pub mod tails;

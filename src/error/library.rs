@@ -26,7 +26,7 @@ pub enum Error {
     /// results directory, a missing privilege for tracing.
     #[error("{}", for_builder(.0))]
     Usage(String),
-    /// The run was interrupted (the flag passed to `execute_with` became true).
+    /// Work was interrupted before it had anything to hand back.
     #[error("interrupted")]
     Interrupted,
     /// Your own code failed: a [`CustomPair`](crate::embed::custom::CustomPair) closure returned

@@ -2,6 +2,7 @@
 //! and (when a results directory is given) store everything as it comes in.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +27,7 @@ use crate::transport::limits::Clamped;
 
 /// What to run and where to put it.
 #[derive(Clone, Debug, Default)]
+#[doc(hidden)]
 pub struct RunRequest {
     /// The cases.
     pub specs: Vec<Spec>,
@@ -80,6 +82,7 @@ pub struct Run {
     request: RunRequest,
     deadline: Option<Duration>,
     progress: ProgressSink,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// How often the deadline's watcher looks at the clock and the interrupt flag.
@@ -96,6 +99,7 @@ impl Run {
             },
             deadline: None,
             progress: ProgressSink::Auto,
+            interrupt: None,
         }
     }
 
@@ -111,6 +115,13 @@ impl Run {
     /// default line on stderr.
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Run {
         self.progress = ProgressSink::Callback(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Stops the run early, keeping what finished, once `flag` becomes true (set it from your
+    /// Ctrl-C handler, for instance); the cases cut short say so in [`RunResult::errors`].
+    pub fn interrupt_on(mut self, flag: Arc<AtomicBool>) -> Run {
+        self.interrupt = Some(flag);
         self
     }
 
@@ -167,11 +178,13 @@ impl Run {
     /// look at [`RunResult::ok`] / [`RunResult::errors`], or call [`RunResult::check`]. An
     /// error here means nothing could be measured (an invalid spec, a port in use).
     pub fn execute(self) -> Result<RunResult, Error> {
-        self.execute_with(&mut crate::run::runner::NoObserver, &AtomicBool::new(false))
+        let flag = self.interrupt.clone().unwrap_or_default();
+        self.execute_with(&mut crate::run::runner::NoObserver, &flag)
     }
 
     /// [`Run::execute`], telling `observer` about every slot (besides the progress callback)
     /// and stopping early when `interrupt` becomes true.
+    #[doc(hidden)]
     pub fn execute_with(
         mut self,
         observer: &mut dyn Observer,
@@ -238,6 +251,7 @@ impl Observer for Tee<'_> {
 /// and, for `--trace`/`--profile`, opens their events on the case's CPUs once, so a missing
 /// privilege, tracefs or tracepoint stops the run (exit 2) before it starts. Returns, per case,
 /// the buffer sizes the kernel did not take as asked.
+#[doc(hidden)]
 pub fn preflight(plan: &Plan) -> Result<Vec<Vec<Clamped>>> {
     plan.cases
         .iter()
@@ -259,6 +273,7 @@ pub fn preflight(plan: &Plan) -> Result<Vec<Vec<Clamped>>> {
 /// `--stages`: checks that the clock source is a shared counter and that stamps read on the
 /// CPUs of every stamped case agree (unpinned cases: every CPU against the first); refuses with
 /// a usage error when they do not. `None` when no case is stamped.
+#[doc(hidden)]
 pub fn check_stage_clock(plan: &Plan, topology: &Topology) -> Result<Option<ClockSync>> {
     let mut pairs = Vec::new();
     for case in plan.cases.iter().filter(|c| c.spec.instrument.stages) {
@@ -284,6 +299,7 @@ pub fn check_stage_clock(plan: &Plan, topology: &Topology) -> Result<Option<Cloc
 
 /// Plans, checks and runs `request`, telling `observer` (e.g. a progress bar) as it goes.
 /// Stops early when `interrupt` becomes true; what finished is kept.
+#[doc(hidden)]
 pub fn run(
     request: RunRequest,
     observer: &mut dyn Observer,

@@ -12,17 +12,21 @@ use crate::spec::framing::MessageFraming;
 use crate::spec::handler::ServerHandler;
 
 pub mod address;
+#[doc(hidden)]
 pub mod case_options;
 mod dimensions;
 mod engine_choice;
 pub mod framing;
 pub mod handler;
 pub mod limits;
+#[doc(hidden)]
 pub mod matrix;
 mod parse;
 mod placement;
 pub mod settings;
+#[doc(hidden)]
 pub mod socket_path;
+#[doc(hidden)]
 pub mod spread;
 mod validate;
 

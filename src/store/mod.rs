@@ -2,17 +2,28 @@
 //! `cases/<case-id>/latency.hgrm` and `latency.hlog`. Every file is written atomically (temp file
 //! and rename) and as soon as its data exists, so an interrupted run loses nothing it finished.
 
+#[doc(hidden)]
 pub mod baseline;
+#[doc(hidden)]
 pub mod find;
+#[doc(hidden)]
 pub mod hgrm;
+#[doc(hidden)]
 pub mod hlog;
+#[doc(hidden)]
 pub mod kernel;
+#[doc(hidden)]
 pub mod metric;
+#[doc(hidden)]
 pub mod migrate;
+#[doc(hidden)]
 pub mod optional;
 pub mod record;
+#[doc(hidden)]
 pub mod stages;
+#[doc(hidden)]
 pub mod trust;
+#[doc(hidden)]
 pub mod trust_tally;
 
 use std::io::Write;
@@ -27,13 +38,16 @@ use crate::error::UsageError;
 use record::{CaseFiles, RunRecord, SCHEMA_VERSION};
 
 /// The default results directory, relative to the working directory.
+#[doc(hidden)]
 pub const DEFAULT_RESULTS_DIR: &str = "results";
 
 /// The environment variable that names the results directory when `-o/--output` is not given
 /// (every command honours it; `loopbench ab` sets it for its commands).
+#[doc(hidden)]
 pub const OUTPUT_ENV: &str = "LOOPBENCH_OUTPUT";
 
 /// A new run id: UTC start time to the second plus a random suffix, e.g. `20261127T183705Z-4f2a`.
+#[doc(hidden)]
 pub fn new_run_id(now: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(now)
         .to_string()
@@ -44,6 +58,7 @@ pub fn new_run_id(now: SystemTime) -> String {
 /// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory,
 /// synced to disk, renamed over `path`, then the directory synced (so a crash or power loss
 /// leaves either the old file or the whole new one, never a truncated one).
+#[doc(hidden)]
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     // Results are meant to be read by others (a web server, a CI artifact): 0644 less the
@@ -75,6 +90,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// The error of a failed write to `path`: one the user fixes (a full disk, a read-only file
 /// system, no permission) is a usage error (exit 2) that says what to do; any other names the
 /// path once.
+#[doc(hidden)]
 pub fn write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     use std::io::ErrorKind;
     let what = match e.kind() {
@@ -92,12 +108,14 @@ pub fn write_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically.
+#[doc(hidden)]
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     // write_atomic's errors name the path already.
     write_atomic(path, &serde_json::to_vec_pretty(value)?)
 }
 
 /// Reads a JSON file into `T`.
+#[doc(hidden)]
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -150,6 +168,7 @@ pub fn load_run(path: &Path) -> Result<RunRecord> {
 }
 
 /// The directory of one run.
+#[doc(hidden)]
 pub struct RunDir {
     root: PathBuf,
 }
