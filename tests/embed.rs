@@ -65,10 +65,9 @@ fn closures_fail_with_the_users_own_error_type() {
     assert_eq!(err.to_string(), "your closure failed: bad request byte 200");
 }
 
-#[test]
-fn a_deadline_ends_a_run_against_a_silent_service() {
-    // A service that accepts connections and reads nothing, answers nothing. Bounded by `stop`
-    // and a 60 s deadline of its own.
+/// A service that accepts connections and never reads or answers; bounded by the returned
+/// flag and a 60 s deadline of its own.
+fn silent_service() -> (u16, Arc<AtomicBool>, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -86,9 +85,12 @@ fn a_deadline_ends_a_run_against_a_silent_service() {
             }
         })
     };
-    // The spec's timeout (a minute) is far longer than the run's deadline (one second): only
-    // the deadline can end the run within the test's bound.
-    let spec = Spec::builder(Transport::Tcp4)
+    (port, stop, service)
+}
+
+/// A case asking `ping` of the service at `port` and expecting 4 bytes back.
+fn ping(port: u16, timeout: Duration) -> Spec {
+    Spec::builder(Transport::Tcp4)
         .placement(Placement::Unpinned)
         .connect(&format!("127.0.0.1:{port}"))
         .request(b"ping".to_vec())
@@ -96,9 +98,37 @@ fn a_deadline_ends_a_run_against_a_silent_service() {
         .iterations(3)
         .count(1000)
         .warmup(Duration::from_millis(100))
-        .timeout(Duration::from_secs(60))
+        .timeout(timeout)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_failed_case_is_told_with_builder_methods() {
+    let (port, stop, service) = silent_service();
+    let result = Run::new([ping(port, Duration::from_millis(300))])
+        .quiet()
+        .execute();
+    stop.store(true, Ordering::Relaxed);
+    service.join().unwrap();
+    let result = result.expect("a failed case is in the result, not an Err");
+    assert!(!result.ok());
+    let errors = result.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains(".timeout(..)"), "{}", errors[0]);
+    assert!(!errors[0].message.contains("--"), "{}", errors[0]);
+    assert!(
+        result.record.cases[0].errors[0].contains("--timeout"),
+        "run.json keeps the flag"
+    );
+}
+
+#[test]
+fn a_deadline_ends_a_run_against_a_silent_service() {
+    let (port, stop, service) = silent_service();
+    // The spec's timeout (a minute) is far longer than the run's deadline (one second): only
+    // the deadline can end the run within the test's bound.
+    let spec = ping(port, Duration::from_secs(60));
     let slots_started = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let result = {

@@ -57,7 +57,7 @@ pub const FLAG_TO_BUILDER: &[(&str, &str)] = &[
 ];
 
 /// `message` with every flag of [`FLAG_TO_BUILDER`] replaced by its builder spelling; a flag
-/// already followed by its builder spelling in parentheses is said once.
+/// already followed by its builder spelling (in parentheses or in a list) is said once.
 pub fn for_builder(message: &str) -> String {
     let mut out = String::with_capacity(message.len() + 16);
     let mut rest = message;
@@ -79,6 +79,13 @@ pub fn for_builder(message: &str) -> String {
         rest = &tail[2..];
     }
     out.push_str(rest);
+    // Lists that named both spellings ("--request, --request-file, .request(..)") say it once.
+    for &(_, method) in FLAG_TO_BUILDER {
+        let twice = format!("{method}, {method}");
+        while out.contains(&twice) {
+            out = out.replace(&twice, method);
+        }
+    }
     out
 }
 
@@ -97,6 +104,10 @@ mod tests {
             "the request (.request(..)) is ignored -- see x"
         );
         assert_eq!(for_builder("--client-cpu 3"), ".cpus(client, ..) 3");
+        assert_eq!(
+            for_builder("the request (--request, --request-file, .request(..)) would be ignored"),
+            "the request (.request(..)) would be ignored"
+        );
         assert_eq!(
             for_builder("use --placement same-core; --placement x"),
             "use .placement(Placement::SameCore); .placement(..) x"

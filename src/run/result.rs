@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::error::spelling::for_builder;
 use crate::metrics::case_histograms::CaseHistograms;
 use crate::spec::CaseId;
 use crate::store::record::{CaseRecord, RunRecord};
@@ -49,8 +50,9 @@ impl RunResult {
         self.errors().is_empty()
     }
 
-    /// Every case that failed or was cut short, with why: each error it recorded, or that the
-    /// deadline or an interruption ended the run first. Empty when [`RunResult::ok`].
+    /// Every case that failed or was cut short, with why: each error it recorded (worded with
+    /// builder methods), or that the deadline or an interruption ended the run first. Empty
+    /// when [`RunResult::ok`].
     pub fn errors(&self) -> Vec<CaseFailure> {
         let mut out = Vec::new();
         for case in &self.record.cases {
@@ -58,7 +60,8 @@ impl RunResult {
                 case_id: case.case_id.clone(),
                 message,
             };
-            out.extend(case.errors.iter().cloned().map(failure));
+            // run.json keeps the command line's wording; library users read builder methods.
+            out.extend(case.errors.iter().map(|e| failure(for_builder(e))));
             if case.errors.is_empty() && !case.complete {
                 let done = case.iterations.len();
                 out.push(failure(match self.deadline_reached {
