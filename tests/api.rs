@@ -163,6 +163,7 @@ fn crr_against_a_service_sends_the_users_request() {
             request: Some(REQUEST.to_vec()),
             response_delimiter: Some(b"\r\n\r\n".to_vec()),
             length_prefix: None,
+            ..MessageFraming::default()
         })
         .iterations(1)
         .count(TRANSACTIONS)

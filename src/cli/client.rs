@@ -12,6 +12,7 @@ use super::measure::measure;
 use crate::error::ConfigError;
 use crate::host::topology::Topology;
 use crate::spec::Transport;
+pub use crate::spec::requests::unescape;
 use crate::transport::dial::parse_target;
 
 /// Measure a server that already listens on a loopback address.
@@ -22,11 +23,17 @@ use crate::transport::dial::parse_target;
 /// in the server's own output). Against a `loopbench server`, give the same case flags. Against
 /// any other service, give the request (--request or --request-file) and how a response ends:
 /// exactly --response-size bytes, or at --response-delimiter (e.g. '\r\n\r\n' for the headers
-/// of a bodiless HTTP response). Content-Length and chunked bodies are not parsed.
+/// of a bodiless HTTP response). An HTTP service is measured with --protocol http1: responses end
+/// as their Content-Length or chunked encoding says, connections stay alive, status codes are
+/// counted. --requests FILE sends a weighted mix of named requests, each kind with its own
+/// histogram beside the total. TCP_INFO of each connection is read, and the case's notes name
+/// Nagle + delayed ACK or split writes with their fixes when the round trips point at them.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   loopbench client --connect 127.0.0.1:9000
+  loopbench client --connect 127.0.0.1:8080 --protocol http1
+  loopbench client --connect 127.0.0.1:8080 --protocol http1 --requests mix.http
   loopbench client --connect 127.0.0.1:8080 \\
       --request 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' \\
       --response-delimiter '\\r\\n\\r\\n'
@@ -42,6 +49,16 @@ pub struct ClientArgs {
     /// Request payload from a file (sent as is).
     #[arg(long, value_name = "PATH")]
     request_file: Option<PathBuf>,
+    /// A mix of requests from a file: each entry starts with a line '### NAME [weight=N]'
+    /// and holds one request (with --protocol http1 an HTTP request typed as text); each kind
+    /// gets its own histogram. The case's size is the largest request's.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["request", "request_file"])]
+    requests: Option<PathBuf>,
+    /// The service's protocol: raw (responses framed by --response-size, --response-delimiter
+    /// or --length-prefix) or http1 (by Content-Length or chunked encoding, kept alive, status
+    /// codes counted; without a request it sends 'GET / HTTP/1.1').
+    #[arg(long, value_name = "PROTOCOL", default_value = "raw")]
+    protocol: String,
     /// A response ends with these bytes (escapes as in --request) instead of being exactly
     /// --response-size bytes long.
     #[arg(long, value_name = "TEXT", conflicts_with = "length_prefix")]
@@ -57,33 +74,6 @@ pub struct ClientArgs {
     output: OutputArgs,
     #[command(flatten)]
     formats: super::format_args::FormatArgs,
-}
-
-/// `\r\n` and friends as bytes.
-pub fn unescape(text: &str) -> Result<Vec<u8>, ConfigError> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        out.push(match chars.next() {
-            Some('r') => b'\r',
-            Some('n') => b'\n',
-            Some('t') => b'\t',
-            Some('0') => 0,
-            Some('\\') => b'\\',
-            other => {
-                return Err(ConfigError::Invalid(format!(
-                    "unknown escape \\{} in '{text}'; use \\r, \\n, \\t, \\0 or \\\\",
-                    other.map(String::from).unwrap_or_default()
-                )));
-            }
-        });
-    }
-    Ok(out)
 }
 
 /// The transport an address calls for: TCP of its family, or for a Unix socket unix-stream
@@ -155,22 +145,55 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
         .map(unescape)
         .transpose()?;
     t.framing.length_prefix = args.length_prefix.as_deref().map(str::parse).transpose()?;
+    t.framing.protocol = args.protocol.parse()?;
+    if let Some(path) = &args.requests {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            crate::error::UsageError(format!("cannot read --requests {}", path.display()))
+        })?;
+        t.framing.mix = crate::spec::requests::parse_requests(
+            &text,
+            t.framing.protocol,
+            &path.display().to_string(),
+        )?;
+    }
+    let http1 = t.framing.protocol == crate::spec::framing::Protocol::Http1;
     if let Some(req) = &t.framing.request {
         if req.is_empty() {
             return Err(ConfigError::ZeroSize { flag: "--request" }.into());
         }
         if args.matrix.case.response_size.is_none()
+            && !http1
             && t.framing.response_delimiter.is_none()
             && t.framing.length_prefix.is_none()
         {
             return Err(ConfigError::Invalid(
-                "say how a response ends: --response-size BYTES, --response-delimiter TEXT or --length-prefix SHAPE"
+                "say how a response ends: --response-size BYTES, --response-delimiter TEXT, --length-prefix SHAPE, or --protocol http1"
                     .into(),
             )
             .into());
         }
     }
-    let request_len = t.framing.request.as_ref().map(Vec::len);
+    if !t.framing.mix.is_empty()
+        && args.matrix.case.response_size.is_none()
+        && !http1
+        && t.framing.response_delimiter.is_none()
+        && t.framing.length_prefix.is_none()
+    {
+        return Err(ConfigError::Invalid(
+            "say how a response ends: --response-delimiter TEXT, --length-prefix SHAPE, or --protocol http1 (a mix's responses rarely share one --response-size)"
+                .into(),
+        )
+        .into());
+    }
+    let request_len = match (
+        &t.framing.request,
+        t.framing.mix.iter().map(|r| r.bytes.len()).max(),
+    ) {
+        (Some(r), _) => Some(r.len()),
+        (None, Some(longest)) => Some(longest),
+        (None, None) if http1 => Some(crate::workload::handler::DEFAULT_HTTP_REQUEST.len()),
+        (None, None) => None,
+    };
     let mut specs = crate::workload::expand(&matrix)?;
     if let Some(len) = request_len {
         // The request is the message: its length is the size of every case.
@@ -190,13 +213,6 @@ pub fn execute(args: ClientArgs, command_line: Vec<String>) -> Result<ExitCode> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_become_bytes() {
-        assert_eq!(unescape("GET /\\r\\n\\r\\n").unwrap(), b"GET /\r\n\r\n");
-        assert_eq!(unescape("a\\\\b\\0").unwrap(), b"a\\b\0");
-        assert!(unescape("bad\\q").is_err());
-    }
 
     #[test]
     fn the_transport_follows_the_address() {

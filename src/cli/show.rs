@@ -116,6 +116,15 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
         out.push_str(&align(&h, &rows));
         out.push('\n');
     }
+    if let Some(t) = crate::report::service::service_table(c) {
+        if !t.rows.is_empty() {
+            out.push_str(&align(&t.header, &t.rows));
+        }
+        for l in &t.lines {
+            let _ = writeln!(out, "{l}");
+        }
+        out.push('\n');
+    }
     let (h, rows) = iterations(c);
     out.push_str(&align(&h, &rows));
     if let Some((h, rows)) = iterations_trust(c) {
@@ -133,6 +142,9 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
     }
     for e in &c.errors {
         let _ = writeln!(out, "error: {e}");
+    }
+    for n in &c.notes {
+        let _ = writeln!(out, "note: {n}");
     }
     for f in [&c.files.hgrm, &c.files.hlog].into_iter().flatten() {
         let _ = writeln!(out, "file: {f}");

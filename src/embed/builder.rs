@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use crate::error::{ConfigError, Error};
 use crate::spec::address::{parse_endpoint, parse_ip};
-use crate::spec::framing::{LengthPrefix, MessageFraming};
-use crate::spec::handler::{Handler, ServerHandler};
+use crate::spec::framing::{LengthPrefix, MessageFraming, NamedRequest, Protocol};
+use crate::spec::handler::{Handler, RequestGenerator, ServerHandler};
 use crate::spec::{
     CrrSettings, EngineKind, Interference, IterationLength, Placement, ProcessLayout, RateSettings,
     Spec, Transport, Workload,
@@ -188,6 +188,53 @@ impl SpecBuilder {
         self.set(|s| s.framing.length_prefix = Some(p))
     }
 
+    /// A response ends with these bytes (e.g. `b"\r\n"` for a line protocol) instead of being
+    /// [`SpecBuilder::response_size`] bytes long.
+    pub fn response_delimiter(self, bytes: impl Into<Vec<u8>>) -> SpecBuilder {
+        let bytes = bytes.into();
+        if bytes.is_empty() {
+            return self.fail(ConfigError::ZeroSize {
+                flag: ".response_delimiter(..)",
+            });
+        }
+        self.set(|s| s.framing.response_delimiter = Some(bytes))
+    }
+
+    /// The protocol the client speaks to a service ([`SpecBuilder::connect`]):
+    /// [`Protocol::Http1`] frames responses by Content-Length or chunked encoding, keeps the
+    /// connection alive and counts status codes; without [`SpecBuilder::request`] it sends
+    /// `GET / HTTP/1.1`.
+    pub fn protocol(self, protocol: Protocol) -> SpecBuilder {
+        self.set(|s| {
+            s.framing.protocol = protocol;
+            if protocol == Protocol::Http1 && s.framing.request.is_none() {
+                s.size = crate::workload::handler::DEFAULT_HTTP_REQUEST.len();
+            }
+        })
+    }
+
+    /// A mix of named requests, each sent in proportion to its weight and given its own
+    /// latency histogram beside the total (the case's size is the largest request's).
+    pub fn requests(self, mix: impl IntoIterator<Item = NamedRequest>) -> SpecBuilder {
+        let mix: Vec<NamedRequest> = mix.into_iter().collect();
+        if mix.is_empty() || mix.iter().any(|r| r.bytes.is_empty() || r.weight == 0) {
+            return self.fail(ConfigError::Invalid(
+                ".requests(..) needs at least one request, each non-empty with a weight above 0"
+                    .into(),
+            ));
+        }
+        self.set(|s| {
+            s.size = mix.iter().map(|r| r.bytes.len()).max().unwrap_or(s.size);
+            s.framing.mix = mix;
+        })
+    }
+
+    /// Requests made by your closure, each kind it names with its own latency histogram
+    /// beside the total.
+    pub fn request_generator(self, generator: RequestGenerator) -> SpecBuilder {
+        self.set(|s| s.request_generator = Some(generator))
+    }
+
     /// The request payload (a whole frame when the case has a length prefix).
     pub fn request(self, bytes: impl Into<Vec<u8>>) -> SpecBuilder {
         let bytes = bytes.into();
@@ -347,6 +394,7 @@ mod tests {
                 request: Some(b"ping".to_vec()),
                 response_delimiter: Some(b"\n".to_vec()),
                 length_prefix: None,
+                ..MessageFraming::default()
             })
             .build()
             .unwrap();

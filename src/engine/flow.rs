@@ -92,6 +92,8 @@ pub struct FlowReport {
     pub client_stamps: Option<StampLog<ClientStamps>>,
     /// `--stages`, servers: each request's stamps, in the order served.
     pub server_stamps: Option<StampLog<ServerStamps>>,
+    /// Clients of a service: per-kind histograms, HTTP status codes, TCP_INFO.
+    pub service: Option<Box<crate::metrics::service::ServiceMeasure>>,
 }
 
 /// A connection a flow replaced, kept open until the flow's next step (see [`Flow`]).

@@ -20,6 +20,9 @@ pub struct CaseHistograms {
     pub stages: StageSet,
     /// `--trace`: the kernel stages, merged over the iterations.
     pub kernel_stages: StageSet,
+    /// Against a service with several request kinds: each kind's latency, merged over the
+    /// iterations.
+    pub kinds: StageSet,
 }
 
 impl CaseHistograms {
@@ -67,6 +70,7 @@ impl Default for CaseHistograms {
             actual_merged: None,
             stages: StageSet::default(),
             kernel_stages: StageSet::default(),
+            kinds: StageSet::default(),
         }
     }
 }

@@ -32,9 +32,12 @@ pub mod sequence;
 #[doc(hidden)]
 pub mod series;
 #[doc(hidden)]
+pub mod service;
+#[doc(hidden)]
 pub mod stages;
 #[doc(hidden)]
 pub mod stamps;
+pub mod tcp_info;
 
 /// `x` events over `elapsed_ns` as a rate per second (0 when nothing elapsed).
 pub fn per_sec(x: u64, elapsed_ns: u64) -> f64 {

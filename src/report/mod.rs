@@ -15,6 +15,7 @@ pub mod kernel;
 mod model;
 #[cfg(feature = "report")]
 pub mod plots;
+pub mod service;
 pub mod stage_table;
 pub mod table;
 pub mod terminal;

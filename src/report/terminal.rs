@@ -55,6 +55,15 @@ pub fn run_text(r: &RunRecord) -> String {
     if !traced.is_empty() {
         let _ = writeln!(out, "{KERNEL_LEGEND}");
     }
+    for t in super::service::service_tables(r) {
+        let _ = writeln!(out, "\nagainst the service: {}", t.case);
+        if !t.rows.is_empty() {
+            out.push_str(&align(&t.header, &t.rows));
+        }
+        for l in &t.lines {
+            let _ = writeln!(out, "{l}");
+        }
+    }
     if let Some((header, rows)) = profile_table(r) {
         let _ = write!(
             out,

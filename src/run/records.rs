@@ -134,6 +134,9 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
             }),
         ..IterationExtras::default()
     };
+    extras.service = out.service.as_ref().map(|m| {
+        crate::store::service::ServiceRecord::of(&workload::mix::kind_names(spec), m, &out.latency)
+    });
     if let Some(st) = &out.stages {
         extras.stages = crate::store::stages::medians(&st.set);
         extras.stage_coverage = Some(st.coverage);

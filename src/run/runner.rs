@@ -324,6 +324,18 @@ impl CaseState {
             }));
         }
         h.add_iteration(out.latency, out.latency_actual)?;
+        if let Some(m) = &out.service {
+            let names = crate::workload::mix::kind_names(&case.spec);
+            for (name, kind) in names.iter().zip(&m.kinds) {
+                h.kinds.stage_mut(name).histogram.add(kind)?;
+            }
+        }
+        let said = rec
+            .summary
+            .as_ref()
+            .and_then(|s| s.extras.service.as_ref())
+            .map(|s| s.diagnosis())
+            .unwrap_or_default();
         rec.summary = summarize(&rec.iterations, &h.merged, self.memcpy);
         if let Some(s) = &mut rec.summary {
             s.extras = crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
@@ -331,6 +343,18 @@ impl CaseState {
             s.extras.stages = crate::store::stages::summarize(&h.stages, rtt);
             s.extras.kernel_stages = crate::store::stages::summarize(&h.kernel_stages, rtt);
             s.extras.typical_round_trip = nearest(&self.typicals, rtt).cloned();
+            let services: Vec<_> = rec
+                .iterations
+                .iter()
+                .filter_map(|i| i.extras.service.as_ref())
+                .collect();
+            if !services.is_empty() {
+                let service = crate::store::service::ServiceRecord::merge(services, &h.kinds);
+                // The case's notes say the diagnosis of all iterations so far, once.
+                rec.notes.retain(|n| !said.contains(n));
+                rec.notes.extend(service.diagnosis());
+                s.extras.service = Some(service);
+            }
             if let Some(t) = &self.trace {
                 s.extras.kernel_trace = Some(t.record(&h.kernel_stages));
                 if s.extras.typical_round_trip.is_none() {

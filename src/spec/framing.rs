@@ -118,6 +118,61 @@ impl schemars::JsonSchema for LengthPrefix {
     }
 }
 
+/// What protocol a `--connect` client speaks: `raw` bytes framed by the settings above, or
+/// `http1` (responses framed by their Content-Length or chunked encoding, status codes counted).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Bytes: responses end by a fixed size, a delimiter or a length prefix.
+    #[default]
+    Raw,
+    /// HTTP/1.1 with keep-alive: responses end as their headers say.
+    Http1,
+}
+
+impl Protocol {
+    /// True for the default, `raw`.
+    pub fn is_raw(&self) -> bool {
+        *self == Protocol::Raw
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Raw => "raw",
+            Protocol::Http1 => "http1",
+        })
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Protocol, ConfigError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "raw" => Ok(Protocol::Raw),
+            "http1" | "http/1.1" | "http" => Ok(Protocol::Http1),
+            _ => Err(ConfigError::Invalid(format!(
+                "--protocol '{s}': write raw (bytes framed by --response-size, --response-delimiter or --length-prefix) or http1"
+            ))),
+        }
+    }
+}
+
+/// One kind of request in a mix (`--requests FILE`, `.requests(..)`): sent in proportion to
+/// its weight, with a latency histogram of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NamedRequest {
+    /// The kind's name in results (`GET`, `SET`, ...).
+    pub name: String,
+    /// Relative weight: a kind with weight 3 is sent three times as often as one with 1.
+    pub weight: u32,
+    /// The request's bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// How the messages of a custom protocol are framed (`client --connect`, server handlers): the
 /// request to send and how a response ends. All unset for the built-in workloads, whose messages
 /// are exactly `--size` and `--response-size` bytes.
@@ -135,16 +190,32 @@ pub struct MessageFraming {
     /// message ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length_prefix: Option<LengthPrefix>,
+    /// The protocol a `--connect` client speaks (`--protocol`, `.protocol(..)`).
+    #[serde(default, skip_serializing_if = "Protocol::is_raw")]
+    pub protocol: Protocol,
+    /// A mix of requests, each with its own histogram (`--requests FILE`, `.requests(..)`);
+    /// replaces `request` when set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<NamedRequest>,
 }
 
 impl MessageFraming {
     /// True when any of the custom framing is set.
     pub fn is_custom(&self) -> bool {
-        self.request.is_some() || self.response_delimiter.is_some() || self.length_prefix.is_some()
+        self.request.is_some()
+            || self.response_delimiter.is_some()
+            || self.length_prefix.is_some()
+            || !self.protocol.is_raw()
+            || !self.mix.is_empty()
     }
 
-    /// `-delimited-prefixu32be`, each part only when set (the request itself is not named: its
-    /// length is the case's `--size`).
+    /// True when responses end by something other than a fixed size.
+    pub fn frames_responses(&self) -> bool {
+        self.response_delimiter.is_some() || self.length_prefix.is_some() || !self.protocol.is_raw()
+    }
+
+    /// `-delimited-prefixu32be-http1-mix-GET-SET`, each part only when set (the request itself
+    /// is not named: its length is the case's `--size`).
     pub fn id_suffix(&self) -> String {
         let mut id = String::new();
         if self.response_delimiter.is_some() {
@@ -152,6 +223,16 @@ impl MessageFraming {
         }
         if let Some(p) = self.length_prefix {
             id.push_str(&format!("-prefix{p}"));
+        }
+        if !self.protocol.is_raw() {
+            id.push_str(&format!("-{}", self.protocol));
+        }
+        if !self.mix.is_empty() {
+            id.push_str("-mix");
+            for r in &self.mix {
+                id.push('-');
+                id.push_str(&crate::text::sanitize(&r.name, "._"));
+            }
         }
         id
     }
@@ -166,6 +247,10 @@ pub enum Framing {
     Delimiter(Vec<u8>),
     /// A length prefix followed by that many bytes.
     LengthPrefix(LengthPrefix),
+    /// An HTTP/1.x response: headers, then the body their Content-Length or chunked encoding
+    /// announces (an unframeable response counts as never complete here; the HTTP client
+    /// reports why).
+    Http1,
 }
 
 impl Framing {
@@ -179,6 +264,10 @@ impl Framing {
                 .position(|w| w == d.as_slice())
                 .map(|i| i + d.len()),
             Framing::LengthPrefix(p) => p.message_len(buf).filter(|&n| buf.len() >= n),
+            Framing::Http1 => super::http1::parse(buf, false)
+                .ok()
+                .flatten()
+                .map(|r| r.len),
         }
     }
 
@@ -189,6 +278,7 @@ impl Framing {
             Framing::Fixed(n) => Some(*n),
             Framing::Delimiter(_) => None,
             Framing::LengthPrefix(p) => p.message_len(buf),
+            Framing::Http1 => super::http1::announced_len(buf),
         }
     }
 }

@@ -113,6 +113,64 @@ impl PartialEq for ServerHandler {
     }
 }
 
+/// Writes request `seq` into the buffer (cleared before each call) and returns its kind: an
+/// index into the generator's kind names.
+pub type MakeRequest = dyn Fn(u64, &mut Vec<u8>) -> usize + Send + Sync;
+
+/// A named request generator (library use only), carried by a [`Spec`](crate::spec::Spec):
+/// each request comes from your closure, and each kind it names gets its own histogram.
+///
+/// The name goes into the case id (`...-gen-NAME`); the closure is not stored in run.json.
+#[derive(Clone)]
+pub struct RequestGenerator {
+    name: String,
+    kinds: Vec<String>,
+    make: Arc<MakeRequest>,
+}
+
+impl RequestGenerator {
+    /// A generator called `name` whose requests are of the kinds `kinds` (e.g. `["GET", "SET"]`).
+    pub fn new(
+        name: &str,
+        kinds: &[&str],
+        make: impl Fn(u64, &mut Vec<u8>) -> usize + Send + Sync + 'static,
+    ) -> RequestGenerator {
+        RequestGenerator {
+            name: crate::text::sanitize(name, "._-"),
+            kinds: kinds.iter().map(|k| k.to_string()).collect(),
+            make: Arc::new(make),
+        }
+    }
+
+    /// The name in the case id.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kinds' names, in the order the closure's kind indexes refer to.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// Writes request `seq` into `out` (cleared first) and returns its kind.
+    pub fn make(&self, seq: u64, out: &mut Vec<u8>) -> usize {
+        out.clear();
+        (self.make)(seq, out)
+    }
+}
+
+impl fmt::Debug for RequestGenerator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestGenerator({}: {:?})", self.name, self.kinds)
+    }
+}
+
+impl PartialEq for RequestGenerator {
+    fn eq(&self, other: &RequestGenerator) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.make, &other.make)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::address::Endpoint;
 use crate::spec::framing::MessageFraming;
-use crate::spec::handler::ServerHandler;
+use crate::spec::handler::{RequestGenerator, ServerHandler};
 
 pub mod address;
 #[doc(hidden)]
@@ -18,11 +18,13 @@ mod dimensions;
 mod engine_choice;
 pub mod framing;
 pub mod handler;
+pub mod http1;
 pub mod limits;
 #[doc(hidden)]
 pub mod matrix;
 mod parse;
 mod placement;
+pub mod requests;
 pub mod settings;
 #[doc(hidden)]
 pub mod socket_path;
@@ -190,6 +192,11 @@ pub struct Spec {
     /// is part of the case id.
     #[serde(skip)]
     pub server_handler: Option<ServerHandler>,
+    /// Your code on the client side (library use only): each request of a `--connect` or
+    /// handler case comes from this generator, a histogram per kind it names. Not stored in
+    /// run.json; its name is part of the case id.
+    #[serde(skip)]
+    pub request_generator: Option<RequestGenerator>,
 }
 
 fn one() -> u32 {
@@ -228,6 +235,7 @@ impl Spec {
             framing: MessageFraming::default(),
             instrument: Instrumentation::default(),
             server_handler: None,
+            request_generator: None,
         }
     }
 
@@ -257,7 +265,10 @@ impl Spec {
             self.placement,
             self.size
         );
-        if self.response_size != self.size {
+        // A response framed by a delimiter, a length prefix or HTTP has no fixed size: the
+        // default response size is not named (ids of fixed-size cases are as they were).
+        let framed = self.framing.frames_responses() && self.response_size == 64;
+        if self.response_size != self.size && !framed {
             id.push_str(&format!("-resp{}B", self.response_size));
         }
         if self.server_delay_ns != 0 {
@@ -305,6 +316,9 @@ impl Spec {
         id.push_str(&self.framing.id_suffix());
         if let Some(h) = &self.server_handler {
             id.push_str(&format!("-handler-{}", h.name()));
+        }
+        if let Some(g) = &self.request_generator {
+            id.push_str(&format!("-gen-{}", g.name()));
         }
         id.push_str(&self.instrument.id_suffix());
         id.push_str(&self.probes.id_suffix());

@@ -20,6 +20,8 @@ pub mod migrate;
 pub mod optional;
 pub mod record;
 #[doc(hidden)]
+pub mod service;
+#[doc(hidden)]
 pub mod stages;
 #[doc(hidden)]
 pub mod trust;
@@ -242,6 +244,7 @@ impl RunDir {
         files.stages = self.write_stages(&rel, "stages", &histograms.stages)?;
         files.kernel_stages =
             self.write_stages(&rel, "kernel-stages", &histograms.kernel_stages)?;
+        files.kinds = self.write_stages(&rel, "kinds", &histograms.kinds)?;
         Ok(files)
     }
 

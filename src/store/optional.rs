@@ -230,6 +230,9 @@ pub struct IterationExtras {
     /// Why it counts as disturbed (empty: it does not).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disturbed: Vec<Disturbance>,
+    /// Against a service: latency per request kind, HTTP status codes, TCP_INFO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::store::service::ServiceRecord>,
 }
 
 /// What a case summary has besides the fields every case has (flattened).
@@ -277,6 +280,10 @@ pub struct SummaryExtras {
     /// How many iterations were disturbed and why, the case's canary, the precision reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<CaseTrust>,
+    /// Against a service: latency per request kind over all iterations, HTTP status codes,
+    /// TCP_INFO, and its diagnosis in the case's notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::store::service::ServiceRecord>,
 }
 
 use crate::metrics::histogram::LatencySummary;

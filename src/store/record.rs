@@ -161,6 +161,10 @@ pub struct CaseFiles {
     /// (`cases/<id>/kernel-stages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_stages: Option<String>,
+    /// A mix of request kinds: the directory with one `<kind>.hgrm` per kind
+    /// (`cases/<id>/kinds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<String>,
 }
 
 /// One case of a run.

@@ -12,7 +12,7 @@ use crate::metrics::clock::{MonotonicClock, monotonic_ns};
 use crate::metrics::counters::Counters;
 use crate::metrics::stamps::{ServerStamps, StampLog};
 use crate::spec::Spec;
-use crate::spec::framing::Framing;
+use crate::spec::framing::{Framing, Protocol};
 use crate::spec::handler::Handler;
 use crate::transport::Conn;
 use crate::transport::wait::{is_disconnect, is_transient};
@@ -22,6 +22,9 @@ const INITIAL_BUFFER: usize = 64 * 1024;
 
 /// How a custom-protocol case's responses end, at the client.
 pub fn response_framing(spec: &Spec) -> Framing {
+    if spec.framing.protocol == Protocol::Http1 {
+        return Framing::Http1;
+    }
     match (
         &spec.framing.length_prefix,
         &spec.framing.response_delimiter,
@@ -40,9 +43,15 @@ pub fn request_framing(spec: &Spec) -> Framing {
     }
 }
 
+/// The request of `--protocol http1` when none is given.
+pub const DEFAULT_HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
 /// The request a custom-protocol client sends: the given payload, or `--size` bytes (a frame of
 /// `--size` bytes in all when the case has a length prefix).
 pub fn request_payload(spec: &Spec) -> Vec<u8> {
+    if spec.framing.request.is_none() && spec.framing.protocol == Protocol::Http1 {
+        return DEFAULT_HTTP_REQUEST.to_vec();
+    }
     match (&spec.framing.request, &spec.framing.length_prefix) {
         (Some(r), _) => r.clone(),
         (None, Some(p)) => p.frame(&vec![0x5a; spec.size.saturating_sub(usize::from(p.width))]),

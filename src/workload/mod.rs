@@ -11,8 +11,10 @@ mod def;
 mod env;
 pub mod external;
 pub mod handler;
+pub mod mix;
 pub mod rate;
 pub mod rr;
+mod service;
 pub mod stream;
 
 pub use def::{Connections, Measured, WorkloadDef};
@@ -68,6 +70,7 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
             ),
         });
     }
+    service::check_service(spec)?;
     check_stages(spec, own)?;
     check_server_options(spec)?;
     if spec.server_drop_every != 0 && !own.counts_lost_requests() {
@@ -97,9 +100,9 @@ fn check_ignored(spec: &Spec, own: &dyn WorkloadDef) -> Result<(), ConfigError> 
                 reason: fix(),
             });
         }
-        if spec.framing.response_delimiter.is_some() || spec.framing.length_prefix.is_some() {
+        if spec.framing.frames_responses() {
             return Err(ConfigError::Ignored {
-                setting: "the response framing (--response-delimiter, --length-prefix, .length_prefix(..), .framing(..))",
+                setting: "the response framing (--response-delimiter, --length-prefix, --protocol, .response_delimiter(..), .length_prefix(..), .protocol(..), .framing(..))",
                 reason: fix(),
             });
         }

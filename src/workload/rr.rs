@@ -56,7 +56,10 @@ impl WorkloadDef for RrDef {
         _dialer: Option<Dialer>,
     ) -> Result<Box<dyn Flow>> {
         Ok(
-            if spec.framing.is_custom() || spec.server_handler.is_some() {
+            if spec.framing.is_custom()
+                || spec.server_handler.is_some()
+                || spec.request_generator.is_some()
+            {
                 Box::new(ExternalClient::new(spec, env))
             } else {
                 Box::new(RrClient::new(spec, env))

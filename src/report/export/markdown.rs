@@ -97,6 +97,15 @@ impl Exporter<Report> for Markdown {
         if !traced.is_empty() {
             let _ = writeln!(out, "\n{KERNEL_LEGEND}.");
         }
+        for t in crate::report::service::service_tables(r) {
+            let _ = writeln!(out, "\n## Against the service: {}\n", t.case);
+            if !t.rows.is_empty() {
+                let _ = writeln!(out, "{}", md_table(&t.header, &t.rows));
+            }
+            for l in &t.lines {
+                let _ = writeln!(out, "- {l}");
+            }
+        }
         if let Some((header, rows)) = profile_table(r) {
             let _ = write!(
                 out,

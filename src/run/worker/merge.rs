@@ -11,6 +11,7 @@ use crate::metrics::ports::PortSet;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::series;
+use crate::metrics::service::ServiceMeasure;
 use crate::spec::Spec;
 use crate::transport::ConnInfo;
 use crate::workload::counted_by_server;
@@ -87,6 +88,8 @@ struct Totals {
     flows: Vec<FlowOutcome>,
     /// `--stages`: every flow's stamp logs.
     logs: Logs,
+    /// Clients of a service: their measures, merged.
+    service: Option<ServiceMeasure>,
 }
 
 impl Totals {
@@ -100,6 +103,7 @@ impl Totals {
             server: SideOutcome::default(),
             threads: [0; 2],
             logs: Logs::default(),
+            service: None,
             flows: (0..flows)
                 .map(|flow| FlowOutcome {
                     flow,
@@ -175,6 +179,12 @@ impl Totals {
             self.logs.clients[id] = Some(log);
         }
         self.logs.servers.extend(f.server_stamps);
+        if let Some(s) = f.service {
+            self.service
+                .get_or_insert_with(ServiceMeasure::default)
+                .add(&s)
+                .context("merging request kind histograms")?;
+        }
         Ok(())
     }
 
@@ -202,6 +212,7 @@ impl Totals {
             memory_load_bytes_per_sec: None,
             stages,
             kernel: None,
+            service: self.service,
         }
     }
 }

@@ -94,6 +94,8 @@ pub struct IterationOutcome {
     pub stages: Option<IterationStages>,
     /// `--trace`, `--profile`: what the kernel recorded on the workers' CPUs.
     pub kernel: Option<super::probes::KernelOutcome>,
+    /// Clients of a service: per-kind histograms, HTTP status codes, TCP_INFO, all flows.
+    pub service: Option<crate::metrics::service::ServiceMeasure>,
 }
 
 /// What an iteration's stage stamps measured: the stages' histograms, how many messages they
