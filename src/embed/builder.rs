@@ -488,4 +488,65 @@ mod tests {
             .request(b"GET /\r\n\r\n".to_vec());
         assert_eq!(crr.response_size(17).build().unwrap().size, 9);
     }
+
+    #[test]
+    fn the_id_names_a_response_size_only_when_responses_have_one() {
+        let id = |b: SpecBuilder| b.build().unwrap().case_id().to_string();
+        let service = || Spec::builder(Transport::Tcp4).connect("127.0.0.1:8080");
+        let framed = service()
+            .length_prefix(LengthPrefix::U32_BE)
+            .request(LengthPrefix::U32_BE.frame(b"hello world"));
+        assert!(id(framed).contains("-15B-to-127.0.0.1_8080-prefixu32be"));
+        let http = id(service().protocol(Protocol::Http1));
+        assert!(!http.contains("resp") && http.ends_with("-http1"), "{http}");
+        assert!(id(service().request(b"PING\r\n".to_vec())).contains("-6B-resp64B"));
+        let delimited = service()
+            .request(b"PING\r\n".to_vec())
+            .response_delimiter(b"\r\n".to_vec())
+            .response_size(1024);
+        assert!(
+            id(delimited).contains("-6B-resp1024B"),
+            "a size given is kept"
+        );
+        assert!(service().response_delimiter(Vec::new()).build().is_err());
+    }
+
+    #[test]
+    fn mixes_need_a_service_and_the_rr_workload() {
+        let get = NamedRequest {
+            name: "GET".into(),
+            weight: 1,
+            bytes: b"GET\r\n".to_vec(),
+        };
+        let mix = || {
+            Spec::builder(Transport::Tcp4)
+                .requests([get.clone()])
+                .response_delimiter(b"\r\n".to_vec())
+        };
+        let err = mix().build().unwrap_err().to_string();
+        assert!(
+            err.contains("apply to `loopbench client --connect`"),
+            "{err}"
+        );
+        let crr = mix().connect("127.0.0.1:1").workload(Workload::Crr).build();
+        assert!(matches!(crr, Err(ConfigError::Ignored { .. })), "{crr:?}");
+        let ok = mix().connect("127.0.0.1:1").build().unwrap();
+        assert!(ok.case_id().as_str().ends_with("-delimited-mix-GET"));
+        let generated = Spec::builder(Transport::Tcp4)
+            .connect("127.0.0.1:1")
+            .protocol(Protocol::Http1)
+            .request_generator(RequestGenerator::new("kv", &["GET"], |_, out| {
+                out.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+                0
+            }))
+            .build()
+            .unwrap();
+        assert!(generated.case_id().as_str().ends_with("-http1-gen-kv"));
+        assert!(
+            Spec::builder(Transport::Tcp4)
+                .protocol(Protocol::Http1)
+                .build()
+                .is_err()
+        );
+    }
 }
