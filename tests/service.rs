@@ -222,3 +222,47 @@ fn an_http_1_0_service_gets_the_keep_alive_hint() {
         "{errors}"
     );
 }
+
+#[test]
+fn a_generator_closure_makes_the_requests_and_names_their_kinds() {
+    use loopbench::handler::RequestGenerator;
+    let generator = RequestGenerator::new("kv", &["GET", "PUT"], |seq, out| {
+        let put = seq % 4 == 3;
+        let verb = if put { "PUT" } else { "GET" };
+        let body = if put { "v" } else { "" };
+        out.extend_from_slice(
+            format!(
+                "{verb} /kv/{seq} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        usize::from(put)
+    });
+    let result = run_against(Answer::OneWrite, |port| {
+        http_case(port, 20).request_generator(generator)
+    });
+    let case = &result.record.cases[0];
+    assert!(case.errors.is_empty(), "{:?}", case.errors);
+    assert!(
+        case.case_id.as_str().ends_with("-http1-gen-kv"),
+        "{}",
+        case.case_id
+    );
+    let service = case
+        .summary
+        .as_ref()
+        .unwrap()
+        .extras
+        .service
+        .as_ref()
+        .unwrap();
+    let counts: Vec<u64> = service.kinds.iter().map(|k| k.latency.count).collect();
+    assert_eq!(counts, [15, 5]);
+    let status: Vec<(u16, u64)> = service
+        .status
+        .iter()
+        .map(|s| (s.code, s.responses))
+        .collect();
+    assert_eq!(status, [(200, 15), (201, 5)]);
+}
