@@ -98,7 +98,7 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
         }
     };
     let mut out = format!(
-        "{} (run {})\n{} {} {} {}: {} B requests, {} B responses; {} iterations of {length}; CPUs client {} server {}\n\n",
+        "{} (run {})\n{} {} {} {}: {} B requests, {} responses; {} iterations of {length}; CPUs client {} server {}\n\n",
         c.case_id,
         r.run_id,
         s.transport,
@@ -106,7 +106,16 @@ fn case_text(r: &RunRecord, c: &CaseRecord) -> String {
         s.engine,
         s.placement,
         s.size,
-        s.response_size,
+        match (
+            &s.framing.protocol,
+            &s.framing.length_prefix,
+            &s.framing.response_delimiter
+        ) {
+            (crate::spec::framing::Protocol::Http1, _, _) => "HTTP/1-framed".to_string(),
+            (_, Some(p), _) => format!("{p}-prefixed"),
+            (_, None, Some(_)) => "delimited".to_string(),
+            _ => format!("{} B", s.response_size),
+        },
         s.timing.iterations,
         cpus(&c.requested_cpus.client),
         cpus(&c.requested_cpus.server),
