@@ -127,6 +127,15 @@ fn kernel_sections(r: &RunRecord) -> String {
     if !traced.is_empty() {
         let _ = writeln!(out, "<p class=\"muted\">{}.</p>", esc(KERNEL_LEGEND));
     }
+    for t in crate::report::service::service_tables(r) {
+        let _ = writeln!(out, "<h3>Against the service: {}</h3>", esc(&t.case));
+        if !t.rows.is_empty() {
+            out.push_str(&html_table(&t.header, &t.rows));
+        }
+        for l in &t.lines {
+            let _ = writeln!(out, "<p>{}</p>", esc(l));
+        }
+    }
     if let Some((header, rows)) = profile_table(r) {
         let _ = write!(
             out,
