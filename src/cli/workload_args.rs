@@ -34,9 +34,10 @@ pub struct WorkloadArgs {
     #[arg(long)]
     pub linger0: bool,
     /// stream: how the bytes move through the kernel, a list: copy (write/read), send
-    /// (MSG_ZEROCOPY), recv (TCP_ZEROCOPY_RECEIVE), send-recv, sendfile (from a memfd), splice
-    /// (vmsplice into the pipe; over TCP through a private pipe). run.json records what the
-    /// kernel really did [default: copy].
+    /// (MSG_ZEROCOPY; on io_uring its SEND_ZC), recv (TCP_ZEROCOPY_RECEIVE), send-recv, sendfile
+    /// (from a memfd), splice (vmsplice into the pipe; over TCP through a private pipe). Engines
+    /// blocking, epoll, spin; io_uring for send only. run.json records what the kernel really
+    /// did [default: copy].
     #[arg(long, value_name = "LIST")]
     pub zerocopy: Option<String>,
     /// Run a competing memcpy stream pinned to this CPU during every measured iteration; its

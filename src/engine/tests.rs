@@ -257,3 +257,45 @@ fn a_memory_load_runs_during_measured_iterations_only() {
         "no load during the warm-up"
     );
 }
+
+#[test]
+fn every_zero_copy_path_streams_every_byte_on_the_non_blocking_engines() {
+    use crate::spec::ZeroCopy;
+    let paths = [
+        (Transport::Tcp4, ZeroCopy::Send),
+        (Transport::Tcp4, ZeroCopy::Recv),
+        (Transport::Tcp4, ZeroCopy::SendRecv),
+        (Transport::Tcp4, ZeroCopy::Sendfile),
+        (Transport::Tcp4, ZeroCopy::Splice),
+        (Transport::Pipe, ZeroCopy::Splice),
+    ];
+    for e in [EngineKind::Epoll, EngineKind::Spin] {
+        for (t, zc) in paths {
+            let mut s = spec(t, Workload::Stream, e);
+            s.zerocopy = zc;
+            s.size = 65536;
+            crate::workload::check(&s).unwrap();
+            let out = run(&s, 100);
+            let (bytes, what) = (out.client.counters.bytes_sent, format!("{e} {t} {zc}"));
+            assert_eq!(out.server.counters.bytes_received, 100 * 65536, "{what}");
+            let (sent, got) = (out.client.counters.zerocopy, out.server.counters.zerocopy);
+            match zc {
+                ZeroCopy::Send | ZeroCopy::SendRecv => {
+                    let told = sent.zerocopy_bytes + sent.copied_bytes + sent.unnotified_bytes;
+                    assert_eq!(told, bytes, "{what}: {sent:?}");
+                    assert!(sent.notifications > 0, "{what}: {sent:?}");
+                }
+                _ if zc != ZeroCopy::Recv => {
+                    assert_eq!(sent.by_reference_bytes, bytes, "{what}: {sent:?}")
+                }
+                _ => assert!(sent.is_empty(), "{what}: {sent:?}"),
+            }
+            if matches!(zc, ZeroCopy::Recv | ZeroCopy::SendRecv) {
+                let told = got.zerocopy_bytes + got.copied_bytes;
+                assert_eq!(told, bytes, "{what}: {got:?}");
+            } else {
+                assert!(got.is_empty(), "{what}: {got:?}");
+            }
+        }
+    }
+}

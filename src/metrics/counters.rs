@@ -44,22 +44,26 @@ pub struct Counters {
 )]
 pub struct ZeroCopyCounts {
     /// Bytes the kernel moved without a copy: MSG_ZEROCOPY sends notified without
-    /// `SO_EE_CODE_ZEROCOPY_COPIED`, pages TCP_ZEROCOPY_RECEIVE mapped into the reader.
+    /// `SO_EE_CODE_ZEROCOPY_COPIED` (io_uring SEND_ZC: without `IORING_NOTIF_USAGE_ZC_COPIED`),
+    /// pages TCP_ZEROCOPY_RECEIVE mapped into the reader.
     #[serde(default)]
     pub zerocopy_bytes: u64,
     /// Bytes of a zero-copy path the kernel copied after all: MSG_ZEROCOPY notifications with
-    /// `SO_EE_CODE_ZEROCOPY_COPIED`; received bytes TCP_ZEROCOPY_RECEIVE could not map (copied
-    /// into its copy buffer or read with recv).
+    /// `SO_EE_CODE_ZEROCOPY_COPIED` (SEND_ZC: with `IORING_NOTIF_USAGE_ZC_COPIED`, and the small
+    /// writes io_uring copies into its slot); received bytes TCP_ZEROCOPY_RECEIVE could not map
+    /// (copied into its copy buffer or read with recv).
     #[serde(default)]
     pub copied_bytes: u64,
     /// Bytes handed over by page reference (sendfile, splice, vmsplice): the kernel reports
     /// nothing about them; the profile's copy share is the evidence.
     #[serde(default)]
     pub by_reference_bytes: u64,
-    /// MSG_ZEROCOPY bytes whose notification had not come when the iteration ended.
+    /// MSG_ZEROCOPY bytes whose notification had not come when the iteration ended (SEND_ZC:
+    /// sends the kernel completed without a notification).
     #[serde(default)]
     pub unnotified_bytes: u64,
-    /// MSG_ZEROCOPY notifications read from the error queue (each covers a range of sends).
+    /// MSG_ZEROCOPY notifications read from the error queue (each covers a range of sends);
+    /// SEND_ZC notification completions (one per send).
     #[serde(default)]
     pub notifications: u64,
     /// send(MSG_ZEROCOPY) refused with ENOBUFS (notifications filled optmem) and retried.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::port::{self, Chunk, PortKey};
 use super::ring::ShmEnd;
+use crate::metrics::counters::ZeroCopyCounts;
 
 /// Facts about one connected endpoint, recorded with the result.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -205,6 +206,28 @@ impl Conn {
     /// Back to plain system calls.
     pub fn detach_port(&mut self) {
         self.port = None;
+    }
+
+    /// Asks the attached completion engine to send large writes zero-copy (io_uring's
+    /// SEND_ZC, `--zerocopy send`); false when no engine is attached (the flow then calls the
+    /// kernel itself).
+    pub fn send_zerocopy(&mut self) -> io::Result<bool> {
+        let Some(key) = self.port else {
+            return Ok(false);
+        };
+        port::with_port(key, |p| {
+            p.zc.get_or_insert_default();
+            Ok(true)
+        })
+    }
+
+    /// What the attached engine's zero-copy sends reported so far (see
+    /// [`Conn::send_zerocopy`]); `None` without an engine or zero-copy sends.
+    pub fn zerocopy_counts(&self) -> Option<ZeroCopyCounts> {
+        let key = self.port?;
+        port::with_port(key, |p| Ok(p.zc.map(|z| z.counts)))
+            .ok()
+            .flatten()
     }
 
     /// A process-unique id: a replaced connection always has another id.

@@ -21,6 +21,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::arrived::Arrived;
+use crate::metrics::counters::ZeroCopyCounts;
 
 /// Largest write copied into the port's slot and reported written at once.
 pub const SLOT_BYTES: usize = 4096;
@@ -118,7 +119,19 @@ pub struct Port {
     pub lent: Option<Lent>,
     /// A small write found the slot busy: the flow waits for the slot's completion.
     pub slot_refused: bool,
+    /// Zero-copy sends (`--zerocopy send`): large writes go out as IORING_OP_SEND_ZC.
+    pub zc: Option<ZcSends>,
     datagram: bool,
+}
+
+/// A port's zero-copy sends: a large write completes for the flow only once the kernel's
+/// notification says it let go of the buffer, and what each notification said is counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ZcSends {
+    /// The send's result, kept from its first completion until its notification.
+    pub awaiting: Option<i32>,
+    /// What the kernel reported doing so far.
+    pub counts: ZeroCopyCounts,
 }
 
 // SAFETY: `Lent::base` points into memory owned by the engine that installed the port, on the
@@ -179,6 +192,7 @@ impl Port {
             error: None,
             lent: None,
             slot_refused: false,
+            zc: None,
             datagram,
         }
     }
@@ -253,6 +267,10 @@ impl Port {
         }
         if self.write == Op::Idle && len <= SLOT_BYTES {
             self.slot_buf[..len].copy_from_slice(buf);
+            if let Some(zc) = self.zc.as_mut() {
+                // Small writes are copied into the slot and sent plainly, zero-copy or not.
+                zc.counts.copied_bytes += len as u64;
+            }
             self.slot = Slot::Queued { len, sent: 0 };
             return Ok(len);
         }
@@ -294,6 +312,41 @@ impl Port {
         if let Op::InFlight { ptr, len } = self.write {
             self.write = Op::Done { ptr, len, res };
         }
+    }
+
+    /// Engine: a zero-copy send's first completion (`res`); `more` when a notification
+    /// follows, and until then the flow's buffer stays lent. Without one the send failed
+    /// before it lent anything (or the kernel said nothing: counted unnotified).
+    pub fn zc_sent(&mut self, res: i32, more: bool) {
+        let Some(zc) = self.zc.as_mut() else {
+            return self.write_completed(res);
+        };
+        if more {
+            zc.awaiting = Some(res);
+            return;
+        }
+        if res > 0 {
+            zc.counts.unnotified_bytes += res as u64;
+        }
+        self.write_completed(res);
+    }
+
+    /// Engine: the notification of the zero-copy send in flight; `copied` when the kernel
+    /// copied the bytes after all (IORING_NOTIF_USAGE_ZC_COPIED). The write completes now.
+    pub fn zc_notified(&mut self, copied: bool) {
+        let Some(zc) = self.zc.as_mut() else {
+            return;
+        };
+        let Some(res) = zc.awaiting.take() else {
+            return;
+        };
+        zc.counts.notifications += 1;
+        let bytes = res.max(0) as u64;
+        match copied {
+            true => zc.counts.copied_bytes += bytes,
+            false => zc.counts.zerocopy_bytes += bytes,
+        }
+        self.write_completed(res);
     }
 
     /// True while the kernel may still touch memory this port points at (the flows' buffers or

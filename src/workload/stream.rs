@@ -22,11 +22,12 @@ use crate::metrics::clock::{Clock, MonotonicClock};
 use crate::metrics::counters::Counters;
 use crate::metrics::sequence::SequenceTracker;
 use crate::metrics::series::SliceRecorder;
-use crate::spec::{EngineKind, IterationLength, Spec, Transport, Workload, ZeroCopy};
+use crate::spec::{IterationLength, Spec, Transport, Workload, ZeroCopy};
 use crate::store::metric::{Metric, Unit};
 use crate::transport::Conn;
 use crate::transport::dial::Dialer;
 use crate::transport::wait::{is_disconnect, is_transient};
+use crate::transport::zerocopy;
 use crate::transport::zerocopy::recv::ZcReceiver;
 use crate::transport::zerocopy::send::Sender;
 
@@ -64,7 +65,7 @@ impl WorkloadDef for StreamDef {
     }
 
     fn check_settings(&self, spec: &Spec) -> Result<(), ConfigError> {
-        check_zerocopy(spec)
+        zerocopy::check::check(spec)
     }
 
     fn fit(&self, spec: &mut Spec) {
@@ -102,41 +103,6 @@ impl WorkloadDef for StreamDef {
     }
 }
 
-/// `--zerocopy`: the blocking engine only (the paths call the kernel on the socket directly,
-/// and wait in it), TCP for all of them, pipes for splice.
-fn check_zerocopy(spec: &Spec) -> Result<(), ConfigError> {
-    let zc = spec.zerocopy;
-    if zc.is_copy() {
-        return Ok(());
-    }
-    if spec.workload != Workload::Stream {
-        return Err(ConfigError::Invalid(format!(
-            "--zerocopy applies to -w stream only, not {}",
-            spec.workload
-        )));
-    }
-    if spec.engine != EngineKind::Blocking {
-        return Err(ConfigError::Invalid(format!(
-            "--zerocopy {zc} runs on the blocking engine only (it calls the kernel on the socket \
-             directly), not {}; use --engine blocking",
-            spec.engine
-        )));
-    }
-    let tcp = matches!(spec.transport, Transport::Tcp4 | Transport::Tcp6);
-    let fits = tcp || (zc == ZeroCopy::Splice && spec.transport == Transport::Pipe);
-    if !fits {
-        let takes = match zc {
-            ZeroCopy::Splice => "tcp4, tcp6 or pipe",
-            _ => "tcp4 or tcp6",
-        };
-        return Err(ConfigError::Invalid(format!(
-            "--zerocopy {zc} needs {takes}, not {}; use --zerocopy copy there",
-            spec.transport
-        )));
-    }
-    Ok(())
-}
-
 /// The sending side of a `stream` flow.
 pub struct StreamClient<C: Clock> {
     clock: C,
@@ -153,6 +119,9 @@ pub struct StreamClient<C: Clock> {
     /// the socket) and is `None` for the copy path.
     zerocopy: (ZeroCopy, Transport),
     sender: Option<(Sender, RawFd)>,
+    /// `--zerocopy send` on a completion engine: the engine sends zero-copy (io_uring's
+    /// SEND_ZC) and counts what the kernel did; read when the iteration ends.
+    engine_sends_zc: bool,
 }
 
 impl<C: Clock> StreamClient<C> {
@@ -170,13 +139,22 @@ impl<C: Clock> StreamClient<C> {
             blocked_since_ns: None,
             zerocopy: (spec.zerocopy, spec.transport),
             sender: None,
+            engine_sends_zc: false,
         }
     }
 
-    /// Opens the zero-copy sender on the first step, when the mode has one.
-    fn open_sender(&mut self, conn: &Conn) -> Result<()> {
+    /// Opens the zero-copy sender on the first step, when the mode has one (or asks the
+    /// completion engine to send zero-copy).
+    fn open_sender(&mut self, conn: &mut Conn) -> Result<()> {
         let (mode, transport) = self.zerocopy;
         if mode.is_copy() || mode == ZeroCopy::Recv || self.sender.is_some() {
+            return Ok(());
+        }
+        if self.engine_sends_zc {
+            return Ok(());
+        }
+        if conn.send_zerocopy()? {
+            self.engine_sends_zc = true;
             return Ok(());
         }
         let fd = conn
@@ -189,7 +167,10 @@ impl<C: Clock> StreamClient<C> {
     /// Writes from the current offset, through the connection or the zero-copy sender.
     fn write(&mut self, conn: &mut Conn) -> std::io::Result<usize> {
         match &mut self.sender {
-            Some((sender, fd)) => sender.send(*fd, &self.chunk, self.offset),
+            Some((sender, fd)) => {
+                let may_sleep = !conn.is_nonblocking();
+                sender.send(*fd, &self.chunk, self.offset, may_sleep)
+            }
             None => conn.write(&self.chunk[self.offset..]),
         }
     }
@@ -210,6 +191,11 @@ impl<C: Clock> Flow for StreamClient<C> {
                         sender
                             .finish(*fd, NOTIFICATION_WAIT_NS)
                             .context("reaping MSG_ZEROCOPY notifications")?;
+                    }
+                    if self.engine_sends_zc {
+                        // Every large write completed with its notification; small ones
+                        // were counted as copied when the slot took them.
+                        self.counters.zerocopy = conn.zerocopy_counts().unwrap_or_default();
                     }
                     return Ok(Wait::Done);
                 }
@@ -334,7 +320,10 @@ impl<C: Clock> StreamServer<C> {
             match rx.receive(&mut self.buf) {
                 Ok((0, true)) => return Ok(Wait::Done),
                 Ok((0, false)) => {
-                    rx.wait().context("waiting for the socket to be readable")?;
+                    // A non-blocking engine waits for readability itself (or spins).
+                    if !conn.is_nonblocking() {
+                        rx.wait().context("waiting for the socket to be readable")?;
+                    }
                     return Ok(Wait::Read);
                 }
                 Ok((n, _)) => self.count_stream(n),
@@ -465,7 +454,7 @@ mod tests {
             spec.workload = Workload::Stream;
             spec.zerocopy = zc;
             spec.size = 64 * 1024;
-            check_zerocopy(&spec).unwrap();
+            zerocopy::check::check(&spec).unwrap();
             let (client, server) = run(&spec, 200);
             let (sent, got) = (client.counters.zerocopy, server.counters.zerocopy);
             assert_eq!(server.counters.bytes_received, 200 * 65536, "{t} {zc}");
@@ -492,29 +481,6 @@ mod tests {
                 assert!(got.is_empty(), "{zc}: the receiver copied: {got:?}");
             }
         }
-    }
-
-    #[test]
-    fn zero_copy_modes_are_refused_where_they_cannot_run() {
-        let refused = |t, zc, engine, w| {
-            let mut spec = Spec::new(t);
-            spec.workload = w;
-            spec.zerocopy = zc;
-            spec.engine = engine;
-            check_zerocopy(&spec).unwrap_err().to_string()
-        };
-        let (tcp, blocking, stream) = (Transport::Tcp4, EngineKind::Blocking, Workload::Stream);
-        let e = refused(tcp, ZeroCopy::Send, EngineKind::Epoll, stream);
-        assert!(
-            e.contains("blocking engine only") && e.contains("--engine blocking"),
-            "{e}"
-        );
-        let e = refused(Transport::Udp4, ZeroCopy::Sendfile, blocking, stream);
-        assert!(e.contains("needs tcp4 or tcp6, not udp4"), "{e}");
-        let e = refused(Transport::UnixStream, ZeroCopy::Splice, blocking, stream);
-        assert!(e.contains("needs tcp4, tcp6 or pipe"), "{e}");
-        let e = refused(tcp, ZeroCopy::Recv, blocking, Workload::Rr);
-        assert!(e.contains("-w stream only, not rr"), "{e}");
     }
 
     #[test]

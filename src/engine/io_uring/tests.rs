@@ -264,3 +264,33 @@ fn a_seccomp_filter_refusing_io_uring_is_named_before_anything_runs() {
     );
     assert!(super::check(&UringSettings::default()).is_ok());
 }
+
+#[test]
+fn zero_copy_sends_go_out_as_send_zc_and_every_byte_is_accounted_for() {
+    for e in ["io_uring", "io_uring-fixed", "io_uring-sqpoll"] {
+        let e: EngineChoice = e.parse().unwrap();
+        for size in [65536, 1 << 20] {
+            let mut s = spec(Transport::Tcp4, Workload::Stream, e);
+            s.zerocopy = crate::spec::ZeroCopy::Send;
+            s.size = size;
+            let n = count(e, 40);
+            let out = run(&s, n);
+            let bytes = n * size as u64;
+            assert_eq!(out.client.counters.bytes_sent, bytes, "{e} {size}");
+            assert_eq!(out.server.counters.bytes_received, bytes, "{e} {size}");
+            let zc = out.client.counters.zerocopy;
+            // Large writes are notified (zero-copy or copied); the slot's small ones copied.
+            assert_eq!(
+                zc.zerocopy_bytes + zc.copied_bytes,
+                bytes,
+                "{e} {size}: {zc:?}"
+            );
+            assert_eq!(zc.unnotified_bytes, 0, "{e} {size}: {zc:?}");
+            assert!(
+                zc.notifications >= n,
+                "{e} {size}: a send per chunk at least: {zc:?}"
+            );
+            assert!(out.server.counters.zerocopy.is_empty(), "{e} {size}");
+        }
+    }
+}

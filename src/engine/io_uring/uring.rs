@@ -42,6 +42,11 @@ fn decode(user_data: u64) -> (usize, u8, u8) {
 /// a full loopback TCP receive window's worth of large segments.
 pub const PROVIDED: (u16, usize) = (32, 64 * 1024);
 
+/// `IORING_SEND_ZC_REPORT_USAGE` and `IORING_NOTIF_USAGE_ZC_COPIED` (linux/io_uring.h; the
+/// crate's `sys` bindings are private).
+const SEND_ZC_REPORT_USAGE: u16 = 1 << 3;
+const NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
+
 /// Registered buffer regions per ring (`fixed`); a buffer outside them is sent unregistered.
 const MAX_REGIONS: usize = 64;
 
@@ -489,7 +494,11 @@ fn submit_port(
         slots = 1;
     }
     if let Op::Requested { ptr, len } = p.write {
-        let e = wr.send(ptr as *const u8, len, reg(ring, ptr, len), a.socket, false);
+        let idx = reg(ring, ptr, len);
+        let e = match p.zc.is_some() && a.socket {
+            true => wr.send_zc(ptr as *const u8, len, idx),
+            false => wr.send(ptr as *const u8, len, idx, a.socket, false),
+        };
         push(ring, &e.user_data(ud(i, g, WRITE)))?;
         p.write = Op::InFlight { ptr, len };
     }
@@ -547,7 +556,11 @@ fn complete(
     a.pending = true;
     match kind {
         READ => port::with_ports(|p| p[i].read_completed(res)),
-        WRITE => port::with_ports(|p| p[i].write_completed(res)),
+        // A zero-copy send completes twice: its result (flagged MORE), then its notification.
+        WRITE if cqueue::notif(flags) => {
+            port::with_ports(|p| p[i].zc_notified(res as u32 & NOTIF_USAGE_ZC_COPIED != 0))
+        }
+        WRITE => port::with_ports(|p| p[i].zc_sent(res, cqueue::more(flags))),
         SLOT => {
             port::with_ports(|p| p[i].slot_completed(res));
         }
@@ -628,6 +641,17 @@ impl Target {
             }
             None => on!(self, |f| opcode::Write::new(f, ptr, n).build()),
         }
+    }
+
+    /// A zero-copy send (SEND_ZC; from a registered buffer when `reg`) asking the notification
+    /// to say whether the kernel copied after all.
+    fn send_zc(self, ptr: *const u8, len: usize, reg: Option<u16>) -> squeue::Entry {
+        let n = len as u32;
+        on!(self, |f| opcode::SendZc::new(f, ptr, n)
+            .buf_index(reg)
+            .flags(libc::MSG_NOSIGNAL)
+            .zc_flags(SEND_ZC_REPORT_USAGE)
+            .build())
     }
 
     /// A receive into `len` bytes at `ptr`.

@@ -5,8 +5,11 @@
 //! [`send`] is the sender the `stream` workload holds.
 //!
 //! These paths call the kernel directly on the connection's file descriptor: they run on the
-//! blocking engine, which is what the spec checks allow.
+//! blocking engine (sleeping in the kernel), epoll and spin (non-blocking, never sleeping but
+//! in the iteration's last step); io_uring has its own zero-copy send (SEND_ZC, in the
+//! engine). [`check`] refuses the rest.
 
+pub mod check;
 pub mod errqueue;
 pub mod ledger;
 pub mod pages;

@@ -101,8 +101,16 @@ impl Sender {
     }
 
     /// Sends from `chunk[offset..]` on `fd`; returns the bytes the kernel took. `WouldBlock`
-    /// when MSG_ZEROCOPY has every slot lent and no notification came within 100 ms.
-    pub fn send(&mut self, fd: RawFd, chunk: &[u8], offset: usize) -> io::Result<usize> {
+    /// when MSG_ZEROCOPY has every slot lent and no notification came: within 100 ms when
+    /// `may_sleep` (a blocking engine), at once otherwise (a non-blocking engine waits on the
+    /// socket, whose error queue wakes epoll, or spins).
+    pub fn send(
+        &mut self,
+        fd: RawFd,
+        chunk: &[u8],
+        offset: usize,
+        may_sleep: bool,
+    ) -> io::Result<usize> {
         match self {
             Sender::Copy => Err(io::Error::other(
                 "the copy path writes through the connection",
@@ -116,7 +124,7 @@ impl Sender {
                 if offset == 0 {
                     let next = (*current + 1) % slots.len();
                     if ledger.is_lent(next) {
-                        reap_or_wait(fd, ledger)?;
+                        reap_or_wait(fd, ledger, may_sleep)?;
                         if ledger.is_lent(next) {
                             return Err(io::ErrorKind::WouldBlock.into());
                         }
@@ -139,7 +147,7 @@ impl Sender {
                     if e.raw_os_error() == Some(libc::ENOBUFS) {
                         // optmem (net.core.optmem_max) is full of notifications: reap, retry.
                         *enobufs += 1;
-                        reap_or_wait(fd, ledger)?;
+                        reap_or_wait(fd, ledger, may_sleep)?;
                         return Err(io::ErrorKind::WouldBlock.into());
                     }
                     return Err(e);
@@ -182,7 +190,7 @@ impl Sender {
         if let Sender::MsgZerocopy { ledger, .. } = self {
             let until = monotonic_ns() + within_ns;
             while ledger.outstanding() > 0 && monotonic_ns() < until {
-                reap_or_wait(fd, ledger)?;
+                reap_or_wait(fd, ledger, true)?;
             }
         }
         Ok(())
@@ -215,11 +223,12 @@ impl Sender {
     }
 }
 
-/// Reads the notifications queued on `fd`; when there are none, sleeps until one arrives (at
-/// most 100 ms, or until a signal) and reads again. Returns how many were read.
-fn reap_or_wait(fd: RawFd, ledger: &mut ZcLedger) -> io::Result<usize> {
+/// Reads the notifications queued on `fd`; when there are none and it `may_sleep`, sleeps
+/// until one arrives (at most 100 ms, or until a signal) and reads again. Returns how many
+/// were read.
+fn reap_or_wait(fd: RawFd, ledger: &mut ZcLedger, may_sleep: bool) -> io::Result<usize> {
     let n = errqueue::reap(fd, ledger)?;
-    if n > 0 {
+    if n > 0 || !may_sleep {
         return Ok(n);
     }
     errqueue::wait(fd, 100)?;
