@@ -206,3 +206,50 @@ fn keys_work_only_during_their_drive_and_on_their_thread() {
     assert_ne!(again[0], keys[0], "a new drive never reuses a key");
     uninstall();
 }
+
+#[test]
+fn a_zero_copy_send_completes_with_its_notification_and_is_counted_by_what_it_said() {
+    let mut p = Port::new(false);
+    p.zc = Some(ZcSends::default());
+    let big = vec![7u8; SLOT_BYTES * 4];
+    let _ = p.write(&big);
+    let (ptr, len) = submitted(p.write);
+    p.write = Op::InFlight { ptr, len };
+    p.zc_sent(10_000, true);
+    assert!(p.busy(), "the buffer stays lent until the notification");
+    assert_eq!(p.write(&big).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    p.zc_notified(true);
+    assert_eq!(p.write(&big).unwrap(), 10_000);
+    let _ = p.write(&big);
+    p.write = Op::InFlight { ptr, len };
+    p.zc_sent(len as i32, true);
+    p.zc_notified(false);
+    assert_eq!(p.write(&big).unwrap(), len);
+    assert_eq!(
+        p.write(b"tail").unwrap(),
+        4,
+        "small writes go through the slot"
+    );
+    let c = p.zc.unwrap().counts;
+    assert_eq!((c.copied_bytes, c.zerocopy_bytes), (10_004, len as u64));
+    assert_eq!((c.notifications, c.unnotified_bytes), (2, 0));
+}
+
+#[test]
+fn a_zero_copy_send_without_a_notification_completes_at_once() {
+    let mut p = Port::new(false);
+    p.zc = Some(ZcSends::default());
+    let big = vec![7u8; SLOT_BYTES * 2];
+    let _ = p.write(&big);
+    let (ptr, len) = submitted(p.write);
+    p.write = Op::InFlight { ptr, len };
+    p.zc_sent(-libc::EPIPE, false);
+    assert!(!p.busy());
+    assert_eq!(p.write(&big).unwrap_err().raw_os_error(), Some(libc::EPIPE));
+    p.zc_notified(false);
+    assert_eq!(
+        p.zc.unwrap().counts,
+        ZeroCopyCounts::default(),
+        "a stray notification counts nothing"
+    );
+}
