@@ -33,6 +33,7 @@ fn symbols_land_in_their_category_with_the_specific_lines_first() {
         ("_copy_from_iter", Category::DataCopy),
         ("skb_copy_datagram_iter", Category::DataCopy),
         ("rep_movs_alternative", Category::DataCopy),
+        ("skb_copy_ubufs", Category::DataCopy),
         ("tcp_sendmsg_locked", Category::Protocol),
         ("tcp_v4_rcv", Category::Protocol),
         ("unix_stream_sendmsg", Category::Protocol),
