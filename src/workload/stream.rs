@@ -6,7 +6,7 @@
 //! Datagram transports number every datagram, and the receiver reports lost, reordered and
 //! duplicated datagrams.
 //!
-//! `--zerocopy` moves the bytes on another path (see [`zerocopy`](crate::transport::zerocopy)):
+//! `--zerocopy` moves the bytes on another path (see [`zerocopy`]):
 //! the sender's MSG_ZEROCOPY, sendfile or splice, the receiver's TCP_ZEROCOPY_RECEIVE; each
 //! side's counters then carry what the kernel reported doing (`counters.zerocopy`).
 
