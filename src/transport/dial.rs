@@ -219,6 +219,34 @@ impl Dialer {
     /// A new socket that has started connecting to the server. In non-blocking mode the
     /// connection may still be in progress (a write then returns `WouldBlock` until it is up).
     pub fn dial(&mut self, nonblocking: bool) -> io::Result<Conn> {
+        let sock = self.socket(nonblocking)?;
+        match sock.connect(&self.server) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Conn::socket_in_mode(
+            sock.into(),
+            ConnInfo::default(),
+            nonblocking,
+        ))
+    }
+
+    /// A new blocking socket connected to the server, or `TimedOut` when the connection is not
+    /// up within `timeout` (a service whose listen backlog is full drops the handshake, and a
+    /// plain connect() would wait for the kernel's SYN retries, about two minutes).
+    pub fn dial_within(&mut self, timeout: std::time::Duration) -> io::Result<Conn> {
+        let sock = self.socket(false)?;
+        sock.connect_timeout(&self.server, timeout)?;
+        Ok(Conn::socket_in_mode(
+            sock.into(),
+            ConnInfo::default(),
+            false,
+        ))
+    }
+
+    /// A new socket for the next connection, with the options and source address set.
+    fn socket(&mut self, nonblocking: bool) -> io::Result<Socket> {
         let mut kind = self.kind.cloexec();
         if nonblocking {
             kind = kind.nonblocking();
@@ -245,16 +273,7 @@ impl Dialer {
                 sock.bind(&SocketAddr::new(ip, 0).into())?;
             }
         }
-        match sock.connect(&self.server) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(e),
-        }
-        Ok(Conn::socket_in_mode(
-            sock.into(),
-            ConnInfo::default(),
-            nonblocking,
-        ))
+        Ok(sock)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod alias;
 mod bad_input;
+mod bounds;
 mod compare;
 mod doctor;
 mod fuzz;

@@ -245,14 +245,21 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn spawn(session: &Session) -> Result<ServerProcess> {
-        use std::os::unix::process::CommandExt;
         let exe = std::env::current_exe().context("finding the loopbench executable")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
+            .args(["server", "--once", "--session-json"])
+            .arg(serde_json::to_string(session)?);
+        ServerProcess::start(command)
+    }
+
+    /// Starts `command` as the server process and reads its stdout lines in a thread.
+    fn start(mut command: Command) -> Result<ServerProcess> {
+        use std::os::unix::process::CommandExt;
+        let mut child = command
             // Its own process group: a Ctrl-C meant for the run reaches only the parent, which
             // ends the session by closing stdin (the server never dies halfway through one).
             .process_group(0)
-            .args(["server", "--once", "--session-json"])
-            .arg(serde_json::to_string(session)?)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -306,6 +313,7 @@ fn connect_clients(
 ) -> Result<(Vec<ThreadFlows>, Vec<Heartbeat>)> {
     crate::run::resources::raise_fd_limit(spec)?;
     let server = parse_target("--connect", target)?;
+    let connect_timeout = Duration::from_nanos(spec.timing.timeout_ns);
     let flows = spec.flows.max(1) as usize;
     let mut groups = ThreadFlows::per_thread(spec);
     let mut heartbeats = Vec::with_capacity(flows);
@@ -315,8 +323,16 @@ fn connect_clients(
             per_transaction_client(spec, server.clone(), (f, flows), env)?
         } else {
             let mut dialer = Dialer::to(spec, server.clone(), f, flows);
-            let conn = dialer.dial(false).map_err(|e| {
-                crate::error::UsageError(format!("could not connect to {target}: {e}"))
+            let conn = dialer.dial_within(connect_timeout).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    anyhow!(
+                        "could not connect to {target} within {connect_timeout:?} (--timeout): \
+                         the service does not complete the handshake (its listen backlog is \
+                         full, or it is stuck)"
+                    )
+                } else {
+                    crate::error::UsageError(format!("could not connect to {target}: {e}")).into()
+                }
             })?;
             FlowSlot {
                 conn,
@@ -384,3 +400,7 @@ pub fn run_iteration(
     }
     measured.into_outcome(spec, connection, remote)
 }
+
+#[cfg(test)]
+#[path = "process_tests.rs"]
+mod tests;

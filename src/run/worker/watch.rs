@@ -305,3 +305,104 @@ impl<'a> Watch<'a> {
 fn beats(heartbeats: &[Heartbeat]) -> u64 {
     heartbeats.iter().map(Heartbeat::read).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_worker_that_ignores_the_abort_is_abandoned_after_the_grace_period() {
+        // The worker sleeps in a loop and never reports (a thread stuck where a kick cannot
+        // reach it): the stall limit aborts the iteration, and joining it ends after the grace
+        // period instead of waiting for the thread.
+        install_kick_handler();
+        let control = Control::default();
+        let (_reports, rx) = mpsc::channel();
+        let release = Arc::new(AtomicBool::new(false));
+        let r = release.clone();
+        let handle: Started<()> = std::thread::spawn(move || {
+            while !r.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            None
+        });
+        let mut workers = [Watched {
+            side: Side::Client,
+            index: 0,
+            handle,
+            reported: false,
+        }];
+        let limits = Limits {
+            deadline: None,
+            stall: Duration::from_millis(100),
+            loss: None,
+            servers_end_at_eof: true,
+        };
+        let started = Instant::now();
+        let never = AtomicBool::new(false);
+        let result = watch(&control, &rx, &mut workers, &[], limits, &never, None);
+        let took = started.elapsed();
+        release.store(true, Ordering::Relaxed);
+        let text = format!("{:#}", result.err().expect("must fail"));
+        assert!(text.contains("did not stop within 3s"), "{text}");
+        assert_eq!(control.state(), RunState::Abort);
+        // Its bound is the stall limit and the grace period; the margin is for a loaded machine
+        // (a hang would take forever).
+        assert!(took >= ABORT_GRACE, "{took:?}");
+        assert!(
+            took < limits.stall + ABORT_GRACE + Duration::from_secs(10),
+            "{took:?}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_ends_an_iteration_whose_workers_keep_beating() {
+        // Progress without an end (a peer that trickles): the iteration's deadline aborts it,
+        // and the worker, which stops when told, is joined.
+        let control = Arc::new(Control::default());
+        let (tx, rx) = mpsc::channel::<WorkerReport>();
+        let heartbeat = Heartbeat::default();
+        let (beat, told) = (heartbeat.clone(), control.clone());
+        let handle: Started<()> = std::thread::spawn(move || {
+            while told.state() == RunState::Running {
+                beat.beat(1);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            drop(tx);
+            None
+        });
+        let mut workers = [Watched {
+            side: Side::Client,
+            index: 0,
+            handle,
+            reported: false,
+        }];
+        let limits = Limits {
+            deadline: Some(Duration::from_millis(200)),
+            stall: Duration::from_secs(3600),
+            loss: None,
+            servers_end_at_eof: true,
+        };
+        let never = AtomicBool::new(false);
+        let started = Instant::now();
+        let result = watch(
+            &control,
+            &rx,
+            &mut workers,
+            &[heartbeat],
+            limits,
+            &never,
+            None,
+        );
+        let took = started.elapsed();
+        let text = format!("{:#}", result.err().expect("must fail"));
+        assert!(text.contains("did not finish within 200ms"), "{text}");
+        // Bounded by the deadline (the margin is for a loaded machine; a hang takes forever).
+        assert!(
+            took < Duration::from_millis(200) + Duration::from_secs(10),
+            "{took:?}"
+        );
+    }
+}
