@@ -98,7 +98,7 @@ impl Observer for Progress {
                     self.finish();
                 }
             }
-            Event::CaseFinished { .. } => {}
+            Event::IterationStored { .. } | Event::CaseFinished { .. } => {}
         }
         Ok(())
     }

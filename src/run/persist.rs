@@ -1,5 +1,6 @@
 //! The observer that persists a run as it goes: run.json after every slot, a case's histogram
-//! files as soon as the case ends, so an interrupted run keeps everything finished.
+//! files after each of its measured iterations and whole when the case ends, so an interrupted
+//! or killed run keeps everything finished.
 
 use anyhow::Result;
 
@@ -7,7 +8,7 @@ use crate::run::runner::{Event, Observer};
 use crate::store::RunDir;
 use crate::store::record::RunRecord;
 
-/// Writes run.json after every slot and each case's files when it finishes.
+/// Writes run.json after every slot, a case's files after each iteration and when it ends.
 pub struct StoreObserver {
     dir: RunDir,
 }
@@ -29,6 +30,10 @@ impl Observer for StoreObserver {
         match event {
             Event::SlotStarted { .. } => Ok(()),
             Event::SlotFinished { .. } => self.dir.write_record(record),
+            Event::IterationStored { case, histograms } => {
+                record.cases[case].files = self.dir.write_iteration(record, case, histograms)?;
+                Ok(())
+            }
             Event::CaseFinished { case, histograms } => {
                 if !histograms.iterations.is_empty() {
                     record.cases[case].files = self.dir.write_case(record, case, histograms)?;

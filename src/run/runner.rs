@@ -41,6 +41,13 @@ pub enum Event<'a> {
         /// The slot.
         slot: Slot,
     },
+    /// A measured iteration of a case was added to its record and histograms.
+    IterationStored {
+        /// Index into the plan's cases.
+        case: usize,
+        /// Its histograms, with the iteration's last.
+        histograms: &'a CaseHistograms,
+    },
     /// A case has no more slots to run (all done, failed, or the run was interrupted).
     CaseFinished {
         /// Index into the plan's cases.
@@ -100,11 +107,16 @@ pub fn execute(
             observer.on_event(record, Event::SlotStarted { position: at, slot })?;
             let case = &plan.cases[slot.case];
             let rec = &mut record.cases[slot.case];
+            let stored = state.histograms.iterations.len();
             let interrupted = state.run_slot(case, slot.kind, run_start, rec, interrupt, plan)?;
             if matches!(slot.kind, SlotKind::Iteration(_)) {
                 measured += 1;
                 let policy = record.trust.as_ref().map(|t| t.policy).unwrap_or_default();
                 classify_run(record, &policy);
+            }
+            if state.histograms.iterations.len() > stored {
+                let (case, histograms) = (slot.case, &state.histograms);
+                observer.on_event(record, Event::IterationStored { case, histograms })?;
             }
             state.remaining -= 1;
             observer.on_event(record, Event::SlotFinished { position: at, slot })?;

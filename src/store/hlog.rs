@@ -25,6 +25,25 @@ pub struct Interval<'a> {
 
 /// Writes an interval log. `start` is the run's start time (the log's StartTime and BaseTime).
 pub fn render(start: SystemTime, intervals: &[Interval<'_>]) -> Result<Vec<u8>> {
+    render_from(start, 0, intervals)
+}
+
+/// What appending iteration `index` (0-based) to a log of `start` adds: the header too when it
+/// is the first, else its interval line alone.
+pub fn render_appended(start: SystemTime, index: usize, interval: Interval<'_>) -> Result<Vec<u8>> {
+    let whole = render_from(start, index, std::slice::from_ref(&interval))?;
+    if index == 0 {
+        return Ok(whole);
+    }
+    let header = render_from(start, 0, &[])?;
+    whole
+        .strip_prefix(header.as_slice())
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| anyhow!("an interval log's header changed between two renderings"))
+}
+
+/// [`render`], tagging the intervals from `iteration-{first}` on.
+fn render_from(start: SystemTime, first: usize, intervals: &[Interval<'_>]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     let mut writer = IntervalLogWriterBuilder::new()
@@ -36,7 +55,7 @@ pub fn render(start: SystemTime, intervals: &[Interval<'_>]) -> Result<Vec<u8>> 
         .with_max_value_divisor(1000.0)
         .begin_log_with(&mut out, &mut serializer)
         .context("starting the interval log")?;
-    for (i, iv) in intervals.iter().enumerate() {
+    for (i, iv) in (first..).zip(intervals) {
         let tag = format!("iteration-{i}");
         writer
             .write_histogram(iv.histogram, iv.start_offset, iv.duration, Tag::new(&tag))
@@ -103,6 +122,17 @@ mod tests {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("Tag=iteration-1"), "{text}");
         let back = read(&bytes).unwrap();
-        assert_eq!(back, vec![a, b]);
+        assert_eq!(back, vec![a.clone(), b.clone()]);
+        // Appended one interval at a time, the log is the same.
+        let mut appended = Vec::new();
+        for (i, (h, at)) in [(&a, 1), (&b, 3)].into_iter().enumerate() {
+            let interval = Interval {
+                start_offset: Duration::from_secs(at),
+                duration: Duration::from_secs(1),
+                histogram: h,
+            };
+            appended.extend(render_appended(start, i, interval).unwrap());
+        }
+        assert_eq!(appended, bytes);
     }
 }

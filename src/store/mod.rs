@@ -10,6 +10,7 @@ pub mod find;
 pub mod hgrm;
 #[doc(hidden)]
 pub mod hlog;
+mod iteration_files;
 #[doc(hidden)]
 pub mod kernel;
 #[doc(hidden)]

@@ -1,8 +1,9 @@
 //! Real signals delivered at points the run records on disk (warm-up running, an iteration of a
 //! case stored, a case finished and the next running): every way a Ctrl-C or SIGTERM arrives
 //! leaves a finalized run (exit 130, `interrupted: true`, a finish time, the report, the
-//! histogram files of every case that measured something). SIGKILL leaves a partial run that
-//! `list`, `show`, `report` and `compare` still read.
+//! histogram files of every case that measured something). SIGKILL leaves a partial run, with
+//! the histogram of every iteration that finished, that `list`, `show`, `report` and `compare`
+//! still read.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -254,6 +255,24 @@ fn after_sigkill_the_partial_run_can_be_listed_shown_reported_and_compared() {
     let json = run_json(&run);
     assert_eq!(json["complete"], false);
     assert!(json["finished_at"].is_null());
+    // Every iteration run.json lists has its histogram on disk (the log is appended before
+    // run.json is replaced, so it may hold one more).
+    let case = &json["cases"][0];
+    let listed = case["iterations"].as_array().unwrap().len();
+    let hlog = run.join(
+        case["files"]["hlog"]
+            .as_str()
+            .expect("run.json names the hlog"),
+    );
+    let logged = std::fs::read_to_string(&hlog)
+        .unwrap()
+        .matches("Tag=iteration-")
+        .count();
+    assert!(
+        listed >= 1 && (listed..=listed + 1).contains(&logged),
+        "{listed} listed, {logged} logged"
+    );
+    assert!(run.join(case["files"]["hgrm"].as_str().unwrap()).is_file());
     let out = dir.path();
     let list = loopbench()
         .arg("list")
@@ -279,7 +298,11 @@ fn after_sigkill_the_partial_run_can_be_listed_shown_reported_and_compared() {
         .timeout(BOUND)
         .assert()
         .success();
-    assert!(run.join("report.html").is_file());
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(
+        !html.contains("no latency histogram"),
+        "the killed case has its charts"
+    );
     // A partial run compares like any other: exit 0 (no regression) or 1 (a verdict), never a
     // crash or a usage error.
     let compare = loopbench()
