@@ -82,6 +82,9 @@ pub struct ClientArgs {
 fn transport_for(target: &str, asked: Option<&str>) -> Result<Transport, ConfigError> {
     let addr =
         parse_target("--connect", target).map_err(|e| ConfigError::Invalid(format!("{e:#}")))?;
+    if let Some(path) = addr.as_pathname() {
+        crate::spec::socket_path::check_connectable("--connect", path)?;
+    }
     let follows = if addr.is_ipv4() {
         Transport::Tcp4
     } else if addr.is_ipv6() {

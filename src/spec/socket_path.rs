@@ -1,6 +1,7 @@
-//! Whether the kernel will let a server bind a Unix socket at a path: checked before the first
-//! socket exists, so a path under a regular file, in a missing or unwritable directory, or on
-//! top of a file that is not a socket is an exit-2 error that names the flag, not a failed case.
+//! Whether the kernel will let a server bind a Unix socket at a path, or a client connect to
+//! one: checked before the first socket exists, so a path under a regular file, in a missing or
+//! unwritable directory, on top of a file that is not a socket, or where no socket is, is an
+//! exit-2 error that names the flag, not a failed case.
 
 use std::io::ErrorKind;
 use std::path::Path;
@@ -55,6 +56,23 @@ pub fn check_bindable(flag: &str, path: &Path) -> Result<(), ConfigError> {
     }
 }
 
+/// Refuses a Unix socket path given with `flag` that a client cannot connect to: nothing there,
+/// or a file that is not a socket.
+pub fn check_connectable(flag: &str, path: &Path) -> Result<(), ConfigError> {
+    let why = match std::fs::metadata(path) {
+        Ok(meta) if std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) => return Ok(()),
+        Ok(_) => "it is not a socket",
+        Err(e) if e.kind() == ErrorKind::NotFound => "there is no socket there",
+        Err(e) if e.kind() == ErrorKind::NotADirectory => "a part of it is a file, not a directory",
+        Err(_) => "it cannot be looked at",
+    };
+    Err(ConfigError::Invalid(format!(
+        "{flag} {}: {why}; start the server first and give the path it listens on (its \
+         \"listening\" line says it)",
+        path.display()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +92,19 @@ mod tests {
         says(&tmp.path().join("missing/x.sock"), "does not exist");
         says(&file, "exists and is not a socket");
         check_bindable("--addr", &tmp.path().join("x.sock")).unwrap();
+    }
+
+    #[test]
+    fn a_client_connects_only_to_a_socket_that_is_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("live.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        check_connectable("--connect", &path).unwrap();
+        let err = |p: &Path| check_connectable("--connect", p).unwrap_err().to_string();
+        assert!(err(&tmp.path().join("none.sock")).contains("there is no socket there"));
+        std::fs::write(tmp.path().join("file"), b"x").unwrap();
+        assert!(err(&tmp.path().join("file")).contains("it is not a socket"));
+        assert!(err(&tmp.path().join("file/x")).contains("is a file, not a directory"));
     }
 
     #[test]

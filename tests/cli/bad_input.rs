@@ -179,6 +179,8 @@ const TABLE: &[Bad] = &[
     bad(&["client", "--connect", "127.0.0.1"], "write an address like 127.0.0.1:8080"),
     bad(&["client", "--connect", "127.0.0.1:80", "-t", "udp4"], "-t udp4 cannot be measured with --connect"),
     bad(&["client", "--connect", "@svc", "-t", "unix-dgram"], "-t unix-dgram cannot be measured with --connect"),
+    bad(&["client", "--connect", "{missing}"], "there is no socket there; start the server first"),
+    bad(&["client", "--connect", "{file}"], "it is not a socket"),
     bad(&["client", "--connect", "127.0.0.1:80", "-t", "pipe"], "-t pipe cannot be measured with --connect"),
     bad(&["client", "--connect", "127.0.0.1:80", "-t", "tcp6"], "-t tcp6 does not fit --connect 127.0.0.1:80"),
     bad(&["client", "--connect", "127.0.0.1:80", "--processes"], "--processes starts one"),
