@@ -1,5 +1,5 @@
-//! A case's histogram files while it runs: after each measured iteration the merged `.hgrm` is
-//! rewritten and the iteration's interval appended to the `.hlog`, so a run killed halfway
+//! A case's histogram files while it runs: after each measured iteration the merged `.hgrm` (and
+//! stage histograms) are rewritten and the iteration's interval appended to the `.hlog`, so a run killed halfway
 //! through a case (SIGKILL, the out-of-memory killer, a power cut after the page cache is
 //! written) keeps the histogram of every iteration that finished. When the case ends,
 //! [`RunDir::write_case`] writes its files whole.
@@ -15,8 +15,8 @@ use crate::metrics::case_histograms::CaseHistograms;
 use crate::metrics::histogram::LatencyHistogram;
 
 impl RunDir {
-    /// Writes what the last measured iteration of case `case` adds to its files; returns the
-    /// files the case has now (the stage sets come with [`RunDir::write_case`]).
+    /// Writes what the last measured iteration of case `case` adds to its files (the merged
+    /// stage sets of `--stages` and `--trace` rewritten too); returns the files the case has now.
     pub fn write_iteration(
         &self,
         record: &RunRecord,
@@ -51,6 +51,9 @@ impl RunDir {
             files.hgrm_actual = Some(hgrm);
             files.hlog_actual = Some(hlog);
         }
+        files.stages = self.write_stages(&rel, "stages", &histograms.stages)?;
+        files.kernel_stages =
+            self.write_stages(&rel, "kernel-stages", &histograms.kernel_stages)?;
         Ok(files)
     }
 

@@ -341,3 +341,23 @@ fn a_server_waiting_for_clients_stops_at_once_on_ctrl_c() {
     let (code, stderr) = finish(child);
     assert_eq!(code, Some(130), "{stderr}");
 }
+
+#[test]
+fn after_sigkill_the_stages_of_the_finished_iterations_are_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "-t", "pipe", "--stages", "-n", "200", "-d", "50ms", "--warmup", "0",
+    ];
+    let mut child = spawn_run(&args, dir.path());
+    let run = wait_for(dir.path(), &mut child, |j| Point::MidCase.reached(j));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let json = run_json(&run);
+    let stages = run.join(json["cases"][0]["files"]["stages"].as_str().unwrap());
+    let written = std::fs::read_dir(&stages).unwrap().count();
+    assert!(
+        written >= 4,
+        "{written} stage histograms in {}",
+        stages.display()
+    );
+}
