@@ -86,8 +86,12 @@ pub fn duration_at_most(flag: &'static str, ns: u64, max_ns: u64) -> Result<(), 
     }
 }
 
-/// `1h`, `500ms`, `18446744073709551615ns` beyond what a duration holds in years.
+/// `1h`, `500ms`; `u64::MAX`, where a longer duration saturates, is "more than 584 years" (not a
+/// value the user wrote).
 pub fn human_ns(ns: u64) -> String {
+    if ns == u64::MAX {
+        return "more than 584 years".into();
+    }
     humantime::format_duration(Duration::from_nanos(ns)).to_string()
 }
 
@@ -105,6 +109,10 @@ mod tests {
         );
         let err = duration_at_most("--duration", u64::MAX, MAX_ITERATION_NS).unwrap_err();
         assert!(err.to_string().contains("maximum of 1day"), "{err}");
+        assert!(
+            err.to_string().contains("--duration more than 584 years"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ const TABLE: &[Bad] = &[
     bad(&["run", "-d", "1s", "-c", "5"], "cannot be used with"),
     bad(&["run", "-c", "0"], "must be greater than zero"),
     bad(&["run", "--count", "10000000000000"], "--count 10000000000000 is above the maximum of 1000000000000"),
-    bad(&["run", "--warmup", "999999999999h"], "--warmup"),
+    bad(&["run", "--warmup", "999999999999h"], "--warmup more than 584 years is above the maximum of 1day"),
     bad(&["run", "--warmup", "later"], "cannot read 'later' as a duration"),
     bad(&["run", "--timeout", "0"], "--timeout must be greater than zero"),
     bad(&["run", "--timeout", "2h"], "--timeout 2h is above the maximum of 1h"),
