@@ -529,7 +529,10 @@ mod tests {
             "{err}"
         );
         let crr = mix().connect("127.0.0.1:1").workload(Workload::Crr).build();
-        assert!(matches!(crr, Err(ConfigError::Ignored { .. })), "{crr:?}");
+        assert!(
+            matches!(crr, Err(Error::Config(ConfigError::Ignored { .. }))),
+            "{crr:?}"
+        );
         let ok = mix().connect("127.0.0.1:1").build().unwrap();
         assert!(ok.case_id().as_str().ends_with("-delimited-mix-GET"));
         let generated = Spec::builder(Transport::Tcp4)

@@ -115,7 +115,7 @@ impl Observer for ProgressObserver {
         let (slot, starting) = match event {
             Event::SlotStarted { slot, .. } => (slot, true),
             Event::SlotFinished { slot, .. } => (slot, false),
-            Event::CaseFinished { .. } => return Ok(()),
+            Event::IterationStored { .. } | Event::CaseFinished { .. } => return Ok(()),
         };
         if !starting {
             self.finished += 1;
