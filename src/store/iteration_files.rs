@@ -1,5 +1,5 @@
 //! A case's histogram files while it runs: after each measured iteration the merged `.hgrm` (and
-//! stage histograms) are rewritten and the iteration's interval appended to the `.hlog`, so a run killed halfway
+//! stage and kind histograms) are rewritten and the iteration's interval appended to the `.hlog`, so a run killed halfway
 //! through a case (SIGKILL, the out-of-memory killer, a power cut after the page cache is
 //! written) keeps the histogram of every iteration that finished. When the case ends,
 //! [`RunDir::write_case`] writes its files whole.
@@ -26,35 +26,10 @@ impl RunDir {
         let rel = format!("cases/{}", record.cases[case].case_id);
         let dir = self.root.join(&rel);
         std::fs::create_dir_all(&dir).map_err(|e| write_error(&dir, e))?;
-        let (hgrm, hlog) = self.append(
-            record,
-            case,
-            &rel,
-            "latency",
-            &histograms.merged,
-            &histograms.iterations,
-        )?;
-        let mut files = CaseFiles {
-            hgrm: Some(hgrm),
-            hlog: Some(hlog),
-            ..record.cases[case].files.clone()
-        };
-        if let Some(merged) = &histograms.actual_merged {
-            let (hgrm, hlog) = self.append(
-                record,
-                case,
-                &rel,
-                "latency-actual",
-                merged,
-                &histograms.actual,
-            )?;
-            files.hgrm_actual = Some(hgrm);
-            files.hlog_actual = Some(hlog);
-        }
-        files.stages = self.write_stages(&rel, "stages", &histograms.stages)?;
-        files.kernel_stages =
-            self.write_stages(&rel, "kernel-stages", &histograms.kernel_stages)?;
-        Ok(files)
+        let base = record.cases[case].files.clone();
+        self.case_files(&rel, histograms, base, |stem, merged, iterations| {
+            self.append(record, case, &rel, stem, merged, iterations)
+        })
     }
 
     /// Rewrites `<stem>.hgrm` and appends the last of `iterations` to `<stem>.hlog`.

@@ -217,35 +217,43 @@ impl RunDir {
         let dir = self.root.join(&rel);
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
-        let (hgrm, hlog) = self.write_pair(
-            record,
-            case,
+        self.case_files(
             &rel,
-            "latency",
-            &histograms.merged,
-            &histograms.iterations,
-        )?;
+            histograms,
+            CaseFiles::default(),
+            |stem, merged, iterations| {
+                self.write_pair(record, case, &rel, stem, merged, iterations)
+            },
+        )
+    }
+
+    /// A case's files: its latency pair (and `rate`'s pair from the actual send times) written
+    /// by `pair`, its stage and kind sets rewritten whole; the other fields from `base`.
+    fn case_files(
+        &self,
+        rel: &str,
+        histograms: &crate::metrics::case_histograms::CaseHistograms,
+        base: CaseFiles,
+        mut pair: impl FnMut(
+            &str,
+            &crate::metrics::histogram::LatencyHistogram,
+            &[crate::metrics::histogram::LatencyHistogram],
+        ) -> Result<(String, String)>,
+    ) -> Result<CaseFiles> {
+        let (hgrm, hlog) = pair("latency", &histograms.merged, &histograms.iterations)?;
         let mut files = CaseFiles {
             hgrm: Some(hgrm),
             hlog: Some(hlog),
-            ..CaseFiles::default()
+            ..base
         };
         if let Some(merged) = &histograms.actual_merged {
-            let (hgrm, hlog) = self.write_pair(
-                record,
-                case,
-                &rel,
-                "latency-actual",
-                merged,
-                &histograms.actual,
-            )?;
+            let (hgrm, hlog) = pair("latency-actual", merged, &histograms.actual)?;
             files.hgrm_actual = Some(hgrm);
             files.hlog_actual = Some(hlog);
         }
-        files.stages = self.write_stages(&rel, "stages", &histograms.stages)?;
-        files.kernel_stages =
-            self.write_stages(&rel, "kernel-stages", &histograms.kernel_stages)?;
-        files.kinds = self.write_stages(&rel, "kinds", &histograms.kinds)?;
+        files.stages = self.write_stages(rel, "stages", &histograms.stages)?;
+        files.kernel_stages = self.write_stages(rel, "kernel-stages", &histograms.kernel_stages)?;
+        files.kinds = self.write_stages(rel, "kinds", &histograms.kinds)?;
         Ok(files)
     }
 
