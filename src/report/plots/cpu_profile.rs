@@ -103,21 +103,8 @@ pub fn render(data: &RunData) -> Option<Result<String>> {
                 left = right;
             }
         }
-        let per_row = 5;
-        for (i, name) in categories.iter().enumerate() {
-            let (col, row) = ((i % per_row) as i32, (i / per_row) as i32);
-            let (x, y) = (20 + col * 180, 4 + row * 22);
-            legend.draw(&Rectangle::new(
-                [(x, y), (x + 14, y + 14)],
-                style::color(i).filled(),
-            ))?;
-            legend.draw(&Text::new(
-                name.clone(),
-                (x + 20, y),
-                style::text(LABEL_SIZE),
-            ))?;
-        }
-        Ok(())
+        let entries = (categories.iter().enumerate()).map(|(i, n)| (n.as_str(), style::color(i)));
+        style::legend(&legend, entries, 5, (180, 22), LABEL_SIZE)
     }))
 }
 

@@ -110,20 +110,8 @@ pub fn render(case: &CaseRecord, legend: &[String]) -> Option<Result<String>> {
         for s in &t.spans {
             draw_span(&mut c, s, stage_color(&s.name, legend))?;
         }
-        for (i, name) in shown.iter().enumerate() {
-            let (col, row) = ((i % PER_ROW) as i32, (i / PER_ROW) as i32);
-            let (x, y) = (20 + col * 235, 4 + row * 24);
-            foot.draw(&Rectangle::new(
-                [(x, y), (x + 14, y + 14)],
-                stage_color(name, legend).filled(),
-            ))?;
-            foot.draw(&Text::new(
-                name.to_string(),
-                (x + 20, y),
-                style::text(LABEL_SIZE),
-            ))?;
-        }
-        Ok(())
+        let entries = shown.iter().map(|n| (*n, stage_color(n, legend)));
+        style::legend(&foot, entries, PER_ROW, (235, 24), LABEL_SIZE)
     }))
 }
 

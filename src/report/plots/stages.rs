@@ -187,20 +187,8 @@ pub fn render(data: &RunData) -> Option<Result<String>> {
                 BLACK.stroke_width(2),
             )])?;
         }
-        for (i, name) in shown.iter().enumerate() {
-            let (col, row) = ((i % PER_ROW) as i32, (i / PER_ROW) as i32);
-            let (x, y) = (20 + col * 235, 4 + row * 24);
-            foot.draw(&Rectangle::new(
-                [(x, y), (x + 14, y + 14)],
-                stage_color(name, &legend).filled(),
-            ))?;
-            foot.draw(&Text::new(
-                name.to_string(),
-                (x + 20, y),
-                style::text(LABEL_SIZE),
-            ))?;
-        }
-        Ok(())
+        let entries = shown.iter().map(|n| (n.as_ref(), stage_color(n, &legend)));
+        style::legend(&foot, entries, PER_ROW, (235, 24), LABEL_SIZE)
     }))
 }
 

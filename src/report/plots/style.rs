@@ -77,6 +77,24 @@ where
     Ok(out)
 }
 
+/// A legend under a chart: a coloured square and a name per entry, `per_row` to a row, each
+/// `cell` = (width, height) pixels.
+pub fn legend<'a>(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    entries: impl IntoIterator<Item = (&'a str, RGBColor)>,
+    per_row: usize,
+    cell: (i32, i32),
+    label_size: u32,
+) -> Result<()> {
+    for (i, (name, color)) in entries.into_iter().enumerate() {
+        let (col, row) = ((i % per_row) as i32, (i / per_row) as i32);
+        let (x, y) = (20 + col * cell.0, 4 + row * cell.1);
+        area.draw(&Rectangle::new([(x, y), (x + 14, y + 14)], color.filled()))?;
+        area.draw(&Text::new(name.to_string(), (x + 20, y), text(label_size)))?;
+    }
+    Ok(())
+}
+
 /// A number rounded to two decimals for an axis (seconds, Gbit/s).
 pub fn round2_label(v: f64) -> String {
     format!("{}", (v * 100.0).round() / 100.0)
