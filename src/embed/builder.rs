@@ -525,7 +525,7 @@ mod tests {
         };
         let err = mix().build().unwrap_err().to_string();
         assert!(
-            err.contains("apply to `loopbench client --connect`"),
+            err.contains(".request(..), .requests(..), .response_delimiter(..), .length_prefix(..) and .protocol(..) apply to a service you .connect(..) to"),
             "{err}"
         );
         let crr = mix().connect("127.0.0.1:1").workload(Workload::Crr).build();

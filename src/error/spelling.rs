@@ -10,10 +10,9 @@
 /// [`Run`]: crate::run::session::Run
 pub const FLAG_TO_BUILDER: &[(&str, &str)] = &[
     ("--response-size", ".response_size(..)"),
-    (
-        "--response-delimiter",
-        ".framing(MessageFraming { response_delimiter: .. })",
-    ),
+    ("--response-delimiter", ".response_delimiter(..)"),
+    ("--requests", ".requests(..)"),
+    ("--protocol", ".protocol(..)"),
     ("--request-file", ".request(..)"),
     ("--request", ".request(..)"),
     ("--size", ".size(..)"),

@@ -229,7 +229,7 @@ impl Spec {
         let custom_server = self.layout.connect.is_some() || self.server_handler.is_some();
         if self.framing.is_custom() && !custom_server {
             return Err(ConfigError::Invalid(
-                "--request, --request-file, --requests, --response-delimiter, --length-prefix and --protocol (.request(..), .requests(..), .response_delimiter(..), .length_prefix(..), .protocol(..)) apply to `loopbench client --connect` (.connect(..)) or a server handler (.handler(..))".into(),
+                "--request, --request-file, --requests, --response-delimiter, --length-prefix and --protocol apply to a service you --connect to, or to a server handler (Spec::builder(..).handler(..))".into(),
             ));
         }
         if self.server_handler.is_some() {
