@@ -119,8 +119,13 @@ mod tests {
     fn an_interrupt_is_passed_on_and_escalated() {
         let interrupted = AtomicBool::new(true);
         let timeout = Duration::from_secs(30);
-        // sh ends on SIGINT (its own exit, with the stop signals begun) ...
-        let ended = supervise(&mut sh("sleep 30"), timeout, &interrupted, STOP).unwrap();
+        // sh ends on SIGINT (its own exit, with the stop signals begun) ... The SIGKILL comes
+        // late here: on a loaded machine sh may take over a second to be scheduled and die.
+        let patient = &[
+            (Duration::ZERO, Signal::SIGINT),
+            (Duration::from_secs(20), Signal::SIGKILL),
+        ];
+        let ended = supervise(&mut sh("sleep 30"), timeout, &interrupted, patient).unwrap();
         assert!(
             matches!(
                 ended,
