@@ -211,25 +211,13 @@ fn stamp_where_possible(
     topology: &Topology,
     check_clocks: impl FnOnce(&Plan) -> Result<()>,
 ) -> Result<Option<SkippedCases>> {
-    let stamped: Vec<Spec> = expanded
-        .specs
-        .iter()
-        .filter(|s| s.instrument.stages)
-        .cloned()
-        .collect();
-    if stamped.is_empty() {
-        return Ok(None);
-    }
-    let plan = Plan::new(stamped, topology, 0, false)?;
-    let Err(why) = check_clocks(&plan) else {
-        return Ok(None);
-    };
-    expanded.specs.retain(|s| !s.instrument.stages);
-    Ok(Some(SkippedCases {
-        placement: None,
-        reason: format!("{why:#}"),
-        cases: plan.cases.iter().map(|c| c.case_id.to_string()).collect(),
-    }))
+    leave_out_unless(
+        expanded,
+        topology,
+        |s| s.instrument.stages,
+        check_clocks,
+        "",
+    )
 }
 
 /// The traced twins a root suite adds (the cases not in `untraced`) run only where the tracer
@@ -242,20 +230,31 @@ fn trace_where_possible(
     open_tracer: impl FnOnce(&Plan) -> Result<()>,
 ) -> Result<Option<SkippedCases>> {
     let is_twin = |s: &Spec| !untraced.contains(&s.case_id());
-    let traced: Vec<Spec> = expanded
-        .specs
-        .iter()
-        .filter(|s| is_twin(s))
-        .cloned()
-        .collect();
-    let plan = Plan::new(traced, topology, 0, false)?;
-    let Err(why) = open_tracer(&plan) else {
+    let why = "the tracer cannot run here: ";
+    leave_out_unless(expanded, topology, is_twin, open_tracer, why)
+}
+
+/// Leaves the cases that are `part` of an optional instrument out of `expanded` when `check`
+/// refuses them (planned on their own); returns them with the refusal after `why`.
+fn leave_out_unless(
+    expanded: &mut Expanded,
+    topology: &Topology,
+    part: impl Fn(&Spec) -> bool,
+    check: impl FnOnce(&Plan) -> Result<()>,
+    why: &str,
+) -> Result<Option<SkippedCases>> {
+    let specs: Vec<Spec> = expanded.specs.iter().filter(|s| part(s)).cloned().collect();
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let plan = Plan::new(specs, topology, 0, false)?;
+    let Err(refusal) = check(&plan) else {
         return Ok(None);
     };
-    expanded.specs.retain(|s| !is_twin(s));
+    expanded.specs.retain(|s| !part(s));
     Ok(Some(SkippedCases {
         placement: None,
-        reason: format!("the tracer cannot run here: {why:#}"),
+        reason: format!("{why}{refusal:#}"),
         cases: plan.cases.iter().map(|c| c.case_id.to_string()).collect(),
     }))
 }

@@ -20,7 +20,7 @@ use crate::metrics::service::ServiceMeasure;
 use crate::metrics::stamps::{ClientStamps, StampLog};
 use crate::metrics::tcp_info::TcpTrack;
 use crate::spec::Spec;
-use crate::spec::framing::{Framing, Protocol};
+use crate::spec::framing::Framing;
 use crate::spec::http1;
 use crate::transport::Conn;
 use crate::transport::wait::{is_disconnect, is_transient};
@@ -39,7 +39,6 @@ pub struct ExternalClient<C: Clock> {
     kind: usize,
     response: Vec<u8>,
     framing: Framing,
-    http1: bool,
     /// `--protocol http1`: the last complete response, for the hint when the service closes.
     last: Option<http1::Response>,
     phase: Phase,
@@ -57,12 +56,7 @@ pub struct ExternalClient<C: Clock> {
 impl<C: Clock> ExternalClient<C> {
     /// A client for `spec` (its requests and framing).
     pub fn new(spec: &Spec, env: ClientEnv<C>) -> ExternalClient<C> {
-        let http1 = spec.framing.protocol == Protocol::Http1;
-        let framing = if http1 {
-            Framing::Http1
-        } else {
-            response_framing(spec)
-        };
+        let framing = response_framing(spec);
         let response_len = match framing {
             Framing::Fixed(n) => n,
             _ => MAX_DELIMITED_RESPONSE,
@@ -73,7 +67,6 @@ impl<C: Clock> ExternalClient<C> {
             kind: 0,
             response: vec![0; response_len],
             framing,
-            http1,
             last: None,
             phase: Phase::Idle,
             sent_at_ns: 0,
@@ -90,7 +83,7 @@ impl<C: Clock> ExternalClient<C> {
 
     fn check_stall(&self) -> Result<()> {
         if self.clock.now_ns().saturating_sub(self.sent_at_ns) >= self.timeout_ns {
-            let check = if self.http1 {
+            let check = if self.http1() {
                 "check that the request is a whole HTTP request (a Host header, a blank line after the headers)"
             } else {
                 "check --response-size / --response-delimiter / --length-prefix (.response_size(..), .response_delimiter(..), .length_prefix(..))"
@@ -103,10 +96,15 @@ impl<C: Clock> ExternalClient<C> {
         Ok(())
     }
 
+    /// `--protocol http1`: responses are framed and counted by their HTTP/1 headers.
+    fn http1(&self) -> bool {
+        self.framing == Framing::Http1
+    }
+
     /// Why the service closed the connection, as far as its last response tells.
     fn closed(&self) -> anyhow::Error {
         let crr = "or measure connect+request+close per round trip with -w crr (.workload(Workload::Crr))";
-        match (self.http1, self.last) {
+        match (self.http1(), self.last) {
             (true, Some(r)) if r.closes => anyhow!(
                 "the service closed the connection after a response that said it would ({}): this client keeps one connection per flow alive; let the service keep connections alive (HTTP/1.1 without 'Connection: close'; python3 -m http.server --protocol HTTP/1.1) {crr}",
                 if r.minor_version == 0 {
@@ -142,7 +140,7 @@ impl<C: Clock> ExternalClient<C> {
     /// counts its HTTP status.
     fn complete(&mut self, len: usize) -> Result<Option<usize>> {
         let buf = &self.response[..len];
-        if !self.http1 {
+        if !self.http1() {
             return Ok(self.framing.complete(buf));
         }
         Ok(http1::parse(buf, self.mix.is_head())?.map(|r| {
