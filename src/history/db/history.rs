@@ -11,7 +11,7 @@
 //! Adding is idempotent: a run id already in the file is left as it is.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
@@ -22,6 +22,26 @@ use crate::store::metric::Metric;
 
 /// How long a connection waits for another writer before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// WAL mode, the connection's pragmas and the schema migrations of a freshly opened file.
+fn prepare(conn: &mut Connection) -> Result<(), MigrationError> {
+    // journal_mode returns the mode as a row; WAL persists in the file once set.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    debug_assert_eq!(mode.to_ascii_lowercase(), "wal");
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    schema::migrate(conn)?;
+    Ok(())
+}
+
+/// SQLITE_BUSY that the busy handler was not asked about: two processes opening a new file at
+/// once, one switching it to WAL while the other reads it, get it at once whatever the timeout.
+fn is_busy(e: &MigrationError) -> bool {
+    matches!(
+        e,
+        MigrationError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::DatabaseBusy
+    )
+}
 
 /// An open history file.
 pub struct History {
@@ -43,15 +63,16 @@ impl History {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| wrap(e.into()))?;
         conn.busy_timeout(busy).map_err(|e| wrap(e.into()))?;
-        // journal_mode returns the mode as a row; WAL persists in the file once set.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| wrap(e.into()))?;
-        debug_assert_eq!(mode.to_ascii_lowercase(), "wal");
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(|e| wrap(e.into()))?;
-        schema::migrate(&mut conn).map_err(wrap)?;
-        Ok(History { conn })
+        let started = Instant::now();
+        loop {
+            match prepare(&mut conn) {
+                Err(e) if is_busy(&e) && started.elapsed() < busy => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(wrap(e)),
+                Ok(()) => return Ok(History { conn }),
+            }
+        }
     }
 
     /// Stores `run` unless a run with its id, from the same machine, is already there.
