@@ -25,6 +25,7 @@ pub mod gate;
 pub mod input;
 pub mod metric;
 pub mod output;
+pub mod rounds;
 pub mod trust;
 #[cfg(test)]
 mod trust_tests;
@@ -131,7 +132,10 @@ fn samples(case: &PooledCase<'_>, metric: Metric) -> Samples {
         let (run, tail) = rest.split_at(n);
         let before = values.len();
         values.extend(run.iter().filter_map(|it| metric.value(it, workload)));
-        runs.push(values.len() - before);
+        // A run left out whole (its round dropped as disturbed) is no cluster.
+        if values.len() > before {
+            runs.push(values.len() - before);
+        }
         rest = tail;
     }
     Samples {
@@ -204,8 +208,8 @@ fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, f6
 
 /// When the two sides are separate runs measured in rounds (`loopbench ab`: each round runs a
 /// BASE and a NEW run back to back, in a random order), each round's NEW run with its BASE run:
-/// (median of the BASE run's values, median of the NEW run's). Empty unless the runs, taken in
-/// order of start time, fall into consecutive BASE/NEW couples.
+/// (median of the BASE run's values, median of the NEW run's). Empty unless the runs with values,
+/// taken in order of start time, fall into consecutive BASE/NEW couples ([`rounds::rounds`]).
 fn round_pairs(
     b: &PooledCase<'_>,
     n: &PooledCase<'_>,
@@ -213,28 +217,14 @@ fn round_pairs(
     metric: Metric,
 ) -> Vec<(f64, f64)> {
     let (base, new) = (run_medians(b, metric), run_medians(n, metric));
-    if base.len() != new.len()
-        || base.len() < 2
-        || base.iter().any(|r| new.iter().any(|s| s.0 == r.0))
-    {
-        return Vec::new();
-    }
-    let mut all: Vec<(&str, bool, f64)> = base
+    let (bi, ni): (Vec<&str>, Vec<&str>) = (
+        base.iter().map(|r| r.0).collect(),
+        new.iter().map(|r| r.0).collect(),
+    );
+    rounds::rounds(&bi, &ni, starts)
         .into_iter()
-        .map(|(id, v)| (id, true, v))
-        .chain(new.into_iter().map(|(id, v)| (id, false, v)))
-        .collect();
-    all.sort_by_key(|(id, _, _)| starts.get(id).copied().unwrap_or(""));
-    let mut pairs = Vec::new();
-    for couple in all.chunks(2) {
-        match couple {
-            [(_, true, bv), (_, false, nv)] | [(_, false, nv), (_, true, bv)] => {
-                pairs.push((*bv, *nv))
-            }
-            _ => return Vec::new(),
-        }
-    }
-    pairs
+        .map(|[i, j]| (base[i].1, new[j].1))
+        .collect()
 }
 
 fn notes(b: &PooledCase<'_>, n: &PooledCase<'_>) -> Vec<String> {
@@ -289,9 +279,17 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
     let mut trusts = Vec::new();
     for (i, (b, n)) in matched.iter().enumerate() {
         let (bc, nc) = (&bp[b], &np[n]);
-        // Separate runs are paired by round: leaving out iterations must not empty a run.
-        let whole_runs = bc.run_ids != nc.run_ids && !options.unpaired;
-        let (t, bk, nk) = trust::assess(bc, nc, options.gate.min_iterations, whole_runs);
+        // Separate runs are samples of their own (paired by round when they fall into rounds):
+        // leaving out iterations must not empty a run, or drops its whole round.
+        let round_list = rounds::rounds(&bc.run_ids, &nc.run_ids, &starts);
+        let pairing = if bc.run_ids == nc.run_ids || options.unpaired {
+            trust::Pairing::Iterations
+        } else if round_list.is_empty() {
+            trust::Pairing::WholeRuns
+        } else {
+            trust::Pairing::Rounds(&round_list)
+        };
+        let (t, bk, nk) = trust::assess(bc, nc, options.gate.min_iterations, &pairing);
         trusts.push(t);
         let (bc, nc) = (&bc.filtered(&bk), &nc.filtered(&nk));
         for metric in Metric::ALL {

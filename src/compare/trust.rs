@@ -41,10 +41,21 @@ pub struct CaseTrust {
     pub new: SideTrust,
     /// True when the disturbed iterations were left out of the comparison.
     pub left_out: bool,
+    /// Rounds (a BASE run and its NEW run) left out whole because a run of each had every
+    /// iteration disturbed; 0 unless the sides are paired by round.
+    pub rounds_dropped: usize,
     /// What was left out and why, or why nothing was, in words.
     pub note: String,
     /// BASE and NEW canaries differ beyond their band: the figures, in words.
     pub canary_differs: Option<String>,
+}
+
+impl CaseTrust {
+    /// The note, when any iteration of either side was disturbed (left out or not): for the
+    /// outputs that show only the verdicts (JUnit, GitHub annotations).
+    pub fn disturbed_note(&self) -> Option<&str> {
+        (self.base.disturbed + self.new.disturbed > 0).then_some(self.note.as_str())
+    }
 }
 
 /// Which iterations of each side are disturbed, by the same bands: the canary band over both
@@ -102,61 +113,120 @@ fn describe(s: &SideTrust) -> String {
     }
 }
 
-/// The case's trust: marks both sides, decides whether to leave the disturbed iterations out
-/// (both sides keep at least `min_kept`, and every run of a side keeps one when `whole_runs`),
-/// and compares the canaries. Returns it with the iterations to keep per side (all when nothing
-/// is left out).
+/// How the comparison pairs the two sides, which decides what leaving out may not empty.
+#[derive(Clone, Copy, Debug)]
+pub enum Pairing<'r> {
+    /// The iterations are the samples (one set of runs, or runs taken as independent).
+    Iterations,
+    /// Each run is a sample of its own: every run must keep an iteration.
+    WholeRuns,
+    /// Runs paired by round, [BASE run, NEW run] per round (indices into each side's runs): a
+    /// round with a run that keeps no iteration is dropped whole, its partner run with it.
+    Rounds(&'r [[usize; 2]]),
+}
+
+/// Per run of `case`, whether it has iterations but keeps none of them.
+fn emptied(case: &PooledCase<'_>, keep: &[bool]) -> Vec<bool> {
+    let mut rest = keep;
+    case.per_run
+        .iter()
+        .map(|&n| {
+            let (run, tail) = rest.split_at(n);
+            rest = tail;
+            n > 0 && !run.iter().any(|x| *x)
+        })
+        .collect()
+}
+
+/// Clears `keep` for every iteration of the runs `drop` names.
+fn drop_runs(case: &PooledCase<'_>, keep: &mut [bool], drop: &[bool]) {
+    let mut at = 0;
+    for (&n, &d) in case.per_run.iter().zip(drop) {
+        if d {
+            keep[at..at + n].fill(false);
+        }
+        at += n;
+    }
+}
+
+/// The case's trust: marks both sides and decides whether to leave the disturbed iterations out:
+/// only when both sides keep at least `min_kept`, and, as `pairing` asks, every run keeps one or
+/// (round-paired) the rounds whose run would keep none are dropped whole and at least `min_kept`
+/// rounds remain. Compares the canaries. Returns it with the iterations to keep per side (all
+/// when nothing is left out).
 pub fn assess(
     base: &PooledCase<'_>,
     new: &PooledCase<'_>,
     min_kept: usize,
-    whole_runs: bool,
+    pairing: &Pairing<'_>,
 ) -> (CaseTrust, Vec<bool>, Vec<bool>) {
     let (bm, nm) = disturbed(base, new);
     let (bs, ns) = (side(base, &bm), side(new, &nm));
     let keep = |m: &[Vec<String>]| m.iter().map(Vec::is_empty).collect::<Vec<bool>>();
-    let (bk, nk) = (keep(&bm), keep(&nm));
+    let (mut bk, mut nk) = (keep(&bm), keep(&nm));
     let kept = |k: &[bool]| k.iter().filter(|x| **x).count();
-    let runs_keep_one = |case: &PooledCase<'_>, k: &[bool]| {
-        let mut rest = k;
-        case.per_run.iter().all(|&n| {
-            let (run, tail) = rest.split_at(n);
-            rest = tail;
-            n == 0 || run.iter().any(|x| *x)
-        })
+    let (be, ne) = (emptied(base, &bk), emptied(new, &nk));
+    let mut rounds_dropped = 0;
+    let mut rounds_left = None;
+    let runs_ok = match pairing {
+        Pairing::Iterations => true,
+        Pairing::WholeRuns => !be.iter().chain(&ne).any(|e| *e),
+        Pairing::Rounds(rounds) => {
+            let gone: Vec<&[usize; 2]> = rounds.iter().filter(|[b, n]| be[*b] || ne[*n]).collect();
+            rounds_dropped = gone.len();
+            rounds_left = Some(rounds.len() - gone.len());
+            let (mut bd, mut nd) = (vec![false; be.len()], vec![false; ne.len()]);
+            for [b, n] in gone {
+                (bd[*b], nd[*n]) = (true, true);
+            }
+            drop_runs(base, &mut bk, &bd);
+            drop_runs(new, &mut nk, &nd);
+            rounds.len() - rounds_dropped >= min_kept
+        }
     };
     let any = bs.disturbed + ns.disturbed > 0;
-    let enough = kept(&bk) >= min_kept
-        && kept(&nk) >= min_kept
-        && (!whole_runs || (runs_keep_one(base, &bk) && runs_keep_one(new, &nk)));
+    let enough = kept(&bk) >= min_kept && kept(&nk) >= min_kept && runs_ok;
+    let sides = format!("base {}, new {}", describe(&bs), describe(&ns));
+    let rounds_text = |left: usize| {
+        format!(
+            "{rounds_dropped} of {} rounds whole (a run of each had every iteration disturbed; \
+             its partner run goes too, so the pairs stay paired)",
+            left + rounds_dropped
+        )
+    };
     let note = if !any {
         format!(
             "no iteration disturbed ({} base, {} new)",
             bs.iterations, ns.iterations
         )
     } else if enough {
-        format!(
-            "left out as disturbed: base {}, new {}",
-            describe(&bs),
-            describe(&ns)
-        )
+        match rounds_left.filter(|_| rounds_dropped > 0) {
+            Some(left) => format!(
+                "left out as disturbed: {sides}; with them {}",
+                rounds_text(left)
+            ),
+            None => format!("left out as disturbed: {sides}"),
+        }
     } else {
-        format!(
-            "disturbed but kept (leaving them out would leave a side under {min_kept} iterations{}): base {}, new {}",
-            if whole_runs {
-                " or a run without any"
-            } else {
-                ""
-            },
-            describe(&bs),
-            describe(&ns)
-        )
+        let why = match (pairing, rounds_left) {
+            (Pairing::Rounds(_), Some(left)) if left < min_kept => format!(
+                "dropping the {rounds_dropped} round(s) with a wholly disturbed run would leave \
+                 {left} round(s), under {min_kept}"
+            ),
+            (Pairing::WholeRuns, _) if !runs_ok => {
+                "leaving them out would leave a run without any".to_string()
+            }
+            _ => format!("leaving them out would leave a side under {min_kept} iterations"),
+        };
+        format!("disturbed but kept ({why}): {sides}")
     };
     let canary_differs = canary_difference(base, new);
+    let left_out = any && enough;
     let trust = CaseTrust {
         base: bs,
         new: ns,
-        left_out: any && enough,
+        left_out,
+        rounds_dropped: if left_out { rounds_dropped } else { 0 },
         note,
         canary_differs,
     };

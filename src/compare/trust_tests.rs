@@ -226,3 +226,86 @@ fn a_canary_that_moved_between_base_and_new_warns_and_strict_env_makes_it_inconc
     assert!(c.cases[0].trust.as_ref().unwrap().canary_differs.is_none());
     assert_eq!(p50(&c).verdict, Verdict::NoChange);
 }
+
+/// `ab`'s rounds: per round a BASE run and a NEW run of 3 iterations, started one after the
+/// other (BASE first in even rounds), `base_p50`/`new_p50` as in [`Measured`], every iteration of
+/// BASE's run in round `hogged` beside a CPU hog. Rounds listed in `skip` were never measured.
+fn rounds(n: usize, base_p50: f64, new_p50: f64, hogged: usize, skip: &[usize]) -> (Side, Side) {
+    let (mut base, mut new) = (Vec::new(), Vec::new());
+    for r in (0..n).filter(|r| !skip.contains(r)) {
+        let m = |p50_ns, hogged: bool| Measured {
+            p50_ns,
+            spin_ns: 100.0,
+            n: 3,
+            hogged: if hogged { vec![0, 1, 2] } else { Vec::new() },
+        };
+        let mut b = run(&format!("b{r}"), &m(base_p50, r == hogged), 3 * r);
+        let mut k = run(&format!("n{r}"), &m(new_p50, false), 3 * r + 1);
+        let (first, second) = if r % 2 == 0 { (0, 1) } else { (1, 0) };
+        b.record.started_at = format!("2026-01-01T00:{:02}:{first}0Z", r);
+        k.record.started_at = format!("2026-01-01T00:{:02}:{second}0Z", r);
+        base.push(b);
+        new.push(k);
+    }
+    let side = |runs: Vec<LoadedRun>| Side {
+        inputs: runs.iter().map(|r| r.record.run_id.clone()).collect(),
+        runs,
+    };
+    (side(base), side(new))
+}
+
+#[test]
+fn a_round_with_a_wholly_hogged_run_is_dropped_with_its_partner_and_the_verdict_is_that_without_it()
+{
+    // +10 %, BASE's run of round 2 hogged in all 3 iterations (40 % slower: it would hide the
+    // change in that round's pair).
+    let (b, n) = rounds(8, 50_000.0, 55_000.0, 2, &[]);
+    let c = compare(&b, &n, &options(false)).unwrap();
+    let t = c.cases[0].trust.as_ref().unwrap();
+    assert_eq!((t.base.disturbed, t.new.disturbed), (3, 0), "{t:?}");
+    assert_eq!(t.base.reasons.get("foreign_cpu"), Some(&3), "{t:?}");
+    assert!(t.left_out, "{}", t.note);
+    assert_eq!(t.rounds_dropped, 1);
+    assert!(t.note.contains("1 of 8 rounds whole"), "{}", t.note);
+    let m = p50(&c);
+    assert_eq!(m.pairs, 7, "a dropped round takes both sides' pair");
+    assert_eq!((m.base.iterations, m.new.iterations), (21, 21));
+
+    let (cb, cn) = rounds(8, 50_000.0, 55_000.0, 2, &[2]);
+    let clean = compare(&cb, &cn, &options(false)).unwrap();
+    let k = p50(&clean);
+    assert_eq!(k.pairs, 7);
+    assert_eq!(m.ratio, k.ratio, "the dropped round leaves no trace");
+    assert_eq!(m.verdict, k.verdict);
+    assert_eq!(m.verdict, Verdict::Regression);
+    // Every format says it: the notes (text, markdown, json) and the verdict-only outputs.
+    for text in [
+        output::table::render(&c),
+        output::markdown::render(&c),
+        output::json::render(&c),
+        output::junit::render(&c),
+        output::github::annotations(&c).join("\n"),
+    ] {
+        assert!(text.contains("1 of 8 rounds whole"), "{text}");
+    }
+}
+
+#[test]
+fn a_hogged_round_is_kept_and_said_when_too_few_rounds_would_remain() {
+    // 5 rounds, the gate's minimum of pairs: dropping one would leave 4.
+    let (b, n) = rounds(5, 50_000.0, 50_000.0, 1, &[]);
+    let c = compare(&b, &n, &options(false)).unwrap();
+    let t = c.cases[0].trust.as_ref().unwrap();
+    assert_eq!(t.base.disturbed, 3);
+    assert!(!t.left_out);
+    assert_eq!(t.rounds_dropped, 0);
+    assert!(
+        t.note.starts_with(
+            "disturbed but kept (dropping the 1 round(s) with a wholly disturbed run would leave 4 round(s), under 5)"
+        ),
+        "{}",
+        t.note
+    );
+    assert_eq!(p50(&c).pairs, 5);
+    assert!(output::junit::render(&c).contains("disturbed but kept"));
+}

@@ -2,6 +2,7 @@
 //! metrics that regressed or stayed inconclusive, and the `$GITHUB_OUTPUT` lines a later step
 //! reads (`steps.<id>.outputs.regressions`).
 
+use super::wording::trust_note;
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -18,7 +19,8 @@ fn escape_property(text: &str) -> String {
 }
 
 /// One annotation line per gated metric that regressed (`::error`) or is inconclusive
-/// (`::warning`), each naming the case, the metric and the reason.
+/// (`::warning`), each naming the case, the metric and the reason (and the case's disturbed
+/// iterations, when it had any).
 pub fn annotations(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
     for case in &c.cases {
@@ -34,7 +36,7 @@ pub fn annotations(c: &Comparison) -> Vec<String> {
                 escape_property(&title),
                 case.new_case,
                 m.metric,
-                escape_data(&m.reason.to_string())
+                escape_data(&format!("{}{}", m.reason, trust_note(case)))
             ));
         }
     }

@@ -2,6 +2,7 @@
 //! (GitLab, Jenkins, Azure) show the gate as tests. A regression is a failure, an inconclusive
 //! metric is skipped.
 
+use super::wording::trust_note;
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -31,13 +32,14 @@ pub fn render(c: &Comparison) -> String {
     let mut cases = String::new();
     let (mut tests, mut failures, mut skipped) = (0, 0, 0);
     for case in &c.cases {
+        let trust = trust_note(case);
         for m in case
             .metrics
             .iter()
             .filter(|m| m.verdict != Verdict::NotGated)
         {
             tests += 1;
-            let reason = xml(&m.reason.to_string());
+            let reason = xml(&format!("{}{trust}", m.reason));
             let body = match m.verdict {
                 Verdict::Regression => {
                     failures += 1;

@@ -1,10 +1,18 @@
 //! The wording every format shares: values in their display units, relative changes, intervals
 //! and p-values, the method sentence, the lists after the table and the verdict line.
 
-use crate::compare::Comparison;
 use crate::compare::gate::MetricResult;
 use crate::compare::metric::{Metric, Unit};
+use crate::compare::{CaseComparison, Comparison};
 use crate::text::{si, us};
+
+/// ` (left out as disturbed: …)` when the case had disturbed iterations, else empty.
+pub fn trust_note(case: &CaseComparison) -> String {
+    case.trust
+        .as_ref()
+        .and_then(|t| t.disturbed_note())
+        .map_or(String::new(), |n| format!(" ({n})"))
+}
 
 /// A p-value for people: `0.031`, `2.9e-4`.
 pub fn format_p(p: f64) -> String {
