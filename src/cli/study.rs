@@ -91,6 +91,10 @@ pub struct StudyArgs {
     /// With --precision: the most time all rounds together may take [default: 10m].
     #[arg(long, value_name = "DURATION", requires = "precision")]
     max_time: Option<String>,
+    /// Take no drift canary before each iteration of the variants' runs (interference is still
+    /// accounted).
+    #[arg(long, conflicts_with_all = ["restore", "report"])]
+    no_canary: bool,
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -135,6 +139,7 @@ pub fn execute_cmd(args: StudyArgs, command_line: Vec<String>) -> Result<ExitCod
             }),
             None => None,
         },
+        no_canary: args.no_canary,
     };
     let prepared = prepare(&study, &opts)?;
     if args.dry_run {

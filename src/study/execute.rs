@@ -22,7 +22,7 @@ use super::record::{
 };
 use super::report::precision;
 use super::schedule::{Slot, schedule};
-use super::settings::{HostSettings, NamespaceSettings};
+use super::settings::{AppliedSetting, HostSettings, NamespaceSettings};
 use crate::error::{ConfigError, UsageError};
 use crate::host::environment::{Environment, RECORDED_SYSCTLS};
 use crate::host::knob::KnobFile;
@@ -64,6 +64,8 @@ pub struct StudyOptions {
     pub command_line: Vec<String>,
     /// `--precision`: add rounds until every comparison is that narrow, or `--max-time`.
     pub precision: Option<PrecisionRequest>,
+    /// `--no-canary`: the variants' runs take no drift canary.
+    pub no_canary: bool,
 }
 
 /// A variant split by scope, checked.
@@ -387,6 +389,34 @@ fn stop_reason(
     }
 }
 
+/// The job of the run `slot` names: its variant's cases and settings, as the options ask.
+fn variant_job(
+    record: &StudyRecord,
+    prepared: &Prepared,
+    opts: &StudyOptions,
+    slot: &Slot,
+    host_settings: Vec<AppliedSetting>,
+    dir: &Path,
+) -> VariantJob {
+    let v = &prepared.variants[slot.variant];
+    VariantJob {
+        study_id: record.study_id.clone(),
+        study_name: record.name.clone(),
+        variant: record.variants[slot.variant].name.clone(),
+        round: slot.round,
+        run_seed: slot.run_seed,
+        specs: v.specs.clone(),
+        study_cases: record.cases.clone(),
+        namespace: v.namespace.clone(),
+        inherit: prepared.inherit.clone(),
+        host_settings,
+        host_environment: Environment::capture(),
+        study_dir: dir.to_path_buf(),
+        command_line: opts.command_line.clone(),
+        no_canary: opts.no_canary,
+    }
+}
+
 /// What running the rounds needs: the study, its variants, where things go and the record.
 struct Rounds<'a> {
     study: &'a StudyFile,
@@ -419,21 +449,7 @@ impl Rounds<'_> {
                 Some(h) => h.apply(&v.host)?,
                 None => Vec::new(),
             };
-            let job = VariantJob {
-                study_id: self.record.study_id.clone(),
-                study_name: study.name.clone(),
-                variant: name.clone(),
-                round: slot.round,
-                run_seed: slot.run_seed,
-                specs: v.specs.clone(),
-                study_cases: self.record.cases.clone(),
-                namespace: v.namespace.clone(),
-                inherit: prepared.inherit.clone(),
-                host_settings,
-                host_environment: Environment::capture(),
-                study_dir: dir.to_path_buf(),
-                command_line: opts.command_line.clone(),
-            };
+            let job = variant_job(self.record, prepared, opts, slot, host_settings, dir);
             let outcome = run_child(&opts.exe, &job, self.interrupt, deadline(&v.specs));
             let run = &mut self.record.runs[first + i];
             match outcome {
@@ -563,6 +579,79 @@ mod tests {
             stop_reason(2, &one_short, min, hour, true),
             Some("interrupted")
         );
+    }
+
+    #[test]
+    fn no_canary_reaches_every_childs_run() {
+        let variant = |name: &str| crate::study::settings::Variant {
+            name: name.into(),
+            description: None,
+            settings: Default::default(),
+            overrides: Default::default(),
+        };
+        let record = StudyRecord {
+            schema_version: STUDY_SCHEMA_VERSION,
+            study_id: "s".into(),
+            name: "mtu".into(),
+            description: None,
+            file: None,
+            source: String::new(),
+            started_at: String::new(),
+            finished_at: None,
+            complete: false,
+            interrupted: false,
+            seed: 1,
+            rounds: 1,
+            inherit_host_sysctls: false,
+            cases: vec![],
+            variants: vec![variant("default"), variant("small")],
+            sweeps: vec![],
+            runs: vec![],
+            host_environment: Environment::default(),
+            host_differences: None,
+            journal: None,
+            host_restore: vec![],
+            precision: None,
+        };
+        let prepared = Prepared {
+            variants: vec![
+                PreparedVariant {
+                    specs: vec![Spec::new(crate::spec::Transport::Tcp4)],
+                    namespace: NamespaceSettings::default(),
+                    host: HostSettings::default(),
+                };
+                2
+            ],
+            inherit: BTreeMap::new(),
+            checks: vec![],
+        };
+        let mut opts = StudyOptions {
+            file: None,
+            rounds: None,
+            output: PathBuf::from("/nonexistent"),
+            seed: None,
+            allow_host_changes: false,
+            force: false,
+            journal: PathBuf::from("/nonexistent/journal.json"),
+            exe: PathBuf::from("/nonexistent/loopbench"),
+            command_line: vec!["loopbench".into(), "study".into()],
+            precision: None,
+            no_canary: true,
+        };
+        let slot = Slot {
+            round: 2,
+            variant: 1,
+            run_seed: 7,
+        };
+        let dir = Path::new("/nonexistent/study");
+        let job = variant_job(&record, &prepared, &opts, &slot, vec![], dir);
+        assert_eq!((job.variant.as_str(), job.round), ("small", 2));
+        // What the child reads from its stdin, and the run it measures.
+        let sent: VariantJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert!(super::super::isolate::run_request(&sent).no_canary);
+        opts.no_canary = false;
+        let job = variant_job(&record, &prepared, &opts, &slot, vec![], dir);
+        assert!(!super::super::isolate::run_request(&job).no_canary);
     }
 
     #[test]

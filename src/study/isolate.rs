@@ -70,6 +70,9 @@ pub struct VariantJob {
     pub study_dir: PathBuf,
     /// The study's command line, recorded in run.json.
     pub command_line: Vec<String>,
+    /// `study --no-canary`: the run takes no drift canary.
+    #[serde(default)]
+    pub no_canary: bool,
 }
 
 /// What the child reports on its last line of stdout.
@@ -83,13 +86,10 @@ pub struct VariantOutcome {
     pub case_errors: Vec<String>,
 }
 
-/// The child's work, inside its own namespace.
-pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutcome> {
-    let ns = enter_private()?;
-    namespace::inherit(&ns, &job.inherit)?;
-    let applied = namespace::apply(&ns, &job.namespace)
-        .with_context(|| format!("variant '{}' refused", job.variant))?;
-    let request = RunRequest {
+/// The run a variant's child measures: the job's cases, interleaved in its seed's order, stored
+/// in the study directory.
+pub fn run_request(job: &VariantJob) -> RunRequest {
+    RunRequest {
         specs: job.specs.clone(),
         seed: Some(job.run_seed),
         interleave: true,
@@ -100,8 +100,18 @@ pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutc
         )),
         command_line: job.command_line.clone(),
         results_dir: Some(job.study_dir.clone()),
+        no_canary: job.no_canary,
         ..RunRequest::default()
-    };
+    }
+}
+
+/// The child's work, inside its own namespace.
+pub fn child_main(job: VariantJob, interrupt: &AtomicBool) -> Result<VariantOutcome> {
+    let ns = enter_private()?;
+    namespace::inherit(&ns, &job.inherit)?;
+    let applied = namespace::apply(&ns, &job.namespace)
+        .with_context(|| format!("variant '{}' refused", job.variant))?;
+    let request = run_request(&job);
     let topology = Topology::detect();
     let window = cpucost::start(&topology.online);
     let result = run(request, &mut NoObserver, interrupt)?;
@@ -267,6 +277,7 @@ mod tests {
             host_environment: Environment::default(),
             study_dir: dir.path().to_path_buf(),
             command_line: vec![],
+            no_canary: false,
         };
         let err = run_fake(&exe, &job, Duration::from_secs(10)).unwrap_err();
         assert!(crate::error::is_usage_error(&err));
