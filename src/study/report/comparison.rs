@@ -19,6 +19,8 @@ pub struct Comparison {
     pub p: String,
     /// The gate's verdict.
     pub verdict: String,
+    /// What was done with disturbed iterations, in the gate's words, when there were any.
+    pub disturbed: Option<String>,
 }
 
 /// Compares each (baseline, variant) pair of samples with the regression gate's statistics:
@@ -55,6 +57,7 @@ pub fn compare(pairs: &[(Figure, VariantSamples, VariantSamples)]) -> Vec<Compar
                 Verdict::Improvement => format!("better (beyond {:.0}%)", r.threshold * 100.0),
                 v => v.label().to_string(),
             },
+            disturbed: None,
         })
         .collect()
 }

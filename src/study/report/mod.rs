@@ -14,6 +14,7 @@ mod model;
 pub mod precision;
 mod samples;
 mod stages;
+mod trust;
 mod verdicts;
 
 use std::path::Path;
@@ -287,6 +288,67 @@ mod tests {
             "{}",
             r.curves[0].finding
         );
+    }
+
+    /// Runs iteration 0 of `run_id`'s rr case beside a CPU hog (half the workers' CPU time
+    /// foreign, 3× slower), or, with `never`, removes it: the run as if the hog had not run.
+    fn hog(dir: &Path, run_id: &str, never: bool) {
+        use crate::metrics::interference::Interference;
+        let path = dir.join("runs").join(run_id).join("run.json");
+        let mut rec: crate::store::record::RunRecord = crate::store::read_json(&path).unwrap();
+        let its = &mut rec.cases[0].iterations;
+        if never {
+            its.remove(0);
+        } else {
+            its[0].latency.p50_ns *= 3;
+            its[0].extras.interference = Some(Interference {
+                wall_ns: 1_000_000_000,
+                tick_ns: 10_000_000,
+                cpus: Vec::new(),
+                worker_cpu_ns: 1_000_000_000,
+                foreign_cpu_ns: 1_000_000_000,
+                foreign_share: Some(0.5),
+                steal_share: Some(0.0),
+                involuntary_switches: 0,
+                migrations: Some(0),
+            });
+        }
+        write_json(&path, &rec).unwrap();
+    }
+
+    #[test]
+    fn a_hogged_iteration_is_left_out_of_the_study_comparison_and_said() {
+        let (dir, clean) = (study_dir(), study_dir());
+        hog(dir.path(), "r1-slower", false);
+        hog(clean.path(), "r1-slower", true);
+        let r = StudyReport::build(dir.path()).unwrap();
+        let k = StudyReport::build(clean.path()).unwrap();
+        // The rr case's verdicts: `slower` against the baseline, in the gate's words.
+        let said = &r.verdicts[0].sentences[0];
+        assert!(
+            said.contains(
+                "against the baseline (base), left out as disturbed: base 0 of 6, new 1 of 6 (foreign_cpu 1)"
+            ),
+            "{said}"
+        );
+        assert!(
+            r.overview
+                .contains(" · disturbed iterations left out in 1 and kept in 0 of 4 comparison(s)"),
+            "{}",
+            r.overview
+        );
+        assert!(
+            k.overview.ends_with(" · disturbed iterations: none"),
+            "{}",
+            k.overview
+        );
+        // The comparison is the one the study would give had the hog never run.
+        let p50 = |r: &StudyReport| r.figures[0].rows[1].versus.clone().unwrap();
+        assert_eq!(r.figures[0].title, k.figures[0].title);
+        let (hogged, without) = (p50(&r), p50(&k));
+        assert_eq!(hogged.ratio, without.ratio);
+        assert_eq!(hogged.outcome, without.outcome);
+        assert_eq!(r.verdicts[0].rows[1][2], k.verdicts[0].rows[1][2]);
     }
 
     #[test]

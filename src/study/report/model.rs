@@ -10,6 +10,7 @@ use super::comparison::{Comparison, compare};
 use super::curve::{self, SweepCurve};
 use super::figure::Figure;
 use super::samples::{Samples, VariantSamples, collect};
+use super::trust::{self, Trusts};
 use super::verdicts::{self, CaseVerdicts};
 use crate::compare::gate::Verdict;
 use crate::spec::CaseId;
@@ -137,7 +138,8 @@ impl StudyReport {
         let record: StudyRecord = read_json(&dir.join("study.json"))?;
         let collected = collect(dir, &record)?;
         let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
-        let mut versus = versus_baseline(&collected.samples, &names);
+        let trusts = trust::assess(&collected.pools, &names);
+        let mut versus = versus_baseline(&collected.samples, &trusts, &names);
         let verdicts = verdicts::build(&names, &collected, &versus);
         let better = |case: &CaseId, figure: Figure, variant: &str| {
             versus
@@ -151,7 +153,7 @@ impl StudyReport {
         }
         Ok(StudyReport {
             title: format!("Study: {}", record.name),
-            overview: overview(&record),
+            overview: overview(&record) + &disturbed(&trusts),
             verdicts,
             figures,
             curves,
@@ -166,8 +168,9 @@ impl StudyReport {
 type Versus = BTreeMap<(CaseId, Figure, String), Comparison>;
 
 /// Every variant but the baseline against the baseline, for every case and figure: compared
-/// together, as Holm's correction spans the whole study.
-fn versus_baseline(samples: &Samples, names: &[String]) -> Versus {
+/// together, as Holm's correction spans the whole study, each without the disturbed iterations
+/// when trust leaves them out.
+fn versus_baseline(samples: &Samples, trusts: &Trusts, names: &[String]) -> Versus {
     let baseline = names.first().cloned().unwrap_or_default();
     let mut keys = Vec::new();
     let mut pairs = Vec::new();
@@ -176,10 +179,17 @@ fn versus_baseline(samples: &Samples, names: &[String]) -> Versus {
         for name in names.iter().skip(1) {
             let variant = by_variant.get(name).cloned().unwrap_or_default();
             keys.push((case.clone(), *figure, name.clone()));
-            pairs.push((*figure, base.clone(), variant));
+            let (b, v) = trust::pair(trusts, case, name, base.clone(), variant);
+            pairs.push((*figure, b, v));
         }
     }
-    keys.into_iter().zip(compare(&pairs)).collect()
+    keys.into_iter()
+        .zip(compare(&pairs))
+        .map(|(key, mut c)| {
+            c.disturbed = trust::note(trusts, &key.0, &key.2);
+            (key, c)
+        })
+        .collect()
 }
 
 /// The section of one case and figure: the chart and one row per variant.
@@ -249,6 +259,24 @@ fn overview(record: &StudyRecord) -> String {
             ""
         }
     ) + &precision(record)
+}
+
+/// ` · disturbed iterations: none`, or in how many comparisons (variant against baseline, per
+/// case) they were left out and kept.
+fn disturbed(trusts: &Trusts) -> String {
+    let any: Vec<&trust::Kept> = trusts
+        .values()
+        .filter(|k| k.trust.disturbed_note().is_some())
+        .collect();
+    if any.is_empty() {
+        return " · disturbed iterations: none".into();
+    }
+    let left_out = any.iter().filter(|k| k.trust.left_out).count();
+    format!(
+        " · disturbed iterations left out in {left_out} and kept in {} of {} comparison(s) (the verdicts say how many and why)",
+        any.len() - left_out,
+        trusts.len()
+    )
 }
 
 /// ` · --precision ±2 %: reached after 7 rounds, widest ±1.8 % (case, variant)`; empty without

@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::comparison::compare;
 use super::curve::estimate;
 use super::samples::{Samples, collect};
+use super::trust::{self, Trusts};
 use crate::compare::gate::DEFAULT_SEED;
 use crate::stats::Estimate;
 use crate::study::record::{StudyCasePrecision, StudyRecord};
@@ -22,14 +23,21 @@ pub fn assess(
     record: &StudyRecord,
     target_rel: f64,
 ) -> Result<Vec<StudyCasePrecision>> {
-    let samples = collect(dir, record)?.samples;
+    let collected = collect(dir, record)?;
     let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
-    Ok(precisions(&samples, &names, target_rel))
+    let trusts = trust::assess(&collected.pools, &names);
+    Ok(precisions(&collected.samples, &trusts, &names, target_rel))
 }
 
 /// The precision of each case's main figure (the first of its figures) for every variant but
-/// the baseline (for the baseline itself when it is the only variant).
-fn precisions(samples: &Samples, names: &[String], target_rel: f64) -> Vec<StudyCasePrecision> {
+/// the baseline (for the baseline itself when it is the only variant), without the disturbed
+/// iterations where the report leaves them out.
+fn precisions(
+    samples: &Samples,
+    trusts: &Trusts,
+    names: &[String],
+    target_rel: f64,
+) -> Vec<StudyCasePrecision> {
     let mut seen = BTreeSet::new();
     let mut keys = Vec::new();
     let mut pairs = Vec::new();
@@ -59,7 +67,8 @@ fn precisions(samples: &Samples, names: &[String], target_rel: f64) -> Vec<Study
             [base, rest @ ..] => {
                 for name in rest {
                     keys.push((case.clone(), *figure, name.clone()));
-                    pairs.push((*figure, of(base), of(name)));
+                    let (b, v) = trust::pair(trusts, case, name, of(base), of(name));
+                    pairs.push((*figure, b, v));
                 }
             }
         }
@@ -110,7 +119,7 @@ mod tests {
             samples(10_000.0, 0.001, 6),
             Some(samples(11_000.0, 0.001, 6)),
         );
-        let p = precisions(&narrow, &names, 0.02);
+        let p = precisions(&narrow, &Trusts::new(), &names, 0.02);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(
             (p[0].variant.as_str(), p[0].figure.as_str()),
@@ -121,19 +130,29 @@ mod tests {
         assert!(p[0].reached && p[0].half_width_rel < 0.02, "{p:?}");
 
         let wide = study(samples(10_000.0, 0.3, 6), Some(samples(11_000.0, 0.3, 6)));
-        let p = precisions(&wide, &names, 0.02);
+        let p = precisions(&wide, &Trusts::new(), &names, 0.02);
         assert!(!p[0].reached && p[0].half_width_rel > 0.02, "{p:?}");
     }
 
     #[test]
     fn a_variant_without_runs_has_not_reached_and_one_variant_is_judged_on_its_median() {
         let names = ["base".to_string(), "other".to_string()];
-        let p = precisions(&study(samples(10_000.0, 0.001, 6), None), &names, 0.02);
+        let p = precisions(
+            &study(samples(10_000.0, 0.001, 6), None),
+            &Trusts::new(),
+            &names,
+            0.02,
+        );
         assert!(p[0].estimate.is_none() && !p[0].reached, "{p:?}");
         assert!(p[0].half_width_rel.is_infinite());
 
         let only = ["base".to_string()];
-        let p = precisions(&study(samples(10_000.0, 0.001, 6), None), &only, 0.02);
+        let p = precisions(
+            &study(samples(10_000.0, 0.001, 6), None),
+            &Trusts::new(),
+            &only,
+            0.02,
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].variant, "base");
         assert!(

@@ -8,8 +8,10 @@ use anyhow::Result;
 
 use super::figure::Figure;
 use crate::compare::gate::Samples as GateSamples;
-use crate::spec::CaseId;
+use crate::compare::input::PooledCase;
+use crate::spec::{CaseId, Spec};
 use crate::store::load_run;
+use crate::store::record::IterationRecord;
 use crate::study::cpucost::CpuCost;
 use crate::study::record::{RunStatus, StudyRecord, VariantRunRecord, read_json};
 
@@ -61,11 +63,47 @@ pub struct CaseExtras {
 /// Extras by study case, then by variant.
 pub type Extras = BTreeMap<CaseId, BTreeMap<String, CaseExtras>>;
 
+/// One variant's iterations of one study case, run after run (in the order of the samples'
+/// values), for the gate's trust code.
+#[derive(Clone, Debug, Default)]
+pub struct Pool {
+    /// The spec of its first run.
+    pub spec: Option<Spec>,
+    /// Every iteration.
+    pub iterations: Vec<IterationRecord>,
+    /// How many of `iterations` each run contributed, in order.
+    pub per_run: Vec<usize>,
+    /// Each run's id.
+    pub run_ids: Vec<String>,
+    /// True when the workers were pinned (in its first run).
+    pub pinned: bool,
+}
+
+impl Pool {
+    /// As the gate pools a side's case; `None` before any run.
+    pub fn pooled(&self) -> Option<PooledCase<'_>> {
+        Some(PooledCase {
+            spec: self.spec.as_ref()?,
+            iterations: self.iterations.iter().collect(),
+            per_run: self.per_run.clone(),
+            run_ids: self.run_ids.iter().map(String::as_str).collect(),
+            errors: Vec::new(),
+            lengths: Vec::new(),
+            pinned: self.pinned,
+        })
+    }
+}
+
+/// Pools by study case, then by variant.
+pub type Pools = BTreeMap<CaseId, BTreeMap<String, Pool>>;
+
 /// Everything the report reads from a study's runs.
 #[derive(Default)]
 pub struct Collected {
     /// The figures' samples.
     pub samples: Samples,
+    /// The iterations behind them.
+    pub pools: Pools,
     /// Cost and stages.
     pub extras: Extras,
     /// Each variant's settings as its first stored run read them back.
@@ -75,6 +113,23 @@ pub struct Collected {
 }
 
 impl VariantSamples {
+    /// Only the values whose `keep` entry is true (one entry per value, in order).
+    pub(super) fn kept(&self, keep: &[bool]) -> VariantSamples {
+        let (mut values, mut rounds) = (Vec::new(), Vec::new());
+        for ((v, r), k) in self.values.iter().zip(&self.rounds).zip(keep) {
+            if *k {
+                values.push(*v);
+                rounds.push(*r);
+            }
+        }
+        VariantSamples {
+            runs: self.runs,
+            values,
+            rounds,
+            min_latency_count: self.min_latency_count,
+        }
+    }
+
     /// Adds one iteration's value from `round`.
     pub(super) fn push(&mut self, round: u32, value: f64) {
         self.values.push(value);
@@ -112,6 +167,19 @@ pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
                     s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));
                 }
             }
+            let pool = c
+                .pools
+                .entry(m.study_case.clone())
+                .or_default()
+                .entry(run.variant.clone())
+                .or_default();
+            if pool.spec.is_none() {
+                pool.spec = Some(case.spec.clone());
+                pool.pinned = !case.requested_cpus.client.is_empty();
+            }
+            pool.iterations.extend(case.iterations.iter().cloned());
+            pool.per_run.push(case.iterations.len());
+            pool.run_ids.push(rec.run_id.clone());
             let e = c
                 .extras
                 .entry(m.study_case.clone())

@@ -196,6 +196,9 @@ pub fn build(
                     pct(base_poll)
                 ));
             }
+            if let Some(d) = cmp.and_then(|c| c.disturbed.as_ref()) {
+                s.push_str(&format!("; against the baseline (base), {d}"));
+            }
             sentences.push(s);
         }
         out.push(CaseVerdicts {
