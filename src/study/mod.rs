@@ -12,6 +12,8 @@
 //! - [`sweep`]: one setting over a range of values, each a variant
 //! - [`schedule`]: rounds and the shuffled order
 //! - [`execute`]: checks first, then the rounds
+//! - [`rounds`]: the rounds themselves, one child per variant, and `--precision`'s added ones
+//! - [`options`]: how a study is run and what passed its checks (shared by both)
 //! - [`cpucost`]: the CPUs' busy and idle-polling time over each run
 //! - [`hostcheck`]: the host before and after, byte for byte
 //! - [`record`]: study.json and variant.json
@@ -26,9 +28,11 @@ pub mod hostknobs;
 pub mod isolate;
 pub mod journal;
 pub mod namespace;
+pub mod options;
 pub mod plot;
 pub mod record;
 pub mod report;
+pub mod rounds;
 pub mod schedule;
 pub mod settings;
 pub mod sweep;
