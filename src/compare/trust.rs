@@ -181,7 +181,8 @@ pub fn assess(
             }
             drop_runs(base, &mut bk, &bd);
             drop_runs(new, &mut nk, &nd);
-            rounds.len() - rounds_dropped >= min_kept
+            // Fewer rounds than the gate needs are its business (inconclusive), not trust's.
+            rounds_dropped == 0 || rounds.len() - rounds_dropped >= min_kept
         }
     };
     let any = bs.disturbed + ns.disturbed > 0;
@@ -209,7 +210,7 @@ pub fn assess(
         }
     } else {
         let why = match (pairing, rounds_left) {
-            (Pairing::Rounds(_), Some(left)) if left < min_kept => format!(
+            (Pairing::Rounds(_), Some(left)) if !runs_ok => format!(
                 "dropping the {rounds_dropped} round(s) with a wholly disturbed run would leave \
                  {left} round(s), under {min_kept}"
             ),
