@@ -2,7 +2,7 @@
 //! iteration and merged, `rate`'s latency from the actual send time, and the stages'.
 
 use crate::metrics::histogram::{LatencyHistogram, new_histogram};
-use crate::metrics::stages::StageSet;
+use crate::metrics::stages::{PathSets, StageSet};
 
 /// The histograms of one case: per iteration, and merged.
 #[derive(Clone, Debug)]
@@ -18,6 +18,8 @@ pub struct CaseHistograms {
     pub actual_merged: Option<LatencyHistogram>,
     /// `--stages`: the user-space stages, merged over the iterations.
     pub stages: StageSet,
+    /// `--stages`: the user-space stages split by the request's path, merged over the iterations.
+    pub stage_paths: PathSets,
     /// `--trace`: the kernel stages, merged over the iterations.
     pub kernel_stages: StageSet,
     /// Against a service with several request kinds: each kind's latency, merged over the
@@ -69,6 +71,7 @@ impl Default for CaseHistograms {
             actual: Vec::new(),
             actual_merged: None,
             stages: StageSet::default(),
+            stage_paths: PathSets::default(),
             kernel_stages: StageSet::default(),
             kinds: StageSet::default(),
         }

@@ -118,6 +118,40 @@ impl StageSet {
     }
 }
 
+/// An iteration's or a case's stages split by the request's path: the round trips in which the
+/// server's receive returned inside the client's send call (on one CPU the wake-up preempted the
+/// sender, so `request_path` is 0) and the others. Each group's stage medians show the two modes
+/// that the marginal medians blend.
+#[derive(Clone, Debug, Default)]
+pub struct PathSets {
+    /// The server ran inside the client's send call.
+    pub in_send: StageSet,
+    /// The server's receive returned after the client's send call did.
+    pub after_send: StageSet,
+    /// Round trips in `in_send` and in `after_send`.
+    pub round_trips: [u64; 2],
+}
+
+impl PathSets {
+    /// The group of a round trip whose server ran inside the client's send call (`in_send`) or not.
+    pub fn group_mut(&mut self, in_send: bool) -> &mut StageSet {
+        if in_send {
+            &mut self.in_send
+        } else {
+            &mut self.after_send
+        }
+    }
+
+    /// Adds another iteration's groups.
+    pub fn add(&mut self, other: &PathSets) -> Result<(), hdrhistogram::AdditionError> {
+        self.in_send.add(&other.in_send)?;
+        self.after_send.add(&other.after_send)?;
+        self.round_trips[0] += other.round_trips[0];
+        self.round_trips[1] += other.round_trips[1];
+        Ok(())
+    }
+}
+
 /// The median of a histogram, 0 when it is empty.
 pub fn median(h: &LatencyHistogram) -> u64 {
     if h.is_empty() {

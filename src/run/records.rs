@@ -16,6 +16,7 @@ use crate::store::optional::{
     fairness,
 };
 use crate::store::record::{CaseSummary, IterationRecord, MemcpyReference, SideRecord, Spread};
+use crate::store::stage_split::{BandStages, PathSplit};
 use crate::store::stages::StageCoverage;
 use crate::workload::{self, Measured, counted_by_server};
 
@@ -140,6 +141,8 @@ pub fn iteration(spec: &Spec, cpus: &ResolvedPlacement, out: &IterationOutcome) 
     if let Some(st) = &out.stages {
         extras.stages = crate::store::stages::medians(&st.set);
         extras.stage_coverage = Some(st.coverage);
+        extras.stage_band = st.band.clone();
+        extras.stage_paths = Some(PathSplit::of(&st.paths));
     }
     let measured = Measured {
         client: &out.client.counters,
@@ -214,6 +217,11 @@ pub fn summary(
         net_rx_softirqs: softirqs,
         memory_load,
         stage_coverage: coverage,
+        stage_band: BandStages::merge(
+            iterations
+                .iter()
+                .filter_map(|i| i.extras.stage_band.as_ref()),
+        ),
         ..SummaryExtras::default()
     }
 }
@@ -397,5 +405,38 @@ mod tests {
             }
         );
         assert!(summarize(&[], &h, None).is_none());
+    }
+
+    #[test]
+    fn a_case_pools_its_iterations_bands() {
+        use crate::store::stage_split::BandStages;
+        use crate::store::stages::StageMap;
+        let it = |n: u64, a: f64, b: f64| {
+            let mut r = IterationRecord::default();
+            r.extras.stage_band = Some(BandStages {
+                round_trips: n,
+                rtt_mean_ns: a + b,
+                stages: StageMap(vec![("a".into(), a), ("b".into(), b)]),
+                ..BandStages::default()
+            });
+            r
+        };
+        let s = summary(
+            &[
+                it(1, 10.0, 0.0),
+                it(3, 2.0, 4.0),
+                IterationRecord::default(),
+            ],
+            None,
+        );
+        let band = s.stage_band.unwrap();
+        assert_eq!(band.round_trips, 4);
+        assert_eq!(band.stages.get("a"), Some(&4.0));
+        assert_eq!((band.sum_ns(), band.rtt_mean_ns), (7.0, 7.0));
+        assert!(
+            summary(&[IterationRecord::default()], None)
+                .stage_band
+                .is_none()
+        );
     }
 }

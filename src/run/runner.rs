@@ -330,6 +330,7 @@ impl CaseState {
         let h = &mut self.histograms;
         if let Some(st) = out.stages {
             h.stages.add(&st.set)?;
+            h.stage_paths.add(&st.paths)?;
             self.typicals.extend(st.typical.map(|t| Timeline {
                 iteration: index,
                 ..t
@@ -353,6 +354,10 @@ impl CaseState {
             s.extras = crate::run::records::summary(&rec.iterations, h.actual_merged.as_ref());
             let rtt = s.latency.p50_ns;
             s.extras.stages = crate::store::stages::summarize(&h.stages, rtt);
+            if !h.stages.is_empty() {
+                let split = crate::store::stage_split::PathSplit::of(&h.stage_paths);
+                s.extras.stage_paths = Some(split);
+            }
             s.extras.kernel_stages = crate::store::stages::summarize(&h.kernel_stages, rtt);
             s.extras.typical_round_trip = nearest(&self.typicals, rtt).cloned();
             let services: Vec<_> = rec

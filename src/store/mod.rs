@@ -23,6 +23,8 @@ pub mod record;
 #[doc(hidden)]
 pub mod service;
 #[doc(hidden)]
+pub mod stage_split;
+#[doc(hidden)]
 pub mod stages;
 #[doc(hidden)]
 pub mod trust;

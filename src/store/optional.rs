@@ -218,6 +218,12 @@ pub struct IterationExtras {
     /// `--stages`: how many messages the stages cover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_coverage: Option<StageCoverage>,
+    /// `--stages`: each stage's mean over the round trips in a band around the median RTT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_band: Option<BandStages>,
+    /// `--stages`: the round trips split by whether the server ran inside the client's send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_paths: Option<PathSplit>,
     /// `--trace`: what the tracer saw and could attribute in this iteration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_trace: Option<KernelTraceRecord>,
@@ -268,6 +274,14 @@ pub struct SummaryExtras {
     /// `--stages`: how many messages the stages cover, over all iterations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_coverage: Option<StageCoverage>,
+    /// `--stages`: the typical round trip decomposed, each stage's mean over the round trips in
+    /// each iteration's band around its median RTT (pooled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_band: Option<BandStages>,
+    /// `--stages`: the round trips split by whether the server ran inside the client's send,
+    /// with each stage's median per group (over all iterations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_paths: Option<PathSplit>,
     /// The round trip nearest the case's median, stage by stage across the two CPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typical_round_trip: Option<Timeline>,
@@ -288,4 +302,5 @@ pub struct SummaryExtras {
 
 use crate::metrics::histogram::LatencySummary;
 use crate::store::kernel::{CpuProfileRecord, KernelTraceRecord};
+use crate::store::stage_split::{BandStages, PathSplit};
 use crate::store::stages::{StageCoverage, StageMap, StageSummary, Timeline};

@@ -10,7 +10,8 @@ use crate::metrics::ports::PortSet;
 use crate::metrics::rusage::ThreadUsage;
 use crate::metrics::schedule::ScheduleStats;
 use crate::metrics::series::Slice;
-use crate::metrics::stages::StageSet;
+use crate::metrics::stages::{PathSets, StageSet};
+use crate::store::stage_split::BandStages;
 use crate::store::stages::{StageCoverage, Timeline};
 use crate::transport::ConnInfo;
 
@@ -108,6 +109,10 @@ pub struct IterationStages {
     pub coverage: StageCoverage,
     /// The round trip nearest the iteration's median, stage by stage.
     pub typical: Option<Timeline>,
+    /// Each stage's mean over the round trips in the band around the median RTT.
+    pub band: Option<BandStages>,
+    /// The stages split by whether the server ran inside the client's send call.
+    pub paths: PathSets,
 }
 
 /// What one worker thread reports at its end (or a server process, for each of its threads).

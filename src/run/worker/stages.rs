@@ -21,10 +21,11 @@
 //! are counted (`request_overlaps`, `response_overlaps` in the iteration's coverage notes).
 
 use crate::metrics::histogram::LatencyHistogram;
-use crate::metrics::stages::{StageSet, median, names};
+use crate::metrics::stages::{PathSets, StageSet, median, names};
 use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::spec::{Spec, Workload};
-use crate::store::stages::{Lane, Layer, Span, StageCoverage, Timeline};
+use crate::store::stage_split::{BAND, BandStages};
+use crate::store::stages::{Lane, Layer, Span, StageCoverage, StageMap, Timeline};
 
 use super::outcome::IterationStages;
 
@@ -137,6 +138,8 @@ pub fn join(
 ) -> IterationStages {
     let lead = lead_stage(spec.workload);
     let mut set = StageSet::default();
+    let mut paths = PathSets::default();
+    let mut joined: Vec<(u64, &ClientStamps, &ServerStamps)> = Vec::new();
     for name in names::ALL {
         let used = match *name {
             names::CONNECT | names::SEND_LAG => lead == Some(name),
@@ -145,6 +148,8 @@ pub fn join(
         };
         if used {
             set.stage_mut(name);
+            paths.in_send.stage_mut(name);
+            paths.after_send.stage_mut(name);
         }
     }
     let mut coverage = StageCoverage::default();
@@ -176,12 +181,16 @@ pub fn join(
                 continue;
             }
             coverage.matched += 1;
-            coverage.request_overlaps += u64::from(s.recv_return < c.send_return);
+            let in_send = s.recv_return < c.send_return;
+            coverage.request_overlaps += u64::from(in_send);
             coverage.response_overlaps += u64::from(c.recv_return < s.send_return);
+            paths.round_trips[usize::from(!in_send)] += 1;
             for p in pieces(c, s, lead) {
                 set.record(p.name, p.end - p.start);
+                paths.group_mut(in_send).record(p.name, p.end - p.start);
             }
             nearest.offer(s.flow, s.seq, c, s);
+            joined.push((c.recv_return.saturating_sub(c.start), c, s));
         }
     }
     for (flow, client) in logs.clients.iter().enumerate() {
@@ -214,11 +223,52 @@ pub fn join(
             })
             .collect(),
     });
+    let band = band(&mut joined, lead, &set);
     IterationStages {
         set,
         coverage,
         typical,
+        band,
+        paths,
     }
+}
+
+/// Each stage's mean over the `joined` round trips (RTT, stamps) whose RTT lies in the [`BAND`]
+/// around their median; `order` gives the stages in path order. The means add up to the band's
+/// mean RTT as far as each message's stages add up to its RTT (exactly, when the clocks agree).
+fn band(
+    joined: &mut [(u64, &ClientStamps, &ServerStamps)],
+    lead: Option<&'static str>,
+    order: &StageSet,
+) -> Option<BandStages> {
+    if joined.is_empty() {
+        return None;
+    }
+    joined.sort_unstable_by_key(|j| j.0);
+    let at = |q: f64| ((joined.len() - 1) as f64 * q).round() as usize;
+    let in_band = &joined[at(BAND.0)..=at(BAND.1)];
+    let mut sums: Vec<(&str, u64)> = order.stages.iter().map(|s| (s.name.as_str(), 0)).collect();
+    for (_, c, s) in in_band {
+        for p in pieces(c, s, lead) {
+            if let Some(e) = sums.iter_mut().find(|e| e.0 == p.name) {
+                e.1 += p.end - p.start;
+            }
+        }
+    }
+    let n = in_band.len() as f64;
+    Some(BandStages {
+        from_quantile: BAND.0,
+        to_quantile: BAND.1,
+        rtt_from_ns: in_band[0].0,
+        rtt_to_ns: in_band[in_band.len() - 1].0,
+        round_trips: in_band.len() as u64,
+        rtt_mean_ns: in_band.iter().map(|j| j.0 as f64).sum::<f64>() / n,
+        stages: StageMap(
+            sums.into_iter()
+                .map(|(name, sum)| (name.to_string(), sum as f64 / n))
+                .collect(),
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -394,6 +444,83 @@ mod tests {
             out.coverage.beyond_capacity,
             1 + 5,
             "a server log's overflow shows as the client's unmatched messages"
+        );
+    }
+
+    /// Same-core-like round trips: in 45 the server ran inside the client's send (request_path 0,
+    /// RTT 10.7 µs), in 55 it did not (RTT 12.45 µs and up). Per message the stages add up; their
+    /// marginal medians come from different messages and overshoot the median RTT by 17 %.
+    fn bimodal() -> (Logs, LatencyHistogram) {
+        let (mut clients, mut servers) = (Vec::new(), Vec::new());
+        let mut latency = new_histogram();
+        for i in 0..100u64 {
+            let t = i * 100_000;
+            let (c, s) = if i % 20 < 9 {
+                (
+                    client(t, [t, t + 9000, t + 10_700]),
+                    server(0, i + 1, [t + 4000, t + 4000, t + 8000]),
+                )
+            } else {
+                let resp = (i % 55) * 50;
+                (
+                    client(t, [t, t + 4900, t + 12_450 + resp]),
+                    server(0, i + 1, [t + 7600, t + 7600, t + 12_450]),
+                )
+            };
+            record(&mut latency, c.recv_return - t);
+            clients.push(c);
+            servers.push(s);
+        }
+        (logs(vec![clients], vec![servers]), latency)
+    }
+
+    #[test]
+    fn the_band_adds_up_where_the_marginal_medians_do_not() {
+        let (l, latency) = bimodal();
+        let out = join(&Spec::new(Transport::Tcp4), l, &latency, (Some(0), Some(0)));
+        let rtt_p50 = median(&latency) as f64;
+        let marginal: u64 = out.set.medians().iter().map(|(_, m)| m).sum();
+        assert!(
+            marginal as f64 > 1.10 * rtt_p50,
+            "the fixture is bimodal: {marginal} vs {rtt_p50}"
+        );
+        let band = out.band.unwrap();
+        assert_eq!(band.round_trips, 10, "ranks 45 to 54 of 100");
+        assert!(band.rtt_from_ns <= median(&latency) && median(&latency) <= band.rtt_to_ns);
+        assert!((band.sum_ns() - band.rtt_mean_ns).abs() < 1e-6, "{band:?}");
+        let names: Vec<&str> = band.stages.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "client_send",
+                "request_path",
+                "server_turnaround",
+                "server_send",
+                "response_path"
+            ]
+        );
+        assert!((band.rtt_mean_ns / rtt_p50 - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn the_path_split_counts_the_server_running_inside_the_clients_send() {
+        let (l, latency) = bimodal();
+        let out = join(&Spec::new(Transport::Tcp4), l, &latency, (None, None));
+        assert_eq!(out.paths.round_trips, [45, 55]);
+        assert_eq!(out.coverage.request_overlaps, 45);
+        let rp = |set: &StageSet| median(&set.get(names::REQUEST_PATH).unwrap().histogram);
+        assert_eq!(
+            rp(&out.paths.in_send),
+            1,
+            "0, recorded as the histograms' 1 ns"
+        );
+        // Medians are the histograms' (highest equivalent values).
+        let hdr = |v| latency.highest_equivalent(v);
+        assert_eq!(rp(&out.paths.after_send), hdr(2700));
+        let cs = |set: &StageSet| median(&set.get(names::CLIENT_SEND).unwrap().histogram);
+        assert_eq!(
+            (cs(&out.paths.in_send), cs(&out.paths.after_send)),
+            (hdr(4000), hdr(4900))
         );
     }
 }
