@@ -229,9 +229,13 @@ pub fn anatomy_run() -> RunData {
 
 /// Two tcp4 round trips of 10 µs, the first stamped (`--stages`): its stages' medians are
 /// 1, 4, 0.1, 0.9 and 4 µs (adding up to the round trip), 990 round trips stamped, 10 beyond
-/// the logs' room, and a typical round trip of exactly those stages.
+/// the logs' room, a typical round trip of exactly those stages, and the round trips ranked
+/// 45-55 % by RTT (99 of them, 9.9-10.1 µs) with means of 1.1, 3.6, 0.1, 0.9 and 4.3 µs.
 pub fn stamped_run() -> RunData {
-    use crate::store::stages::{Lane, Layer, Span, StageCoverage, StageSummary, Timeline};
+    use crate::store::stage_split::{BAND, BandStages};
+    use crate::store::stages::{
+        Lane, Layer, Span, StageCoverage, StageMap, StageSummary, Timeline,
+    };
     let mut c = rr(
         Transport::Tcp4,
         EngineKind::Blocking,
@@ -280,6 +284,22 @@ pub fn stamped_run() -> RunData {
         });
         at += ns as i64;
     }
+    let means = [1100.0, 3600.0, 100.0, 900.0, 4300.0];
+    s.extras.stage_band = Some(BandStages {
+        from_quantile: BAND.0,
+        to_quantile: BAND.1,
+        rtt_from_ns: 9900,
+        rtt_to_ns: 10_100,
+        round_trips: 99,
+        rtt_mean_ns: 10_000.0,
+        stages: StageMap(
+            stages
+                .iter()
+                .zip(means)
+                .map(|(st, m)| (st.0.to_string(), m))
+                .collect(),
+        ),
+    });
     s.extras.stage_coverage = Some(StageCoverage {
         matched: 990,
         beyond_capacity: 10,

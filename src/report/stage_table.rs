@@ -1,13 +1,17 @@
 //! The user-space stages of a run's round trips as tables (`--stages`): an overview with one
-//! row per stamped case and one column per stage median, and per case each stage's percentiles,
-//! how many round trips the stages cover, and its typical round trip. summary.md, report.html and
-//! `loopbench show` print the same tables; the kernel's stages (`--trace`) have their own
+//! row per stamped case and one column per stage, the round trip at the median decomposed (each
+//! stage's mean over the round trips in a band around the median RTT: these add up), and per
+//! case each stage's own percentiles (whose medians need not add up), the stages' medians per
+//! path when the server ran inside the client's send in part of the round trips, how many round
+//! trips the stages cover, and its typical round trip. summary.md, report.html and `loopbench
+//! show` print the same tables; the kernel's stages (`--trace`) have their own
 //! ([`kernel`](super::kernel)).
 
 use std::fmt::Write as _;
 
 use crate::metrics::stages::names;
 use crate::store::record::{CaseRecord, RunRecord};
+use crate::store::stage_split::{PathGroup, PathSplit};
 use crate::store::stages::{Lane, StageMap, StageSummary};
 use crate::text::us;
 
@@ -15,10 +19,19 @@ use crate::text::us;
 pub const TITLE: &str = "user-space stages (--stages)";
 
 /// What the overview's cells mean.
-pub const LEGEND: &str = "each stage's median in µs (its share of the round trip's median); \
-stages marked * lie within another and are not summed; sum = the stacked stages' medians, \
-which need not equal the round trip's median (medians do not add: each message's stages add up \
-to its round trip exactly), its ratio says how far they are";
+pub const LEGEND: &str = "at the median round trip: each stage's mean in µs over the round \
+trips ranked 45-55 % by RTT (its share of their mean RTT); Σ = those means, which add up to the \
+band's mean RTT by construction (each message's stages add up to its round trip); stages marked \
+* lie within another and are not summed; a case without a band (run.json before it) shows its \
+stage medians instead, marked (p50)";
+
+/// Why the per-stage medians need not add up to the round trip's.
+pub const MARGINAL: &str = "medians need not add up: those of different stages come from \
+different round trips, and on one CPU the stages are bimodal (in some round trips the server \
+runs inside the client's send); their means do";
+
+/// A path group counts as a mode of its own above this share of the round trips.
+const MODE_SHARE: f64 = 0.05;
 
 /// A case's user-space stages in path order, when it has any. run.json keeps them in that
 /// order, but reading it back through a JSON value sorts its keys: the order is restored here.
@@ -62,7 +75,8 @@ pub fn stage_names(record: &RunRecord) -> Vec<String> {
     names
 }
 
-/// One row per stamped case, one column per stage: `None` when no case has stages.
+/// One row per stamped case, one column per stage (the case's round trip at the median,
+/// [`LEGEND`]): `None` when no case has stages.
 pub fn overview(record: &RunRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let names = stage_names(record);
     if names.is_empty() {
@@ -75,7 +89,7 @@ pub fn overview(record: &RunRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
             .filter_map(|c| Some(stages(c)?.get(name)?.within.is_some()))
             .any(|within| within)
     };
-    let mut header = vec!["case".to_string(), "RTT p50 µs".to_string()];
+    let mut header = vec!["case".to_string()];
     header.extend(names.iter().map(|n| {
         if within(n) {
             format!("{n}*")
@@ -83,42 +97,66 @@ pub fn overview(record: &RunRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
             n.clone()
         }
     }));
-    header.extend(["sum µs".to_string(), "sum / RTT".to_string()]);
+    header.extend(["Σ µs", "band RTT mean µs", "RTT p50 µs", "Σ / RTT p50"].map(String::from));
     let mut rows = Vec::new();
     for c in &record.cases {
         let (Some(map), Some(s)) = (stages(c), &c.summary) else {
             continue;
         };
         let rtt = s.latency.p50_ns;
-        let mut row = vec![c.case_id.to_string(), us(rtt as f64)];
-        row.extend(names.iter().map(|n| match map.get(n) {
-            Some(st) if st.latency.count > 0 => format!(
-                "{} ({:.0}%)",
-                us(st.latency.p50_ns as f64),
-                st.share_of_rtt * 100.0
-            ),
-            _ => "-".into(),
-        }));
-        let sum = stacked_sum_ns(&map);
-        row.push(us(sum as f64));
-        row.push(ratio(sum, rtt));
+        let mut row = vec![c.case_id.to_string()];
+        let (sum, band_rtt) = match &s.extras.stage_band {
+            Some(band) if band.round_trips > 0 => {
+                let share = |v: f64| v * 100.0 / band.rtt_mean_ns.max(1.0);
+                row.extend(names.iter().map(|n| match band.stages.get(n) {
+                    Some(v) => format!("{} ({:.0}%)", us(*v), share(*v)),
+                    None => "-".into(),
+                }));
+                (band.sum_ns(), us(band.rtt_mean_ns))
+            }
+            _ => {
+                row.extend(names.iter().map(|n| match map.get(n) {
+                    Some(st) if st.latency.count > 0 => format!(
+                        "{} ({:.0}%) (p50)",
+                        us(st.latency.p50_ns as f64),
+                        st.share_of_rtt * 100.0
+                    ),
+                    _ => "-".into(),
+                }));
+                (stacked_sum_ns(&map) as f64, "-".into())
+            }
+        };
+        row.extend([us(sum), band_rtt, us(rtt as f64), ratio(sum, rtt as f64)]);
         rows.push(row);
     }
     Some((header, rows))
 }
 
-fn ratio(part: u64, whole: u64) -> String {
-    if whole == 0 {
+fn ratio(part: f64, whole: f64) -> String {
+    if whole <= 0.0 {
         "-".into()
     } else {
-        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+        format!("{:.1}%", part * 100.0 / whole)
     }
 }
 
-/// A case's user-space stages with their percentiles, one row per stage.
+/// The case's path split when both paths are modes of their own (each over [`MODE_SHARE`] of the
+/// round trips).
+fn modes(case: &CaseRecord) -> Option<&PathSplit> {
+    let split = case.summary.as_ref()?.extras.stage_paths.as_ref()?;
+    let share = split.in_send_share();
+    let n = split.server_in_send.round_trips + split.server_after_send.round_trips;
+    (n > 0 && share > MODE_SHARE && share < 1.0 - MODE_SHARE).then_some(split)
+}
+
+/// A case's user-space stages with their own percentiles, one row per stage, and a Σ row (the
+/// medians' and the means' sums; only the means add up to the mean round trip). When the
+/// server ran inside the client's send in part of the round trips, each stage's median within
+/// each path group too.
 pub fn detail(case: &CaseRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let map = stages(case)?;
-    let header = [
+    let split = modes(case);
+    let mut header = [
         "stage",
         "p50 µs",
         "p90 µs",
@@ -132,11 +170,18 @@ pub fn detail(case: &CaseRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     ]
     .map(String::from)
     .to_vec();
-    let rows = map
+    if let Some(split) = split {
+        let pct = split.in_send_share() * 100.0;
+        header.push(format!("p50 µs, server in send ({pct:.0}%)"));
+        header.push(format!("p50 µs, after send ({:.0}%)", 100.0 - pct));
+    }
+    let group =
+        |g: &PathGroup, name: &str| g.stages.get(name).map_or("-".into(), |v| us(*v as f64));
+    let mut rows: Vec<Vec<String>> = map
         .iter()
         .map(|(name, s)| {
             let l = &s.latency;
-            vec![
+            let mut row = vec![
                 name.to_string(),
                 us(l.p50_ns as f64),
                 us(l.p90_ns as f64),
@@ -147,25 +192,72 @@ pub fn detail(case: &CaseRecord) -> Option<(Vec<String>, Vec<Vec<String>>)> {
                 l.count.to_string(),
                 s.absent.to_string(),
                 s.within.clone().unwrap_or_else(|| "-".into()),
-            ]
+            ];
+            if let Some(split) = split {
+                row.push(group(&split.server_in_send, name));
+                row.push(group(&split.server_after_send, name));
+            }
+            row
         })
         .collect();
+    let stacked = || map.iter().filter(|(_, s)| s.within.is_none());
+    let rtt = case.summary.as_ref().map_or(0, |s| s.latency.p50_ns);
+    let p50_sum = stacked_sum_ns(&map);
+    let mut sum = vec![
+        "Σ".to_string(),
+        us(p50_sum as f64),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        us(stacked().map(|(_, s)| s.latency.mean_ns).sum()),
+        ratio(p50_sum as f64, rtt as f64),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+    ];
+    if let Some(split) = split {
+        let total = |g: &PathGroup| {
+            let v: u64 = stacked().filter_map(|(n, _)| g.stages.get(n)).sum();
+            us(v as f64)
+        };
+        sum.push(total(&split.server_in_send));
+        sum.push(total(&split.server_after_send));
+    }
+    rows.push(sum);
     Some((header, rows))
 }
 
-/// How many round trips the user-space stages cover and how their medians add up, in a
-/// sentence; `None` without stamps.
+/// How many round trips the user-space stages cover and how they add up, in sentences: the
+/// band's means against the round trip's median, the marginal medians' sum ([`MARGINAL`]), and
+/// the path split when both paths are modes; `None` without stamps.
 pub fn coverage(case: &CaseRecord) -> Option<String> {
     let s = case.summary.as_ref()?;
     let map = stages(case)?;
     let cov = s.extras.stage_coverage.unwrap_or_default();
-    let sum = stacked_sum_ns(&map);
-    let mut out = format!(
-        "stamped round trips: {}; stage medians add up to {} µs, {} of the round trip's median {} µs",
-        cov.matched,
-        us(sum as f64),
-        ratio(sum, s.latency.p50_ns),
-        us(s.latency.p50_ns as f64)
+    let rtt = s.latency.p50_ns as f64;
+    let mut out = format!("stamped round trips: {}", cov.matched);
+    if let Some(band) = s.extras.stage_band.as_ref().filter(|b| b.round_trips > 0) {
+        let _ = write!(
+            out,
+            "; at the median round trip ({} round trips ranked {:.0}-{:.0} % by RTT, {}-{} µs) the \
+             stages' means add up to {} µs = their mean RTT {} µs, {} of the RTT median {} µs",
+            band.round_trips,
+            band.from_quantile * 100.0,
+            band.to_quantile * 100.0,
+            us(band.rtt_from_ns as f64),
+            us(band.rtt_to_ns as f64),
+            us(band.sum_ns()),
+            us(band.rtt_mean_ns),
+            ratio(band.sum_ns(), rtt),
+            us(rtt)
+        );
+    }
+    let sum = stacked_sum_ns(&map) as f64;
+    let _ = write!(
+        out,
+        "; the stages' own medians add up to {} µs, {} of the RTT median: {MARGINAL}",
+        us(sum),
+        ratio(sum, rtt),
     );
     let missed = [
         (cov.beyond_capacity, "beyond the stamp logs' room"),
@@ -182,6 +274,22 @@ pub fn coverage(case: &CaseRecord) -> Option<String> {
     ];
     for (n, what) in missed.iter().filter(|(n, _)| *n > 0) {
         let _ = write!(out, "; {n} {what}");
+    }
+    if let Some(split) = modes(case) {
+        let p50 = |g: &PathGroup, name| g.stages.get(name).map_or("-".into(), |v| us(*v as f64));
+        let (a, b) = (&split.server_in_send, &split.server_after_send);
+        let _ = write!(
+            out,
+            "; two paths: {:.0} % of round trips: server ran inside the client's send \
+             (p50 client_send {} µs, request_path {} µs), {:.0} %: after it (p50 client_send {} µs, \
+             request_path {} µs)",
+            split.in_send_share() * 100.0,
+            p50(a, names::CLIENT_SEND),
+            p50(a, names::REQUEST_PATH),
+            100.0 - split.in_send_share() * 100.0,
+            p50(b, names::CLIENT_SEND),
+            p50(b, names::REQUEST_PATH),
+        );
     }
     Some(out)
 }
@@ -229,37 +337,36 @@ mod tests {
     use crate::report::fixture;
 
     #[test]
-    fn the_overview_has_a_column_per_stage_and_sums_only_what_stacks() {
+    fn the_overview_leads_with_the_band_and_falls_back_to_medians() {
         let mut data = fixture::stamped_run();
-        let text = |data: &crate::report::data::RunData| {
-            let (h, rows) = overview(&data.record).unwrap();
-            (h, rows)
-        };
         // Read back through a JSON value, run.json's stages come in key order: path order
         // is restored.
         let s = data.record.cases[0].summary.as_mut().unwrap();
         s.extras.stages.0.sort_by(|a, b| a.0.cmp(&b.0));
-        let (h, rows) = text(&data);
+        let (h, rows) = overview(&data.record).unwrap();
         assert_eq!(
             h,
             [
                 "case",
-                "RTT p50 µs",
                 "client_send",
                 "request_path",
                 "server_turnaround",
                 "server_send",
                 "response_path",
-                "sum µs",
-                "sum / RTT"
+                "Σ µs",
+                "band RTT mean µs",
+                "RTT p50 µs",
+                "Σ / RTT p50"
             ]
         );
         assert_eq!(rows.len(), 1, "only the stamped case");
-        assert_eq!(rows[0][2], "1.00 (10%)");
-        assert_eq!(rows[0][7], "10.0");
-        assert_eq!(rows[0][8], "100.0%");
-        // A stage within another is listed, marked, and not summed.
+        assert_eq!(rows[0][1], "1.10 (11%)", "the band's mean, not the median");
+        assert_eq!(rows[0][5], "4.30 (43%)");
+        assert_eq!(rows[0][6..], ["10.0", "10.0", "10.0", "100.0%"]);
+        // Without a band (an older run.json): the medians, marked; a stage within another is
+        // listed, marked, and not summed.
         let s = data.record.cases[0].summary.as_mut().unwrap();
+        s.extras.stage_band = None;
         s.extras.stages.0.push((
             "idle_exit".into(),
             StageSummary {
@@ -267,9 +374,51 @@ mod tests {
                 ..s.extras.stages.0[0].1.clone()
             },
         ));
-        let (h, rows) = text(&data);
-        assert_eq!(h[7], "idle_exit*");
-        assert_eq!(rows[0][9], "100.0%");
+        let (h, rows) = overview(&data.record).unwrap();
+        assert_eq!(rows[0][1], "1.00 (10%) (p50)");
+        assert_eq!(h[6], "idle_exit*");
+        assert_eq!(rows[0][7..], ["10.0", "-", "10.0", "100.0%"]);
+    }
+
+    fn split(in_send: u64, after: u64) -> PathSplit {
+        let group = |n, cs, rp| PathGroup {
+            round_trips: n,
+            stages: StageMap(vec![
+                (names::CLIENT_SEND.into(), cs),
+                (names::REQUEST_PATH.into(), rp),
+            ]),
+        };
+        PathSplit {
+            server_in_send: group(in_send, 6000, 1),
+            server_after_send: group(after, 4000, 2000),
+        }
+    }
+
+    #[test]
+    fn two_paths_get_their_own_medians_when_both_are_modes() {
+        let mut data = fixture::stamped_run();
+        let s = data.record.cases[0].summary.as_mut().unwrap();
+        s.extras.stage_paths = Some(split(43, 57));
+        let c = &data.record.cases[0];
+        let (h, rows) = detail(c).unwrap();
+        assert_eq!(
+            h[10..],
+            ["p50 µs, server in send (43%)", "p50 µs, after send (57%)"]
+        );
+        assert_eq!(rows[0][10..], ["6.00", "4.00"]);
+        assert_eq!(rows[2][10..], ["-", "-"], "a stage the groups do not have");
+        assert_eq!(rows[5][10..], ["6.00", "6.00"], "the groups' sums");
+        let cov = coverage(c).unwrap();
+        assert!(
+            cov.contains("43 % of round trips: server ran inside the client's send (p50 client_send 6.00 µs, request_path 0.00 µs), 57 %: after it"),
+            "{cov}"
+        );
+        // A path of under 5 % of the round trips is no mode of its own.
+        let s = data.record.cases[0].summary.as_mut().unwrap();
+        s.extras.stage_paths = Some(split(4, 96));
+        let c = &data.record.cases[0];
+        assert_eq!(detail(c).unwrap().0.len(), 10);
+        assert!(!coverage(c).unwrap().contains("two paths"));
     }
 
     #[test]
@@ -279,7 +428,8 @@ mod tests {
         let cov = coverage(c).unwrap();
         assert!(
             cov.contains("stamped round trips: 990")
-                && cov.contains("add up to 10.0 µs, 100.0% of")
+                && cov.contains("at the median round trip (99 round trips ranked 45-55 % by RTT, 9.90-10.1 µs) the stages' means add up to 10.0 µs = their mean RTT 10.0 µs, 100.0% of the RTT median 10.0 µs")
+                && cov.contains("the stages' own medians add up to 10.0 µs, 100.0% of")
                 && cov.contains("10 beyond the stamp logs' room"),
             "{cov}"
         );
@@ -295,8 +445,10 @@ mod tests {
             "{t}"
         );
         let (_, rows) = detail(c).unwrap();
-        assert_eq!(rows.len(), 5);
+        assert_eq!(rows.len(), 6, "five stages and their sum");
         assert_eq!(rows[1][0], "request_path");
+        assert_eq!(rows[5][..2], ["Σ", "10.0"]);
+        assert_eq!(rows[5][6], "100.0%");
         assert!(coverage(&data.record.cases[1]).is_none());
     }
 }

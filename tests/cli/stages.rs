@@ -39,6 +39,31 @@ fn stamped_rr_records_every_stage_of_every_round_trip_and_the_report_shows_them(
     for name in STAGES {
         assert_eq!(stages[name]["count"].as_u64(), Some(matched), "{name}");
     }
+    // The round trip at the median: its stages' means cover each message from the send call to
+    // the response (never less: a stamp out of order only lengthens a stage).
+    let band = &s["stage_band"];
+    let in_band = band["round_trips"].as_u64().unwrap();
+    assert!(in_band > 0 && in_band < matched, "{band}");
+    let sum: f64 = STAGES
+        .iter()
+        .map(|n| band["stages"][n].as_f64().unwrap())
+        .sum();
+    assert!(
+        sum >= band["rtt_mean_ns"].as_f64().unwrap() - 1e-6,
+        "{band}"
+    );
+    // Every stamped round trip is on one path or the other, in every iteration and merged.
+    let paths = &s["stage_paths"];
+    let on = |g: &str| paths[g]["round_trips"].as_u64().unwrap();
+    assert_eq!(
+        on("server_in_send") + on("server_after_send"),
+        matched,
+        "{paths}"
+    );
+    for it in stamped["iterations"].as_array().unwrap() {
+        assert!(it["stage_band"]["round_trips"].as_u64().unwrap() > 0);
+        assert!(it.get("stage_paths").is_some());
+    }
     let clock = &run["stage_clock"];
     assert_eq!(
         clock["pairs"][0]["max_inversion_ns"].as_u64(),
@@ -62,7 +87,10 @@ fn stamped_rr_records_every_stage_of_every_round_trip_and_the_report_shows_them(
         "{md}"
     );
     // run.json keeps the stages in path order, and the table's columns follow it.
-    let columns = format!("| case | RTT p50 µs | {} | sum µs |", STAGES.join(" | "));
+    let columns = format!(
+        "| case | {} | Σ µs | band RTT mean µs |",
+        STAGES.join(" | ")
+    );
     assert!(md.contains(&columns), "{md}");
     loopbench()
         .arg("show")

@@ -1,8 +1,10 @@
 //! The stages of each case's round trip as stacked bars: one bar per stamped case (`--stages`,
-//! the user-space stages) and one per traced case (`--trace`, the kernel stages of its chain
-//! with the server's turnaround between the two legs), each stage's median in path order, left
-//! to right in µs, with a black tick at the round trip's median (medians do not add up exactly;
-//! the tick shows by how much they miss). A stage that lies within another (`within`) is not
+//! the user-space stages at the median round trip: each stage's mean over the round trips ranked
+//! 45-55 % by RTT, which add up to their mean RTT; an older run.json without that band: the
+//! stages' medians) and one per traced case (`--trace`, the medians of the kernel stages of its
+//! chain with the server's turnaround between the two legs), in path order, left to right in
+//! µs, with a black tick at the round trip's median (medians need not add up; the tick shows by
+//! how much they miss). A stage that lies within another (`within`) is not
 //! stacked. Every chart that shows stages colours a stage the same way ([`stage_color`]).
 
 use anyhow::Result;
@@ -63,17 +65,31 @@ struct Bar {
     parts: Vec<(String, u64)>,
 }
 
-/// The user-space bar of a stamped case: the stages that stack, in path order.
+/// The user-space bar of a stamped case: the stages that stack, in path order, at the median
+/// round trip (or their medians, without a band).
 fn user_bar(c: &CaseRecord) -> Option<Bar> {
     let map = stages(c)?;
+    let s = c.summary.as_ref()?;
+    let (label, parts) = match s.extras.stage_band.as_ref().filter(|b| b.round_trips > 0) {
+        Some(band) => (
+            "user, at the median",
+            band.stages
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.round() as u64))
+                .collect(),
+        ),
+        None => (
+            "user, medians",
+            map.iter()
+                .filter(|(_, st)| st.within.is_none() && st.latency.count > 0)
+                .map(|(n, st)| (n.to_string(), st.latency.p50_ns))
+                .collect(),
+        ),
+    };
     Some(Bar {
-        label: format!("{} · user", c.case_id),
-        rtt_ns: c.summary.as_ref()?.latency.p50_ns,
-        parts: map
-            .iter()
-            .filter(|(_, st)| st.within.is_none() && st.latency.count > 0)
-            .map(|(n, st)| (n.to_string(), st.latency.p50_ns))
-            .collect(),
+        label: format!("{} · {label}", c.case_id),
+        rtt_ns: s.latency.p50_ns,
+        parts,
     })
 }
 
@@ -144,7 +160,8 @@ pub fn render(data: &RunData) -> Option<Result<String>> {
         let n = bars.len();
         let mut c = ChartBuilder::on(&body)
             .caption(
-                "Stages of a round trip: each stage's median (µs), tick: the round trip's median",
+                "Stages of a round trip (µs): user, at the median round trip (means over RTT ranks \
+                 45-55 %); kernel, medians; tick: RTT p50",
                 style::text(TITLE_SIZE),
             )
             .margin(style::MARGIN)
@@ -205,9 +222,21 @@ mod tests {
         let t = texts(&svg);
         assert!(
             t.iter()
-                .any(|s| s == "tcp4-rr-blocking-cross-core-64B-stages · user"),
+                .any(|s| s == "tcp4-rr-blocking-cross-core-64B-stages · user, at the median"),
             "{t:?}"
         );
+        let bar = user_bar(&data.record.cases[0]).unwrap();
+        assert_eq!(
+            bar.parts[0],
+            ("client_send".to_string(), 1100),
+            "the band's mean"
+        );
+        assert_eq!(bar.parts.iter().map(|p| p.1).sum::<u64>(), 10_000);
+        let mut old = data.record.cases[0].clone();
+        old.summary.as_mut().unwrap().extras.stage_band = None;
+        let bar = user_bar(&old).unwrap();
+        assert!(bar.label.ends_with("· user, medians"));
+        assert_eq!(bar.parts[0].1, 1000, "the median, without a band");
         assert!(
             !t.iter()
                 .any(|s| s.starts_with("tcp4-rr-blocking-same-core"))
