@@ -99,13 +99,30 @@ fn estimate(plan: &Plan) -> String {
     )
 }
 
-fn list(topology: &Topology) -> Result<String> {
+/// The built-in suites, their cases and time here; `traced`: the suite runs as root with the
+/// tracer, so its stamped cases get traced twins (counted, and said so; without it, how many a
+/// root run would add).
+fn list(topology: &Topology, traced: bool) -> Result<String> {
     let mut rows = Vec::new();
     for (name, _) in BUILTIN {
         let suite = Suite::builtin(name)?;
-        let specs = suite.expand(topology)?.specs;
+        let mut expanded = suite.expand(topology)?;
+        let twins = if traced {
+            expanded.trace_stamped()
+        } else {
+            expanded.clone().trace_stamped()
+        };
+        let specs = expanded.specs;
         let (cases, time) = match Plan::new(specs, topology, 0, true) {
-            Ok(plan) => (plan.cases.len().to_string(), estimate(&plan)),
+            Ok(plan) => {
+                let n = plan.cases.len();
+                let cases = match (twins, traced) {
+                    (0, _) => n.to_string(),
+                    (t, true) => format!("{n} (incl. {t} traced twins: root)"),
+                    (t, false) => format!("{n} (+{t} traced twins as root)"),
+                };
+                (cases, estimate(&plan))
+            }
             Err(e) => ("0".into(), format!("cannot run here: {e}")),
         };
         rows.push(vec![name.to_string(), cases, time, suite.description]);
@@ -147,7 +164,8 @@ fn dry_run(suite: &Suite, plan: &Plan) -> String {
 pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
     let topology = Topology::detect();
     if args.list {
-        print(&list(&topology)?)?;
+        let traced = nix::unistd::geteuid().is_root() && !args.no_trace;
+        print(&list(&topology, traced)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let suite = match &args.suite_file {

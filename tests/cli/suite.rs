@@ -114,7 +114,7 @@ fn a_suite_file_runs_and_writes_the_run_with_its_report_and_every_chart() {
 #[test]
 fn list_and_dry_run_describe_suites_without_measuring() {
     let dir = tempfile::tempdir().unwrap();
-    loopbench()
+    let list = loopbench()
         .args(["suite", "--list"])
         .assert()
         .success()
@@ -123,6 +123,19 @@ fn list_and_dry_run_describe_suites_without_measuring() {
                 .and(contains("standard"))
                 .and(contains("full")),
         );
+    // The quick suite's 6 stamped cases get traced twins as root: --list counts them there,
+    // and says how many a root run adds elsewhere (or with --no-trace).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        list.stdout(contains("41 (incl. 6 traced twins: root)"));
+    } else {
+        list.stdout(contains("35 (+6 traced twins as root)"));
+    }
+    loopbench()
+        .args(["suite", "--list", "--no-trace"])
+        .assert()
+        .success()
+        .stdout(contains("35 (+6 traced twins as root)"));
     loopbench()
         .args(["suite", "quick", "--dry-run", "--no-trace", "-o"])
         .arg(dir.path())
