@@ -376,6 +376,8 @@ impl CaseState {
                 s.extras.kernel_trace = Some(t.record(&h.kernel_stages));
                 if s.extras.typical_round_trip.is_none() {
                     s.extras.typical_round_trip = t.typical();
+                } else {
+                    s.extras.typical_kernel_round_trip = t.typical();
                 }
             }
             let bytes = moves_bulk_data(case.spec.workload)

@@ -285,6 +285,10 @@ pub struct SummaryExtras {
     /// The round trip nearest the case's median, stage by stage across the two CPUs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typical_round_trip: Option<Timeline>,
+    /// `--stages` with `--trace`: the kernel's typical round trip (nearest the kernel view's
+    /// median; another message than `typical_round_trip`, whose spans are the user-space ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typical_kernel_round_trip: Option<Timeline>,
     /// `--trace`: what the tracer saw and could attribute, over all iterations, and its cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_trace: Option<KernelTraceRecord>,

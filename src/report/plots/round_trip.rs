@@ -1,7 +1,9 @@
 //! One typical round trip of a case (the message nearest the median) as a timeline across the
 //! two CPUs: a lane per side, each stage a bar in the lane where it ran (user-space stages
 //! thick, kernel stages thin under them) and a slanted line for the stages that cross from one
-//! side to the other (the request's and the response's paths). Which CPU did what, when.
+//! side to the other (the request's and the response's paths). Which CPU did what, when. A case
+//! both stamped and traced shows its user-space typical round trip and, under it, the kernel's
+//! (two messages, each nearest its view's median, both from the client's send call).
 
 use anyhow::Result;
 use plotters::prelude::*;
@@ -50,15 +52,34 @@ fn lane_label(t: &Timeline, lane: Lane) -> String {
 /// The chart of `case`'s typical round trip, or `None` when it has none; `legend` is the run's
 /// stage names (for the colours).
 pub fn render(case: &CaseRecord, legend: &[String]) -> Option<Result<String>> {
-    let t = case.summary.as_ref()?.extras.typical_round_trip.as_ref()?;
+    let extras = &case.summary.as_ref()?.extras;
+    let t = extras.typical_round_trip.as_ref()?;
+    let kernel = extras.typical_kernel_round_trip.as_ref();
+    let spans: Vec<&Span> = t
+        .spans
+        .iter()
+        .chain(kernel.iter().flat_map(|k| &k.spans))
+        .collect();
+    let caption = match kernel {
+        Some(k) => format!(
+            "{}: typical round trips, user {} µs, kernel {} µs",
+            case.case_id,
+            us(t.rtt_ns as f64),
+            us(k.rtt_ns as f64)
+        ),
+        None => format!(
+            "{}: a typical round trip ({} µs, nearest the median)",
+            case.case_id,
+            us(t.rtt_ns as f64)
+        ),
+    };
     let mut shown: Vec<&str> = Vec::new();
-    for s in &t.spans {
+    for s in &spans {
         if !shown.contains(&s.name.as_str()) {
             shown.push(&s.name);
         }
     }
-    let x_max = t
-        .spans
+    let x_max = spans
         .iter()
         .map(|s| s.end_ns)
         .max()
@@ -66,20 +87,13 @@ pub fn render(case: &CaseRecord, legend: &[String]) -> Option<Result<String>> {
         .max(t.rtt_ns as i64)
         .max(1) as f64
         / 1000.0;
-    let x_min = t.spans.iter().map(|s| s.start_ns).min().unwrap_or(0).min(0) as f64 / 1000.0;
+    let x_min = spans.iter().map(|s| s.start_ns).min().unwrap_or(0).min(0) as f64 / 1000.0;
     let legend_rows = shown.len().div_ceil(PER_ROW) as u32;
     let height = BODY + 10 + 24 * legend_rows;
     Some(style::svg(WIDTH, height, |root| {
         let (body, foot) = root.split_vertically(BODY);
         let mut c = ChartBuilder::on(&body)
-            .caption(
-                format!(
-                    "{}: a typical round trip ({} µs, nearest the median)",
-                    case.case_id,
-                    us(t.rtt_ns as f64)
-                ),
-                style::text(TITLE_SIZE),
-            )
+            .caption(caption, style::text(TITLE_SIZE))
             .margin(style::MARGIN)
             .x_label_area_size(40)
             .y_label_area_size(120)
@@ -98,7 +112,10 @@ pub fn render(case: &CaseRecord, legend: &[String]) -> Option<Result<String>> {
                 }
             })
             .x_label_formatter(&|x| style::us_label(*x))
-            .x_desc("µs after the client's send call")
+            .x_desc(match kernel {
+                Some(_) => "µs after the client's send call (user, kernel: two messages nearest the median)",
+                None => "µs after the client's send call",
+            })
             .label_style(style::text(TICK_SIZE))
             .axis_desc_style(style::text(TICK_SIZE))
             .light_line_style(WHITE)
@@ -107,7 +124,7 @@ pub fn render(case: &CaseRecord, legend: &[String]) -> Option<Result<String>> {
             vec![(x_min, 1.0), (x_max * 1.02, 1.0)],
             style::FAINT.stroke_width(1),
         )])?;
-        for s in &t.spans {
+        for s in &spans {
             draw_span(&mut c, s, stage_color(&s.name, legend))?;
         }
         let entries = shown.iter().map(|n| (*n, stage_color(n, legend)));
@@ -178,5 +195,43 @@ mod tests {
         });
         let svg = render(&data.record.cases[0], &legend).unwrap().unwrap();
         assert_eq!(svg.matches("<rect").count(), 1 + 4 + 6);
+    }
+
+    #[test]
+    fn a_stamped_and_traced_case_shows_the_kernels_typical_round_trip_under_the_users() {
+        let mut data = fixture::stamped_run();
+        let s = data.record.cases[0].summary.as_mut().unwrap();
+        let user = s.extras.typical_round_trip.clone().unwrap();
+        let span = |name: &str, lane, start_ns, end_ns| Span {
+            name: name.into(),
+            layer: Layer::Kernel,
+            from: lane,
+            to: lane,
+            start_ns,
+            end_ns,
+        };
+        s.extras.typical_kernel_round_trip = Some(Timeline {
+            rtt_ns: 12_000,
+            spans: vec![
+                span("request.send_syscall", Lane::Client, 0, 900),
+                span("request.recv_return", Lane::Server, 4000, 4500),
+            ],
+            ..user
+        });
+        let legend = legend(&data);
+        let svg = render(&data.record.cases[0], &legend).unwrap().unwrap();
+        let t = texts(&svg);
+        let caption = "tcp4-rr-blocking-cross-core-64B-stages: typical round trips, user 10.0 µs, kernel 12.0 µs";
+        assert!(t.iter().any(|s| s == caption), "{t:?}");
+        assert!(
+            t.iter()
+                .any(|s| s.ends_with("(user, kernel: two messages nearest the median)"))
+        );
+        assert!(
+            t.iter().any(|s| s == "request.send_syscall"),
+            "in the legend"
+        );
+        // Background, 3 user bars and 2 kernel bars, 5 + 2 legend keys.
+        assert_eq!(svg.matches("<rect").count(), 1 + 5 + 7);
     }
 }
