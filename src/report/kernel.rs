@@ -29,16 +29,32 @@ const HEADER: [&str; 8] = [
     "share of RTT",
     "messages",
     "absent",
-    "part of",
+    "not summed",
 ];
 
 /// What the stage table's columns and rows mean.
 pub const LEGEND: &str = "send_syscall = send entered → NET_RX softirq (or, without one, the \
-receiver's waking); protocol = softirq entry → receiver's sched_waking; wake_issue = waking → \
-softirq exit; wakeup = waking → receiver on its CPU; idle_exit = waking → its CPU left idle; \
-recv_return = on CPU → receive returned; wake_to_return = waking → receive returned where the \
-switch-in was not traced; wait_for_cpu = send → on CPU for a receiver not woken in the leg. \
-Stages with a 'part of' overlap that stage and are not added up";
+receiver's waking); protocol = softirq entry → receiver's sched_waking; wakeup = waking → \
+receiver on its CPU; recv_return = on CPU → receive returned; wake_to_return = waking → receive \
+returned where the switch-in was not traced; wait_for_cpu = send (or its softirq) → on CPU for a \
+receiver not woken in the leg; already_running = send (or its softirq) → receive returned for a \
+receiver on its CPU throughout. These path stages follow one another: each leg's add up to its \
+one-way time exactly, and Σ kernel sums their medians, each weighted by the share of legs that \
+took it. Parallel stages, not summed: wake_issue = waking → softirq exit (the waker's side, \
+while the wake-up is in flight), idle_exit = waking → the receiver's CPU left idle (within \
+wakeup), early_wakeup = a waking before the send → on CPU (covers wait_for_cpu). A stage absent \
+on a leg's path (no softirq on Unix sockets, no IPI on one core) is counted in 'absent', never \
+as zero. 'other path' marks the path stages of legs that did not take the stacked chain";
+
+/// The stage's path role, from a run.json key (`request.wake_issue`): the stage it runs
+/// parallel to, if it is a parallel stage.
+fn parallel_to(key: &str) -> Option<Stage> {
+    let (_, name) = key.split_once('.')?;
+    Stage::ALL
+        .into_iter()
+        .find(|s| s.name() == name)?
+        .parallel_to()
+}
 
 /// The tables of every traced case of `r`, in case order.
 pub fn kernel_tables(r: &RunRecord) -> Vec<KernelTable> {
@@ -92,13 +108,36 @@ fn rows(stages: &StageMap<StageSummary>) -> Vec<Vec<String>> {
                 },
                 st.latency.count.to_string(),
                 st.absent.to_string(),
-                st.within.clone().unwrap_or_default(),
+                match (parallel_to(name), &st.within) {
+                    (Some(p), _) => {
+                        let direction = name.split_once('.').map_or("", |(d, _)| d);
+                        format!("parallel to {direction}.{}", p.name())
+                    }
+                    (None, Some(w)) => format!("other path (chain: {w})"),
+                    (None, None) => String::new(),
+                },
             ]
         })
         .collect()
 }
 
-/// The chain's medians plus the server's turnaround, against the traced round trip.
+/// Σ kernel: every path stage's median weighted by the share of its direction's legs that took
+/// it (a stage on every leg counts fully; the stages of paths fewer legs took count for those
+/// legs), parallel stages left out; `None` without path stages.
+pub fn path_sum_ns(stages: &StageMap<StageSummary>) -> Option<u64> {
+    let sum: f64 = stages
+        .iter()
+        .filter(|(name, st)| parallel_to(name).is_none() && st.latency.count > 0)
+        .map(|(_, st)| {
+            let legs = (st.latency.count + st.absent) as f64;
+            st.latency.p50_ns as f64 * st.latency.count as f64 / legs
+        })
+        .sum();
+    (sum > 0.0).then_some(sum.round() as u64)
+}
+
+/// Σ kernel plus the server's turnaround against the traced round trip, and the stacked chain's
+/// medians (the path most legs took).
 fn sum_line(s: &CaseSummary, t: &KernelTraceRecord) -> Option<String> {
     let stacked: u64 = t
         .chain
@@ -108,16 +147,20 @@ fn sum_line(s: &CaseSummary, t: &KernelTraceRecord) -> Option<String> {
         .map(|st| st.latency.p50_ns)
         .sum();
     let rtt = s.latency.p50_ns;
-    (rtt > 0 && stacked > 0).then(|| {
-        let total = stacked + t.server_turnaround_p50_ns;
+    let path = path_sum_ns(&s.extras.kernel_stages)?;
+    (rtt > 0).then(|| {
+        let turn = t.server_turnaround_p50_ns;
+        let pct = |ns: u64| (ns + turn) as f64 / rtt as f64 * 100.0;
         format!(
-            "the stacked stages' medians ({}) plus the server's turnaround ({} µs) make {} µs: {:.0} % of the traced round trip's median ({} µs; {} µs from the client's send entry to its receive's return)",
-            t.chain.join(" + "),
-            us(t.server_turnaround_p50_ns as f64),
-            us(total as f64),
-            total as f64 / rtt as f64 * 100.0,
+            "Σ kernel: the path stages' medians, each weighted by the share of legs that took it, plus the server's turnaround ({} µs) make {} µs: {:.0} % of the traced round trip's median ({} µs; {} µs from the client's send entry to its receive's return); parallel stages not summed. The stacked chain ({}) makes {} µs with the turnaround: {:.0} %",
+            us(turn as f64),
+            us((path + turn) as f64),
+            pct(path),
             us(rtt as f64),
             us(t.kernel_rtt_p50_ns as f64),
+            t.chain.join(" + "),
+            us((stacked + turn) as f64),
+            pct(stacked),
         )
     })
 }
@@ -273,10 +316,34 @@ mod tests {
         );
         // A stage that never occurred has no figures and is not given a share.
         assert_eq!(t.rows[2][1..5], ["-", "-", "-", "-"]);
-        assert_eq!(t.rows[2][6..], ["1", "request.wakeup"]);
+        assert_eq!(t.rows[2][6..], ["1", "parallel to request.wakeup"]);
         let expected = format!("{:.0} %", 9_500.0 / rtt as f64 * 100.0);
         assert!(t.notes[0].contains(&expected), "{}", t.notes[0]);
         assert!(t.notes.last().unwrap().contains("×1.25"));
+    }
+
+    #[test]
+    fn sigma_kernel_weights_each_path_stage_by_its_legs_and_leaves_parallel_stages_out() {
+        let mut set = StageSet::default();
+        // Four request legs: three waited for the CPU (2 µs) then returned (1 µs), one was
+        // already running (1.6 µs); the early wake-up (parallel) is not summed.
+        for ns in [2_000, 2_000, 2_000] {
+            set.record("request.wait_for_cpu", ns);
+            set.record("request.recv_return", 1_000);
+            set.record("request.early_wakeup", 50_000);
+        }
+        set.stage_mut("request.wait_for_cpu").absent = 1;
+        set.stage_mut("request.recv_return").absent = 1;
+        set.stage_mut("request.early_wakeup").absent = 1;
+        set.record("request.already_running", 1_600);
+        set.stage_mut("request.already_running").absent = 3;
+        set.stage_mut("request.wake_issue").absent = 4;
+        let map = summarize(&set, 10_000);
+        // 2 × 3/4 + 1 × 3/4 + 1.6 × 1/4 µs: the mean one-way time of these legs.
+        assert_eq!(path_sum_ns(&map), Some(2_650));
+        let mut only_parallel = StageSet::default();
+        only_parallel.record("response.idle_exit", 9_000);
+        assert_eq!(path_sum_ns(&summarize(&only_parallel, 10_000)), None);
     }
 
     #[test]

@@ -39,10 +39,11 @@ pub fn stage_set(timeline: &Timeline) -> StageSet {
     set
 }
 
-/// The ways a leg's stages follow one another from the send to the receive's return: through
-/// a softirq that wakes the receiver (seen switching in, or not), through a send that wakes it
-/// itself (Unix sockets, pipes), or to a receiver that was runnable already.
-const CHAINS: [&[Stage]; 5] = [
+/// The ways a leg's path stages follow one another from the send to the receive's return
+/// ([`Leg::path`]): through a softirq that wakes the receiver (seen switching in, or not),
+/// through a send that wakes it itself (Unix sockets, pipes), or to a receiver that was
+/// runnable already (switched in later) or running (never switched out).
+const CHAINS: [&[Stage]; 8] = [
     &[
         Stage::SendSyscall,
         Stage::Protocol,
@@ -52,7 +53,10 @@ const CHAINS: [&[Stage]; 5] = [
     &[Stage::SendSyscall, Stage::Protocol, Stage::WakeToReturn],
     &[Stage::SendSyscall, Stage::Wakeup, Stage::RecvReturn],
     &[Stage::SendSyscall, Stage::WakeToReturn],
+    &[Stage::SendSyscall, Stage::WaitForCpu, Stage::RecvReturn],
     &[Stage::WaitForCpu, Stage::RecvReturn],
+    &[Stage::SendSyscall, Stage::AlreadyRunning],
+    &[Stage::AlreadyRunning],
 ];
 
 /// The chain most of a direction's legs took: the one whose rarest stage was seen most often.
@@ -89,15 +93,20 @@ pub fn chain(set: &StageSet) -> Vec<String> {
         .collect()
 }
 
-/// Marks every stage not in the chain as part of the chain's wake-up stage: it is listed with
-/// the others but not stacked on them (`wake_issue` and `idle_exit` overlap the wake-up; the
-/// stages of the chains fewer legs took stand for those legs).
+/// Marks every stage not in the chain as not stacked (`within` names a chain stage): a
+/// parallel stage ([`Stage::parallel_to`]: `wake_issue`, `idle_exit`, `early_wakeup`) names the
+/// stage it overlaps, when the chain has it, else the chain's wake-up stage; a path stage of
+/// another path (the legs that went another way) names the chain's wake-up stage.
 pub fn mark_within(set: &mut StageSet) {
     for direction in Direction::ALL {
         let chain = chain_of(set, direction);
-        let parent = stage_key(direction, wake_stage(chain));
+        let wake = wake_stage(chain);
         for stage in Stage::ALL.into_iter().filter(|s| !chain.contains(s)) {
-            set.stage_mut(&stage_key(direction, stage)).within = Some(parent.clone());
+            let parent = stage
+                .parallel_to()
+                .filter(|p| chain.contains(p))
+                .unwrap_or(wake);
+            set.stage_mut(&stage_key(direction, stage)).within = Some(stage_key(direction, parent));
         }
         for stage in chain {
             set.stage_mut(&stage_key(direction, *stage)).within = None;
@@ -277,20 +286,19 @@ pub fn typical(
     ] {
         let leg = direction.leg(rt);
         for stage in Stage::ALL {
-            let Some(ns) = leg.stage_ns(stage) else {
+            let Some((start, end)) = leg.stage_span(stage) else {
                 continue;
             };
-            let (start, from, to) = match stage {
-                Stage::SendSyscall => (leg.send_enter_ns, sender, sender),
-                Stage::Protocol => (leg.softirq_entry_ns.unwrap_or(0), sender, sender),
-                Stage::WakeIssue => (leg.waking_ns.unwrap_or(0), sender, sender),
-                Stage::Wakeup | Stage::IdleExit | Stage::WakeToReturn => {
-                    (leg.waking_ns.unwrap_or(0), sender, receiver)
-                }
-                Stage::RecvReturn => (leg.on_cpu_ns.unwrap_or(0), receiver, receiver),
-                Stage::WaitForCpu => (leg.send_enter_ns, sender, receiver),
-                Stage::EarlyWakeup => (leg.early_waking_ns.unwrap_or(0), sender, receiver),
+            let (from, to) = match stage {
+                Stage::SendSyscall | Stage::Protocol | Stage::WakeIssue => (sender, sender),
+                Stage::RecvReturn | Stage::AlreadyRunning => (receiver, receiver),
+                Stage::Wakeup
+                | Stage::IdleExit
+                | Stage::WakeToReturn
+                | Stage::WaitForCpu
+                | Stage::EarlyWakeup => (sender, receiver),
             };
+            let ns = end - start;
             let start_ns = start as i64 - origin as i64;
             spans.push(Span {
                 name: stage_key(direction, stage),
@@ -434,9 +442,15 @@ mod tests {
         );
         // The client is mostly woken before the response is sent (the server's receive frees
         // write space on its socket): its leg waits for the CPU, it is not woken by the send.
+        // The server mostly had not gone to sleep when the request came (its CPU was still
+        // running it): the request leg is `already_running` from the send to the return.
         assert_eq!(
-            chain(&set)[2..],
-            ["response.wait_for_cpu", "response.recv_return"]
+            chain(&set),
+            [
+                "request.already_running",
+                "response.wait_for_cpu",
+                "response.recv_return"
+            ]
         );
     }
 

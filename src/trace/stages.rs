@@ -28,11 +28,14 @@ pub enum Stage {
     /// sched_waking before the send → the receiver switched in (the legs of `wait_for_cpu` whose
     /// early wake-up was seen).
     EarlyWakeup,
+    /// Send syscall entered (or its softirq entered) → the receive syscall returns, where the
+    /// receiver was neither woken nor switched in during the leg: it was on its CPU already.
+    AlreadyRunning,
 }
 
 impl Stage {
     /// Every stage, in path order.
-    pub const ALL: [Stage; 9] = [
+    pub const ALL: [Stage; 10] = [
         Self::SendSyscall,
         Self::Protocol,
         Self::WakeIssue,
@@ -42,6 +45,7 @@ impl Stage {
         Self::WakeToReturn,
         Self::WaitForCpu,
         Self::EarlyWakeup,
+        Self::AlreadyRunning,
     ];
 
     /// The name used in reports and files.
@@ -56,6 +60,19 @@ impl Stage {
             Self::WakeToReturn => "wake_to_return",
             Self::WaitForCpu => "wait_for_cpu",
             Self::EarlyWakeup => "early_wakeup",
+            Self::AlreadyRunning => "already_running",
+        }
+    }
+
+    /// The path stage this one runs alongside, for the stages that overlap the path
+    /// (`wake_issue` and `idle_exit` start at the waking, as `wakeup` does; `early_wakeup`
+    /// starts before the send and ends where `wait_for_cpu` does); `None` for path stages,
+    /// which follow one another and add up to the one-way path ([`Leg::path`]).
+    pub fn parallel_to(self) -> Option<Stage> {
+        match self {
+            Self::WakeIssue | Self::IdleExit => Some(Self::Wakeup),
+            Self::EarlyWakeup => Some(Self::WaitForCpu),
+            _ => None,
         }
     }
 }
@@ -109,30 +126,76 @@ impl LegTotals {
 impl Leg {
     /// The stage's duration in ns, `None` when a point it needs is absent.
     pub fn stage_ns(&self, stage: Stage) -> Option<u64> {
-        let span = |a: Option<u64>, b: Option<u64>| b?.checked_sub(a?);
+        self.stage_span(stage).map(|(from, to)| to - from)
+    }
+
+    /// The stage's start and end (ns), `None` when a point it needs is absent.
+    pub fn stage_span(&self, stage: Stage) -> Option<(u64, u64)> {
+        let span = |a: Option<u64>, b: Option<u64>| Some((a?, b?)).filter(|(a, b)| a <= b);
         match stage {
-            Stage::SendSyscall => span(
-                Some(self.send_enter_ns),
-                self.softirq_entry_ns.or(self.waking_ns),
-            ),
-            Stage::Protocol => span(self.softirq_entry_ns, self.waking_ns),
             Stage::WakeIssue => span(self.waking_ns, self.softirq_exit_ns),
-            Stage::Wakeup => span(self.waking_ns, self.on_cpu_ns),
             Stage::IdleExit => span(self.waking_ns, self.idle_exit_ns),
-            Stage::RecvReturn => span(self.on_cpu_ns, Some(self.recv_exit_ns)),
-            Stage::WakeToReturn if self.on_cpu_ns.is_none() => {
-                span(self.waking_ns, Some(self.recv_exit_ns))
-            }
-            Stage::WakeToReturn => None,
-            Stage::WaitForCpu if self.waking_ns.is_none() => {
-                span(Some(self.send_enter_ns), self.on_cpu_ns)
-            }
-            Stage::WaitForCpu => None,
             Stage::EarlyWakeup if self.waking_ns.is_none() => {
                 span(self.early_waking_ns, self.on_cpu_ns)
             }
             Stage::EarlyWakeup => None,
+            _ => self
+                .path()
+                .into_iter()
+                .find(|(s, _, _)| *s == stage)
+                .map(|(_, from, to)| (from, to)),
         }
+    }
+
+    /// The path stages of this leg, in order, each as (stage, start, end): each ends where the
+    /// next starts, the first starts at the send's entry and the last ends at the receive's
+    /// return, so they add up to [`Leg::one_way_ns`] exactly. Which stages a leg has depends on
+    /// the path the kernel took: `send_syscall` ends at the softirq (TCP, UDP) or, without one,
+    /// at the waking its send issued (Unix); a woken receiver has `wakeup` + `recv_return` (or
+    /// `wake_to_return` where its switch-in was not traced); a receiver not woken in the leg has
+    /// `wait_for_cpu` + `recv_return` (runnable, switched in later) or `already_running` (on its
+    /// CPU throughout). A point out of order (a softirq after the waking) is not cut at.
+    pub fn path(&self) -> Vec<(Stage, u64, u64)> {
+        let (send, end) = (self.send_enter_ns, self.recv_exit_ns);
+        let within = |p: Option<u64>, from: u64| p.filter(|&t| from <= t && t <= end);
+        let waking = within(self.waking_ns, send);
+        let softirq =
+            within(self.softirq_entry_ns, send).filter(|&t| waking.is_none_or(|w| t <= w));
+        let on_cpu = within(self.on_cpu_ns, waking.unwrap_or(send));
+        let mut path = Vec::with_capacity(4);
+        let mut at = send;
+        let mut cut = |stage: Stage, to: u64| {
+            path.push((stage, at, to));
+            at = to;
+        };
+        if let Some(t) = softirq {
+            cut(Stage::SendSyscall, t);
+        }
+        match (waking, on_cpu) {
+            (Some(w), on_cpu) => {
+                cut(
+                    if softirq.is_some() {
+                        Stage::Protocol
+                    } else {
+                        Stage::SendSyscall
+                    },
+                    w,
+                );
+                match on_cpu {
+                    Some(o) => {
+                        cut(Stage::Wakeup, o);
+                        cut(Stage::RecvReturn, end);
+                    }
+                    None => cut(Stage::WakeToReturn, end),
+                }
+            }
+            (None, Some(o)) => {
+                cut(Stage::WaitForCpu, o);
+                cut(Stage::RecvReturn, end);
+            }
+            (None, None) => cut(Stage::AlreadyRunning, end),
+        }
+        path
     }
 
     /// Send syscall entered → receive syscall returned.

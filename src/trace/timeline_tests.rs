@@ -42,6 +42,7 @@ fn cross_core_round_trip_splits_into_exact_stages() {
             Some(500),
             None,
             None,
+            None,
             None
         ]
     );
@@ -54,6 +55,7 @@ fn cross_core_round_trip_splits_into_exact_stages() {
             Some(500),
             Some(300),
             Some(1000),
+            None,
             None,
             None,
             None
@@ -200,6 +202,7 @@ fn same_core_has_no_ipi_and_no_idle_exit() {
             Some(400),
             None,
             None,
+            None,
             None
         ]
     );
@@ -212,6 +215,7 @@ fn same_core_has_no_ipi_and_no_idle_exit() {
             Some(800),
             None,
             Some(400),
+            None,
             None,
             None,
             None
@@ -238,12 +242,16 @@ fn unix_path_without_softirq_marks_softirq_stages_absent() {
             Some(500),
             None,
             None,
+            None,
             None
         ]
     );
     assert_eq!(rt.request.ipi, Some(true));
-    // The client had not slept when the response landed: no wake-up, so nothing after it either.
-    assert_eq!(stages(&rt.response), [None; 9]);
+    // The client had not slept when the response landed: no wake-up and no switch-in, so its
+    // whole leg is `already_running`.
+    let mut running = [None; 10];
+    running[9] = Some(500);
+    assert_eq!(stages(&rt.response), running);
     assert_eq!(
         (rt.response.waking_ns, rt.response.one_way_ns()),
         (None, 500)
@@ -301,6 +309,7 @@ fn a_switch_in_that_was_not_traced_leaves_wake_to_return_only() {
             None,
             None,
             Some(3000),
+            None,
             None,
             None
         ]
@@ -597,4 +606,172 @@ fn a_message_of_several_segments_ends_at_its_last_read_and_counts_its_softirqs_a
     let resp = rt.response.totals;
     assert_eq!((resp.softirqs, resp.softirq_ns, resp.wakings), (1, 100, 1));
     assert_eq!(rt.server_turnaround_ns(), 100);
+}
+
+/// Checks that `leg`'s path stages partition its one-way path: the first starts at the send's
+/// entry, each starts where the one before ended, the last ends at the receive's return, no
+/// parallel stage is among them, and each agrees with [`Leg::stage_ns`]. Returns their sum.
+fn assert_partition(leg: &Leg) -> u64 {
+    let path = leg.path();
+    let mut at = leg.send_enter_ns;
+    for &(stage, from, to) in &path {
+        assert_eq!(
+            from, at,
+            "{stage:?} does not start where the stage before ended: {leg:?}"
+        );
+        assert!(from <= to, "{stage:?} ends before it starts: {leg:?}");
+        assert_eq!(stage.parallel_to(), None, "{stage:?} is parallel: {leg:?}");
+        assert_eq!(leg.stage_ns(stage), Some(to - from));
+        at = to;
+    }
+    assert_eq!(at, leg.recv_exit_ns, "the path stops short: {leg:?}");
+    let sum: u64 = path.iter().map(|(_, from, to)| to - from).sum();
+    assert_eq!(sum, leg.one_way_ns());
+    // Every path stage the leg does not take is absent, not zero.
+    for stage in Stage::ALL.into_iter().filter(|s| s.parallel_to().is_none()) {
+        if !path.iter().any(|(s, _, _)| *s == stage) {
+            assert_eq!(leg.stage_ns(stage), None, "{stage:?}: {leg:?}");
+        }
+    }
+    sum
+}
+
+/// How many legs of `tl` took each path stage, in [`Stage::ALL`] order (parallel stages 0).
+fn path_counts(tl: &Timeline) -> Vec<usize> {
+    let legs: Vec<&Leg> = tl
+        .round_trips
+        .iter()
+        .flat_map(|rt| [&rt.request, &rt.response])
+        .collect();
+    Stage::ALL
+        .iter()
+        .map(|&s| {
+            legs.iter()
+                .filter(|l| l.path().iter().any(|(p, _, _)| *p == s))
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+fn every_recorded_leg_is_partitioned_by_its_path_stages_and_they_add_up_to_the_round_trip() {
+    for name in [
+        "tcp_cross_core",
+        "tcp_cross_core_dma0",
+        "tcp_same_core",
+        "unix_cross_core",
+        "unix_stream_cross_core_partition",
+        "unix_stream_same_core_partition",
+        "handbuilt_tcp_cross_core",
+        "handbuilt_tcp_same_core",
+        "handbuilt_unix_cross_core",
+        "handbuilt_tcp_segments",
+    ] {
+        let (events, pair) = fixture(name);
+        let tl = rebuild(&events, &pair);
+        assert!(!tl.round_trips.is_empty(), "{name}");
+        for rt in &tl.round_trips {
+            let sum = assert_partition(&rt.request)
+                + rt.server_turnaround_ns()
+                + assert_partition(&rt.response);
+            assert_eq!(sum, rt.rtt_ns(), "{name} round trip {}", rt.seq);
+        }
+    }
+}
+
+#[test]
+fn recorded_unix_stream_cross_core_takes_three_paths_without_overlap() {
+    // Unix sockets have no softirq: the send wakes the reader itself, and the reader's peer
+    // frees write space when it reads, which wakes the reader early (before the data is sent).
+    let name = "unix_stream_cross_core_partition";
+    let (events, pair) = fixture(name);
+    let tl = rebuild(&events, &pair);
+    assert_eq!(
+        (tl.round_trips.len(), tl.unmatched, tl.lost_events),
+        (40, 0, 0)
+    );
+    assert_ordered(&tl);
+    // The NET_RX softirqs recorded on the client's CPU are other tasks' (the harness's own
+    // threads), not in a worker's send: no leg takes them.
+    assert!(count_lines(name, &["softirq_entry"]) > 0);
+    let counts = path_counts(&tl);
+    let at = |s: Stage| counts[Stage::ALL.iter().position(|&x| x == s).unwrap()];
+    // Every leg is one of: woken by the send (send_syscall, then wakeup + recv_return or
+    // wake_to_return), runnable and waiting for its CPU (wait_for_cpu + recv_return), or on
+    // its CPU throughout (already_running).
+    assert_eq!(at(Stage::Protocol), 0);
+    assert_eq!(
+        at(Stage::SendSyscall),
+        at(Stage::Wakeup) + at(Stage::WakeToReturn)
+    );
+    assert_eq!(
+        at(Stage::SendSyscall) + at(Stage::WaitForCpu) + at(Stage::AlreadyRunning),
+        80
+    );
+    assert!(
+        at(Stage::WaitForCpu) > 0 && at(Stage::AlreadyRunning) > 0,
+        "{counts:?}"
+    );
+    assert_eq!(
+        at(Stage::RecvReturn),
+        at(Stage::Wakeup) + at(Stage::WaitForCpu)
+    );
+    // The wake-up issued by the send runs on the sender's CPU while the send returns: there is
+    // no softirq to end, so wake_issue is absent on every leg, never zero.
+    for rt in &tl.round_trips {
+        for leg in [rt.request, rt.response] {
+            assert_eq!(leg.stage_ns(Stage::WakeIssue), None);
+        }
+    }
+}
+
+#[test]
+fn recorded_unix_stream_same_core_has_no_ipi_and_its_paths_add_up() {
+    let name = "unix_stream_same_core_partition";
+    let (events, pair) = fixture(name);
+    let tl = rebuild(&events, &pair);
+    assert_eq!(
+        (tl.round_trips.len(), tl.unmatched, tl.lost_events),
+        (40, 0, 0)
+    );
+    assert_ordered(&tl);
+    let counts = path_counts(&tl);
+    let at = |s: Stage| counts[Stage::ALL.iter().position(|&x| x == s).unwrap()];
+    // One CPU: no IPI, no idle exit, no softirq; the reader runs when the writer blocks.
+    for rt in &tl.round_trips {
+        for leg in [rt.request, rt.response] {
+            assert_eq!((leg.ipi, leg.idle_exit_ns), (None, None), "{leg:?}");
+            assert_eq!(leg.stage_ns(Stage::IdleExit), None);
+        }
+    }
+    assert_eq!(at(Stage::Protocol), 0);
+    let paths = at(Stage::SendSyscall) + at(Stage::WaitForCpu) + at(Stage::AlreadyRunning);
+    assert_eq!(paths, 80, "{counts:?}");
+}
+
+#[test]
+fn a_receiver_not_woken_waits_from_the_softirq_not_from_the_send() {
+    // Same core, tcp: the server was preempted (runnable) when the client's send ran the
+    // softirq, so no waking; its wait for the CPU starts where send_syscall ends.
+    let (events, pair) = fixture("handbuilt_tcp_same_core");
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| !(e.ts_ns == 1800 && matches!(e.kind, EventKind::Waking { .. })))
+        .collect();
+    let rt = rebuild(&events, &pair).round_trips[0];
+    let path: Vec<(Stage, u64)> = rt
+        .request
+        .path()
+        .iter()
+        .map(|&(s, from, to)| (s, to - from))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            (Stage::SendSyscall, 400),
+            (Stage::WaitForCpu, 1200),
+            (Stage::RecvReturn, 400)
+        ]
+    );
+    assert_eq!(rt.request.stage_ns(Stage::Protocol), None);
 }
