@@ -365,6 +365,7 @@ const TABLE: &[Bad] = &[
     bad(&["study", "{study:ok}", "--precision", "0"], "--precision '0': must lie between 0 and 50 percent"),
     bad(&["study", "{study:ok}", "--precision", "2%", "--max-time", "0"], "--max-time must be longer than 0"),
     bad(&["study", "{study:ok}", "--max-time", "1m"], "--precision <PCT>"),
+    bad(&["study", "{study:ok}", "--no-canary=1"], "unexpected value '1' for '--no-canary'"),
     bad(&["study", "{study:ok}", "-o"], "--output"),
     bad(&["study", "{study:ok}", "--dry-run=1"], "--dry-run"),
     bad(&["study", "{study:ok}", "--quiet=1"], "--quiet"),
