@@ -38,7 +38,7 @@ receiver's waking); protocol = softirq entry → receiver's sched_waking; wakeup
 receiver on its CPU; recv_return = on CPU → receive returned; wake_to_return = waking → receive \
 returned where the switch-in was not traced; wait_for_cpu = send (or its softirq) → on CPU for a \
 receiver not woken in the leg; already_running = send (or its softirq) → receive returned for a \
-receiver on its CPU throughout. These path stages follow one another: each leg's add up to its \
+receiver neither woken nor seen switching in (on its CPU throughout, or switched in untraced). These path stages follow one another: each leg's add up to its \
 one-way time exactly, and Σ kernel sums their medians, each weighted by the share of legs that \
 took it. Parallel stages, not summed: wake_issue = waking → softirq exit (the waker's side, \
 while the wake-up is in flight), idle_exit = waking → the receiver's CPU left idle (within \

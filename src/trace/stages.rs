@@ -29,7 +29,8 @@ pub enum Stage {
     /// early wake-up was seen).
     EarlyWakeup,
     /// Send syscall entered (or its softirq entered) → the receive syscall returns, where the
-    /// receiver was neither woken nor switched in during the leg: it was on its CPU already.
+    /// receiver was neither woken nor seen switching in during the leg: it was on its CPU
+    /// already, or (as `wake_to_return`) its switch-in from this VM's CPU 1 idle was not traced.
     AlreadyRunning,
 }
 
