@@ -162,7 +162,9 @@ impl Leg {
         let waking = within(self.waking_ns, send);
         let softirq =
             within(self.softirq_entry_ns, send).filter(|&t| waking.is_none_or(|w| t <= w));
-        let on_cpu = within(self.on_cpu_ns, waking.unwrap_or(send));
+        // A switch-in before the last cut (the reader ran during the sender's softirq) is
+        // not cut at either: the leg's end then follows that cut.
+        let on_cpu = within(self.on_cpu_ns, waking.or(softirq).unwrap_or(send));
         let mut path = Vec::with_capacity(4);
         let mut at = send;
         let mut cut = |stage: Stage, to: u64| {

@@ -775,3 +775,25 @@ fn a_receiver_not_woken_waits_from_the_softirq_not_from_the_send() {
     );
     assert_eq!(rt.request.stage_ns(Stage::Protocol), None);
 }
+
+#[test]
+fn a_switch_in_during_the_senders_softirq_is_not_cut_at() {
+    // Not woken, and switched in (at 1200) before the softirq entry (1400) the send ran: the
+    // path never goes backwards; the leg is send_syscall then already_running.
+    let (events, pair) = fixture("handbuilt_tcp_same_core");
+    let mut events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| !(e.ts_ns == 1800 && matches!(e.kind, EventKind::Waking { .. })))
+        .collect();
+    for e in events.iter_mut().filter(|e| e.ts_ns == 2600) {
+        e.ts_ns = 1200;
+    }
+    let rt = rebuild(&events, &pair).round_trips[0];
+    assert_eq!(rt.request.on_cpu_ns, Some(1200));
+    let sum = assert_partition(&rt.request);
+    assert_eq!(
+        rt.request.path().iter().map(|p| p.0).collect::<Vec<_>>(),
+        [Stage::SendSyscall, Stage::AlreadyRunning]
+    );
+    assert_eq!(sum, 2000);
+}
