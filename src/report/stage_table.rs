@@ -27,8 +27,8 @@ stage medians instead, marked (p50)";
 
 /// Why the per-stage medians need not add up to the round trip's.
 pub const MARGINAL: &str = "medians need not add up: those of different stages come from \
-different round trips, and on one CPU the stages are bimodal (in some round trips the server \
-runs inside the client's send); their means do";
+different round trips (and when both workers share a CPU the stages are bimodal: in some round \
+trips the server runs inside the client's send); their means do";
 
 /// A path group counts as a mode of its own above this share of the round trips.
 const MODE_SHARE: f64 = 0.05;
