@@ -261,14 +261,7 @@ fn a_memory_load_runs_during_measured_iterations_only() {
 #[test]
 fn every_zero_copy_path_streams_every_byte_on_the_non_blocking_engines() {
     use crate::spec::ZeroCopy;
-    let paths = [
-        (Transport::Tcp4, ZeroCopy::Send),
-        (Transport::Tcp4, ZeroCopy::Recv),
-        (Transport::Tcp4, ZeroCopy::SendRecv),
-        (Transport::Tcp4, ZeroCopy::Sendfile),
-        (Transport::Tcp4, ZeroCopy::Splice),
-        (Transport::Pipe, ZeroCopy::Splice),
-    ];
+    let paths = crate::transport::zerocopy::check::EVERY_PATH;
     for e in [EngineKind::Epoll, EngineKind::Spin] {
         for (t, zc) in paths {
             let mut s = spec(t, Workload::Stream, e);

@@ -441,14 +441,7 @@ mod tests {
 
     #[test]
     fn every_zero_copy_mode_counts_every_byte_and_says_what_the_kernel_did() {
-        let cases = [
-            (Transport::Tcp4, ZeroCopy::Send),
-            (Transport::Tcp4, ZeroCopy::Recv),
-            (Transport::Tcp4, ZeroCopy::SendRecv),
-            (Transport::Tcp4, ZeroCopy::Sendfile),
-            (Transport::Tcp4, ZeroCopy::Splice),
-            (Transport::Pipe, ZeroCopy::Splice),
-        ];
+        let cases = crate::transport::zerocopy::check::EVERY_PATH;
         for (t, zc) in cases {
             let mut spec = Spec::new(t);
             spec.workload = Workload::Stream;

@@ -54,6 +54,18 @@ pub fn check(spec: &Spec) -> Result<(), ConfigError> {
     ))
 }
 
+/// Every path a `stream` may take on a blocking, epoll or spin engine, one transport each: the
+/// list the engine and workload tests run through.
+#[cfg(test)]
+pub const EVERY_PATH: [(Transport, ZeroCopy); 6] = [
+    (Transport::Tcp4, ZeroCopy::Send),
+    (Transport::Tcp4, ZeroCopy::Recv),
+    (Transport::Tcp4, ZeroCopy::SendRecv),
+    (Transport::Tcp4, ZeroCopy::Sendfile),
+    (Transport::Tcp4, ZeroCopy::Splice),
+    (Transport::Pipe, ZeroCopy::Splice),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
