@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -17,6 +18,7 @@ use super::run_rendering::RunRendering;
 use super::trust_args::TrustArgs;
 use crate::report::table;
 use crate::run::session::{RunRequest, RunResult, run};
+use crate::run::turns::Turns;
 use crate::spec::Spec;
 use crate::store::record::RunRecord;
 
@@ -52,12 +54,13 @@ pub fn measure(
 /// Measures `request`, prints the run in the chosen format (`table` makes the table), writes
 /// the `--export-*` files, and finishes (see [`finish`]); shared by `run`, `client` and `suite`.
 pub fn measure_request(
-    request: RunRequest,
+    mut request: RunRequest,
     output: &OutputArgs,
     formats: &FormatArgs,
     table: impl Fn(&RunRecord) -> String,
 ) -> Result<ExitCode> {
     formats.check()?;
+    request.turns = Turns::from_env()?.map(Arc::new);
     before_run(&output.history, output.results.dir())?;
     let interrupted = interrupt::install();
     let result = run(request, &mut Progress::new(output.quiet), interrupted)?;

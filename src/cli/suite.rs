@@ -217,6 +217,7 @@ pub fn execute(args: SuiteArgs, command_line: Vec<String>) -> Result<ExitCode> {
         no_canary: args.trust.no_canary,
         precision: args.trust.precision()?,
         skipped,
+        turns: None,
     };
     measure_request(request, &args.output, &args.formats, run_text)
 }

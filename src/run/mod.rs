@@ -25,5 +25,6 @@ pub mod schedule;
 pub mod session;
 #[doc(hidden)]
 pub mod trust;
+pub mod turns;
 #[doc(hidden)]
 pub mod worker;

@@ -18,6 +18,7 @@ use crate::run::precision::PrecisionRequest;
 use crate::run::progress::{Progress, ProgressObserver, ProgressSink};
 pub use crate::run::result::{CaseFailure, RunResult};
 use crate::run::runner::{Event, Observer, Plan, execute};
+use crate::run::turns::{TurnTaker, Turns};
 use crate::spec::Spec;
 use crate::stats::robust::Policy;
 use crate::store::record::{RunRecord, SCHEMA_VERSION, SkippedCases, ToolInfo};
@@ -50,6 +51,8 @@ pub struct RunRequest {
     pub precision: Option<PrecisionRequest>,
     /// Cases of the suite the machine cannot place, recorded in run.json and the report.
     pub skipped: Vec<SkippedCases>,
+    /// Take turns with another run (`loopbench ab`): every slot waits for its turn.
+    pub turns: Option<Arc<Turns>>,
 }
 
 /// Running cases from code, the way `loopbench run` does.
@@ -365,6 +368,13 @@ pub fn run(
             observers.push(s);
         }
         observers.push(observer);
+        let mut taker = request
+            .turns
+            .as_deref()
+            .map(|turns| TurnTaker { turns, interrupt });
+        if let Some(t) = taker.as_mut() {
+            observers.push(t);
+        }
         execute(&plan, &mut record, &mut Tee(observers), interrupt)?
     };
     record.finished_at = Some(humantime::format_rfc3339_nanos(SystemTime::now()).to_string());
