@@ -11,7 +11,7 @@ use super::exit::EXIT_INTERRUPTED;
 use super::gate_args::{GateArgs, METHOD, as_usage};
 use super::interrupt;
 use super::trust_args::{max_time, parse_precision};
-use crate::compare::ab::{AbPrecision, AbRequest, Arm, run_ab, side_dir};
+use crate::compare::ab::{AbPrecision, AbRequest, Arm, Interleave, run_ab, side_dir};
 use crate::compare::input::load_side;
 use crate::compare::output::{Format, render};
 use crate::compare::{Comparison, ComparisonPrecision, compare};
@@ -21,7 +21,11 @@ use crate::store::{new_run_id, write_atomic};
 
 /// Run two commands interleaved (randomized order, same machine) and compare their runs.
 ///
-/// Each of --rounds rounds runs both commands once, in a random order. Each command runs under
+/// Each of --rounds rounds runs both commands once. By default (--interleave iterations) they
+/// start together and take turns: one iteration (or warm-up) of one, then one of the other, in a
+/// random order per pair of turns, so every NEW iteration has a BASE iteration measured next to
+/// it and the two are compared pair by pair; with --interleave runs they run one after the other,
+/// in a random order, and are compared round by round. Each command runs under
 /// `sh -c` with LOOPBENCH_OUTPUT set to its side's directory (the default of `loopbench run
 /// --output`); `{out}` in a command is replaced by that directory. All rounds of one side are
 /// pooled as that side's samples and compared as `loopbench compare` does (same options). The
@@ -35,6 +39,9 @@ Examples:
   loopbench ab --rounds 8 --format markdown \\
       --base-cmd './base/loopbench run -t tcp4,unix-stream -n 3 -o {out}' \\
       --new-cmd './new/loopbench run -t tcp4,unix-stream -n 3 -o {out}'
+  loopbench ab --interleave runs --rounds 6 \\
+      --base-cmd './v0.1.0/loopbench run -t tcp4 -n 3 -o {out}' \\
+      --new-cmd './target/release/loopbench run -t tcp4 -n 3 -o {out}'
   loopbench ab --precision 2% --max-time 3m --threshold 2 \\
       --base-cmd 'loopbench run -n 3 -d 300ms' \\
       --new-cmd 'LOOPBENCH_INJECT_SERVER_DELAY=2us loopbench run -n 3 -d 300ms'
@@ -50,6 +57,11 @@ pub struct AbArgs {
     /// Rounds; each runs both commands once in a random order (with --precision: the minimum).
     #[arg(long, default_value_t = 6, value_name = "K")]
     rounds: u32,
+    /// How the two commands of a round share the machine: `iterations` (both started together,
+    /// taking turns iteration by iteration; needs `loopbench run`/`suite` of a build that takes
+    /// turns) or `runs` (one whole run after the other: any command, any build).
+    #[arg(long, default_value = "iterations", value_parser = ["iterations", "runs"], value_name = "HOW")]
+    interleave: String,
     /// Keep adding rounds until every compared case's p50 ratio (throughput without latency) has
     /// a confidence interval within ±PCT (e.g. 2%), or --max-time is spent.
     #[arg(long, value_name = "PCT")]
@@ -109,6 +121,11 @@ fn run(args: &AbArgs) -> Result<ExitCode> {
         seed: args.schedule_seed.unwrap_or_else(rand::random),
         dir: dir.clone(),
         command_timeout: parse_duration(&args.command_timeout)?,
+        interleave: if args.interleave == "runs" {
+            Interleave::Runs
+        } else {
+            Interleave::Iterations
+        },
         precision,
     };
     let interrupted = interrupt::install();

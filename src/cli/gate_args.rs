@@ -33,7 +33,9 @@ Comparisons are time-paired where the measurement allows it, which cancels drift
 between speed regimes: cases measured interleaved in the same run(s) (compare RUN RUN --pair A=B) \
 pair each NEW iteration with the BASE iteration that ran closest in time; separate runs measured in \
 BASE/NEW rounds (loopbench ab: the runs, in start order, form consecutive BASE/NEW couples) pair \
-each round's run medians (--unpaired turns this off). A paired comparison takes the median of the \
+each round's run medians, and when each round's two runs took turns (ab --interleave iterations, \
+the default: both alive at once, measuring one iteration each in turn) each NEW iteration with the \
+BASE iteration of its round that ran closest in time (--unpaired turns all of this off). A paired comparison takes the median of the \
 per-pair ratios (bootstrap interval over the pairs) and an exact one-sided sign test. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
 change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
 threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \

@@ -1,10 +1,15 @@
 //! A/B in one job: two commands (two builds of loopbench, or two configurations) run in K
-//! rounds on the same machine, each round running both in a random order. Every run lands in the
-//! session directory (`<results>/ab/<id>/{base,new}/runs/`), the rounds of one side are pooled as
-//! that side's samples, and the two sides are compared with the gate.
+//! rounds on the same machine. In a round both commands either start together and take turns,
+//! one iteration (or warm-up) each, in a random order per pair of turns (`--interleave
+//! iterations`, the default: [`super::turns`]), or run whole one after the other in a random order
+//! (`--interleave runs`). Every run lands in the session directory
+//! (`<results>/ab/<id>/{base,new}/runs/`), the rounds of one side are pooled as that side's
+//! samples, and the two sides are compared with the gate (pair by pair: iterations of a turn, or
+//! runs of a round).
 //!
 //! Why: comparing blocks measured minutes apart on a shared machine mistakes drift for
-//! regressions; randomized interleaving spreads the drift over both sides.
+//! regressions; randomized interleaving spreads the drift over both sides, and the finer the
+//! interleaving the less drift separates the two members of a pair.
 //!
 //! Each command runs under `sh -c` with `LOOPBENCH_OUTPUT` set to its side's directory (the
 //! default of `loopbench run --output`), and `{out}` in the command replaced by that directory
@@ -21,9 +26,11 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
+use super::turns::{self, SideCommand};
 use crate::error::UsageError;
 use crate::host::child::{Ended, supervise};
 use crate::run::schedule::Scheduler;
+use crate::run::turns::TURNS_ENV;
 use crate::store::write_json;
 
 pub use crate::store::OUTPUT_ENV;
@@ -32,7 +39,7 @@ pub use crate::store::OUTPUT_ENV;
 /// because a SIGINT that lands while the shell is starting is occasionally lost (seen about once
 /// in 15 tries on a loaded machine; loopbench stores what it finished on either signal); SIGKILL
 /// after 10 s.
-const STOP_SIGNALS: &[(Duration, Signal)] = &[
+pub(crate) const STOP_SIGNALS: &[(Duration, Signal)] = &[
     (Duration::ZERO, Signal::SIGINT),
     (Duration::from_secs(2), Signal::SIGTERM),
     (Duration::from_secs(10), Signal::SIGKILL),
@@ -73,10 +80,28 @@ pub struct AbRequest {
     pub dir: PathBuf,
     /// Longest one command may run.
     pub command_timeout: Duration,
+    /// How the two commands of a round share the machine.
+    #[serde(default)]
+    pub interleave: Interleave,
     /// `--precision`: `rounds` is then the minimum, and rounds are added until the comparison
     /// is precise enough or the time is spent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<AbPrecision>,
+}
+
+/// How the two commands of a round share the machine (`--interleave`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Interleave {
+    /// One after the other, in a random order: each runs whole (the only way before turns;
+    /// what ab.json files without this field did).
+    #[default]
+    Runs,
+    /// Both started together, measuring one slot (iteration or warm-up) each in turn, in a
+    /// random order per pair of turns ([`crate::run::turns`]).
+    Iterations,
 }
 
 /// What `ab --precision` asks for.
@@ -200,7 +225,16 @@ fn run_command(
         .process_group(0)
         .spawn()
         .context("cannot start sh")?;
-    match supervise(&mut child, timeout, interrupt, STOP_SIGNALS)? {
+    ended_status(
+        supervise(&mut child, timeout, interrupt, STOP_SIGNALS)?,
+        timeout,
+        log,
+    )
+}
+
+/// A supervised command's end as its exit status, or the error of a kill or an interrupt.
+fn ended_status(ended: Ended, timeout: Duration, log: &Path) -> Result<ExitStatus> {
+    match ended {
         Ended::Exited {
             status,
             interrupted: false,
@@ -214,6 +248,90 @@ fn run_command(
     }
 }
 
+/// A command that exited well with `--interleave iterations` must have taken turns: one that
+/// did not measured on its own, next to the other side's turns.
+fn took_turns(status: ExitStatus, turns: u32, inv: &Invocation) -> Result<ExitStatus> {
+    if status.success() && turns == 0 {
+        return Err(UsageError(format!(
+            "the {} command of round {} ran without taking turns: `ab --interleave iterations` \
+             needs `loopbench run` (or `suite`) of a build that takes turns ({TURNS_ENV}); \
+             use `--interleave runs` for an older build or another command",
+            inv.arm.name(),
+            inv.round
+        ))
+        .into());
+    }
+    Ok(status)
+}
+
+/// One side's command of one round, before it runs.
+struct Prepared {
+    arm: Arm,
+    round: u32,
+    command: String,
+    out: PathBuf,
+    log: PathBuf,
+    before: Vec<String>,
+}
+
+impl Prepared {
+    fn new(request: &AbRequest, arm: Arm, round: u32, logs: &Path) -> Prepared {
+        let out = side_dir(&request.dir, arm);
+        let template = match arm {
+            Arm::Base => &request.base_cmd,
+            Arm::New => &request.new_cmd,
+        };
+        Prepared {
+            arm,
+            round,
+            command: expand(template, &out),
+            log: logs.join(format!("round-{round:03}-{}.log", arm.name())),
+            before: run_ids(&out),
+            out,
+        }
+    }
+
+    /// The invocation it was, with the runs it wrote.
+    fn invocation(self, seconds: f64) -> Invocation {
+        let runs = run_ids(&self.out)
+            .into_iter()
+            .filter(|id| !self.before.contains(id))
+            .collect();
+        Invocation {
+            round: self.round,
+            arm: self.arm,
+            command: self.command,
+            log: self.log,
+            runs,
+            seconds,
+        }
+    }
+}
+
+/// Fails (as a usage error, naming the log) when the command failed or wrote no run.
+fn check_invocation(inv: &Invocation, out: &Path, status: Result<ExitStatus>) -> Result<()> {
+    let (arm, round) = (inv.arm.name(), inv.round);
+    let status = status.with_context(|| format!("the {arm} command of round {round}"))?;
+    if !status.success() {
+        return Err(UsageError(format!(
+            "the {arm} command of round {round} failed ({status}): {}\nlast lines of {}:\n{}",
+            inv.command,
+            inv.log.display(),
+            tail(&inv.log, 8)
+        ))
+        .into());
+    }
+    if inv.runs.is_empty() {
+        return Err(UsageError(format!(
+            "the {arm} command of round {round} wrote no run into {}: make it a `loopbench run ...` command \
+             (ab sets {OUTPUT_ENV}), or pass `--output {{out}}` to it",
+            out.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// The last `n` lines of a log, for error messages.
 fn tail(log: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -221,8 +339,8 @@ fn tail(log: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Runs every round, writing `ab.json` after each invocation. `progress` hears about each
-/// invocation as it finishes. With `--precision`, after the first `rounds` rounds `precise` is
+/// Runs every round, writing `ab.json` after each invocation (after each round when the commands
+/// take turns: both end together). `progress` hears about each invocation as it finishes. With `--precision`, after the first `rounds` rounds `precise` is
 /// asked after every round whether the comparison is precise enough, and rounds go on until it
 /// is or another round would not fit in `--max-time`. Fails (as a usage error, naming the log)
 /// when a command fails or writes no run.
@@ -270,53 +388,54 @@ pub fn run_ab(
                 break;
             }
         }
-        for arm in next_round(&mut scheduler) {
-            let out = side_dir(&request.dir, arm);
-            let template = match arm {
-                Arm::Base => &request.base_cmd,
-                Arm::New => &request.new_cmd,
-            };
-            let command = expand(template, &out);
-            let log = logs.join(format!("round-{round:03}-{}.log", arm.name()));
-            let before = run_ids(&out);
-            let started = Instant::now();
-            let status = run_command(&command, &out, &log, request.command_timeout, interrupt)
-                .with_context(|| format!("the {} command of round {round}", arm.name()));
-            let runs: Vec<String> = run_ids(&out)
-                .into_iter()
-                .filter(|id| !before.contains(id))
-                .collect();
-            let inv = Invocation {
-                round,
-                arm,
-                command,
-                log: log.clone(),
-                runs,
-                seconds: started.elapsed().as_secs_f64(),
-            };
-            session.invocations.push(inv.clone());
+        // Records what ran (every invocation of the round before any is judged: nothing is
+        // lost when one failed or was interrupted), then fails on the first that failed.
+        let mut ran = |done: Vec<(Invocation, Result<ExitStatus>)>| {
+            session
+                .invocations
+                .extend(done.iter().map(|(inv, _)| inv.clone()));
             save(&session)?;
-            let status = status?;
-            if !status.success() {
-                return Err(UsageError(format!(
-                    "the {} command of round {round} failed ({status}): {}\nlast lines of {}:\n{}",
-                    arm.name(),
-                    inv.command,
-                    log.display(),
-                    tail(&log, 8)
-                ))
-                .into());
+            for (inv, status) in done {
+                check_invocation(&inv, &side_dir(&request.dir, inv.arm), status)?;
+                progress(&inv);
             }
-            if inv.runs.is_empty() {
-                return Err(UsageError(format!(
-                    "the {} command of round {round} wrote no run into {}: make it a `loopbench run ...` command \
-                     (ab sets {OUTPUT_ENV}), or pass `--output {{out}}` to it",
-                    arm.name(),
-                    out.display()
-                ))
-                .into());
+            anyhow::Ok(())
+        };
+        match request.interleave {
+            Interleave::Runs => {
+                for arm in next_round(&mut scheduler) {
+                    let side = Prepared::new(request, arm, round, &logs);
+                    let started = Instant::now();
+                    let status = run_command(
+                        &side.command,
+                        &side.out,
+                        &side.log,
+                        request.command_timeout,
+                        interrupt,
+                    );
+                    let inv = side.invocation(started.elapsed().as_secs_f64());
+                    ran(vec![(inv, status)])?;
+                }
             }
-            progress(&inv);
+            Interleave::Iterations => {
+                let sides =
+                    [Arm::Base, Arm::New].map(|arm| Prepared::new(request, arm, round, &logs));
+                let commands = sides.each_ref().map(|s| SideCommand {
+                    command: &s.command,
+                    out: &s.out,
+                    log: &s.log,
+                });
+                let outcomes =
+                    turns::run_round(commands, &mut scheduler, request.command_timeout, interrupt)
+                        .with_context(|| format!("round {round}"))?;
+                let done = sides.into_iter().zip(outcomes).map(|(side, outcome)| {
+                    let inv = side.invocation(outcome.seconds);
+                    let status = ended_status(outcome.ended, request.command_timeout, &inv.log)
+                        .and_then(|status| took_turns(status, outcome.turns, &inv));
+                    (inv, status)
+                });
+                ran(done.collect())?;
+            }
         }
     }
     session.complete = true;
@@ -358,6 +477,7 @@ mod tests {
             seed: 1,
             dir: dir.to_path_buf(),
             command_timeout: Duration::from_secs(20),
+            interleave: Interleave::Runs,
             precision: None,
         }
     }
@@ -386,6 +506,51 @@ mod tests {
         let saved: AbSession =
             serde_json::from_slice(&std::fs::read(dir.path().join("ab.json")).unwrap()).unwrap();
         assert_eq!(saved.invocations.len(), 4);
+    }
+
+    /// A fake turn-taking "run" of 2 slots: says idle, waits for its turn, measures nothing,
+    /// then writes its (empty) run.json. /proc/self/fd: dash redirects no descriptor above 9.
+    const FAKE_TAKER: &str = r#"set -- ${LOOPBENCH_TURNS%,*} ${LOOPBENCH_TURNS#*,}
+        for slot in 1 2; do printf i >/proc/self/fd/$2; [ -n "$(head -c1 </proc/self/fd/$1)" ] || exit 0; done
+        d="$LOOPBENCH_OUTPUT/runs/r$(date +%s%N)"; mkdir -p "$d" && echo '{}' > "$d/run.json""#;
+
+    #[test]
+    fn with_turns_both_commands_of_a_round_run_together_and_their_runs_are_attributed() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let mut req = request(dir.path(), FAKE_TAKER, FAKE_TAKER);
+        req.interleave = Interleave::Iterations;
+        let mut seen = Vec::new();
+        let s = run_ab(
+            &req,
+            &never,
+            &mut |i| seen.push((i.round, i.arm)),
+            &mut |_| panic!("no --precision: never asked"),
+        )
+        .unwrap();
+        assert!(s.complete);
+        assert_eq!(
+            seen,
+            [(1, Arm::Base), (1, Arm::New), (2, Arm::Base), (2, Arm::New)]
+        );
+        assert!(s.invocations.iter().all(|i| i.runs.len() == 1), "{s:?}");
+        assert_eq!(run_ids(&side_dir(dir.path(), Arm::New)).len(), 2);
+    }
+
+    #[test]
+    fn with_turns_a_command_that_takes_none_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = AtomicBool::new(false);
+        let mut req = request(dir.path(), FAKE_TAKER, FAKE_RUN);
+        req.interleave = Interleave::Iterations;
+        let err = run_ab(&req, &never, &mut |_| {}, &mut |_| Ok(true)).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("new command of round 1 ran without taking turns")
+                && text.contains("--interleave runs"),
+            "{text}"
+        );
+        assert!(crate::error::is_usage_error(&err));
     }
 
     #[test]

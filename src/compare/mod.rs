@@ -29,6 +29,8 @@ pub mod rounds;
 pub mod trust;
 #[cfg(test)]
 mod trust_tests;
+pub mod turn_pairs;
+pub mod turns;
 
 use std::collections::BTreeMap;
 
@@ -275,8 +277,10 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
         .chain(&new.runs)
         .map(|r| (r.record.run_id.as_str(), r.record.started_at.as_str()))
         .collect();
+    let spans = turn_pairs::spans(base.runs.iter().chain(&new.runs).map(|r| &r.record));
     let mut inputs: Vec<(usize, MetricInput)> = Vec::new();
     let mut trusts = Vec::new();
+    let mut turns = Vec::new();
     for (i, (b, n)) in matched.iter().enumerate() {
         let (bc, nc) = (&bp[b], &np[n]);
         // Separate runs are samples of their own (paired by round when they fall into rounds):
@@ -291,6 +295,8 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
         };
         let (t, bk, nk) = trust::assess(bc, nc, options.gate.min_iterations, &pairing);
         trusts.push(t);
+        let turned = !options.unpaired && turn_pairs::took_turns(bc, nc, &round_list, &spans);
+        turns.push(turned);
         let (bc, nc) = (&bc.filtered(&bk), &nc.filtered(&nk));
         for metric in Metric::ALL {
             let (bs, ns) = (samples(bc, metric), samples(nc, metric));
@@ -305,6 +311,9 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
                 time_pairs(bc, nc, metric)
             } else if options.unpaired {
                 Vec::new()
+            } else if turned {
+                // A round dropped as disturbed has no iterations left: it adds no pair.
+                turn_pairs::turn_pairs(bc, nc, &round_list, &spans, metric)
             } else {
                 round_pairs(bc, nc, &starts, metric)
             };
@@ -327,8 +336,16 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
     let mut cases: Vec<CaseComparison> = matched
         .iter()
         .zip(trusts)
-        .map(|((b, n), t)| {
+        .zip(turns)
+        .map(|(((b, n), t), turned)| {
             let mut notes = notes(&bp[b], &np[n]);
+            if turned {
+                notes.push(
+                    "base and new took turns iteration by iteration (`ab --interleave iterations`): \
+                     each new iteration is paired with the base iteration measured next to it"
+                        .into(),
+                );
+            }
             notes.push(t.note.clone());
             notes.extend(trust::canaries(&t));
             if let Some(d) = &t.canary_differs {

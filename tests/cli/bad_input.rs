@@ -427,6 +427,7 @@ const TABLE: &[Bad] = &[
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--resamples", "5"], "--resamples must be at least 100"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--seed", "x"], "invalid value 'x'"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--pair", "x"], "--pair"),
+    bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--interleave", "sometimes"], "--interleave"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--strict-env=x"], "--strict-env"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--unpaired=x"], "--unpaired"),
     bad(&["ab", "--base-cmd", "true", "--new-cmd", "true", "--format", "yaml"], "yaml"),

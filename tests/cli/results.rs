@@ -175,6 +175,9 @@ fn ab_sessions_go_under_loopbench_output() {
             "--rounds",
             "1",
             "-q",
+            // The fake command takes no turns.
+            "--interleave",
+            "runs",
             "--base-cmd",
             &cmd,
             "--new-cmd",

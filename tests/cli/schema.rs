@@ -104,6 +104,9 @@ fn an_ab_session_validates() {
             "--rounds",
             "1",
             "-q",
+            // The fake command takes no turns.
+            "--interleave",
+            "runs",
             "--base-cmd",
             &cmd,
             "--new-cmd",

@@ -3,7 +3,8 @@
 //!
 //! Base and new are always interleaved in a random order on the same machine, so drift and the
 //! other processes land on both sides alike: the A/A and the namespace tests through `loopbench
-//! ab` (rounds of whole commands, as CI compares two builds), the server-delay test within one
+//! ab` (rounds of two commands taking turns iteration by iteration, as CI compares two builds),
+//! the server-delay test within one
 //! run (iterations of the two cases shuffled together, the finest interleaving there is). The
 //! tests take a lock so two of them never measure at once, and they live in their own test
 //! binary so no other test of this crate runs meanwhile (cargo runs test binaries one after
