@@ -50,8 +50,10 @@ pub const DEFAULT_K: f64 = 3.5;
 pub const DEFAULT_MIN_HALF_WIDTH_REL: f64 = 0.05;
 /// Fewest values a band is computed from; with fewer nothing is marked by it.
 pub const DEFAULT_MIN_VALUES: usize = 5;
-/// Steal share of a worker CPU above which an iteration is disturbed: 2 % is two 10 ms ticks in
-/// a 1 s iteration, more than tick noise; this machine's idle steal is ~0.
+/// Steal share of a worker CPU above which an iteration is disturbed, counting the steal beyond
+/// the counter's one-tick resolution ([`crate::metrics::interference::Interference::resolved_steal_share`]):
+/// 2 % is two 10 ms ticks beyond that in a 1 s iteration, one in a 300 ms one; this machine's
+/// idle steal is ~0.
 pub const DEFAULT_MAX_STEAL_SHARE: f64 = 0.02;
 /// Foreign CPU share on the worker CPUs above which an iteration is disturbed: 5 % is 10 ticks
 /// over two CPUs in a 1 s iteration, well above tick noise and housekeeping.
@@ -154,7 +156,8 @@ pub struct Evidence {
     pub wake_p50_ns: Option<f64>,
     /// True when a canary probe recorded under half its round trips within its time budget.
     pub canary_incomplete: bool,
-    /// Largest steal share of a worker CPU, if accounted.
+    /// Largest steal share of a worker CPU beyond the counter's one-tick resolution, if
+    /// accounted.
     pub steal_share: Option<f64>,
     /// Foreign CPU share on the worker CPUs, if accounted.
     pub foreign_share: Option<f64>,
@@ -254,7 +257,7 @@ impl fmt::Display for Reason {
             }
             Reason::Steal { share, limit } => write!(
                 f,
-                "steal {:.1} % of a worker CPU (limit {:.1} %)",
+                "steal {:.1} % of a worker CPU beyond one tick (limit {:.1} %)",
                 pct(*share),
                 pct(*limit)
             ),

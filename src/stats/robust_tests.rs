@@ -95,7 +95,7 @@ fn a_slowed_canary_and_a_hog_are_marked_with_their_reasons() {
     ));
     assert_eq!(
         describe(&c.reasons[12]),
-        "steal 3.0 % of a worker CPU (limit 2.0 %); foreign CPU time 45.0 % on the worker CPUs (limit 5.0 %)"
+        "steal 3.0 % of a worker CPU beyond one tick (limit 2.0 %); foreign CPU time 45.0 % on the worker CPUs (limit 5.0 %)"
     );
     assert_eq!(c.reasons[15], vec![Reason::CanaryIncomplete]);
     let kinds: Vec<&str> = c.reasons[17].iter().map(Reason::kind).collect();

@@ -92,7 +92,7 @@ pub fn evidence(it: &IterationRecord, pinned: bool) -> Evidence {
         spin_p50_ns: canary.and_then(|c| c.spin.p50_ns).map(|v| v as f64),
         wake_p50_ns: canary.and_then(|c| c.wake.p50_ns).map(|v| v as f64),
         canary_incomplete: canary.is_some_and(|c| c.incomplete()),
-        steal_share: interference.and_then(|i| i.steal_share),
+        steal_share: interference.and_then(|i| i.resolved_steal_share()),
         foreign_share: interference.and_then(|i| i.foreign_share),
         irqs_per_sec: interference.and_then(|i| i.irqs_per_sec()),
         switches_per_sec: per_sec(
