@@ -39,7 +39,7 @@ pub use crate::store::OUTPUT_ENV;
 /// because a SIGINT that lands while the shell is starting is occasionally lost (seen about once
 /// in 15 tries on a loaded machine; loopbench stores what it finished on either signal); SIGKILL
 /// after 10 s.
-pub(crate) const STOP_SIGNALS: &[(Duration, Signal)] = &[
+const STOP_SIGNALS: &[(Duration, Signal)] = &[
     (Duration::ZERO, Signal::SIGINT),
     (Duration::from_secs(2), Signal::SIGTERM),
     (Duration::from_secs(10), Signal::SIGKILL),
@@ -425,8 +425,9 @@ pub fn run_ab(
                     out: &s.out,
                     log: &s.log,
                 });
+                let timeout = request.command_timeout;
                 let outcomes =
-                    turns::run_round(commands, &mut scheduler, request.command_timeout, interrupt)
+                    turns::run_round(commands, &mut scheduler, timeout, STOP_SIGNALS, interrupt)
                         .with_context(|| format!("round {round}"))?;
                 let done = sides.into_iter().zip(outcomes).map(|(side, outcome)| {
                     let inv = side.invocation(outcome.seconds);

@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags, poll};
+use nix::sys::signal::Signal;
 
-use super::ab::{OUTPUT_ENV, STOP_SIGNALS};
 use crate::host::child::{Ended, supervise};
 use crate::run::schedule::Scheduler;
 use crate::run::turns::TURNS_ENV;
+use crate::store::OUTPUT_ENV;
 
 /// How often the turn loop looks at the interrupt flag while a side measures, in milliseconds.
 const TICK_MS: u16 = 50;
@@ -144,11 +145,13 @@ fn give_turn(side: &mut Ends, interrupt: &AtomicBool) -> Result<()> {
 }
 
 /// Runs both commands of one round taking turns, the order of each pair of turns drawn from
-/// `scheduler`; returns how each ended, in the order of `sides`.
+/// `scheduler`; each is killed past `timeout`, and sent `stop` ([`supervise`]) once `interrupt`
+/// is set. Returns how each ended, in the order of `sides`.
 pub fn run_round(
     sides: [SideCommand<'_>; 2],
     scheduler: &mut Scheduler,
     timeout: Duration,
+    stop: &[(Duration, Signal)],
     interrupt: &AtomicBool,
 ) -> Result<[SideOutcome; 2]> {
     let started = Instant::now();
@@ -168,7 +171,7 @@ pub fn run_round(
     std::thread::scope(|scope| {
         let supervisors = [&mut a, &mut b].map(|child| {
             scope.spawn(move || -> Result<(Ended, f64)> {
-                let ended = supervise(child, timeout, interrupt, STOP_SIGNALS)?;
+                let ended = supervise(child, timeout, interrupt, stop)?;
                 Ok((ended, started.elapsed().as_secs_f64()))
             })
         });
@@ -231,6 +234,11 @@ mod tests {
         )
     }
 
+    const STOP: &[(Duration, Signal)] = &[
+        (Duration::ZERO, Signal::SIGINT),
+        (Duration::from_secs(5), Signal::SIGKILL),
+    ];
+
     fn sides<'a>(dir: &'a Path, cmds: &'a [String; 2]) -> [SideCommand<'a>; 2] {
         [
             SideCommand {
@@ -257,6 +265,7 @@ mod tests {
             sides(dir.path(), &cmds),
             &mut scheduler,
             Duration::from_secs(20),
+            STOP,
             &never,
         )
         .unwrap();
@@ -290,6 +299,7 @@ mod tests {
             sides(dir.path(), &cmds),
             &mut Scheduler::seeded(1),
             Duration::from_secs(20),
+            STOP,
             &never,
         )
         .unwrap();
@@ -312,6 +322,7 @@ mod tests {
             sides(dir.path(), &cmds),
             &mut Scheduler::seeded(1),
             Duration::from_secs(20),
+            STOP,
             &interrupted,
         )
         .unwrap();
