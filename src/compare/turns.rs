@@ -8,8 +8,8 @@
 //! that ends (exit, kill, or a command that never takes turns) is simply given no more turns.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,16 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
-use nix::poll::{PollFd, PollFlags, poll};
 use nix::sys::signal::Signal;
 
 use crate::host::child::{Ended, supervise};
 use crate::run::schedule::Scheduler;
-use crate::run::turns::TURNS_ENV;
+use crate::run::turns::{TURNS_ENV, read_byte};
 use crate::store::OUTPUT_ENV;
-
-/// How often the turn loop looks at the interrupt flag while a side measures, in milliseconds.
-const TICK_MS: u16 = 50;
 
 /// One side's command, ready to start.
 pub struct SideCommand<'a> {
@@ -109,25 +105,17 @@ fn spawn(side: &SideCommand<'_>) -> Result<(std::process::Child, Ends)> {
 /// Waits until `side` says it is idle (true) or has ended (false); stops waiting (false) when
 /// `interrupt` is set.
 fn wait_idle(side: &mut Ends, interrupt: &AtomicBool) -> Result<bool> {
-    while side.alive {
-        if interrupt.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        let mut fds = [PollFd::new(side.idle.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, TICK_MS) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(anyhow::Error::from(e).context("waiting for a command")),
-        }
-        let mut byte = [0u8];
-        match side.idle.read(&mut byte) {
-            Ok(0) => side.alive = false,
-            Ok(_) => return Ok(true),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(anyhow::Error::from(e).context("waiting for a command")),
-        }
+    if !side.alive {
+        return Ok(false);
     }
-    Ok(false)
+    match read_byte(&side.idle, interrupt).context("waiting for a command")? {
+        Some(true) => Ok(true),
+        Some(false) => {
+            side.alive = false;
+            Ok(false)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Gives `side` one turn and waits until it is idle again or has ended.

@@ -21,7 +21,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, poll};
 
@@ -32,7 +32,7 @@ use crate::store::record::RunRecord;
 /// The variable `ab` sets to the two descriptors, `READ,WRITE`.
 pub const TURNS_ENV: &str = "LOOPBENCH_TURNS";
 
-/// How often a run waiting for its turn looks at its interrupt flag, in milliseconds.
+/// How often a wait for a byte looks at its interrupt flag, in milliseconds.
 const WAIT_TICK_MS: u16 = 50;
 
 /// The two ends a run takes turns through.
@@ -100,24 +100,31 @@ impl Turns {
             Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(false),
             Err(e) => return Err(anyhow::Error::from(e).context("cannot tell ab this run is idle")),
         }
-        loop {
-            if interrupt.load(Ordering::SeqCst) {
-                return Ok(false);
-            }
-            let mut fds = [PollFd::new(self.take.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, WAIT_TICK_MS) {
-                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-                Ok(_) => {}
-                Err(e) => return Err(anyhow::Error::from(e).context("waiting for a turn")),
-            }
-            let mut byte = [0u8];
-            return match (&self.take).read(&mut byte) {
-                Ok(0) => Ok(false),
-                Ok(_) => Ok(true),
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => Err(anyhow::Error::from(e).context("waiting for a turn")),
-            };
+        Ok(read_byte(&self.take, interrupt).context("waiting for a turn")? == Some(true))
+    }
+}
+
+/// Waits for one byte on `pipe`: `Some(true)` when one came, `Some(false)` at end of file, `None`
+/// when `interrupt` was set first (looked at every [`WAIT_TICK_MS`]). Shared with `ab`'s side of
+/// the protocol.
+pub fn read_byte(pipe: &File, interrupt: &AtomicBool) -> Result<Option<bool>> {
+    loop {
+        if interrupt.load(Ordering::SeqCst) {
+            return Ok(None);
         }
+        let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, WAIT_TICK_MS) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut byte = [0u8];
+        return match (&*pipe).read(&mut byte) {
+            Ok(0) => Ok(Some(false)),
+            Ok(_) => Ok(Some(true)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => Err(e.into()),
+        };
     }
 }
 
