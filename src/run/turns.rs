@@ -105,7 +105,7 @@ impl Turns {
 }
 
 /// Waits for one byte on `pipe`: `Some(true)` when one came, `Some(false)` at end of file, `None`
-/// when `interrupt` was set first (looked at every [`WAIT_TICK_MS`]). Shared with `ab`'s side of
+/// when `interrupt` was set first (looked at every 50 ms). Shared with `ab`'s side of
 /// the protocol.
 pub fn read_byte(pipe: &File, interrupt: &AtomicBool) -> Result<Option<bool>> {
     loop {
