@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use super::by_run;
 use super::input::PooledCase;
 use super::metric::Metric;
 use crate::store::record::IterationRecord;
@@ -40,18 +41,6 @@ pub fn took_turns(
         })
 }
 
-/// The iterations of each run of `case`, with the run's start, by index into `case.run_ids`.
-fn runs<'a>(case: &'a PooledCase<'a>) -> Vec<&'a [&'a IterationRecord]> {
-    let mut out = Vec::new();
-    let mut rest = case.iterations.as_slice();
-    for &n in &case.per_run {
-        let (run, tail) = rest.split_at(n);
-        out.push(run);
-        rest = tail;
-    }
-    out
-}
-
 /// Per round, NEW iterations matched with BASE iterations of the same round, closest in time
 /// first, each iteration in at most one pair: (BASE value, NEW value). Where the two runs took
 /// turns every NEW iteration meets the BASE iteration of its turn; iterations one side measured
@@ -64,9 +53,9 @@ pub fn turn_pairs(
     spans: &Spans<'_>,
     metric: Metric,
 ) -> Vec<(f64, f64)> {
-    let (bruns, nruns) = (runs(base), runs(new));
+    let (bruns, nruns) = (by_run(base), by_run(new));
     // (start time, value) of the iterations of one run that have the metric.
-    let timed = |id: &str, its: &[&IterationRecord], workload| -> Vec<(SystemTime, f64)> {
+    let timed = |(id, its): (&str, &[&IterationRecord]), workload| -> Vec<(SystemTime, f64)> {
         let Some(&(start, _)) = spans.get(id) else {
             return Vec::new();
         };
@@ -84,8 +73,8 @@ pub fn turn_pairs(
     };
     let mut pairs = Vec::new();
     for &[b, n] in rounds {
-        let bt = timed(base.run_ids[b], bruns[b], base.spec.workload);
-        let nt = timed(new.run_ids[n], nruns[n], new.spec.workload);
+        let bt = timed(bruns[b], base.spec.workload);
+        let nt = timed(nruns[n], new.spec.workload);
         let mut candidates: Vec<(Duration, usize, usize)> = nt
             .iter()
             .enumerate()
