@@ -69,6 +69,18 @@ pub struct PooledCase<'a> {
 }
 
 impl<'a> PooledCase<'a> {
+    /// The iterations of each run, with the run's id, in run order.
+    pub fn by_run(&self) -> Vec<(&'a str, &[&'a IterationRecord])> {
+        let mut out = Vec::new();
+        let mut rest = self.iterations.as_slice();
+        for (&n, &id) in self.per_run.iter().zip(&self.run_ids) {
+            let (run, tail) = rest.split_at(n);
+            out.push((id, run));
+            rest = tail;
+        }
+        out
+    }
+
     /// The same case with only the iterations whose `keep` entry is true (in order).
     pub fn filtered(&self, keep: &[bool]) -> PooledCase<'a> {
         let mut out = self.clone();

@@ -152,27 +152,13 @@ fn samples(case: &PooledCase<'_>, metric: Metric) -> Samples {
     }
 }
 
-/// The iterations of one run of a pooled case, with the run's id.
-fn by_run<'a>(
-    case: &'a PooledCase<'a>,
-) -> Vec<(&'a str, &'a [&'a crate::store::record::IterationRecord])> {
-    let mut out = Vec::new();
-    let mut rest = case.iterations.as_slice();
-    for (&n, &id) in case.per_run.iter().zip(&case.run_ids) {
-        let (run, tail) = rest.split_at(n);
-        out.push((id, run));
-        rest = tail;
-    }
-    out
-}
-
 /// For two cases measured in the same runs (interleaved; the caller checks), each NEW iteration
 /// with the BASE iteration of its run that started closest in time.
 fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f64, f64)> {
     debug_assert_eq!(b.run_ids, n.run_ids);
     let (bw, nw) = (b.spec.workload, n.spec.workload);
     let mut pairs = Vec::new();
-    for ((_, base_its), (_, new_its)) in by_run(b).into_iter().zip(by_run(n)) {
+    for ((_, base_its), (_, new_its)) in b.by_run().into_iter().zip(n.by_run()) {
         for it in new_its {
             let Some(nv) = metric.value(it, nw) else {
                 continue;
@@ -196,7 +182,7 @@ fn time_pairs(b: &PooledCase<'_>, n: &PooledCase<'_>, metric: Metric) -> Vec<(f6
 
 /// (run id, median of the run's values of `metric`) for each run of a pooled case.
 fn run_medians<'a>(case: &'a PooledCase<'a>, metric: Metric) -> Vec<(&'a str, f64)> {
-    by_run(case)
+    case.by_run()
         .into_iter()
         .filter_map(|(id, its)| {
             let v: Vec<f64> = its

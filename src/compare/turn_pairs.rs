@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::by_run;
 use super::input::PooledCase;
 use super::metric::Metric;
 use crate::store::record::IterationRecord;
@@ -53,7 +52,7 @@ pub fn turn_pairs(
     spans: &Spans<'_>,
     metric: Metric,
 ) -> Vec<(f64, f64)> {
-    let (bruns, nruns) = (by_run(base), by_run(new));
+    let (bruns, nruns) = (base.by_run(), new.by_run());
     // (start time, value) of the iterations of one run that have the metric.
     let timed = |(id, its): (&str, &[&IterationRecord]), workload| -> Vec<(SystemTime, f64)> {
         let Some(&(start, _)) = spans.get(id) else {
