@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use crate::metrics::stages::names;
 use crate::store::record::{CaseRecord, RunRecord};
 use crate::store::stage_split::{PathGroup, PathSplit};
-use crate::store::stages::{Lane, StageMap, StageSummary};
+use crate::store::stages::{Lane, StageMap, StageSummary, Timeline as TypicalRoundTrip};
 use crate::text::us;
 
 /// How a heading names the tables.
@@ -295,16 +295,29 @@ pub fn coverage(case: &CaseRecord) -> Option<String> {
 }
 
 /// The case's typical round trip (the one nearest the median) as lines of text: each span's
-/// start and end in µs after the client's send call, where it ran, and its name.
+/// start and end in µs after the client's send call, where it ran, and its name. With both
+/// `--stages` and `--trace` the kernel's typical round trip (another message: the one nearest the
+/// kernel view's median) follows as a second block.
 pub fn typical(case: &CaseRecord) -> Option<String> {
-    let t = case.summary.as_ref()?.extras.typical_round_trip.as_ref()?;
+    let extras = &case.summary.as_ref()?.extras;
+    let user = extras.typical_round_trip.as_ref()?;
+    let mut out = timeline_text("typical round trip", user);
+    if let Some(k) = &extras.typical_kernel_round_trip {
+        out.push('\n');
+        out.push_str(&timeline_text("typical round trip in the kernel's view", k));
+    }
+    Some(out)
+}
+
+/// One round trip's spans as lines of text under a title line.
+fn timeline_text(title: &str, t: &TypicalRoundTrip) -> String {
     let cpu = |c: Option<usize>| c.map_or("-".to_string(), |c| c.to_string());
     let lane = |l: Lane| match l {
         Lane::Client => "client",
         Lane::Server => "server",
     };
     let mut out = format!(
-        "typical round trip (iteration {}, flow {}, message {}: {} µs; client CPU {}, server CPU {}):\n",
+        "{title} (iteration {}, flow {}, message {}: {} µs; client CPU {}, server CPU {}):\n",
         t.iteration + 1,
         t.flow,
         t.message,
@@ -328,7 +341,7 @@ pub fn typical(case: &CaseRecord) -> Option<String> {
             s.name
         );
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]
@@ -446,9 +459,47 @@ mod tests {
         );
         let (_, rows) = detail(c).unwrap();
         assert_eq!(rows.len(), 6, "five stages and their sum");
+        assert!(
+            !t.contains("kernel's view"),
+            "no kernel round trip recorded: {t}"
+        );
         assert_eq!(rows[1][0], "request_path");
         assert_eq!(rows[5][..2], ["Σ", "10.0"]);
         assert_eq!(rows[5][6], "100.0%");
         assert!(coverage(&data.record.cases[1]).is_none());
+    }
+
+    #[test]
+    fn the_kernel_typical_round_trip_follows_the_user_one() {
+        let mut data = fixture::stamped_run();
+        let s = data.record.cases[0].summary.as_mut().unwrap();
+        let user = s.extras.typical_round_trip.clone().unwrap();
+        s.extras.typical_kernel_round_trip = Some(TypicalRoundTrip {
+            message: 7,
+            rtt_ns: 12_000,
+            spans: vec![crate::store::stages::Span {
+                name: "request.wakeup".into(),
+                layer: crate::store::stages::Layer::Kernel,
+                from: Lane::Client,
+                to: Lane::Server,
+                start_ns: 1_000,
+                end_ns: 4_500,
+            }],
+            ..user
+        });
+        let t = typical(&data.record.cases[0]).unwrap();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 6 + 1 + 2, "{t}");
+        assert!(lines[0].starts_with("typical round trip (iteration"), "{t}");
+        assert!(
+            lines[7].starts_with("typical round trip in the kernel's view (iteration")
+                && lines[7].contains("message 7: 12.0 µs"),
+            "{t}"
+        );
+        assert!(
+            lines[8].contains("1.00 →      4.50 µs  kernel client → server")
+                && lines[8].ends_with("request.wakeup"),
+            "{t}"
+        );
     }
 }
