@@ -39,7 +39,8 @@ BASE iteration of its round that ran closest in time (--unpaired turns all of th
 per-pair ratios (bootstrap interval over the pairs) and an exact one-sided sign test. Holm's correction spans every gated metric of every case (family-wise alpha, default 0.05). A \
 change is a REGRESSION only if it is significant AND its interval lies entirely beyond the noise \
 threshold, a factor both ways (default 5 % for p50 and throughput, 10 % for p99: latency above \
-x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change. \
+x1.05, throughput below /1.05); the mirror image is an improvement; anything else is no change \
+(its reason says when the interval reaches past the threshold: a change that large is not ruled out). \
 p99 is gated only when every iteration holds at least 100k samples; p99.9 is reported, never \
 gated. With fewer than --min-iterations (default 5) iterations on a side a gated metric is \
 inconclusive (exit 0, with a note).";

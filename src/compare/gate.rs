@@ -189,6 +189,17 @@ pub struct MetricResult {
     pub reason: Reason,
 }
 
+impl MetricResult {
+    /// A "no change" whose interval reaches past the noise threshold: a change that large is
+    /// not ruled out (too few pairs or too much noise to tell), unlike one within ±threshold.
+    pub fn change_not_ruled_out(&self) -> bool {
+        match &self.reason {
+            Reason::WithinThreshold(d) | Reason::NotSignificant(d) => d.reaches_past_threshold(),
+            _ => false,
+        }
+    }
+}
+
 /// Why a metric got its verdict: the figures the decision used, for the output to word.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reason {
@@ -240,6 +251,15 @@ pub struct Decision {
     pub interval: ConfidenceInterval,
     /// The noise threshold (fraction).
     pub threshold: f64,
+}
+
+impl Decision {
+    /// True when the interval reaches past the threshold on either side (above ×(1+t) or below
+    /// ÷(1+t)).
+    pub fn reaches_past_threshold(&self) -> bool {
+        let (ci, t) = (self.interval, self.threshold);
+        ci.upper_bound > 1.0 + t || ci.lower_bound < 1.0 / (1.0 + t)
+    }
 }
 
 /// Computes every metric's interval and tests, corrects across the gated ones, and decides.
@@ -529,6 +549,28 @@ mod tests {
         assert!(r.p_regression_holm.unwrap() <= 0.05, "significant: {r:?}");
         assert_eq!(r.verdict, Verdict::NoChange);
         assert!(matches!(r.reason, Reason::WithinThreshold(_)), "{r:?}");
+    }
+
+    #[test]
+    fn a_no_change_says_whether_it_rules_out_a_change_beyond_the_threshold() {
+        // ±1 % noise, 30 iterations: +2 % is resolved, its interval lies within ±5 %.
+        let narrow = one(Metric::P50, around(100.0, 30), around(102.0, 30));
+        assert_eq!(narrow.verdict, Verdict::NoChange);
+        assert!(!narrow.change_not_ruled_out(), "{narrow:?}");
+        // ±20 % noise, 6 iterations: the same +2 % is not significant and its interval reaches
+        // well past ±5 %.
+        let wide = |c: f64| -> Vec<f64> {
+            (0..6)
+                .map(|i| c * (1.0 + ((i * 7919) % 21) as f64 / 50.0 - 0.2))
+                .collect()
+        };
+        let open = one(Metric::P50, wide(100.0), wide(102.0));
+        assert_eq!(open.verdict, Verdict::NoChange);
+        assert!(matches!(open.reason, Reason::NotSignificant(_)), "{open:?}");
+        assert!(open.change_not_ruled_out(), "{open:?}");
+        // A regression is decided, whatever its interval.
+        let worse = one(Metric::P50, around(100.0, 12), around(115.0, 12));
+        assert!(!worse.change_not_ruled_out());
     }
 
     #[test]

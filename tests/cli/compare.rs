@@ -290,11 +290,30 @@ fn a_change_inside_the_threshold_passes_and_a_lower_threshold_catches_it() {
     let b = fake_run(dir.path(), "b", around(5150.0), around(1e5));
     let text = stdout(&compare(&a, &b, &[]).code(0));
     assert!(
-        text.contains("+3.0%") && text.contains("no change"),
+        text.contains("+3.0%") && text.contains("no change") && !text.contains("too wide"),
         "{text}"
     );
     compare(&a, &b, &["--threshold", "1"]).code(1);
     compare(&a, &b, &["--threshold", "throughput=1"]).code(0);
+}
+
+#[test]
+fn a_no_change_too_noisy_to_rule_out_a_large_change_says_so() {
+    // ±30 % between iterations: +3 % is not significant, and the interval reaches past ±5 %
+    // (p50 of both cases; their throughput, ±1 %, is resolved).
+    let wide = |center: f64| move |i: usize| center * (1.0 + ((i * 7) % 5) as f64 * 0.15 - 0.3);
+    let dir = tempfile::tempdir().unwrap();
+    let a = fake_run(dir.path(), "a", wide(5000.0), around(1e5));
+    let b = fake_run(dir.path(), "b", wide(5150.0), around(1e5));
+    let text = stdout(&compare(&a, &b, &[]).code(0));
+    assert!(
+        text.contains("p50: not significant")
+            && text.contains("a change that large is not ruled out")
+            && text.contains("4 no change (2 too wide to rule out a change beyond the threshold)"),
+        "{text}"
+    );
+    let md = stdout(&compare(&a, &b, &["--format", "markdown"]).code(0));
+    assert!(md.contains("a change that large is not ruled out"), "{md}");
 }
 
 #[test]

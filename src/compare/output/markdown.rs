@@ -1,7 +1,7 @@
 //! Markdown for a CI job summary or a pull-request comment: the verdict first, then one table
 //! row per metric, then what the reader must know (unmatched cases, environment, method).
 
-use super::wording::{cells, method, summary, trailer, unit_label};
+use super::wording::{cells, method, no_change, summary, trailer, unit_label};
 use crate::compare::Comparison;
 use crate::compare::gate::Verdict;
 
@@ -22,10 +22,10 @@ pub fn render(c: &Comparison) -> String {
         }
     );
     out.push_str(&format!(
-        "{} improvement(s), {} no change, {} inconclusive, {} reported only. \
+        "{} improvement(s), {}, {} inconclusive, {} reported only. \
          Base: {} run(s), new: {} run(s).\n\n",
         k.improvements,
-        k.no_change,
+        no_change(c),
         k.inconclusive,
         k.not_gated,
         c.base.len(),
@@ -73,7 +73,10 @@ pub fn render(c: &Comparison) -> String {
             let reasons = case
                 .metrics
                 .iter()
-                .filter(|m| matches!(m.verdict, Verdict::Regression | Verdict::Inconclusive))
+                .filter(|m| {
+                    matches!(m.verdict, Verdict::Regression | Verdict::Inconclusive)
+                        || m.change_not_ruled_out()
+                })
                 .map(move |m| format!("`{}` {}: {}", case.new_case, m.metric, m.reason));
             reasons.chain(
                 case.notes

@@ -40,14 +40,19 @@ impl fmt::Display for Reason {
             ),
             Reason::WithinThreshold(d) => write!(
                 f,
-                "significant, but the interval {} is not entirely beyond the {} noise threshold",
+                "significant, but the interval {} is not entirely beyond the {} noise threshold{}",
                 interval(d),
-                beyond(d)
+                beyond(d),
+                not_ruled_out(d, "it also reaches past it")
             ),
             Reason::NotSignificant(d) => write!(
                 f,
-                "not significant (p={} after Holm's correction)",
-                format_p(d.p)
+                "not significant (p={} after Holm's correction){}",
+                format_p(d.p),
+                not_ruled_out(
+                    d,
+                    &format!("the interval {} reaches past {}", interval(d), beyond(d))
+                )
             ),
             Reason::CanaryDiffers(d) => write!(
                 f,
@@ -84,6 +89,19 @@ fn interval(d: &Decision) -> String {
     format!("[{}, {}]", change(ci.lower_bound), change(ci.upper_bound))
 }
 
+/// For a "no change": when the interval reaches past the threshold on either side, a change
+/// larger than the threshold is not ruled out (the comparison had too few pairs or too much noise
+/// to tell), and the sentence says so; empty when the interval lies within the threshold.
+fn not_ruled_out(d: &Decision, what: &str) -> String {
+    if d.reaches_past_threshold() {
+        format!(
+            "; {what}: a change that large is not ruled out (more rounds, or --precision, narrow the interval)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The noise threshold both ways: `±5%`.
 fn beyond(d: &Decision) -> String {
     format!("±{:.0}%", d.threshold * 100.0)
@@ -108,6 +126,17 @@ mod tests {
         }
     }
 
+    fn within(p: f64, lower_bound: f64, upper_bound: f64) -> Decision {
+        Decision {
+            interval: ConfidenceInterval {
+                confidence_level: 0.95,
+                lower_bound,
+                upper_bound,
+            },
+            ..decision(p)
+        }
+    }
+
     #[test]
     fn each_reason_is_one_sentence_with_its_figures() {
         let cases = [
@@ -120,12 +149,21 @@ mod tests {
                 "better: p=0.031 ≤ 0.05 and the interval [+8.1%, +12.9%] lies beyond ±5%",
             ),
             (
-                Reason::WithinThreshold(decision(0.01)),
-                "significant, but the interval [+8.1%, +12.9%] is not entirely beyond the ±5% noise threshold",
+                Reason::WithinThreshold(within(0.01, 1.021, 1.049)),
+                "significant, but the interval [+2.1%, +4.9%] is not entirely beyond the ±5% noise threshold",
             ),
             (
-                Reason::NotSignificant(decision(0.4)),
+                Reason::WithinThreshold(within(0.01, 1.006, 1.087)),
+                "significant, but the interval [+0.6%, +8.7%] is not entirely beyond the ±5% noise threshold; it also reaches past it: a change that large is not ruled out (more rounds, or --precision, narrow the interval)",
+            ),
+            (
+                Reason::NotSignificant(within(0.4, 0.97, 1.03)),
                 "not significant (p=0.400 after Holm's correction)",
+            ),
+            (
+                // ÷1.05 is −4.8 %: −5.0 % lies past the threshold on the low side.
+                Reason::NotSignificant(within(0.4, 0.95, 1.03)),
+                "not significant (p=0.400 after Holm's correction); the interval [-5.0%, +3.0%] reaches past ±5%: a change that large is not ruled out (more rounds, or --precision, narrow the interval)",
             ),
             (
                 Reason::TooFewIterations {

@@ -157,14 +157,31 @@ fn precision(c: &Comparison, code: fn(&str) -> String) -> Vec<String> {
 pub fn summary(c: &Comparison) -> String {
     let k = &c.counts;
     format!(
-        "{}: {} regression(s), {} improvement(s), {} no change, {} inconclusive ({} reported only)",
+        "{}: {} regression(s), {} improvement(s), {}, {} inconclusive ({} reported only)",
         if c.has_regression() { "FAIL" } else { "pass" },
         k.regressions,
         k.improvements,
-        k.no_change,
+        no_change(c),
         k.inconclusive,
         k.not_gated
     )
+}
+
+/// `3 no change`, or `3 no change (1 too wide to rule out a change beyond the threshold)` when
+/// some intervals reach past it.
+pub fn no_change(c: &Comparison) -> String {
+    let open = c
+        .cases
+        .iter()
+        .flat_map(|case| &case.metrics)
+        .filter(|m| m.change_not_ruled_out())
+        .count();
+    let n = c.counts.no_change;
+    if open == 0 {
+        format!("{n} no change")
+    } else {
+        format!("{n} no change ({open} too wide to rule out a change beyond the threshold)")
+    }
 }
 
 #[cfg(test)]
