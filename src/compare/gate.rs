@@ -187,16 +187,23 @@ pub struct MetricResult {
     /// Why: the figures behind the verdict. It serializes (and displays) as one sentence,
     /// worded by [`crate::compare::output`].
     pub reason: Reason,
+    /// True for a "no change" whose interval reaches past the noise threshold: a change that
+    /// large is not ruled out (too few pairs or too much noise to tell), unlike one whose
+    /// interval lies within ±threshold. Set from `reason` once the verdict is final
+    /// ([`MetricResult::settle`]).
+    #[serde(default)]
+    pub change_not_ruled_out: bool,
 }
 
 impl MetricResult {
-    /// A "no change" whose interval reaches past the noise threshold: a change that large is
-    /// not ruled out (too few pairs or too much noise to tell), unlike one within ±threshold.
-    pub fn change_not_ruled_out(&self) -> bool {
-        match &self.reason {
+    /// Fills in what follows from the final verdict and reason; call after the last change to
+    /// either (`compare`'s `--strict-env` can still turn a verdict inconclusive after
+    /// [`evaluate`]).
+    pub fn settle(&mut self) {
+        self.change_not_ruled_out = match &self.reason {
             Reason::WithinThreshold(d) | Reason::NotSignificant(d) => d.reaches_past_threshold(),
             _ => false,
-        }
+        };
     }
 }
 
@@ -288,6 +295,7 @@ pub fn evaluate(inputs: &[MetricInput], config: &GateConfig) -> Vec<MetricResult
         results[i].p_improvement_holm = Some(imp[k]);
         decide(&mut results[i], config.alpha);
     }
+    results.iter_mut().for_each(MetricResult::settle);
     results
 }
 
@@ -311,6 +319,7 @@ fn measure(input: &MetricInput, config: &GateConfig, index: u64) -> MetricResult
         pairs: input.paired.len(),
         verdict: Verdict::NotGated,
         reason: Reason::Untested,
+        change_not_ruled_out: false,
     };
     let seed = config
         .seed
@@ -556,7 +565,7 @@ mod tests {
         // ±1 % noise, 30 iterations: +2 % is resolved, its interval lies within ±5 %.
         let narrow = one(Metric::P50, around(100.0, 30), around(102.0, 30));
         assert_eq!(narrow.verdict, Verdict::NoChange);
-        assert!(!narrow.change_not_ruled_out(), "{narrow:?}");
+        assert!(!narrow.change_not_ruled_out, "{narrow:?}");
         // ±20 % noise, 6 iterations: the same +2 % is not significant and its interval reaches
         // well past ±5 %.
         let wide = |c: f64| -> Vec<f64> {
@@ -567,10 +576,10 @@ mod tests {
         let open = one(Metric::P50, wide(100.0), wide(102.0));
         assert_eq!(open.verdict, Verdict::NoChange);
         assert!(matches!(open.reason, Reason::NotSignificant(_)), "{open:?}");
-        assert!(open.change_not_ruled_out(), "{open:?}");
+        assert!(open.change_not_ruled_out, "{open:?}");
         // A regression is decided, whatever its interval.
         let worse = one(Metric::P50, around(100.0, 12), around(115.0, 12));
-        assert!(!worse.change_not_ruled_out());
+        assert!(!worse.change_not_ruled_out);
     }
 
     #[test]

@@ -356,6 +356,7 @@ pub fn compare(base: &Side, new: &Side, options: &CompareOptions) -> Result<Comp
         if let (true, Some(d), true) = (options.strict_env, differs, r.gated) {
             r.verdict = Verdict::Inconclusive;
             r.reason = gate::Reason::CanaryDiffers(d);
+            r.settle();
         }
     }
     for ((i, _), r) in inputs.iter().zip(results) {

@@ -314,6 +314,28 @@ fn a_no_change_too_noisy_to_rule_out_a_large_change_says_so() {
     );
     let md = stdout(&compare(&a, &b, &["--format", "markdown"]).code(0));
     assert!(md.contains("a change that large is not ruled out"), "{md}");
+    let json: Value =
+        serde_json::from_str(&stdout(&compare(&a, &b, &["--format", "json"]).code(0))).unwrap();
+    let open: Vec<(&str, bool)> = json["cases"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap(),
+                m["change_not_ruled_out"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        open,
+        [
+            ("p50", true),
+            ("p99", false),
+            ("p99.9", false),
+            ("throughput", false)
+        ]
+    );
 }
 
 #[test]

@@ -75,7 +75,7 @@ pub fn render(c: &Comparison) -> String {
                 .iter()
                 .filter(|m| {
                     matches!(m.verdict, Verdict::Regression | Verdict::Inconclusive)
-                        || m.change_not_ruled_out()
+                        || m.change_not_ruled_out
                 })
                 .map(move |m| format!("`{}` {}: {}", case.new_case, m.metric, m.reason));
             reasons.chain(

@@ -65,7 +65,7 @@ pub fn render(c: &Comparison) -> String {
             row.extend(cells(m));
             row.push(verdict);
             rows.push(row);
-            if matches!(m.verdict, Verdict::Inconclusive) || m.change_not_ruled_out() {
+            if matches!(m.verdict, Verdict::Inconclusive) || m.change_not_ruled_out {
                 notes.push(format!("{title} {}: {}", m.metric, m.reason));
             }
         }

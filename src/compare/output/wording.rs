@@ -174,7 +174,7 @@ pub fn no_change(c: &Comparison) -> String {
         .cases
         .iter()
         .flat_map(|case| &case.metrics)
-        .filter(|m| m.change_not_ruled_out())
+        .filter(|m| m.change_not_ruled_out)
         .count();
     let n = c.counts.no_change;
     if open == 0 {
