@@ -301,6 +301,11 @@ mod tests {
             its.remove(0);
         } else {
             its[0].latency.p50_ns *= 3;
+            its[0].client.usage.cpu_ns_per_msg *= 3.0;
+            its[0].server.usage.cpu_ns_per_msg *= 3.0;
+            for (_, ns) in its[0].extras.stages.0.iter_mut() {
+                *ns *= 3;
+            }
             its[0].extras.interference = Some(Interference {
                 wall_ns: 1_000_000_000,
                 tick_ns: 10_000_000,
@@ -349,6 +354,11 @@ mod tests {
         assert_eq!(hogged.ratio, without.ratio);
         assert_eq!(hogged.outcome, without.outcome);
         assert_eq!(r.verdicts[0].rows[1][2], k.verdicts[0].rows[1][2]);
+        // So are the CPU per message and the stages against the baseline.
+        let (cpu, stages) = (&r.verdicts[0].rows[1][6], &r.verdicts[0].rows[1][4]);
+        assert_ne!(cpu, "-", "a CPU change is computed");
+        assert_eq!(cpu, &k.verdicts[0].rows[1][6]);
+        assert_eq!(stages, &k.verdicts[0].rows[1][4]);
     }
 
     #[test]

@@ -140,7 +140,7 @@ impl StudyReport {
         let names: Vec<String> = record.variants.iter().map(|v| v.name.clone()).collect();
         let trusts = trust::assess(&collected.pools, &names);
         let mut versus = versus_baseline(&collected.samples, &trusts, &names);
-        let verdicts = verdicts::build(&names, &collected, &versus);
+        let verdicts = verdicts::build(&names, &collected, &versus, &trusts);
         let better = |case: &CaseId, figure: Figure, variant: &str| {
             versus
                 .get(&(case.clone(), figure, variant.to_string()))

@@ -92,7 +92,8 @@ mod tests {
             s.runs += 1;
             for k in 0..3 {
                 let step = (f64::from(r * 3 + k) * 0.618).fract() * 2.0 - 1.0;
-                s.push(r, center * (1.0 + spread * step));
+                let at = s.values.len();
+                s.push(r, at, center * (1.0 + spread * step));
             }
         }
         s

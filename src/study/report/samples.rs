@@ -24,6 +24,9 @@ pub struct VariantSamples {
     pub values: Vec<f64>,
     /// The round of each value.
     pub rounds: Vec<u32>,
+    /// The iteration each value comes from: its index in the variant's [`Pool`] of the case
+    /// (a stage absent from some iterations has fewer values than the pool has iterations).
+    pub iterations: Vec<usize>,
     /// The fewest latency samples any of these iterations holds (p99 is gated only with
     /// ≥ 100k).
     pub min_latency_count: Option<u64>,
@@ -113,27 +116,27 @@ pub struct Collected {
 }
 
 impl VariantSamples {
-    /// Only the values whose `keep` entry is true (one entry per value, in order).
+    /// Only the values of the iterations whose `keep` entry is true (one entry per iteration
+    /// of the pool, as the gate's trust code marks them).
     pub(super) fn kept(&self, keep: &[bool]) -> VariantSamples {
-        let (mut values, mut rounds) = (Vec::new(), Vec::new());
-        for ((v, r), k) in self.values.iter().zip(&self.rounds).zip(keep) {
-            if *k {
-                values.push(*v);
-                rounds.push(*r);
+        let mut out = VariantSamples {
+            runs: self.runs,
+            min_latency_count: self.min_latency_count,
+            ..VariantSamples::default()
+        };
+        for ((&v, &r), &i) in self.values.iter().zip(&self.rounds).zip(&self.iterations) {
+            if keep.get(i).copied().unwrap_or(true) {
+                out.push(r, i, v);
             }
         }
-        VariantSamples {
-            runs: self.runs,
-            values,
-            rounds,
-            min_latency_count: self.min_latency_count,
-        }
+        out
     }
 
-    /// Adds one iteration's value from `round`.
-    pub(super) fn push(&mut self, round: u32, value: f64) {
+    /// Adds the value of the pool's iteration `iteration`, measured in `round`.
+    pub(super) fn push(&mut self, round: u32, iteration: usize, value: f64) {
         self.values.push(value);
         self.rounds.push(round);
+        self.iterations.push(iteration);
     }
 }
 
@@ -153,6 +156,12 @@ pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
             let Some(m) = variant.cases.iter().find(|m| m.run_case == case.case_id) else {
                 continue;
             };
+            // The pool's index of this run's first iteration.
+            let first = c
+                .pools
+                .get(&m.study_case)
+                .and_then(|v| v.get(&run.variant))
+                .map_or(0, |p| p.iterations.len());
             for f in Figure::for_workload(case.spec.workload) {
                 let s = c
                     .samples
@@ -161,8 +170,8 @@ pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
                     .entry(run.variant.clone())
                     .or_default();
                 s.runs += 1;
-                for it in &case.iterations {
-                    s.push(run.round, f.value(it, case.spec.workload));
+                for (k, it) in case.iterations.iter().enumerate() {
+                    s.push(run.round, first + k, f.value(it, case.spec.workload));
                     let n = it.latency.count;
                     s.min_latency_count = Some(s.min_latency_count.map_or(n, |m| m.min(n)));
                 }
@@ -187,9 +196,9 @@ pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
                 .entry(run.variant.clone())
                 .or_default();
             e.cpu_per_msg.runs += 1;
-            for it in &case.iterations {
+            for (k, it) in case.iterations.iter().enumerate() {
                 let cpu = it.client.usage.cpu_ns_per_msg + it.server.usage.cpu_ns_per_msg;
-                e.cpu_per_msg.push(run.round, cpu);
+                e.cpu_per_msg.push(run.round, first + k, cpu);
                 let user = it.extras.stages.iter().map(|(n, v)| (n.to_string(), v));
                 let kernel = it
                     .extras
@@ -197,7 +206,10 @@ pub fn collect(dir: &Path, record: &StudyRecord) -> Result<Collected> {
                     .iter()
                     .map(|(n, v)| (format!("kernel {n}"), v));
                 for (name, &ns) in user.chain(kernel) {
-                    e.stages.entry(name).or_default().push(run.round, ns as f64);
+                    e.stages
+                        .entry(name)
+                        .or_default()
+                        .push(run.round, first + k, ns as f64);
                 }
             }
         }

@@ -117,6 +117,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, _)| 1 + (2 * i / values.len()) as u32)
                 .collect(),
+            iterations: (0..values.len()).collect(),
             min_latency_count: None,
         }
     }

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use super::comparison::Comparison;
 use super::figure::Figure;
-use super::samples::{CaseExtras, Collected};
+use super::samples::{CaseExtras, Collected, VariantSamples};
 use super::stages::{self, StageChange};
+use super::trust::{self, Trusts};
 use crate::compare::gate::{DEFAULT_CONFIDENCE, DEFAULT_SEED, Verdict};
 use crate::spec::CaseId;
 use crate::stats::{Estimate, median, ratio_of_medians_clustered};
@@ -26,6 +27,9 @@ pub const VERDICT_HEADER: [&str; 9] = [
     "idle polling",
     "busy",
 ];
+
+/// Samples by stage name.
+type StageSamples = BTreeMap<String, VariantSamples>;
 
 /// One case's verdicts.
 pub struct CaseVerdicts {
@@ -71,8 +75,8 @@ fn cost_share(costs: Option<&Vec<CpuCost>>, f: fn(&CpuCost) -> Option<f64>) -> O
 }
 
 /// The CPU per message of `variant` against `base`: ratio of medians with its interval.
-fn cpu_change(base: &CaseExtras, variant: &CaseExtras) -> Option<Estimate> {
-    let (b, v) = (base.cpu_per_msg.samples(), variant.cpu_per_msg.samples());
+fn cpu_change(base: &VariantSamples, variant: &VariantSamples) -> Option<Estimate> {
+    let (b, v) = (base.samples(), variant.samples());
     ratio_of_medians_clustered(
         &b.clusters(),
         &v.clusters(),
@@ -108,11 +112,35 @@ fn verdict_word(c: Option<&Comparison>) -> String {
     }
 }
 
-/// The verdicts of every case, from the collected runs and the comparisons of the figures.
+/// Each stage's samples of the baseline and of a variant as their comparison takes them: without
+/// the disturbed iterations when trust left them out of the figures' comparison.
+fn paired_stages(
+    trusts: &Trusts,
+    case: &CaseId,
+    name: &str,
+    base: &CaseExtras,
+    variant: &CaseExtras,
+) -> (StageSamples, StageSamples) {
+    let (mut b, mut v) = (StageSamples::new(), StageSamples::new());
+    for (stage, bs) in &base.stages {
+        let Some(vs) = variant.stages.get(stage) else {
+            continue;
+        };
+        let (kb, kv) = trust::pair(trusts, case, name, bs.clone(), vs.clone());
+        b.insert(stage.clone(), kb);
+        v.insert(stage.clone(), kv);
+    }
+    (b, v)
+}
+
+/// The verdicts of every case, from the collected runs and the comparisons of the figures. The
+/// CPU and stage comparisons leave out the iterations the figures' comparison left out as
+/// disturbed ([`Trusts`]); the medians shown are over all iterations.
 pub fn build(
     names: &[String],
     collected: &Collected,
     versus: &BTreeMap<(CaseId, Figure, String), Comparison>,
+    trusts: &Trusts,
 ) -> Vec<CaseVerdicts> {
     let mut out = Vec::new();
     let mut last: Option<&CaseId> = None;
@@ -138,10 +166,22 @@ pub fn build(
             let changes = if i == 0 {
                 Vec::new()
             } else {
-                stages::compare(&base.stages, &v.stages, i as u64)
+                let (bs, vs) = paired_stages(trusts, case, name, &base, &v);
+                stages::compare(&bs, &vs, i as u64)
             };
             let cpu = (!v.cpu_per_msg.values.is_empty()).then(|| median(&v.cpu_per_msg.values));
-            let cpu_vs = (i > 0).then(|| cpu_change(&base, &v)).flatten();
+            let cpu_vs = (i > 0)
+                .then(|| {
+                    let (b, n) = trust::pair(
+                        trusts,
+                        case,
+                        name,
+                        base.cpu_per_msg.clone(),
+                        v.cpu_per_msg.clone(),
+                    );
+                    cpu_change(&b, &n)
+                })
+                .flatten();
             let poll = cost_share(collected.costs.get(name), CpuCost::poll_share);
             let busy = cost_share(collected.costs.get(name), CpuCost::busy_share);
             let estimate = cmp.and_then(|c| c.estimate);
