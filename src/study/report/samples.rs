@@ -24,7 +24,7 @@ pub struct VariantSamples {
     pub values: Vec<f64>,
     /// The round of each value.
     pub rounds: Vec<u32>,
-    /// The iteration each value comes from: its index in the variant's [`Pool`] of the case
+    /// The iteration each value comes from: its index in the variant's `Pool` of the case
     /// (a stage absent from some iterations has fewer values than the pool has iterations).
     pub iterations: Vec<usize>,
     /// The fewest latency samples any of these iterations holds (p99 is gated only with
