@@ -1,6 +1,7 @@
 //! Measuring a local HTTP service the way a user would: a keep-alive server of the tests' own
 //! (one write per response, or headers and body in two writes), an HTTP/1.0 server that closes
-//! after each response, and a requests file with two kinds of request.
+//! after each response (with a Content-Length, or ending the body by closing), and a requests
+//! file with two kinds of request.
 //!
 //! Every server here serves 127.0.0.1 only, one connection at a time, and stops on a flag or
 //! after 30 s; every client run is bounded by a message count and a 5 s timeout.
@@ -16,7 +17,7 @@ use loopbench::embed::builder::SpecBuilder;
 use loopbench::framing::Protocol;
 use loopbench::session::{Run, RunResult};
 use loopbench::spec::requests::parse_requests;
-use loopbench::spec::{Placement, Spec, Transport};
+use loopbench::spec::{Placement, Spec, Transport, Workload};
 
 /// How the test server answers.
 #[derive(Clone, Copy, PartialEq)]
@@ -27,6 +28,8 @@ enum Answer {
     SplitWrites,
     /// HTTP/1.0 without keep-alive: one response, then close.
     Http10,
+    /// HTTP/1.0 without Content-Length: the body ends when the server closes.
+    UntilClose,
 }
 
 /// 18 bytes, like python's http.server's small answers.
@@ -58,6 +61,10 @@ fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
 fn answer(conn: &mut TcpStream, head: &str, how: Answer) -> std::io::Result<()> {
     if how == Answer::Http10 {
         conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 18\r\n\r\n")?;
+        return conn.write_all(BODY);
+    }
+    if how == Answer::UntilClose {
+        conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n")?;
         return conn.write_all(BODY);
     }
     if !head.starts_with("GET ") {
@@ -97,7 +104,8 @@ fn serve(how: Answer) -> (u16, Arc<AtomicBool>, JoinHandle<()>) {
                 let Some(head) = read_request(&mut conn, &mut buf) else {
                     break;
                 };
-                if answer(&mut conn, &head, how).is_err() || how == Answer::Http10 {
+                let closes = matches!(how, Answer::Http10 | Answer::UntilClose);
+                if answer(&mut conn, &head, how).is_err() || closes {
                     break;
                 }
             }
@@ -220,6 +228,27 @@ fn an_http_1_0_service_gets_the_keep_alive_hint() {
     assert!(
         errors.contains("keep connections alive") && errors.contains("-w crr"),
         "{errors}"
+    );
+}
+
+#[test]
+fn crr_measures_a_service_whose_responses_end_at_close() {
+    // The kept-alive client refuses such a service and points to -w crr; crr takes the close
+    // as the end of the response (RFC 9112 §6.3) and measures it.
+    let kept = run_against(Answer::UntilClose, |port| http_case(port, 5));
+    let errors = kept.record.cases[0].errors.join("; ");
+    assert!(errors.contains("-w crr"), "{errors}");
+    let result = run_against(Answer::UntilClose, |port| {
+        http_case(port, 5).workload(Workload::Crr)
+    });
+    let case = &result.record.cases[0];
+    assert!(case.errors.is_empty(), "{:?}", case.errors);
+    let it = &case.iterations[0];
+    assert_eq!(it.messages, 5);
+    let head = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n".len();
+    assert_eq!(
+        it.client.counters.bytes_received,
+        5 * (head + BODY.len()) as u64
     );
 }
 

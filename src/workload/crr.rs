@@ -22,6 +22,7 @@ use crate::metrics::histogram::{LatencyHistogram, new_histogram, record};
 use crate::metrics::ports::PortSet;
 use crate::metrics::stamps::{ClientStamps, ServerStamps, StampLog};
 use crate::spec::framing::Framing;
+use crate::spec::http1;
 use crate::spec::{Spec, Transport, Workload};
 use crate::store::optional::{ConnectionRecord, IterationExtras, SummaryExtras};
 use crate::transport::Conn;
@@ -221,6 +222,17 @@ impl<C: Clock> CrrClient<C> {
         Ok(())
     }
 
+    /// `--protocol http1`: the length of a response whose body ends when the server closes
+    /// the connection (headers in, neither Content-Length nor chunked encoding: RFC 9112
+    /// §6.3), once the server has closed it after `len` bytes; `None` for any other framing.
+    fn ends_at_close(&self, len: usize) -> Option<usize> {
+        let body_until_close = matches!(
+            http1::parse(&self.response[..len], false),
+            Err(http1::Http1Error::UntilClose { .. })
+        );
+        (self.framing == Framing::Http1 && body_until_close).then_some(len)
+    }
+
     /// Records a transaction whose response of `len` bytes has arrived.
     fn complete(&mut self, conn: &Conn, len: usize) {
         let now = self.clock.now_ns();
@@ -311,7 +323,13 @@ impl<C: Clock> Flow for CrrClient<C> {
                         }
                     }
                     match conn.read(&mut self.response[off..]) {
-                        Ok(0) => bail!("the server closed the connection before it answered"),
+                        Ok(0) => match self.ends_at_close(off) {
+                            Some(m) => self.complete(conn, m),
+                            None if off > 0 => bail!(
+                                "the server closed the connection after {off} bytes that are not a whole response; check the framing"
+                            ),
+                            None => bail!("the server closed the connection before it answered"),
+                        },
                         Ok(n) => match self.framing.complete(&self.response[..off + n]) {
                             Some(m) if m == off + n => self.complete(conn, m),
                             Some(m) => bail!(
