@@ -30,6 +30,8 @@ enum Answer {
     Http10,
     /// HTTP/1.0 without Content-Length: the body ends when the server closes.
     UntilClose,
+    /// A Content-Length of 100 and 18 bytes of body, then close.
+    ShortBody,
 }
 
 /// 18 bytes, like python's http.server's small answers.
@@ -61,6 +63,10 @@ fn read_request(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
 fn answer(conn: &mut TcpStream, head: &str, how: Answer) -> std::io::Result<()> {
     if how == Answer::Http10 {
         conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 18\r\n\r\n")?;
+        return conn.write_all(BODY);
+    }
+    if how == Answer::ShortBody {
+        conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\n")?;
         return conn.write_all(BODY);
     }
     if how == Answer::UntilClose {
@@ -104,7 +110,7 @@ fn serve(how: Answer) -> (u16, Arc<AtomicBool>, JoinHandle<()>) {
                 let Some(head) = read_request(&mut conn, &mut buf) else {
                     break;
                 };
-                let closes = matches!(how, Answer::Http10 | Answer::UntilClose);
+                let closes = matches!(how, Answer::Http10 | Answer::UntilClose | Answer::ShortBody);
                 if answer(&mut conn, &head, how).is_err() || closes {
                     break;
                 }
@@ -249,6 +255,17 @@ fn crr_measures_a_service_whose_responses_end_at_close() {
     assert_eq!(
         it.client.counters.bytes_received,
         5 * (head + BODY.len()) as u64
+    );
+    // A close before the announced length is an error that names the framing.
+    let short = run_against(Answer::ShortBody, |port| {
+        http_case(port, 5).workload(Workload::Crr)
+    });
+    let errors = short.record.cases[0].errors.join("; ");
+    assert!(
+        errors.contains(
+            "the server closed the connection after 58 bytes that are not a whole response"
+        ) && errors.contains("Content-Length, chunked encoding, or the server's close"),
+        "{errors}"
     );
 }
 

@@ -213,13 +213,29 @@ impl<C: Clock> CrrClient<C> {
     fn check_stall(&self) -> Result<()> {
         let waited = self.clock.now_ns().saturating_sub(self.started_ns);
         if waited >= self.timeout_ns {
-            bail!(
-                "a connection made no progress for {:?} ({:?}); the server is stuck or gone",
-                std::time::Duration::from_nanos(self.timeout_ns),
-                self.phase
-            );
+            let timeout = std::time::Duration::from_nanos(self.timeout_ns);
+            match self.phase {
+                Phase::Receiving(off) if off > 0 => bail!(
+                    "a connection received {off} bytes in {timeout:?} that do not make a whole response, and the server did not close it; check the framing ({})",
+                    self.framing_hint()
+                ),
+                _ => bail!(
+                    "a connection made no progress for {timeout:?} ({:?}); the server is stuck or gone",
+                    self.phase
+                ),
+            }
         }
         Ok(())
+    }
+
+    /// What sets the end of a response, for an error that says the framing does not match.
+    fn framing_hint(&self) -> &'static str {
+        match self.framing {
+            Framing::Http1 => {
+                "--protocol http1: Content-Length, chunked encoding, or the server's close"
+            }
+            _ => "--response-size / --response-delimiter / --length-prefix",
+        }
     }
 
     /// `--protocol http1`: the length of a response whose body ends when the server closes
@@ -326,7 +342,8 @@ impl<C: Clock> Flow for CrrClient<C> {
                         Ok(0) => match self.ends_at_close(off) {
                             Some(m) => self.complete(conn, m),
                             None if off > 0 => bail!(
-                                "the server closed the connection after {off} bytes that are not a whole response; check the framing"
+                                "the server closed the connection after {off} bytes that are not a whole response; check the framing ({})",
+                                self.framing_hint()
                             ),
                             None => bail!("the server closed the connection before it answered"),
                         },
