@@ -15,10 +15,8 @@
 //! default of `loopbench run --output`), and `{out}` in the command replaced by that directory
 //! (for builds that predate the variable). Its output goes to a log file next to the runs.
 
-use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -214,17 +212,12 @@ fn run_command(
     timeout: Duration,
     interrupt: &AtomicBool,
 ) -> Result<ExitStatus> {
-    let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .env(OUTPUT_ENV, out)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .process_group(0)
-        .spawn()
-        .context("cannot start sh")?;
+    let side = SideCommand {
+        command: cmd,
+        out,
+        log,
+    };
+    let mut child = side.shell()?.spawn().context("cannot start sh")?;
     ended_status(
         supervise(&mut child, timeout, interrupt, STOP_SIGNALS)?,
         timeout,

@@ -22,6 +22,29 @@ pub struct LoadedRun {
     pub record: RunRecord,
 }
 
+#[cfg(test)]
+impl LoadedRun {
+    /// A synthetic run `id` of one case, tcp4 rr 64 B blocking cross-core, one iteration per
+    /// entry of `p50s` (the comparison tests' runs; nothing on disk).
+    pub(crate) fn tcp4_rr(id: &str, p50s: &[u64]) -> LoadedRun {
+        use crate::report::fixture;
+        use crate::spec::{EngineKind, Placement, Transport};
+        let case = fixture::rr(
+            Transport::Tcp4,
+            EngineKind::Blocking,
+            Placement::CrossCore,
+            64,
+            p50s,
+        );
+        let mut record = fixture::run(&[case]).record;
+        record.run_id = id.into();
+        LoadedRun {
+            path: format!("/nonexistent/{id}/run.json").into(),
+            record,
+        }
+    }
+}
+
 /// The runs of one side.
 #[derive(Clone, Debug)]
 pub struct Side {

@@ -8,8 +8,6 @@ use super::input::{LoadedRun, Side};
 use super::*;
 use crate::metrics::canary::{CanaryFigures, ProbeFigures};
 use crate::metrics::interference::{CpuInterference, Interference};
-use crate::report::fixture;
-use crate::spec::{EngineKind, Placement, Transport};
 
 /// Deterministic spread in [−1, 1): the golden-ratio sequence.
 fn spread(i: usize) -> f64 {
@@ -46,16 +44,8 @@ fn run(id: &str, m: &Measured, salt: usize) -> LoadedRun {
             (m.p50_ns * hog * (1.0 + 0.01 * spread(i + salt))) as u64
         })
         .collect();
-    let case = fixture::rr(
-        Transport::Tcp4,
-        EngineKind::Blocking,
-        Placement::CrossCore,
-        64,
-        &p50s,
-    );
-    let mut record = fixture::run(&[case]).record;
-    record.run_id = id.into();
-    for (i, it) in record.cases[0].iterations.iter_mut().enumerate() {
+    let mut run = LoadedRun::tcp4_rr(id, &p50s);
+    for (i, it) in run.record.cases[0].iterations.iter_mut().enumerate() {
         let spin = m.spin_ns * (1.0 + 0.01 * spread(i + salt + 7));
         it.extras.canary = Some(CanaryFigures {
             cpus: [0, 1],
@@ -83,10 +73,7 @@ fn run(id: &str, m: &Measured, salt: usize) -> LoadedRun {
             migrations: Some(0),
         });
     }
-    LoadedRun {
-        path: format!("/nonexistent/{id}/run.json").into(),
-        record,
-    }
+    run
 }
 
 fn side(run: LoadedRun) -> Side {

@@ -104,8 +104,6 @@ mod tests {
     use super::super::{CompareOptions, compare};
     use super::*;
     use crate::compare::gate::{GateConfig, Verdict};
-    use crate::report::fixture;
-    use crate::spec::{EngineKind, Placement, Transport};
     use std::time::UNIX_EPOCH;
 
     /// Drift of the machine per turn: ±20 %, the same for the two iterations of one pair of
@@ -127,25 +125,15 @@ mod tests {
         let p50s: Vec<u64> = (0..n)
             .map(|i| (50_000.0 * drift(round, i) * factor) as u64)
             .collect();
-        let case = fixture::rr(
-            Transport::Tcp4,
-            EngineKind::Blocking,
-            Placement::CrossCore,
-            64,
-            &p50s,
-        );
-        let mut record = fixture::run(&[case]).record;
+        let mut run = LoadedRun::tcp4_rr(&id, &p50s);
         let t0 = round as f64 * 100.0 + start_s;
-        record.run_id = id.clone();
+        let record = &mut run.record;
         record.started_at = at(t0);
         record.finished_at = Some(at(t0 + 1.0 + 2.0 * n as f64));
         for (i, it) in record.cases[0].iterations.iter_mut().enumerate() {
             it.started_offset_ns = (1e9 * (1.0 + 2.0 * i as f64)) as u64;
         }
-        LoadedRun {
-            path: format!("/nonexistent/{id}/run.json").into(),
-            record,
-        }
+        run
     }
 
     /// Six rounds, BASE runs of 3 iterations and NEW runs of `new_its`; NEW's runs start

@@ -35,6 +35,24 @@ pub struct SideCommand<'a> {
     pub log: &'a Path,
 }
 
+impl SideCommand<'_> {
+    /// `sh -c` of the command, leading its own process group, with [`OUTPUT_ENV`] set to its
+    /// side directory, no stdin, and stdout and stderr into its (new) log.
+    pub fn shell(&self) -> Result<Command> {
+        let log = File::create(self.log)
+            .with_context(|| format!("cannot create {}", self.log.display()))?;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(self.command)
+            .env(OUTPUT_ENV, self.out)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        Ok(cmd)
+    }
+}
+
 /// How one side's command ended.
 #[derive(Debug)]
 pub struct SideOutcome {
@@ -66,18 +84,9 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 fn spawn(side: &SideCommand<'_>) -> Result<(std::process::Child, Ends)> {
     let (take_r, give_w) = pipe()?;
     let (idle_r, idle_w) = pipe()?;
-    let log =
-        File::create(side.log).with_context(|| format!("cannot create {}", side.log.display()))?;
     let (keep_a, keep_b) = (take_r.as_raw_fd(), idle_w.as_raw_fd());
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(side.command)
-        .env(OUTPUT_ENV, side.out)
-        .env(TURNS_ENV, format!("{keep_a},{keep_b}"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0);
+    let mut cmd = side.shell()?;
+    cmd.env(TURNS_ENV, format!("{keep_a},{keep_b}"));
     // SAFETY: runs in the forked child before exec and only calls fcntl, which is
     // async-signal-safe; it clears close-on-exec on the two descriptors the command inherits.
     unsafe {
@@ -149,7 +158,7 @@ pub fn run_round(
         Err(e) => {
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(a.id() as i32),
-                nix::sys::signal::Signal::SIGKILL,
+                Signal::SIGKILL,
             );
             let _ = a.wait();
             return Err(e);
@@ -170,19 +179,12 @@ pub fn run_round(
         }
         let [sa, sb] = supervisors.map(|s| s.join().expect("a supervisor thread panicked"));
         given?;
-        let ((ea, ta), (eb, tb)) = (sa?, sb?);
-        Ok([
-            SideOutcome {
-                ended: ea,
-                turns: ends[0].turns,
-                seconds: ta,
-            },
-            SideOutcome {
-                ended: eb,
-                turns: ends[1].turns,
-                seconds: tb,
-            },
-        ])
+        let outcome = |(ended, seconds), side: &Ends| SideOutcome {
+            ended,
+            turns: side.turns,
+            seconds,
+        };
+        Ok([outcome(sa?, &ends[0]), outcome(sb?, &ends[1])])
     })
 }
 
